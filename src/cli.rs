@@ -1,0 +1,217 @@
+//! Command-line types (clap derive) and nothing else: what each subcommand
+//! accepts. The work happens in [`crate::commands`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// twinform: declarative configuration for Twin AI agents.
+#[derive(Debug, Parser)]
+#[command(name = "twinform", version = crate::commands::VERSION, about, long_about = None)]
+pub struct Cli {
+    /// Trace every API request (method, path, status, milliseconds, retries) on stderr.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+
+    /// Never colour output (NO_COLOR is respected too).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests offline and report every problem with its location.
+    Validate {
+        /// A manifest file or a directory of manifests.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+    },
+    /// Print the JSON Schema of the manifest language (for editors).
+    Schema,
+    /// Show what apply would change, without writing anything.
+    Plan(PlanArgs),
+    /// A plan for alerts: compact report, exit 0 (no drift), 2 (drift) or 1 (error).
+    Drift {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[command(flatten)]
+        api: ApiArgs,
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Plan and then execute the changes (or execute a plan saved with `plan --out`).
+    Apply(ApplyArgs),
+    /// Write manifests that describe existing workspaces and agents.
+    Export(ExportArgs),
+    /// Run a local Twin API emulator.
+    Emulator(EmulatorArgs),
+    /// Check credentials (`GET /v1/me`).
+    Whoami {
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+}
+
+/// How to reach the Twin API.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ApiArgs {
+    /// Base URL of the Twin API.
+    #[arg(long, env = "TWIN_ENDPOINT", default_value = "https://build.twin.so")]
+    pub endpoint: String,
+
+    /// Read the API key from this file (otherwise from TWIN_API_KEY).
+    #[arg(long)]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Run against an embedded emulator on a loopback port, with its state in
+    /// STATE (default `.twinform/local.json`). No account needed.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = ".twinform/local.json")]
+    pub local: Option<PathBuf>,
+
+    /// Request timeout in seconds.
+    #[arg(long, default_value_t = 30.0)]
+    pub timeout: f64,
+
+    /// Connect timeout in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    pub connect_timeout: f64,
+
+    /// Concurrent API requests.
+    #[arg(long, default_value_t = 16)]
+    pub parallelism: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// A manifest file or a directory of manifests.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan (with fingerprints of what it read) for `apply FILE`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Narrow the plan to these addresses (e.g. `agent["daily-digest"]`,
+    /// `workspace["Support"]`, or a bare agent id). Repeatable.
+    #[arg(long)]
+    pub target: Vec<String>,
+    /// Narrow the plan to agents in these workspaces. Repeatable.
+    #[arg(long)]
+    pub workspace: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A manifest file or directory, or a plan file saved with `plan --out`.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Do not ask for confirmation (required when stdin is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Refuse a plan that destroys more than this many resources.
+    #[arg(long, default_value_t = 5)]
+    pub max_destroy: usize,
+    /// Where signing secrets of created webhooks are written (0600, merged).
+    /// `-` writes them as JSON to stdout (and nothing else goes to stdout).
+    #[arg(long, default_value = ".twinform/secrets.json")]
+    pub secrets_out: PathBuf,
+    /// Pipe each new signing secret to this shell command (stdin), with
+    /// TWINFORM_AGENT_ID, TWINFORM_WEBHOOK_URL and TWINFORM_WEBHOOK_ID set.
+    #[arg(long)]
+    pub secrets_command: Option<String>,
+    /// Where the journal of writes is appended (NDJSON, no secrets).
+    #[arg(long, default_value = ".twinform/journal.ndjson")]
+    pub journal: PathBuf,
+    /// Output: `text` (one line per action) or `json` (one JSON event per action).
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Narrow to these addresses (see `plan --target`). Repeatable.
+    #[arg(long)]
+    pub target: Vec<String>,
+    /// Narrow to agents in these workspaces. Repeatable.
+    #[arg(long)]
+    pub workspace: Vec<String>,
+    /// Show where the last apply recorded in the journal stopped, then exit.
+    #[arg(long)]
+    pub resume: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Only these workspaces (by name). Repeatable.
+    #[arg(long)]
+    pub workspace: Vec<String>,
+    /// Only these agents (by id). Repeatable.
+    #[arg(long)]
+    pub agent: Vec<String>,
+    /// Directory to write manifests into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct EmulatorArgs {
+    /// Address to listen on (loopback only is sensible).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// JSON file the state persists to (atomically, after every write).
+    #[arg(long)]
+    pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+/// Fault injection and behaviour switches of the emulator.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FaultArgs {
+    /// Enforce the documented rule that a schedule needs a deployed agent (409).
+    #[arg(long)]
+    pub strict_deploy: bool,
+    /// Latency added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Fraction of requests answered 503 (0.0 to 1.0).
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_503: f64,
+    /// Fraction of requests answered 429 with Retry-After.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_429: f64,
+    /// Fraction of writes whose connection is dropped after the write commits.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_reset: f64,
+    /// Fraction of requests that answer only after `--spike-ms` (after committing).
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_spike: f64,
+    /// Length of a latency spike, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub spike_ms: u64,
+    /// Requests per minute before 429 (0 = unlimited), with X-RateLimit-* headers.
+    #[arg(long, default_value_t = 0)]
+    pub rpm: u32,
+    /// Seed for the fault dice (deterministic runs).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}

@@ -1,0 +1,184 @@
+//! Located problems in manifests, rendered by miette with a source snippet.
+
+use std::sync::Arc;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
+
+/// One manifest file's text, shared by every diagnostic that points into it.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as the user should see it.
+    pub name: String,
+    pub text: Arc<str>,
+}
+
+impl SourceFile {
+    /// 1-based line and column of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..floor_char_boundary(&self.text, offset)];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, col)
+    }
+
+    /// Byte offset of a 1-based line and column (columns counted in characters).
+    pub fn offset_of(&self, line: usize, col: usize) -> usize {
+        let mut offset = 0;
+        for (i, l) in self.text.split_inclusive('\n').enumerate() {
+            if i + 1 == line {
+                let within: usize = l
+                    .chars()
+                    .take(col.saturating_sub(1))
+                    .map(char::len_utf8)
+                    .sum();
+                return offset + within;
+            }
+            offset += l.len();
+        }
+        self.text.len()
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// A problem found in the manifests: an error (validation fails) or a warning.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct Problem {
+    pub message: String,
+    pub src: Option<NamedSource<Arc<str>>>,
+    pub span: Option<SourceSpan>,
+    pub label: String,
+    pub help: Option<String>,
+    pub severity: Severity,
+    /// `file:line:col`, for machine-readable listings and tests.
+    pub location: Option<String>,
+}
+
+impl Diagnostic for Problem {
+    fn severity(&self) -> Option<Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.src.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.span?;
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
+            Some(self.label.clone()),
+            span,
+        ))))
+    }
+}
+
+impl Problem {
+    /// An error at a byte range of a file.
+    pub fn at(file: &SourceFile, offset: usize, len: usize, message: impl Into<String>) -> Self {
+        let (line, col) = file.line_col(offset);
+        Problem {
+            message: message.into(),
+            src: Some(NamedSource::new(file.name.clone(), file.text.clone())),
+            span: Some(SourceSpan::new(offset.into(), len)),
+            label: "here".into(),
+            help: None,
+            severity: Severity::Error,
+            location: Some(format!("{}:{line}:{col}", file.name)),
+        }
+    }
+
+    /// An error about a whole file (or no file at all).
+    pub fn file(name: &str, message: impl Into<String>) -> Self {
+        Problem {
+            message: message.into(),
+            src: None,
+            span: None,
+            label: String::new(),
+            help: None,
+            severity: Severity::Error,
+            location: Some(name.to_string()),
+        }
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = label.into();
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// The closest candidate to `word` by edit distance, if it is close enough.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (levenshtein(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_are_close_words_only() {
+        assert_eq!(
+            did_you_mean("schedul", &["schedule", "webhooks"]),
+            Some("schedule")
+        );
+        assert_eq!(did_you_mean("zzz", &["schedule", "webhooks"]), None);
+    }
+
+    #[test]
+    fn line_and_column_round_trip() {
+        let f = SourceFile {
+            name: "a.yaml".into(),
+            text: "ab\ncdé\nx".into(),
+        };
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(4), (2, 2));
+        assert_eq!(f.offset_of(2, 2), 4);
+        assert_eq!(f.offset_of(3, 1), 8);
+    }
+}
