@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod output;
 pub mod plan;
 pub mod redact;
+pub mod rules;
 pub mod twin;
 
 pub use commands::run;

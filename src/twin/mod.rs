@@ -1,1 +1,11 @@
-//! (in progress)
+//! The Twin platform: the HTTP client ([`client`]), its typed errors
+//! ([`error`]), the wire types ([`types`]) and one method per endpoint
+//! ([`resources`]).
+
+pub mod client;
+pub mod error;
+pub mod resources;
+pub mod types;
+
+pub use client::{ApiKey, Client, ClientConfig, RetryPolicy};
+pub use error::ApiError;
