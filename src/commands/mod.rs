@@ -1,7 +1,10 @@
 //! One module per subcommand: each orchestrates load → read → diff → render or
 //! apply, and returns the process exit code. `main` only calls [`run`].
 
+mod connect;
 mod validate;
+
+pub use connect::{connect, Connection};
 
 use crate::cli::{Cli, Command};
 use crate::output::Printer;
@@ -31,8 +34,56 @@ pub fn run(cli: Cli) -> i32 {
             ));
             EXIT_OK
         }
+        Command::Emulator(args) => runtime(|| async move {
+            match crate::emulator::serve(&args.listen, args.state.as_deref(), &args.faults).await {
+                Ok(()) => EXIT_OK,
+                Err(e) => {
+                    printer.error(&e);
+                    EXIT_ERROR
+                }
+            }
+        }),
+        Command::Whoami { api } => runtime(|| async move {
+            let conn = match connect(&api, &printer).await {
+                Ok(c) => c,
+                Err(e) => {
+                    printer.error(&e);
+                    return EXIT_ERROR;
+                }
+            };
+            let code = match conn.client.me().await {
+                Ok(me) => {
+                    printer.data(&format!("{} at {}\n", me.user_id, conn.client.endpoint()));
+                    EXIT_OK
+                }
+                Err(e) => {
+                    printer.error(&e);
+                    EXIT_ERROR
+                }
+            };
+            conn.close().await;
+            code
+        }),
         _ => {
             printer.error(&"not implemented yet");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// Run an async command on a fresh multi-threaded runtime.
+fn runtime<F, Fut>(f: F) -> i32
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = i32>,
+{
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
             EXIT_ERROR
         }
     }

@@ -390,4 +390,3 @@ fn check_agent_references(ctx: &mut Ctx) {
         }
     }
 }
-

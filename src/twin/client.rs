@@ -68,7 +68,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 6, base: Duration::from_millis(200), max_delay: Duration::from_secs(10) }
+        RetryPolicy {
+            max_attempts: 6,
+            base: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
     }
 }
 
@@ -136,13 +140,15 @@ impl Client {
         match url.scheme() {
             "https" => {}
             "http" if is_loopback(&url) => {}
-            "http" => {
-                return Err(ApiError::Config(format!(
-                    "refusing plain http to `{base}`: the API key would cross the network unencrypted \
+            "http" => return Err(ApiError::Config(format!(
+                "refusing plain http to `{base}`: the API key would cross the network unencrypted \
                      (http is allowed only for loopback addresses)"
+            ))),
+            other => {
+                return Err(ApiError::Config(format!(
+                    "unsupported endpoint scheme `{other}`"
                 )))
             }
-            other => return Err(ApiError::Config(format!("unsupported endpoint scheme `{other}`"))),
         }
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
@@ -181,7 +187,11 @@ impl Client {
         idem: Idempotency,
     ) -> Result<T, ApiError> {
         let resp = self.send(method.clone(), path, body, idem).await?;
-        let bytes = if resp.body.is_empty() { &b"{}"[..] } else { &resp.body[..] };
+        let bytes = if resp.body.is_empty() {
+            &b"{}"[..]
+        } else {
+            &resp.body[..]
+        };
         serde_json::from_slice(bytes).map_err(|e| ApiError::Decode {
             message: e.to_string(),
             method: method.to_string(),
@@ -211,7 +221,10 @@ impl Client {
                     self.note_rate_limit(headers);
                     if resp.status < 400 {
                         self.trace(&method, path, &resp.status.to_string(), ms, attempt);
-                        return Ok(Response { status: resp.status, body: resp.body.clone() });
+                        return Ok(Response {
+                            status: resp.status,
+                            body: resp.body.clone(),
+                        });
                     }
                     let err = from_response(resp.status, method.as_str(), path, &resp.body);
                     self.trace(&method, path, &resp.status.to_string(), ms, attempt);
@@ -237,7 +250,9 @@ impl Client {
                 }
             };
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
-            let delay = retry_after.unwrap_or_else(|| self.retry.backoff(attempt)).min(Duration::from_secs(120));
+            let delay = retry_after
+                .unwrap_or_else(|| self.retry.backoff(attempt))
+                .min(Duration::from_secs(120));
             tokio::time::sleep(delay).await;
         }
     }
@@ -248,7 +263,10 @@ impl Client {
         path: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<(Response, reqwest::header::HeaderMap), ApiError> {
-        let mut req = self.http.request(method.clone(), format!("{}{path}", self.base)).header("x-api-key", self.key.expose());
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("x-api-key", self.key.expose());
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -257,7 +275,10 @@ impl Client {
             let resp = req.send().await.map_err(|e| transport(method, path, &e))?;
             let status = resp.status().as_u16();
             let headers = resp.headers().clone();
-            let body = resp.bytes().await.map_err(|e| transport(method, path, &e))?;
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| transport(method, path, &e))?;
             Ok((Response { status, body }, headers))
         }
         .await;
@@ -267,7 +288,11 @@ impl Client {
 
     fn trace(&self, method: &Method, path: &str, status: &str, ms: u128, attempt: u32) {
         if let Some(t) = &self.tracer {
-            let retry = if attempt > 1 { format!(" (retry {})", attempt - 1) } else { String::new() };
+            let retry = if attempt > 1 {
+                format!(" (retry {})", attempt - 1)
+            } else {
+                String::new()
+            };
             t(&format!("{method} {path} → {status} in {ms} ms{retry}"));
         }
     }
@@ -287,11 +312,17 @@ impl Client {
     /// Remember the server's budget; requests still in flight will spend some of it.
     fn note_rate_limit(&self, headers: &reqwest::header::HeaderMap) {
         let num = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
-        let Some(remaining) = num("x-ratelimit-remaining") else { return };
+        let Some(remaining) = num("x-ratelimit-remaining") else {
+            return;
+        };
         let reset_at = num("x-ratelimit-reset").map(|unix| {
             let now = chrono::Utc::now().timestamp();
             // Reset may be a unix time or (some servers) seconds from now.
-            let secs = if unix > 1_000_000_000 { unix - now } else { unix };
+            let secs = if unix > 1_000_000_000 {
+                unix - now
+            } else {
+                unix
+            };
             Instant::now() + Duration::from_secs(secs.clamp(0, 3600) as u64)
         });
         if let Ok(mut p) = self.pace.lock() {
@@ -309,7 +340,9 @@ impl Client {
             let wait = {
                 let Ok(mut p) = self.pace.lock() else { return };
                 match (p.remaining, p.reset_at) {
-                    (Some(r), Some(reset)) if r <= 0 && reset > Instant::now() => Some(reset - Instant::now()),
+                    (Some(r), Some(reset)) if r <= 0 && reset > Instant::now() => {
+                        Some(reset - Instant::now())
+                    }
                     (Some(r), Some(reset)) if r <= 0 && reset <= Instant::now() => {
                         // A new window: we do not know its budget yet; let one request learn it.
                         p.remaining = None;
@@ -348,11 +381,20 @@ fn transport(method: &Method, path: &str, e: &reqwest::Error) -> ApiError {
         message = format!("{message}: {s}");
         source = s.source();
     }
-    ApiError::Transport { message, method: method.to_string(), path: path.to_string(), ambiguous }
+    ApiError::Transport {
+        message,
+        method: method.to_string(),
+        path: path.to_string(),
+        ambiguous,
+    }
 }
 
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let v = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = v.parse::<f64>() {
         return Some(Duration::from_secs_f64(secs.max(0.0)));
     }
@@ -409,7 +451,9 @@ mod tests {
         assert!(Client::new(config("http://localhost:8080"), key.clone()).is_ok());
         assert!(Client::new(config("http://[::1]:8080"), key.clone()).is_ok());
         assert!(Client::new(config("https://build.twin.so"), key.clone()).is_ok());
-        let err = Client::new(config("http://build.twin.so"), key).err().unwrap();
+        let err = Client::new(config("http://build.twin.so"), key)
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("refusing plain http"));
     }
 

@@ -83,9 +83,10 @@ pub fn from_response(status: u16, method: &str, path: &str, body: &[u8]) -> ApiE
                 .or(p.message)
                 .or_else(|| match p.error {
                     Some(serde_json::Value::String(s)) => Some(s),
-                    Some(serde_json::Value::Object(m)) => {
-                        m.get("message").and_then(|v| v.as_str()).map(str::to_string)
-                    }
+                    Some(serde_json::Value::Object(m)) => m
+                        .get("message")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string),
                     _ => None,
                 })
                 .unwrap_or_else(|| snippet(body));
@@ -96,7 +97,11 @@ pub fn from_response(status: u16, method: &str, path: &str, body: &[u8]) -> ApiE
     ApiError::Status {
         status,
         title,
-        detail: if detail.is_empty() { "(empty body)".into() } else { detail },
+        detail: if detail.is_empty() {
+            "(empty body)".into()
+        } else {
+            detail
+        },
         method: method.to_string(),
         path: path.to_string(),
     }
@@ -114,7 +119,10 @@ fn snippet(body: &[u8]) -> String {
 }
 
 fn reason_phrase(status: u16) -> &'static str {
-    reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("Error")
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error")
 }
 
 #[cfg(test)]
@@ -129,18 +137,38 @@ mod tests {
             "/v1/agents/daily-digest/schedule",
             br#"{"type":"about:blank","title":"Conflict","status":409,"detail":"agent is not deployed"}"#,
         );
-        assert_eq!(e.to_string(), "409 Conflict: agent is not deployed (PUT /v1/agents/daily-digest/schedule)");
+        assert_eq!(
+            e.to_string(),
+            "409 Conflict: agent is not deployed (PUT /v1/agents/daily-digest/schedule)"
+        );
     }
 
     #[test]
     fn other_bodies_still_say_something() {
-        let e = from_response(422, "POST", "/v1/agents", b"Failed to deserialize the JSON body: missing field `name`");
-        assert!(e.to_string().starts_with("422 Unprocessable Entity: Failed to deserialize"));
-        let e = from_response(502, "GET", "/v1/me", b"<html><body><h1>502 Bad Gateway</h1></body></html>");
+        let e = from_response(
+            422,
+            "POST",
+            "/v1/agents",
+            b"Failed to deserialize the JSON body: missing field `name`",
+        );
+        assert!(e
+            .to_string()
+            .starts_with("422 Unprocessable Entity: Failed to deserialize"));
+        let e = from_response(
+            502,
+            "GET",
+            "/v1/me",
+            b"<html><body><h1>502 Bad Gateway</h1></body></html>",
+        );
         assert!(e.to_string().contains("<h1>502 Bad Gateway</h1>"));
         let e = from_response(500, "GET", "/v1/me", b"");
         assert!(e.to_string().contains("(empty body)"));
-        let e = from_response(400, "GET", "/v1/me", br#"{"error":{"code":"bad","message":"old format"}}"#);
+        let e = from_response(
+            400,
+            "GET",
+            "/v1/me",
+            br#"{"error":{"code":"bad","message":"old format"}}"#,
+        );
         assert!(e.to_string().contains("old format"));
     }
 }

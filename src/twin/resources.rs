@@ -22,7 +22,9 @@ pub const AGENT_PAGE_LIMIT: u32 = 200;
 
 /// Percent-encode one path segment.
 fn seg(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 fn query(pairs: &[(&str, Option<String>)]) -> String {
@@ -33,7 +35,11 @@ fn query(pairs: &[(&str, Option<String>)]) -> String {
         }
     }
     let q = q.finish();
-    if q.is_empty() { q } else { format!("?{q}") }
+    if q.is_empty() {
+        q
+    } else {
+        format!("?{q}")
+    }
 }
 
 #[derive(Deserialize)]
@@ -70,7 +76,10 @@ struct Events {
 /// The object under `key` (`{"agent": {...}}`), or the body itself when it
 /// is the bare object; `None` for `{}`, `{"key": null}`: the reference and the
 /// live service disagree on wrapping per resource, so both are accepted.
-fn unwrap_key<T: serde::de::DeserializeOwned>(v: Value, key: &str) -> std::result::Result<Option<T>, String> {
+fn unwrap_key<T: serde::de::DeserializeOwned>(
+    v: Value,
+    key: &str,
+) -> std::result::Result<Option<T>, String> {
     let inner = match v {
         Value::Object(mut m) if m.contains_key(key) => m.remove(key).unwrap_or(Value::Null),
         Value::Object(m) if m.is_empty() => Value::Null,
@@ -79,11 +88,17 @@ fn unwrap_key<T: serde::de::DeserializeOwned>(v: Value, key: &str) -> std::resul
     if inner.is_null() {
         return Ok(None);
     }
-    serde_json::from_value(inner).map(Some).map_err(|e| e.to_string())
+    serde_json::from_value(inner)
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 fn missing(method: &str, path: &str, what: &str) -> ApiError {
-    ApiError::Decode { message: format!("no {what} in the response"), method: method.into(), path: path.into() }
+    ApiError::Decode {
+        message: format!("no {what} in the response"),
+        method: method.into(),
+        path: path.into(),
+    }
 }
 
 impl Client {
@@ -126,19 +141,29 @@ impl Client {
 
     /// `GET /api/public/v1/access-api-keys`.
     pub async fn list_api_keys(&self) -> Result<Vec<ApiKeyInfo>> {
-        Ok(self.get::<Keys>("/api/public/v1/access-api-keys").await?.keys)
+        Ok(self
+            .get::<Keys>("/api/public/v1/access-api-keys")
+            .await?
+            .keys)
     }
 
     /// `POST /api/public/v1/access-api-keys`. The key is in the answer once.
     pub async fn create_api_key(&self, name: &str) -> Result<CreatedApiKey> {
-        self.json(Method::POST, "/api/public/v1/access-api-keys", Some(&json!({"name": name})), Idempotency::Create)
-            .await
+        self.json(
+            Method::POST,
+            "/api/public/v1/access-api-keys",
+            Some(&json!({"name": name})),
+            Idempotency::Create,
+        )
+        .await
     }
 
     /// `DELETE /api/public/v1/access-api-keys/{key_id}`.
     pub async fn revoke_api_key(&self, key_id: &str) -> Result<()> {
         let path = format!("/api/public/v1/access-api-keys/{}", seg(key_id));
-        self.send(Method::DELETE, &path, None, Idempotency::Safe).await.map(drop)
+        self.send(Method::DELETE, &path, None, Idempotency::Safe)
+            .await
+            .map(drop)
     }
 
     /// `GET /v1/me`.
@@ -169,7 +194,9 @@ impl Client {
         let mut cursor: Option<String> = None;
         let mut seen = HashSet::new();
         loop {
-            let page = self.list_agents_page(workspace_id, cursor.as_deref(), Some(AGENT_PAGE_LIMIT)).await?;
+            let page = self
+                .list_agents_page(workspace_id, cursor.as_deref(), Some(AGENT_PAGE_LIMIT))
+                .await?;
             agents.extend(page.agents);
             match page.next_cursor {
                 // A server repeating a cursor would loop forever: stop.
@@ -181,13 +208,23 @@ impl Client {
 
     /// `POST /v1/agents` (one attempt; see [`Client::ensure_agent`]).
     pub async fn create_agent(&self, body: &CreateAgent) -> Result<Agent> {
-        self.unwrap_one(Method::POST, "/v1/agents", Some(body), Idempotency::Create, "agent").await
+        self.unwrap_one(
+            Method::POST,
+            "/v1/agents",
+            Some(body),
+            Idempotency::Create,
+            "agent",
+        )
+        .await
     }
 
     /// `GET /v1/agents/{id}`; `None` when the agent is not there (404, or the live 403).
     pub async fn get_agent(&self, agent_id: &str) -> Result<Option<Agent>> {
         let path = format!("/v1/agents/{}", seg(agent_id));
-        match self.unwrap_one(Method::GET, &path, None, Idempotency::Safe, "agent").await {
+        match self
+            .unwrap_one(Method::GET, &path, None, Idempotency::Safe, "agent")
+            .await
+        {
             Ok(a) => Ok(Some(a)),
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
@@ -197,15 +234,22 @@ impl Client {
     /// `DELETE /v1/agents/{id}`.
     pub async fn delete_agent(&self, agent_id: &str) -> Result<()> {
         let path = format!("/v1/agents/{}", seg(agent_id));
-        self.send(Method::DELETE, &path, None, Idempotency::Safe).await.map(drop)
+        self.send(Method::DELETE, &path, None, Idempotency::Safe)
+            .await
+            .map(drop)
     }
 
     /// `POST /v1/agents/{id}/move`.
     pub async fn move_agent(&self, agent_id: &str, workspace_id: &str) -> Result<()> {
         let path = format!("/v1/agents/{}/move", seg(agent_id));
-        self.send(Method::POST, &path, Some(&json!({"workspace_id": workspace_id})), Idempotency::Safe)
-            .await
-            .map(drop)
+        self.send(
+            Method::POST,
+            &path,
+            Some(&json!({"workspace_id": workspace_id})),
+            Idempotency::Safe,
+        )
+        .await
+        .map(drop)
     }
 
     // ---- runs and events ----
@@ -217,34 +261,57 @@ impl Client {
             .as_object()
             .map(|m| {
                 m.iter()
-                    .map(|(k, v)| (k.as_str(), Some(v.as_str().map_or_else(|| v.to_string(), str::to_string))))
+                    .map(|(k, v)| {
+                        (
+                            k.as_str(),
+                            Some(v.as_str().map_or_else(|| v.to_string(), str::to_string)),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
-        self.get(&format!("/v1/agents/{}/runs{}", seg(agent_id), query(&pairs))).await
+        self.get(&format!(
+            "/v1/agents/{}/runs{}",
+            seg(agent_id),
+            query(&pairs)
+        ))
+        .await
     }
 
     /// `POST /v1/agents/{id}/runs`. Never retried blindly: a run is not idempotent.
     pub async fn start_run(&self, agent_id: &str, body: &StartRun) -> Result<Run> {
         let path = format!("/v1/agents/{}/runs", seg(agent_id));
-        self.unwrap_one(Method::POST, &path, Some(body), Idempotency::Create, "run").await
+        self.unwrap_one(Method::POST, &path, Some(body), Idempotency::Create, "run")
+            .await
     }
 
     /// `DELETE /v1/agents/{id}/runs/{run_id}`.
     pub async fn delete_run(&self, agent_id: &str, run_id: &str) -> Result<()> {
         let path = format!("/v1/agents/{}/runs/{}", seg(agent_id), seg(run_id));
-        self.send(Method::DELETE, &path, None, Idempotency::Safe).await.map(drop)
+        self.send(Method::DELETE, &path, None, Idempotency::Safe)
+            .await
+            .map(drop)
     }
 
     /// `POST /v1/agents/{id}/runs/{run_id}/cancel`; returns the informational `error` text.
-    pub async fn cancel_run(&self, agent_id: &str, run_id: &str, reason: Option<&str>) -> Result<String> {
+    pub async fn cancel_run(
+        &self,
+        agent_id: &str,
+        run_id: &str,
+        reason: Option<&str>,
+    ) -> Result<String> {
         let path = format!("/v1/agents/{}/runs/{}/cancel", seg(agent_id), seg(run_id));
         let body = match reason {
             Some(r) => json!({"reason": r}),
             None => json!({}),
         };
-        let v: Value = self.json(Method::POST, &path, Some(&body), Idempotency::Safe).await?;
-        Ok(v.get("error").and_then(Value::as_str).unwrap_or_default().to_string())
+        let v: Value = self
+            .json(Method::POST, &path, Some(&body), Idempotency::Safe)
+            .await?;
+        Ok(v.get("error")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string())
     }
 
     /// `GET /v1/agents/{id}/runs/{run_id}/events`.
@@ -255,41 +322,78 @@ impl Client {
         limit: Option<u32>,
         after_index: Option<u64>,
     ) -> Result<Vec<RunEvent>> {
-        let q = query(&[("limit", limit.map(|l| l.to_string())), ("after_index", after_index.map(|i| i.to_string()))]);
-        let path = format!("/v1/agents/{}/runs/{}/events{q}", seg(agent_id), seg(run_id));
+        let q = query(&[
+            ("limit", limit.map(|l| l.to_string())),
+            ("after_index", after_index.map(|i| i.to_string())),
+        ]);
+        let path = format!(
+            "/v1/agents/{}/runs/{}/events{q}",
+            seg(agent_id),
+            seg(run_id)
+        );
         Ok(self.get::<Events>(&path).await?.events)
     }
 
     // ---- webhooks ----
 
     /// `POST /v1/agents/{id}/webhooks` (one attempt; see [`Client::create_webhook_once`]).
-    pub async fn create_webhook(&self, agent_id: &str, url: &str, events: &[String]) -> Result<Webhook> {
+    pub async fn create_webhook(
+        &self,
+        agent_id: &str,
+        url: &str,
+        events: &[String],
+    ) -> Result<Webhook> {
         let path = format!("/v1/agents/{}/webhooks", seg(agent_id));
         let body = json!({"url": url, "events": events});
-        self.unwrap_one(Method::POST, &path, Some(&body), Idempotency::Create, "webhook").await
+        self.unwrap_one(
+            Method::POST,
+            &path,
+            Some(&body),
+            Idempotency::Create,
+            "webhook",
+        )
+        .await
     }
 
     /// `GET /v1/agents/{id}/webhooks`.
     pub async fn list_webhooks(&self, agent_id: &str) -> Result<Vec<Webhook>> {
-        Ok(self.get::<Webhooks>(&format!("/v1/agents/{}/webhooks", seg(agent_id))).await?.webhooks)
+        Ok(self
+            .get::<Webhooks>(&format!("/v1/agents/{}/webhooks", seg(agent_id)))
+            .await?
+            .webhooks)
     }
 
     /// `GET /v1/agents/{id}/webhooks/{webhook_id}`.
     pub async fn get_webhook(&self, agent_id: &str, webhook_id: &str) -> Result<Webhook> {
         let path = format!("/v1/agents/{}/webhooks/{}", seg(agent_id), seg(webhook_id));
-        self.unwrap_one(Method::GET, &path, None, Idempotency::Safe, "webhook").await
+        self.unwrap_one(Method::GET, &path, None, Idempotency::Safe, "webhook")
+            .await
     }
 
     /// `PATCH /v1/agents/{id}/webhooks/{webhook_id}`: only the fields given change.
-    pub async fn patch_webhook(&self, agent_id: &str, webhook_id: &str, patch: &PatchWebhook) -> Result<Webhook> {
+    pub async fn patch_webhook(
+        &self,
+        agent_id: &str,
+        webhook_id: &str,
+        patch: &PatchWebhook,
+    ) -> Result<Webhook> {
         let path = format!("/v1/agents/{}/webhooks/{}", seg(agent_id), seg(webhook_id));
-        self.unwrap_one(Method::PATCH, &path, Some(patch), Idempotency::Safe, "webhook").await
+        self.unwrap_one(
+            Method::PATCH,
+            &path,
+            Some(patch),
+            Idempotency::Safe,
+            "webhook",
+        )
+        .await
     }
 
     /// `DELETE /v1/agents/{id}/webhooks/{webhook_id}`.
     pub async fn delete_webhook(&self, agent_id: &str, webhook_id: &str) -> Result<()> {
         let path = format!("/v1/agents/{}/webhooks/{}", seg(agent_id), seg(webhook_id));
-        self.send(Method::DELETE, &path, None, Idempotency::Safe).await.map(drop)
+        self.send(Method::DELETE, &path, None, Idempotency::Safe)
+            .await
+            .map(drop)
     }
 
     // ---- schedules ----
@@ -297,31 +401,45 @@ impl Client {
     /// `GET /v1/agents/{id}/schedule`; `None` for `{}` or `{"schedule": null}`.
     pub async fn get_schedule(&self, agent_id: &str) -> Result<Option<Schedule>> {
         let path = format!("/v1/agents/{}/schedule", seg(agent_id));
-        self.maybe_one(Method::GET, &path, None, Idempotency::Safe, "schedule").await
+        self.maybe_one(Method::GET, &path, None, Idempotency::Safe, "schedule")
+            .await
     }
 
     /// `PUT /v1/agents/{id}/schedule` (keeps `paused` on an existing schedule).
     pub async fn put_schedule(&self, agent_id: &str, cron: &str) -> Result<()> {
         let path = format!("/v1/agents/{}/schedule", seg(agent_id));
-        self.send(Method::PUT, &path, Some(&json!({"cron": cron})), Idempotency::Safe).await.map(drop)
+        self.send(
+            Method::PUT,
+            &path,
+            Some(&json!({"cron": cron})),
+            Idempotency::Safe,
+        )
+        .await
+        .map(drop)
     }
 
     /// `DELETE /v1/agents/{id}/schedule`.
     pub async fn delete_schedule(&self, agent_id: &str) -> Result<()> {
         let path = format!("/v1/agents/{}/schedule", seg(agent_id));
-        self.send(Method::DELETE, &path, None, Idempotency::Safe).await.map(drop)
+        self.send(Method::DELETE, &path, None, Idempotency::Safe)
+            .await
+            .map(drop)
     }
 
     /// `POST /v1/agents/{id}/schedule/pause`.
     pub async fn pause_schedule(&self, agent_id: &str) -> Result<()> {
         let path = format!("/v1/agents/{}/schedule/pause", seg(agent_id));
-        self.send(Method::POST, &path, None, Idempotency::Safe).await.map(drop)
+        self.send(Method::POST, &path, None, Idempotency::Safe)
+            .await
+            .map(drop)
     }
 
     /// `POST /v1/agents/{id}/schedule/resume`.
     pub async fn resume_schedule(&self, agent_id: &str) -> Result<()> {
         let path = format!("/v1/agents/{}/schedule/resume", seg(agent_id));
-        self.send(Method::POST, &path, None, Idempotency::Safe).await.map(drop)
+        self.send(Method::POST, &path, None, Idempotency::Safe)
+            .await
+            .map(drop)
     }
 
     /// `GET /v1/schedules`: every schedule at once.
@@ -334,17 +452,24 @@ impl Client {
     /// `GET /v1/agents/{id}/instructions`; `None` for `{}`.
     pub async fn get_instructions(&self, agent_id: &str) -> Result<Option<Instructions>> {
         let path = format!("/v1/agents/{}/instructions", seg(agent_id));
-        self.maybe_one(Method::GET, &path, None, Idempotency::Safe, "instructions").await
+        self.maybe_one(Method::GET, &path, None, Idempotency::Safe, "instructions")
+            .await
     }
 
     /// `PUT /v1/agents/{id}/instructions`. Adds a history version: never send unchanged text.
     pub async fn put_instructions(&self, agent_id: &str, body: &PutInstructions) -> Result<()> {
         let path = format!("/v1/agents/{}/instructions", seg(agent_id));
-        self.send(Method::PUT, &path, Some(body), Idempotency::Safe).await.map(drop)
+        self.send(Method::PUT, &path, Some(body), Idempotency::Safe)
+            .await
+            .map(drop)
     }
 
     /// `GET /v1/agents/{id}/instructions/history` (newest first).
-    pub async fn instructions_history(&self, agent_id: &str, limit: Option<u32>) -> Result<Vec<InstructionVersion>> {
+    pub async fn instructions_history(
+        &self,
+        agent_id: &str,
+        limit: Option<u32>,
+    ) -> Result<Vec<InstructionVersion>> {
         let q = query(&[("limit", limit.map(|l| l.to_string()))]);
         let path = format!("/v1/agents/{}/instructions/history{q}", seg(agent_id));
         Ok(self.get::<History>(&path).await?.instruction_versions)
@@ -360,29 +485,57 @@ impl Client {
     /// `POST /v1/workspaces` (one attempt; see [`Client::ensure_workspace`]).
     pub async fn create_workspace(&self, name: &str) -> Result<Workspace> {
         let body = json!({"name": name});
-        self.unwrap_one(Method::POST, "/v1/workspaces", Some(&body), Idempotency::Create, "workspace").await
+        self.unwrap_one(
+            Method::POST,
+            "/v1/workspaces",
+            Some(&body),
+            Idempotency::Create,
+            "workspace",
+        )
+        .await
     }
 
     /// `PUT /v1/workspaces/{id}`.
-    pub async fn update_workspace(&self, workspace_id: &str, name: &str, icon_config: Option<&str>) -> Result<Workspace> {
+    pub async fn update_workspace(
+        &self,
+        workspace_id: &str,
+        name: &str,
+        icon_config: Option<&str>,
+    ) -> Result<Workspace> {
         let path = format!("/v1/workspaces/{}", seg(workspace_id));
         let mut body = json!({"name": name});
         if let Some(icon) = icon_config {
             body["icon_config"] = Value::String(icon.to_string());
         }
-        self.unwrap_one(Method::PUT, &path, Some(&body), Idempotency::Safe, "workspace").await
+        self.unwrap_one(
+            Method::PUT,
+            &path,
+            Some(&body),
+            Idempotency::Safe,
+            "workspace",
+        )
+        .await
     }
 
     /// `DELETE /v1/workspaces/{id}` (deletes its agents too).
     pub async fn delete_workspace(&self, workspace_id: &str) -> Result<()> {
         let path = format!("/v1/workspaces/{}", seg(workspace_id));
-        self.send(Method::DELETE, &path, None, Idempotency::Safe).await.map(drop)
+        self.send(Method::DELETE, &path, None, Idempotency::Safe)
+            .await
+            .map(drop)
     }
 
     /// `POST /v1/workspaces/reorder` (every workspace id, once).
     pub async fn reorder_workspaces(&self, workspace_ids: &[String]) -> Result<()> {
         let body = json!({"workspace_ids": workspace_ids});
-        self.send(Method::POST, "/v1/workspaces/reorder", Some(&body), Idempotency::Safe).await.map(drop)
+        self.send(
+            Method::POST,
+            "/v1/workspaces/reorder",
+            Some(&body),
+            Idempotency::Safe,
+        )
+        .await
+        .map(drop)
     }
 
     // ---- create safely ----
@@ -413,14 +566,21 @@ impl Client {
 
     /// Create a workspace exactly once: after an ambiguous failure, a workspace
     /// with this name that was not in `known_ids` is taken as ours.
-    pub async fn ensure_workspace(&self, name: &str, known_ids: &HashSet<String>) -> Result<Workspace> {
+    pub async fn ensure_workspace(
+        &self,
+        name: &str,
+        known_ids: &HashSet<String>,
+    ) -> Result<Workspace> {
         let mut last = None;
         for _ in 0..CREATE_ATTEMPTS {
             match self.create_workspace(name).await {
                 Ok(w) => return Ok(w),
                 Err(e) if e.is_ambiguous() => {
                     let found = self.list_workspaces().await?;
-                    if let Some(w) = found.into_iter().find(|w| w.name == name && !known_ids.contains(&w.workspace_id)) {
+                    if let Some(w) = found
+                        .into_iter()
+                        .find(|w| w.name == name && !known_ids.contains(&w.workspace_id))
+                    {
                         return Ok(w);
                     }
                     last = Some(e);
@@ -474,13 +634,21 @@ mod tests {
         assert!(s.is_none());
         let s: Option<Schedule> = unwrap_key(json!({"schedule": null}), "schedule").unwrap();
         assert!(s.is_none());
-        let s: Option<Schedule> = unwrap_key(json!({"schedule": {"cron": "0 0 9 * * * *", "paused": true}}), "schedule").unwrap();
+        let s: Option<Schedule> = unwrap_key(
+            json!({"schedule": {"cron": "0 0 9 * * * *", "paused": true}}),
+            "schedule",
+        )
+        .unwrap();
         assert!(s.unwrap().paused);
         let w: Option<Webhook> =
             unwrap_key(json!({"webhook_id": "w1", "url": "https://x", "events": ["run.failed"], "signing_secret": "whsec_1"}), "webhook")
                 .unwrap();
         assert_eq!(w.unwrap().signing_secret.as_deref(), Some("whsec_1"));
-        let a: Option<Agent> = unwrap_key(json!({"agent": {"agent_id": "a", "workspace_id": "w"}}), "agent").unwrap();
+        let a: Option<Agent> = unwrap_key(
+            json!({"agent": {"agent_id": "a", "workspace_id": "w"}}),
+            "agent",
+        )
+        .unwrap();
         assert_eq!(a.unwrap().workspace_id.as_deref(), Some("w"));
     }
 

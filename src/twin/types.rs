@@ -18,7 +18,11 @@ pub struct Workspace {
     #[serde(default)]
     pub name: String,
     /// A JSON document encoded as a string (a map is accepted and re-encoded).
-    #[serde(default, deserialize_with = "json_string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "json_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub icon_config: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<i64>,
@@ -46,9 +50,17 @@ pub struct Agent {
     #[serde(default, alias = "subagent", skip_serializing_if = "Option::is_none")]
     pub is_subagent: Option<bool>,
     /// Not in the reference; read when a server exposes it.
-    #[serde(default, alias = "derived_from", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "derived_from",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub derived_from_agent_id: Option<String>,
-    #[serde(default, deserialize_with = "json_string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "json_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub icon_config: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub has_runs: Option<bool>,
@@ -205,7 +217,10 @@ impl std::fmt::Debug for Webhook {
             .field("url", &self.url)
             .field("events", &self.events)
             .field("status", &self.status)
-            .field("signing_secret", &self.signing_secret.as_ref().map(|_| "(sensitive)"))
+            .field(
+                "signing_secret",
+                &self.signing_secret.as_ref().map(|_| "(sensitive)"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -329,7 +344,10 @@ pub struct CreatedApiKey {
 
 impl std::fmt::Debug for CreatedApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreatedApiKey").field("key_id", &self.key_id).field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("CreatedApiKey")
+            .field("key_id", &self.key_id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -366,11 +384,17 @@ mod tests {
 
     #[test]
     fn cursor_shapes() {
-        for body in [r#"{"agents":[]}"#, r#"{"agents":[],"next_cursor":null}"#, r#"{"agents":[],"next_cursor":""}"#] {
+        for body in [
+            r#"{"agents":[]}"#,
+            r#"{"agents":[],"next_cursor":null}"#,
+            r#"{"agents":[],"next_cursor":""}"#,
+        ] {
             let p: AgentPage = serde_json::from_str(body).unwrap();
             assert_eq!(p.next_cursor, None, "{body}");
         }
-        let p: AgentPage = serde_json::from_str(r#"{"agents":[{"agent_id":"a","extra":1}],"next_cursor":"c"}"#).unwrap();
+        let p: AgentPage =
+            serde_json::from_str(r#"{"agents":[{"agent_id":"a","extra":1}],"next_cursor":"c"}"#)
+                .unwrap();
         assert_eq!(p.next_cursor.as_deref(), Some("c"));
         assert_eq!(p.agents[0].agent_id, "a");
     }
@@ -381,13 +405,17 @@ mod tests {
         assert_eq!(r.total_runs, 42);
         let r: RunPage = serde_json::from_str(r#"{"runs":[],"total_runs":7}"#).unwrap();
         assert_eq!(r.total_runs, 7);
-        let w: Workspace = serde_json::from_str(r#"{"workspace_id":"w","name":"n","icon_config":{"emoji":"x"}}"#).unwrap();
+        let w: Workspace =
+            serde_json::from_str(r#"{"workspace_id":"w","name":"n","icon_config":{"emoji":"x"}}"#)
+                .unwrap();
         assert_eq!(w.icon_config.as_deref(), Some(r#"{"emoji":"x"}"#));
     }
 
     #[test]
     fn agent_names() {
-        let a: Agent = serde_json::from_str(r#"{"agent_id":"a","agent_name":{"name":"Inbox helper"}}"#).unwrap();
+        let a: Agent =
+            serde_json::from_str(r#"{"agent_id":"a","agent_name":{"name":"Inbox helper"}}"#)
+                .unwrap();
         assert_eq!(a.display_name().as_deref(), Some("Inbox helper"));
     }
 }
