@@ -1,9 +1,13 @@
 //! One module per subcommand: each orchestrates load → read → diff → render or
 //! apply, and returns the process exit code. `main` only calls [`run`].
 
+mod apply;
 mod connect;
+mod export;
+mod plan;
 mod validate;
 
+pub use crate::apply::write_private_sync as write_private;
 pub use connect::{connect, Connection};
 
 use crate::cli::{Cli, Command};
@@ -64,10 +68,12 @@ pub fn run(cli: Cli) -> i32 {
             conn.close().await;
             code
         }),
-        _ => {
-            printer.error(&"not implemented yet");
-            EXIT_ERROR
+        Command::Plan(args) => runtime(|| async move { plan::run(&printer, args).await }),
+        Command::Drift { path, api, format } => {
+            runtime(|| async move { plan::drift(&printer, &path, &api, format).await })
         }
+        Command::Apply(args) => runtime(|| async move { apply::run(&printer, args).await }),
+        Command::Export(args) => runtime(|| async move { export::run(&printer, args).await }),
     }
 }
 

@@ -157,12 +157,8 @@ fn persist(shared: &Shared, path: &Path) -> std::io::Result<()> {
     let json = shared
         .with_store(false, |s| serde_json::to_vec(s))
         .map_err(std::io::Error::other)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, json)?;
-    std::fs::rename(&tmp, path)
+    // The state holds signing secrets: owner-only, like the secrets file.
+    crate::apply::write_private_sync(path, &json)
 }
 
 /// `twinform emulator`: serve until Ctrl-C, then persist.

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::rules::{check_cron, check_url, is_valid_agent_id};
 use crate::twin::types::{Agent, InstructionVersion, Instructions, Schedule, Webhook, Workspace};
@@ -124,9 +123,7 @@ fn workspace(id: String, name: String, position: i64) -> Workspace {
     }
 }
 
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
+pub use crate::twin::content_hash as sha256_hex;
 
 fn body_str<'a>(body: &'a Value, field: &str) -> Option<&'a str> {
     body.get(field).and_then(Value::as_str)

@@ -140,10 +140,12 @@ impl Client {
         match url.scheme() {
             "https" => {}
             "http" if is_loopback(&url) => {}
-            "http" => return Err(ApiError::Config(format!(
+            "http" => {
+                return Err(ApiError::Config(format!(
                 "refusing plain http to `{base}`: the API key would cross the network unencrypted \
                      (http is allowed only for loopback addresses)"
-            ))),
+            )))
+            }
             other => {
                 return Err(ApiError::Config(format!(
                     "unsupported endpoint scheme `{other}`"

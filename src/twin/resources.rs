@@ -464,6 +464,34 @@ impl Client {
             .map(drop)
     }
 
+    /// Set instructions exactly once: every PUT adds a history version, so
+    /// after an ambiguous failure the current text is read back and the PUT
+    /// is repeated only if it did not land.
+    pub async fn set_instructions(&self, agent_id: &str, body: &PutInstructions) -> Result<()> {
+        let path = format!("/v1/agents/{}/instructions", seg(agent_id));
+        let mut last = None;
+        for _ in 0..CREATE_ATTEMPTS {
+            match self
+                .send(Method::PUT, &path, Some(body), Idempotency::Create)
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_ambiguous() => {
+                    if self
+                        .get_instructions(agent_id)
+                        .await?
+                        .is_some_and(|i| i.content == body.content)
+                    {
+                        return Ok(());
+                    }
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| missing("PUT", &path, "answer")))
+    }
+
     /// `GET /v1/agents/{id}/instructions/history` (newest first).
     pub async fn instructions_history(
         &self,

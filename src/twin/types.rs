@@ -230,7 +230,7 @@ fn active() -> String {
 }
 
 /// `PATCH` body: only the fields that change.
-#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq, Eq)]
 pub struct PatchWebhook {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,

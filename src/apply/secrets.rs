@@ -1,0 +1,132 @@
+//! Where webhook signing secrets go the moment they arrive: a JSON file
+//! (mode 0600, merged, never truncated), standard output, and/or a command.
+//!
+//! The file is rewritten whole (temporary file, fsync, rename) so a crash
+//! never leaves it half-written; secrets that arrive together are written in
+//! one go, and each create waits until its secret is on disk.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use crate::redact::Redactor;
+
+/// One signing secret and what it belongs to.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SecretRecord {
+    pub agent_id: String,
+    pub url: String,
+    /// The URL as it may be shown (interpolated parts redacted).
+    #[serde(skip)]
+    pub url_shown: String,
+    pub webhook_id: String,
+    pub signing_secret: String,
+}
+
+impl std::fmt::Debug for SecretRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretRecord")
+            .field("agent_id", &self.agent_id)
+            .field("webhook_id", &self.webhook_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The secrets file: `webhooks` keyed by `agent_id/webhook_id`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct SecretsFile {
+    #[serde(default)]
+    webhooks: BTreeMap<String, SecretRecord>,
+}
+
+/// Every destination configured for this run.
+pub struct SecretSink {
+    file: Option<PathBuf>,
+    stdout: bool,
+    command: Option<String>,
+    redactor: Redactor,
+    state: Mutex<SecretsFile>,
+}
+
+impl SecretSink {
+    /// `out` = `-` means standard output. The file is loaded now so merging keeps old entries.
+    pub fn new(out: &Path, command: Option<String>, redactor: Redactor) -> std::io::Result<Self> {
+        let stdout = out == Path::new("-");
+        let file = (!stdout).then(|| out.to_path_buf());
+        let state = match &file {
+            Some(p) if p.exists() => {
+                let text = std::fs::read_to_string(p)?;
+                serde_json::from_str(&text).map_err(|e| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!("{}: not a secrets file: {e}", p.display()),
+                    )
+                })?
+            }
+            _ => SecretsFile::default(),
+        };
+        Ok(SecretSink {
+            file,
+            stdout,
+            command,
+            redactor,
+            state: Mutex::new(state),
+        })
+    }
+
+    /// Store a secret everywhere it should go; returns once it is durable.
+    pub async fn store(&self, record: SecretRecord) -> std::io::Result<()> {
+        self.redactor.add(&record.signing_secret);
+        let mut state = self.state.lock().await;
+        if self.stdout {
+            let line = serde_json::to_string(&record).map_err(std::io::Error::other)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{line}")?;
+            out.flush()?;
+        }
+        if let Some(cmd) = &self.command {
+            pipe_to_command(cmd, &record).await?;
+        }
+        if let Some(path) = &self.file {
+            state
+                .webhooks
+                .insert(format!("{}/{}", record.agent_id, record.webhook_id), record);
+            let json = serde_json::to_vec_pretty(&*state).map_err(std::io::Error::other)?;
+            super::write_private_sync(path, &json)?;
+        }
+        Ok(())
+    }
+
+    /// How many secrets the file holds.
+    pub async fn len(&self) -> usize {
+        self.state.lock().await.webhooks.len()
+    }
+}
+
+/// Run `sh -c CMD` with the secret on stdin and its identity in the environment.
+async fn pipe_to_command(cmd: &str, record: &SecretRecord) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .env("TWINFORM_AGENT_ID", &record.agent_id)
+        .env("TWINFORM_WEBHOOK_URL", &record.url)
+        .env("TWINFORM_WEBHOOK_ID", &record.webhook_id)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(record.signing_secret.as_bytes()).await?;
+    }
+    let status = child.wait().await?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "--secrets-command exited with {status}"
+        )))
+    }
+}

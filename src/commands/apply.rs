@@ -1,0 +1,378 @@
+//! `twinform apply [PATH | PLANFILE]`.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::plan::{operation_hashes, prepare, Prepared, SavedPlan, Selection, SAVED_PLAN_KIND};
+use super::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
+use crate::apply::journal::{last_apply, Journal};
+use crate::apply::secrets::SecretSink;
+use crate::apply::{self, Finished, Status};
+use crate::cli::{ApplyArgs, Format};
+use crate::output::{Printer, Style};
+use crate::plan::render;
+
+pub use crate::apply::SOURCE_TYPE;
+
+/// A saved plan, if `path` is one.
+fn read_saved(path: &Path) -> Option<SavedPlan> {
+    if !path.is_file() {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let saved: SavedPlan = serde_json::from_str(&text).ok()?;
+    (saved.kind == SAVED_PLAN_KIND).then_some(saved)
+}
+
+/// Differences between two maps of address → hash.
+fn changed(
+    old: &std::collections::BTreeMap<String, String>,
+    new: &std::collections::BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut out: Vec<String> = old
+        .iter()
+        .filter(|(k, v)| new.get(*k) != Some(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    out.extend(new.keys().filter(|k| !old.contains_key(*k)).cloned());
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn git_commit(root: &Path) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+pub async fn run(printer: &Printer, args: ApplyArgs) -> i32 {
+    let mut printer = printer.clone();
+    if args.resume {
+        return resume(&printer, &args.journal);
+    }
+    if args.secrets_out == Path::new("-") || args.format == Format::Json {
+        printer.quiet_stdout = args.secrets_out == Path::new("-");
+    }
+    let saved = read_saved(&args.path);
+    let (manifests, selection) = match &saved {
+        Some(s) => (s.manifests.clone(), s.selection.clone()),
+        None => (
+            args.path.clone(),
+            Selection {
+                targets: args.target.clone(),
+                workspaces: args.workspace.clone(),
+            },
+        ),
+    };
+    let prepared = match prepare(&printer, &manifests, &args.api, &selection).await {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let code = match check_and_confirm(&printer, &args, saved.as_ref(), &prepared) {
+        Ok(true) => execute(&printer, &args, &prepared).await,
+        Ok(false) => EXIT_OK,
+        Err(code) => code,
+    };
+    prepared.conn.close().await;
+    code
+}
+
+/// Show the plan and decide whether to go on: `Ok(false)` when there is nothing to do.
+fn check_and_confirm(
+    printer: &Printer,
+    args: &ApplyArgs,
+    saved: Option<&SavedPlan>,
+    p: &Prepared,
+) -> Result<bool, i32> {
+    if let Some(saved) = saved {
+        let stale = changed(&saved.fingerprints, &p.live.fingerprints(&p.desired));
+        if !stale.is_empty() {
+            printer.error(&format!(
+                "the saved plan is stale: these live objects changed since it was made: {}\nhint: run `twinform plan --out` again",
+                stale.join(", ")
+            ));
+            return Err(EXIT_ERROR);
+        }
+        let differs = changed(&saved.operations, &operation_hashes(&p.plan));
+        if !differs.is_empty() {
+            printer.error(&format!(
+                "the manifests (or the variables they use) changed since the plan was saved: {}\nhint: run `twinform plan --out` again",
+                differs.join(", ")
+            ));
+            return Err(EXIT_ERROR);
+        }
+    }
+    if args.format == Format::Text {
+        printer.message(&render::text::render(&p.plan, &p.context, printer));
+    }
+    if p.plan.is_empty() {
+        return Ok(false);
+    }
+    let destructive = p.plan.destructive();
+    if destructive.len() > args.max_destroy {
+        printer.error(&format!(
+            "this plan destroys {} resources, more than --max-destroy {}: nothing was changed\nhint: review the plan, then raise --max-destroy to apply it",
+            destructive.len(),
+            args.max_destroy
+        ));
+        return Err(EXIT_ERROR);
+    }
+    if saved.is_some() || args.auto_approve {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        printer.error(&"stdin is not a terminal, so apply cannot ask for confirmation: nothing was changed\nhint: pass --auto-approve (or apply a plan saved with `plan --out`)");
+        return Err(EXIT_ERROR);
+    }
+    if !destructive.is_empty() {
+        let list: Vec<String> = destructive
+            .iter()
+            .map(|c| format!("  - {}", render::destructive_note(c)))
+            .collect();
+        printer.message(&format!(
+            "{}\n{}",
+            printer.paint("These changes destroy data:", Style::Red),
+            list.join("\n")
+        ));
+    }
+    printer.message("Do you want to apply these changes? Only 'yes' will be accepted:");
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if answer.trim() != "yes" {
+        printer.message("Apply cancelled: nothing was changed.");
+        return Err(EXIT_ERROR);
+    }
+    Ok(true)
+}
+
+async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
+    let secrets = match SecretSink::new(
+        &args.secrets_out,
+        args.secrets_command.clone(),
+        printer.redactor.clone(),
+    ) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            printer.error(&format!("cannot use the secrets file: {e}"));
+            return EXIT_ERROR;
+        }
+    };
+    let journal = match Journal::open(&args.journal, printer.redactor.clone()) {
+        Ok(j) => Arc::new(j),
+        Err(e) => {
+            printer.error(&format!(
+                "cannot open the journal {}: {e}",
+                args.journal.display()
+            ));
+            return EXIT_ERROR;
+        }
+    };
+    journal.record("", "", "begin", None);
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = interrupted.clone();
+    let notice = printer.clone();
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::SeqCst);
+            notice.message("Interrupted: letting requests in flight finish, starting nothing new…");
+        }
+    });
+    let known_webhooks: HashMap<String, HashSet<String>> = p
+        .live
+        .webhooks
+        .iter()
+        .map(|(a, hooks)| {
+            (
+                a.clone(),
+                hooks.iter().map(|h| h.webhook_id.clone()).collect(),
+            )
+        })
+        .collect();
+    let ctx = apply::Context {
+        client: p.conn.client.clone(),
+        parallelism: args.api.parallelism,
+        source_id: git_commit(&p.desired.root),
+        secrets: secrets.clone(),
+        journal: journal.clone(),
+        interrupted: interrupted.clone(),
+        known_workspaces: p
+            .live
+            .workspaces
+            .iter()
+            .map(|w| w.workspace_id.clone())
+            .collect(),
+        known_webhooks,
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel::<Finished>();
+    let total = p.plan.changes.len() as u64;
+    let bar = progress_bar(total, args.format);
+    let reporter = {
+        let (printer, format, bar) = (printer.clone(), args.format, bar.clone());
+        tokio::spawn(async move {
+            while let Some(f) = rx.recv().await {
+                let line = report_line(&printer, &f, format);
+                match &bar {
+                    Some(b) => {
+                        b.inc(1);
+                        b.suspend(|| printer.data(&line));
+                    }
+                    None => printer.data(&line),
+                }
+            }
+        })
+    };
+    let results = apply::execute(&p.plan, ctx, tx).await;
+    let _ = reporter.await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    ctrl_c.abort();
+    journal.record("", "", "end", None);
+    summarize(
+        printer,
+        &results,
+        interrupted.load(Ordering::SeqCst),
+        &args.secrets_out,
+        secrets.len().await,
+        args.format,
+    )
+}
+
+fn progress_bar(total: u64, format: Format) -> Option<indicatif::ProgressBar> {
+    (format == Format::Text && total >= 20 && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(total);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} changes · {elapsed}")
+        {
+            bar.set_style(style);
+        }
+        bar
+    })
+}
+
+fn report_line(printer: &Printer, f: &Finished, format: Format) -> String {
+    if format == Format::Json {
+        let (status, message) = match &f.status {
+            Status::Applied => ("applied", None),
+            Status::Failed(m) => ("failed", Some(m)),
+            Status::Blocked(m) => ("blocked", Some(m)),
+            Status::Skipped(m) => ("skipped", Some(m)),
+        };
+        let event = json!({"address": f.address, "action": f.action, "status": status, "message": message,
+            "duration_ms": f.duration.as_millis()});
+        return format!("{event}\n");
+    }
+    let ms = f.duration.as_secs_f64();
+    match &f.status {
+        Status::Applied => format!(
+            "{} {} {:?} ({ms:.2} s)\n",
+            printer.paint("✓", Style::Green),
+            f.address,
+            f.action
+        ),
+        Status::Failed(m) => format!("{} {}: {m}\n", printer.paint("✗", Style::Red), f.address),
+        Status::Blocked(m) => format!(
+            "{} {} blocked: {m}\n",
+            printer.paint("!", Style::Yellow),
+            f.address
+        ),
+        Status::Skipped(m) => format!(
+            "{} {} skipped: {m}\n",
+            printer.paint("·", Style::Dim),
+            f.address
+        ),
+    }
+}
+
+fn summarize(
+    printer: &Printer,
+    results: &[Finished],
+    interrupted: bool,
+    secrets_out: &Path,
+    secrets: usize,
+    format: Format,
+) -> i32 {
+    let count = |pred: fn(&Status) -> bool| results.iter().filter(|f| pred(&f.status)).count();
+    let applied = count(|s| *s == Status::Applied);
+    let failed = count(|s| matches!(s, Status::Failed(_)));
+    let blocked = count(|s| matches!(s, Status::Blocked(_)));
+    let skipped = count(|s| matches!(s, Status::Skipped(_)));
+    let head = if interrupted {
+        "Apply interrupted"
+    } else if applied == results.len() {
+        "Apply complete"
+    } else {
+        "Apply finished with problems"
+    };
+    let mut line = format!(
+        "{head}: {applied} applied, {failed} failed, {blocked} blocked, {skipped} skipped."
+    );
+    if secrets > 0 && secrets_out != Path::new("-") {
+        line.push_str(&format!(
+            " Signing secrets are in {} (mode 0600).",
+            secrets_out.display()
+        ));
+    }
+    if interrupted {
+        line.push_str(
+            " Run apply again to finish; `twinform apply --resume` shows where it stopped.",
+        );
+    }
+    if format == Format::Json {
+        printer.data(&format!("{}\n", json!({"summary": {"applied": applied, "failed": failed, "blocked": blocked, "skipped": skipped}})));
+    }
+    printer.message(&line);
+    if interrupted {
+        EXIT_INTERRUPTED
+    } else if applied == results.len() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    }
+}
+
+fn resume(printer: &Printer, journal: &Path) -> i32 {
+    match last_apply(journal) {
+        Ok(None) => {
+            printer.message(&format!("No apply recorded in {}.", journal.display()));
+            EXIT_OK
+        }
+        Ok(Some((id, done, unfinished, failed))) => {
+            let mut out = format!(
+                "Last apply {id}: {} operations done, {} unfinished, {} failed.\n",
+                done.len(),
+                unfinished.len(),
+                failed.len()
+            );
+            for u in &unfinished {
+                out.push_str(&format!("  unfinished: {u}\n"));
+            }
+            for f in &failed {
+                out.push_str(&format!("  failed: {f}\n"));
+            }
+            out.push_str(
+                "Run `twinform apply` again: it re-reads live state and finishes what is left.\n",
+            );
+            printer.data(&out);
+            EXIT_OK
+        }
+        Err(e) => {
+            printer.error(&format!("cannot read {}: {e}", journal.display()));
+            EXIT_ERROR
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! `twinform plan` and `twinform drift`, and the shared steps that `apply`
+//! reuses: load the manifests, read live state, diff, attribute drift.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::{connect, validate, Connection, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
+use crate::cli::{ApiArgs, Format, PlanArgs};
+use crate::live::{self, Live};
+use crate::manifest::Desired;
+use crate::output::Printer;
+use crate::plan::render::{self, Context};
+use crate::plan::{self, Action, Drift, Plan, Resource};
+use crate::twin::{content_hash, Client};
+
+/// Everything a plan was made from.
+pub struct Prepared {
+    pub desired: Desired,
+    pub live: Live,
+    pub plan: Plan,
+    pub conn: Connection,
+    pub context: Context,
+}
+
+/// What to narrow a plan to.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Selection {
+    pub targets: Vec<String>,
+    pub workspaces: Vec<String>,
+}
+
+/// Load, connect, read, diff, attribute drift and narrow. On failure the
+/// problem has been printed and the exit code is returned.
+pub async fn prepare(
+    printer: &Printer,
+    path: &Path,
+    api: &ApiArgs,
+    selection: &Selection,
+) -> Result<Prepared, i32> {
+    let desired = validate::load(printer, path).ok_or(EXIT_ERROR)?;
+    let conn = connect(api, printer).await.map_err(|e| {
+        printer.error(&e);
+        EXIT_ERROR
+    })?;
+    let started = Instant::now();
+    let before = conn
+        .client
+        .stats
+        .requests
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let live = match live::read(&conn.client, &desired, api.parallelism).await {
+        Ok(l) => l,
+        Err(e) => {
+            printer.error(&format!("reading live state failed: {e}"));
+            conn.close().await;
+            return Err(EXIT_ERROR);
+        }
+    };
+    let mut plan = match plan::diff(&desired, &live) {
+        Ok(p) => p,
+        Err(e) => {
+            printer.error(&e);
+            conn.close().await;
+            return Err(EXIT_ERROR);
+        }
+    };
+    let agent_workspaces: BTreeMap<String, String> = desired
+        .agents
+        .iter()
+        .map(|a| (a.id.clone(), a.workspace.clone()))
+        .collect();
+    plan.narrow(&selection.targets, &selection.workspaces, &agent_workspaces);
+    if let Err(e) = attribute_drift(&conn.client, &mut plan, api.parallelism).await {
+        printer.error(&format!("reading instruction history failed: {e}"));
+        conn.close().await;
+        return Err(EXIT_ERROR);
+    }
+    let requests = conn
+        .client
+        .stats
+        .requests
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - before;
+    let context = Context {
+        seconds: started.elapsed().as_secs_f64(),
+        requests,
+    };
+    Ok(Prepared {
+        desired,
+        live,
+        plan,
+        conn,
+        context,
+    })
+}
+
+/// Say who last changed instructions that drifted (one history call per drifted agent).
+async fn attribute_drift(
+    client: &Client,
+    plan: &mut Plan,
+    parallelism: usize,
+) -> Result<(), crate::twin::ApiError> {
+    let limit = Arc::new(Semaphore::new(parallelism.max(1)));
+    let mut tasks = JoinSet::new();
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| c.resource == Resource::Instructions && c.action == Action::Update)
+    {
+        let (client, limit, address, agent) = (
+            client.clone(),
+            limit.clone(),
+            c.address.clone(),
+            c.agent.clone(),
+        );
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let history = client
+                .instructions_history(agent.as_deref().unwrap_or_default(), Some(1))
+                .await?;
+            Ok::<_, crate::twin::ApiError>((address, history.into_iter().next()))
+        });
+    }
+    let mut found = HashMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok(result) = joined {
+            let (address, latest) = result?;
+            if let Some(v) = latest {
+                found.insert(address, v);
+            }
+        }
+    }
+    for c in &mut plan.changes {
+        if let Some(v) = found.remove(&c.address) {
+            let source_type = v.source_type.clone();
+            c.drift = Some(Drift {
+                outside_git: source_type.as_deref() != Some(super::apply::SOURCE_TYPE),
+                source_type,
+                at: v
+                    .created_at
+                    .as_ref()
+                    .map(|t| t.as_str().map_or_else(|| t.to_string(), str::to_string)),
+                user: v.user_email.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A saved plan (`plan --out`): no secret values, only what is needed to
+/// check at apply time that nothing changed since.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SavedPlan {
+    pub kind: String,
+    pub format_version: String,
+    pub manifests: PathBuf,
+    pub selection: Selection,
+    pub created_at: String,
+    /// Fingerprints of every live object read.
+    pub fingerprints: BTreeMap<String, String>,
+    /// Per change address, a hash of its exact API operations.
+    pub operations: BTreeMap<String, String>,
+    pub plan: serde_json::Value,
+}
+
+pub const SAVED_PLAN_KIND: &str = "twinform-plan";
+
+/// Hash of each change's operations, by address.
+pub fn operation_hashes(plan: &Plan) -> BTreeMap<String, String> {
+    plan.changes
+        .iter()
+        .map(|c| {
+            (
+                c.address.clone(),
+                content_hash(serde_json::to_string(&c.ops).unwrap_or_default().as_bytes()),
+            )
+        })
+        .collect()
+}
+
+fn save(
+    printer: &Printer,
+    out: &Path,
+    path: &Path,
+    selection: &Selection,
+    prepared: &Prepared,
+) -> std::io::Result<()> {
+    let saved = SavedPlan {
+        kind: SAVED_PLAN_KIND.into(),
+        format_version: plan::FORMAT_VERSION.into(),
+        manifests: std::fs::canonicalize(path)?,
+        selection: selection.clone(),
+        created_at: chrono::Utc::now().to_rfc3339(),
+        fingerprints: prepared.live.fingerprints(&prepared.desired),
+        operations: operation_hashes(&prepared.plan),
+        plan: render::json::to_value(&prepared.plan),
+    };
+    let text = printer
+        .redactor
+        .scrub(&serde_json::to_string_pretty(&saved).map_err(std::io::Error::other)?);
+    super::write_private(out, text.as_bytes())
+}
+
+pub async fn run(printer: &Printer, args: PlanArgs) -> i32 {
+    let selection = Selection {
+        targets: args.target.clone(),
+        workspaces: args.workspace.clone(),
+    };
+    let prepared = match prepare(printer, &args.path, &args.api, &selection).await {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let text = match args.format {
+        Format::Text => render::text::render(&prepared.plan, &prepared.context, printer),
+        Format::Json => render::json::render(&prepared.plan),
+        Format::Markdown => render::markdown::render(&prepared.plan),
+    };
+    printer.data(&text);
+    let mut code = if args.detailed_exitcode && !prepared.plan.is_empty() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    };
+    if let Some(out) = &args.out {
+        match save(printer, out, &args.path, &selection, &prepared) {
+            Ok(()) => printer.message(&format!(
+                "Saved the plan to {}; apply it with `twinform apply {}`.",
+                out.display(),
+                out.display()
+            )),
+            Err(e) => {
+                printer.error(&format!("cannot write {}: {e}", out.display()));
+                code = EXIT_ERROR;
+            }
+        }
+    }
+    prepared.conn.close().await;
+    code
+}
+
+/// `twinform drift`: a compact report for alerts; exit 0 (none), 2 (drift), 1 (error).
+pub async fn drift(printer: &Printer, path: &Path, api: &ApiArgs, format: Format) -> i32 {
+    let prepared = match prepare(printer, path, api, &Selection::default()).await {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let plan = &prepared.plan;
+    let out = match format {
+        Format::Json => render::json::render(plan),
+        Format::Markdown => render::markdown::render(plan),
+        Format::Text if plan.is_empty() => {
+            "No drift: live state matches the manifests.\n".to_string()
+        }
+        Format::Text => {
+            let s = plan.summary();
+            let mut out = format!(
+                "Drift: {} changes would be made ({} to add, {} to change, {} to destroy)\n",
+                plan.changes.len(),
+                s.add,
+                s.change,
+                s.destroy
+            );
+            for c in &plan.changes {
+                let who = c
+                    .drift
+                    .as_ref()
+                    .filter(|d| d.outside_git)
+                    .map(|d| {
+                        format!(
+                            " (changed outside git: {}, {})",
+                            d.source_type.as_deref().unwrap_or("?"),
+                            d.at.as_deref().unwrap_or("?")
+                        )
+                    })
+                    .unwrap_or_default();
+                out.push_str(&format!("  {} {}{who}\n", c.action.symbol(), c.address));
+            }
+            out
+        }
+    };
+    printer.data(&out);
+    let code = if plan.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_CHANGES
+    };
+    prepared.conn.close().await;
+    code
+}

@@ -1,0 +1,23 @@
+//! `-o json`: the versioned, documented plan document.
+
+use serde_json::{json, Value};
+
+use crate::plan::{Plan, FORMAT_VERSION};
+
+/// The plan as a JSON value (`format_version` "1").
+pub fn to_value(plan: &Plan) -> Value {
+    json!({
+        "format_version": FORMAT_VERSION,
+        "summary": plan.summary(),
+        "changes": plan.changes,
+        "unmanaged": plan.unmanaged,
+        "warnings": plan.warnings,
+    })
+}
+
+pub fn render(plan: &Plan) -> String {
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&to_value(plan)).unwrap_or_default()
+    )
+}
