@@ -5,6 +5,9 @@
 //! [`live::Live`], [`plan::diff`] compares the two into a [`plan::Plan`], and the
 //! plan is either rendered or executed by [`apply`].
 
+// Problems carry a source snippet and span; they are rare and boxing them buys nothing.
+#![allow(clippy::result_large_err)]
+
 pub mod apply;
 pub mod cli;
 pub mod commands;

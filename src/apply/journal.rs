@@ -83,10 +83,20 @@ impl Journal {
     }
 }
 
-/// What the last apply in a journal did: `(finished, unfinished, failed)` addresses.
-pub fn last_apply(
-    path: &Path,
-) -> std::io::Result<Option<(String, Vec<String>, Vec<String>, Vec<String>)>> {
+/// What the last apply recorded in a journal did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastApply {
+    pub apply_id: String,
+    /// Operations that finished (`address (op)`).
+    pub done: Vec<String>,
+    /// Operations started but never finished (interrupted in flight).
+    pub unfinished: Vec<String>,
+    /// Operations that failed, with the message.
+    pub failed: Vec<String>,
+}
+
+/// Read the last apply from a journal; `None` when there is none.
+pub fn last_apply(path: &Path) -> std::io::Result<Option<LastApply>> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -115,5 +125,5 @@ pub fn last_apply(
         .into_iter()
         .filter(|s| !done.contains(s) && !failed.iter().any(|f| f.starts_with(s.as_str())))
         .collect();
-    Ok(Some((last, done, unfinished, failed)))
+    Ok(Some(LastApply { apply_id: last, done, unfinished, failed }))
 }

@@ -101,7 +101,7 @@ impl SecretSink {
     }
 
     /// How many secrets the file holds.
-    pub async fn len(&self) -> usize {
+    pub async fn stored(&self) -> usize {
         self.state.lock().await.webhooks.len()
     }
 }

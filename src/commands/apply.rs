@@ -247,7 +247,7 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
         &results,
         interrupted.load(Ordering::SeqCst),
         &args.secrets_out,
-        secrets.len().await,
+        secrets.stored().await,
         args.format,
     )
 }
@@ -351,7 +351,8 @@ fn resume(printer: &Printer, journal: &Path) -> i32 {
             printer.message(&format!("No apply recorded in {}.", journal.display()));
             EXIT_OK
         }
-        Ok(Some((id, done, unfinished, failed))) => {
+        Ok(Some(last)) => {
+            let (id, done, unfinished, failed) = (last.apply_id, last.done, last.unfinished, last.failed);
             let mut out = format!(
                 "Last apply {id}: {} operations done, {} unfinished, {} failed.\n",
                 done.len(),

@@ -31,6 +31,9 @@ fn no_agent() -> Problem {
 
 pub type Answer = Result<(u16, Value), Problem>;
 
+/// Webhook events a write causes: (event name, payload `data`).
+pub type Deliveries = Vec<(String, Value)>;
+
 const EVENTS: [&str; 5] = [
     "run.started",
     "run.completed",
@@ -347,8 +350,7 @@ impl Store {
     pub fn start_run(
         &mut self,
         id: &str,
-        body: &Value,
-    ) -> Result<(u16, Value, Vec<(String, Value)>), Problem> {
+        body: &Value) -> Result<(u16, Value, Deliveries), Problem> {
         self.require_agent(id)?;
         let mode = body_str(body, "run_mode")
             .ok_or_else(|| problem(400, "run_mode is required (\"run\" or \"build\")"))?;

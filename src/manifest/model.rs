@@ -155,7 +155,7 @@ pub const EVENTS: [&str; 5] = [
 /// One manifest document, for the schema only (the loader dispatches on `kind`).
 #[derive(Debug, JsonSchema)]
 #[serde(untagged)]
-#[allow(dead_code)]
+#[allow(dead_code, clippy::large_enum_variant)]
 pub enum Document {
     Workspace(WorkspaceDoc),
     Agent(AgentDoc),

@@ -53,7 +53,7 @@ impl ApiError {
     pub fn is_ambiguous(&self) -> bool {
         match self {
             Self::Transport { ambiguous, .. } => *ambiguous,
-            Self::Status { status, .. } => matches!(status, 502 | 503 | 504),
+            Self::Status { status, .. } => matches!(status, 502..=504),
             _ => false,
         }
     }
