@@ -19,7 +19,18 @@ pub fn check_cron(expr: &str) -> Result<(), String> {
             "cron must have 7 fields (sec min hour day month day-of-week year), found {fields}"
         ));
     }
-    let schedule = cron::Schedule::from_str(expr).map_err(|e| format!("invalid cron: {e}"))?;
+    let schedule = cron::Schedule::from_str(expr).map_err(|e| {
+        // The parser's message repeats the expression with a caret; keep its last line.
+        let text = e.to_string();
+        let why = text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty() && l.trim() != "^")
+            .unwrap_or(&text)
+            .trim()
+            .to_string();
+        format!("invalid cron: {why}")
+    })?;
     if schedule.upcoming(chrono::Utc).next().is_none() {
         return Err("cron never fires".into());
     }

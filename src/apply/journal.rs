@@ -125,5 +125,10 @@ pub fn last_apply(path: &Path) -> std::io::Result<Option<LastApply>> {
         .into_iter()
         .filter(|s| !done.contains(s) && !failed.iter().any(|f| f.starts_with(s.as_str())))
         .collect();
-    Ok(Some(LastApply { apply_id: last, done, unfinished, failed }))
+    Ok(Some(LastApply {
+        apply_id: last,
+        done,
+        unfinished,
+        failed,
+    }))
 }

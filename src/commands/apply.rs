@@ -352,7 +352,8 @@ fn resume(printer: &Printer, journal: &Path) -> i32 {
             EXIT_OK
         }
         Ok(Some(last)) => {
-            let (id, done, unfinished, failed) = (last.apply_id, last.done, last.unfinished, last.failed);
+            let (id, done, unfinished, failed) =
+                (last.apply_id, last.done, last.unfinished, last.failed);
             let mut out = format!(
                 "Last apply {id}: {} operations done, {} unfinished, {} failed.\n",
                 done.len(),

@@ -350,7 +350,8 @@ impl Store {
     pub fn start_run(
         &mut self,
         id: &str,
-        body: &Value) -> Result<(u16, Value, Deliveries), Problem> {
+        body: &Value,
+    ) -> Result<(u16, Value, Deliveries), Problem> {
         self.require_agent(id)?;
         let mode = body_str(body, "run_mode")
             .ok_or_else(|| problem(400, "run_mode is required (\"run\" or \"build\")"))?;

@@ -215,9 +215,15 @@ fn has_content(doc: &str) -> bool {
     })
 }
 
+/// Parser settings: strict booleans, and alias replay capped far below what an
+/// alias bomb needs (a manifest has no use for thousands of alias expansions).
 fn options() -> Options {
     serde_saphyr::options! {
         strict_booleans: true,
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: 20_000,
+            max_replay_stack_depth: 16,
+        },
     }
 }
 
@@ -309,7 +315,10 @@ const ALL_FIELDS: &[&str] = &[
 
 fn yaml_problem(loaded: &Loaded, idx: usize, base: usize, e: &serde_saphyr::Error) -> Problem {
     let message = e.without_snippet().to_string();
-    let message = first_line(&message);
+    let mut message = first_line(&message);
+    if message.contains("untagged enum InstructionsSpec") {
+        message = "instructions must be text or `{file: path}`".into();
+    }
     let mut p = match e.location() {
         Some(loc) if loc.line() > 0 => loaded.problem(idx, base, &loc, message.clone()),
         _ => Problem::at(&loaded.files[idx], base, 0, message.clone()),
