@@ -64,11 +64,10 @@ impl Emulator {
         state: Option<&Path>,
         faults: &FaultArgs,
     ) -> std::io::Result<Emulator> {
-        let mut store = match state {
+        let store = match state {
             Some(p) if p.exists() => load_state(p)?,
             _ => Store::default(),
         };
-        store.strict_deploy = faults.strict_deploy;
         Self::start_with(listen, state, faults, store).await
     }
 
@@ -77,8 +76,9 @@ impl Emulator {
         listen: &str,
         state: Option<&Path>,
         faults: &FaultArgs,
-        store: Store,
+        mut store: Store,
     ) -> std::io::Result<Emulator> {
+        store.strict_deploy = faults.strict_deploy;
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
             faults: Faults::new(faults),
