@@ -597,7 +597,7 @@ async fn retries_503_and_429_then_succeeds_counting_attempts() {
         ..FaultArgs::default()
     })
     .await;
-    for _ in 0..20 {
+    for _ in 0..60 {
         c.list_workspaces().await.unwrap();
     }
     let answered_503 = emu.shared.stats.with_status(503);
@@ -617,7 +617,7 @@ async fn retries_503_and_429_then_succeeds_counting_attempts() {
             .stats
             .total
             .load(std::sync::atomic::Ordering::Relaxed),
-        20 + retries
+        60 + retries
     );
 }
 
