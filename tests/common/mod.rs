@@ -172,3 +172,89 @@ pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
         std::fs::write(p, content).unwrap();
     }
 }
+
+/// A live account covering every diff rule, seeded directly (fixed ids and times).
+pub fn scenario_store() -> Store {
+    use serde_json::json;
+    let mut s = Store::default();
+    let ws = |s: &mut Store, name: &str| {
+        let (_, v) = s.create_workspace(&json!({"name": name})).unwrap();
+        v["workspace"]["workspace_id"].as_str().unwrap().to_string()
+    };
+    let growth = ws(&mut s, "Growth");
+    let support = ws(&mut s, "Support");
+    let old_name = ws(&mut s, "Old Name");
+    let agent = |s: &mut Store, id: &str, ws: &str| {
+        s.create_agent(&json!({"agent_id": id, "workspace_id": ws}))
+            .unwrap();
+    };
+    // daily-digest: drifted instructions (changed in the builder), schedule to pause, webhooks to sort out.
+    agent(&mut s, "daily-digest", &growth);
+    s.put_instructions("daily-digest", &json!({"content": "Read every unread email.\nSummarise them in five bullet points.\nNever reply.\n", "source_type": "builder"})).unwrap();
+    for v in s.history.get_mut("daily-digest").unwrap() {
+        v.created_at = Some(json!("2026-11-20T09:14:00Z"));
+        v.user_email = Some("ana@example.com".into());
+    }
+    s.put_schedule("daily-digest", &json!({"cron": "0 0 9 * * * *"}))
+        .unwrap();
+    s.create_webhook(
+        "daily-digest",
+        &json!({"url": "https://old.example.com/hook", "events": ["run.completed"]}),
+    )
+    .unwrap();
+    s.create_webhook(
+        "daily-digest",
+        &json!({"url": "https://keep.example.com/hook", "events": ["run.completed"]}),
+    )
+    .unwrap();
+    s.create_webhook(
+        "daily-digest",
+        &json!({"url": "https://keep.example.com/hook", "events": ["run.completed"]}),
+    )
+    .unwrap();
+    s.create_webhook(
+        "daily-digest",
+        &json!({"url": "https://events.example.com/hook", "events": ["run.completed"]}),
+    )
+    .unwrap();
+    // lead-scout lives in Growth but is declared in Research: a move.
+    agent(&mut s, "lead-scout", &growth);
+    // summariser must become a subagent: a replace.
+    agent(&mut s, "summariser", &growth);
+    s.put_schedule("summariser", &json!({"cron": "0 0 6 * * * *"}))
+        .unwrap();
+    // legacy-triage is in Support (prune: true) and in no manifest: a delete.
+    agent(&mut s, "legacy-triage", &support);
+    // scratch is in Growth (prune off) and in no manifest: unmanaged.
+    agent(&mut s, "scratch", &growth);
+    // auto-paused by Twin after failures, declared unpaused: resume with the reason.
+    agent(&mut s, "nightly", &support);
+    s.put_schedule("nightly", &json!({"cron": "0 0 2 * * * *"}))
+        .unwrap();
+    if let Some(sch) = s.schedules.get_mut("nightly") {
+        sch.paused = true;
+        sch.auto_paused = true;
+        sch.consecutive_failures = 5;
+    }
+    // newline-only: differs only by the trailing newline, so no change.
+    agent(&mut s, "newline-only", &support);
+    s.put_instructions("newline-only", &json!({"content": "Same text"}))
+        .unwrap();
+    // unscheduled: has a schedule the manifest says it must not have.
+    agent(&mut s, "unscheduled", &support);
+    s.put_schedule("unscheduled", &json!({"cron": "0 0 1 * * * *"}))
+        .unwrap();
+    // in the pinned workspace, renamed by the manifest.
+    agent(&mut s, "pinned-agent", &old_name);
+    s
+}
+
+/// The manifests that go with [`scenario_store`].
+pub const SCENARIO: &[(&str, &str)] = &[
+    ("workspaces.yaml", "kind: Workspace\nname: Growth\nicon: '{\"emoji\":\"chart\"}'\n---\nkind: Workspace\nname: Research\n---\nkind: Workspace\nname: Support\nprune: true\n---\nkind: Workspace\nname: Renamed\nid: ws_000004\n"),
+    ("growth.yaml", "kind: Agent\nid: daily-digest\nworkspace: Growth\ninstructions: {file: prompts/daily-digest.md}\nschedule:\n  cron: \"0 0 9 * * * *\"\n  paused: true\nwebhooks:\n  - url: https://hooks.example.com/twin/${HOOK_TOKEN}\n    events: [run.failed]\n  - url: https://keep.example.com/hook\n    events: [run.completed]\n  - url: https://events.example.com/hook\n    events: [run.completed, run.failed]\n    enabled: false\n---\nkind: Agent\nid: lead-scout\nworkspace: Research\n---\nkind: Agent\nid: summariser\nworkspace: Growth\nsubagent: true\nschedule:\n  cron: \"0 0 6 * * * *\"\n"),
+    ("support.yaml", "kind: Agent\nid: nightly\nworkspace: Support\nschedule:\n  cron: \"0 0 2 * * * *\"\n  paused: false\n---\nkind: Agent\nid: newline-only\nworkspace: Support\ninstructions: |\n  Same text\n---\nkind: Agent\nid: unscheduled\nworkspace: Support\nschedule: null\n---\nkind: Agent\nid: fresh\nworkspace: Research\ninstructions: \"Brand new </details> ``` <script>alert(1)</script>\"\nschedule:\n  cron: \"0 15 10 * * MON-FRI *\"\n  paused: true\nwebhooks:\n  - url: https://fresh.example.com/hook\n    events: [run.started]\n---\nkind: Agent\nid: pinned-agent\nworkspace: Renamed\n"),
+    ("prompts/daily-digest.md", "Read every unread email.\nSummarise them in at most five bullet points,\nmost urgent first.\nNever reply.\n"),
+];
+
+pub const HOOK_TOKEN: &str = "tok-9f8e7d6c5b4a";

@@ -1,0 +1,298 @@
+//! `plan`: golden snapshots of every rule in text, JSON and Markdown; the
+//! read-call formula; no writes; secrets redacted in every format.
+
+mod common;
+
+use common::{scenario_store, write_tree, TestTwin, HOOK_TOKEN, SCENARIO};
+use twinform::cli::FaultArgs;
+
+/// Replace the timing in the header line, which varies run to run.
+fn stable(text: &str) -> String {
+    text.lines()
+        .map(|l| match (l.find("read in "), l.find(" s (")) {
+            (Some(a), Some(b)) if b > a => format!("{}read in X{}", &l[..a], &l[b..]),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn scenario() -> (TestTwin, tempfile::TempDir) {
+    let twin = TestTwin::with(FaultArgs::default(), scenario_store());
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), SCENARIO);
+    (twin, dir)
+}
+
+fn plan(twin: &TestTwin, dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = twin
+        .cmd(dir)
+        .arg("plan")
+        .args(args)
+        .arg(".")
+        .env("HOOK_TOKEN", HOOK_TOKEN)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn text_plan_covers_every_rule() {
+    let (twin, dir) = scenario();
+    let (code, out, err) = plan(&twin, dir.path(), &["--detailed-exitcode"]);
+    assert_eq!(code, 2, "{err}");
+    for expected in [
+        "+ workspace[\"Research\"]",
+        "~ workspace[\"Renamed\"]",
+        "→ agent[\"lead-scout\"]",
+        "-/+ agent[\"summariser\"]",
+        "- agent[\"legacy-triage\"]",
+        "changed outside git: builder by ana@example.com, 2026-11-20T09:14:00Z",
+        "-Summarise them in five bullet points.",
+        "+Summarise them in at most five bullet points,",
+        "https://hooks.example.com/twin/(sensitive)",
+        "auto-paused by Twin after 5 consecutive failures",
+        "unmanaged: 1 live agents",
+        "Plan: ",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
+    }
+    assert!(
+        !out.contains("newline-only"),
+        "a trailing newline is not a change:\n{out}"
+    );
+    insta::assert_snapshot!("plan-text", stable(&out));
+}
+
+#[test]
+fn json_plan_is_the_documented_document() {
+    let (twin, dir) = scenario();
+    let (code, out, err) = plan(&twin, dir.path(), &["-o", "json", "--detailed-exitcode"]);
+    assert_eq!(code, 2, "{err}");
+    let v: serde_json::Value =
+        serde_json::from_str(&out).expect("the whole JSON is printed before exit 2");
+    assert_eq!(v["format_version"], "1");
+    let changes = v["changes"].as_array().unwrap();
+    let find = |addr: &str| {
+        changes
+            .iter()
+            .find(|c| c["address"] == addr)
+            .unwrap_or_else(|| panic!("no {addr}"))
+    };
+    assert_eq!(find("agent[\"summariser\"]")["action"], "replace");
+    assert_eq!(find("agent[\"summariser\"]")["destructive"], true);
+    assert_eq!(
+        find("agent[\"lead-scout\"]")["depends_on"],
+        serde_json::json!(["workspace[\"Research\"]"])
+    );
+    assert_eq!(
+        find("agent[\"fresh\"].instructions")["depends_on"],
+        serde_json::json!(["agent[\"fresh\"]"])
+    );
+    assert_eq!(find("agent[\"legacy-triage\"]")["action"], "delete");
+    assert_eq!(
+        find("agent[\"daily-digest\"].instructions")["drift"]["source_type"],
+        "builder"
+    );
+    // the duplicate live webhook with one URL is deleted, the other kept
+    let dupes: Vec<_> = changes
+        .iter()
+        .filter(|c| c["address"].as_str().unwrap().contains("keep.example.com"))
+        .collect();
+    assert_eq!(dupes.len(), 1);
+    assert_eq!(dupes[0]["action"], "delete");
+    let summary = &v["summary"];
+    let (a, c, d) = (
+        summary["add"].as_u64().unwrap(),
+        summary["change"].as_u64().unwrap(),
+        summary["destroy"].as_u64().unwrap(),
+    );
+    assert!(a > 0 && c > 0 && d > 0);
+    assert_eq!(v["unmanaged"], serde_json::json!(["agent[\"scratch\"]"]));
+    insta::assert_snapshot!("plan-json", out);
+}
+
+/// The Markdown with fenced code blocks removed (inside them, GitHub shows text as is).
+fn outside_fences(md: &str) -> String {
+    let mut out = String::new();
+    let mut fence: Option<String> = None;
+    for line in md.lines() {
+        let ticks: String = line.chars().take_while(|c| *c == '`').collect();
+        match &fence {
+            Some(f) if line.trim_end() == f => fence = None,
+            Some(_) => {}
+            None if ticks.len() >= 3 => fence = Some(ticks),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn markdown_plan_is_safe_to_post() {
+    let (twin, dir) = scenario();
+    let (code, out, _) = plan(&twin, dir.path(), &["-o", "markdown"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("<!-- twinform-plan -->"));
+    assert!(
+        !outside_fences(&out).contains("<script>"),
+        "HTML from a prompt got through outside a code block"
+    );
+    assert_eq!(
+        outside_fences(&out).matches("</details>").count(),
+        out.matches("<details>").count(),
+        "a prompt closed a <details>"
+    );
+    // The prompt's ``` cannot close the fence: the fence is longer than any backtick run in it.
+    assert!(out.contains("````diff"), "{out}");
+    insta::assert_snapshot!("plan-markdown", out);
+}
+
+#[test]
+fn plans_never_write_and_read_by_the_formula() {
+    let (twin, dir) = scenario();
+    let before_reads = twin.reads();
+    let (_, out, _) = plan(&twin, dir.path(), &["-o", "json"]);
+    assert_eq!(twin.writes(), 0, "a plan wrote");
+    // workspaces 1 + agents 1 page + schedules 1 + instructions for live agents managing them
+    // (daily-digest, newline-only) + webhooks (daily-digest) + history for drifted ones (daily-digest).
+    let expected = 1 + 1 + 1 + 2 + 1 + 1;
+    assert_eq!(twin.reads() - before_reads, expected, "{out}");
+}
+
+#[test]
+fn read_formula_at_200_agents_and_no_op_is_zero_writes() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut docs = vec!["kind: Workspace\nname: Bulk\n".to_string()];
+    for i in 0..200 {
+        let mut d =
+            format!("kind: Agent\nid: bulk-{i:03}\nworkspace: Bulk\ninstructions: \"Agent {i}\"\n");
+        if i % 2 == 0 {
+            d.push_str("schedule:\n  cron: \"0 0 9 * * * *\"\n");
+        }
+        if i % 4 == 0 {
+            d.push_str("webhooks:\n  - url: https://h.example/bulk\n    events: [run.failed]\n");
+        }
+        docs.push(d);
+    }
+    std::fs::write(dir.path().join("bulk.yaml"), docs.join("---\n")).unwrap();
+    // From nothing: 3 reads (no agent exists yet, so no per-agent reads).
+    let reads0 = twin.reads();
+    twin.cmd(dir.path()).args(["plan", "."]).assert().success();
+    assert_eq!(twin.reads() - reads0, 3);
+    twin.cmd(dir.path())
+        .args(["apply", "--auto-approve", "--max-destroy", "0", "."])
+        .assert()
+        .success();
+    let writes = twin.writes();
+    assert_eq!(
+        writes,
+        1 + 200 + 200 + 100 + 50,
+        "workspace + agents + instructions + schedules + webhooks"
+    );
+    // Now every agent exists: 1 + ceil(200/200) page + 1 + 200 instructions + 50 webhooks.
+    let reads1 = twin.reads();
+    twin.cmd(dir.path())
+        .args(["plan", "--detailed-exitcode", "."])
+        .assert()
+        .code(0);
+    assert_eq!(twin.reads() - reads1, 1 + 1 + 1 + 200 + 50);
+    twin.cmd(dir.path())
+        .args(["apply", "--auto-approve", "."])
+        .assert()
+        .success();
+    assert_eq!(twin.writes(), writes, "a no-op apply wrote");
+}
+
+#[test]
+fn secrets_are_redacted_in_every_format_and_the_saved_plan() {
+    let (twin, dir) = scenario();
+    let mut all = String::new();
+    for format in ["text", "json", "markdown"] {
+        let (_, out, err) = plan(
+            &twin,
+            dir.path(),
+            &["-v", "-o", format, "--out", "saved.json"],
+        );
+        all.push_str(&out);
+        all.push_str(&err);
+        all.push_str(&std::fs::read_to_string(dir.path().join("saved.json")).unwrap());
+    }
+    assert!(all.contains("(sensitive)"));
+    assert!(!all.contains(HOOK_TOKEN), "the interpolated value leaked");
+    assert!(!all.contains(common::KEY), "the API key leaked");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("saved.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn target_narrows_to_an_agent_and_its_dependencies() {
+    let (twin, dir) = scenario();
+    let (_, out, _) = plan(&twin, dir.path(), &["-o", "json", "--target", "fresh"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut addrs: Vec<&str> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["address"].as_str().unwrap())
+        .collect();
+    addrs.sort();
+    assert_eq!(
+        addrs,
+        vec![
+            "agent[\"fresh\"]",
+            "agent[\"fresh\"].instructions",
+            "agent[\"fresh\"].schedule",
+            "agent[\"fresh\"].webhook[\"https://fresh.example.com/hook\"]",
+            "workspace[\"Research\"]",
+        ]
+    );
+}
+
+#[test]
+fn two_live_workspaces_with_one_name_stop_the_plan() {
+    let twin = TestTwin::start();
+    twin.store(|s| {
+        s.create_workspace(&serde_json::json!({"name": "Twice"}))
+            .unwrap();
+        s.create_workspace(&serde_json::json!({"name": "Twice"}))
+            .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.yaml"), "kind: Workspace\nname: Twice\n").unwrap();
+    let out = twin.cmd(dir.path()).args(["plan", "."]).assert().code(1);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("two live workspaces are named `Twice` (ws_000002, ws_000003)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn drift_reports_and_exits_2() {
+    let (twin, dir) = scenario();
+    let out = twin
+        .cmd(dir.path())
+        .args(["drift", "."])
+        .env("HOOK_TOKEN", HOOK_TOKEN)
+        .assert()
+        .code(2);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(text.starts_with("Drift: "), "{text}");
+    assert!(text.contains("changed outside git: builder"), "{text}");
+}
