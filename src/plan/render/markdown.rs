@@ -79,10 +79,7 @@ pub fn render(plan: &Plan) -> String {
     );
     let destructive = plan.destructive();
     if !destructive.is_empty() {
-        let notes: Vec<String> = destructive
-            .iter()
-            .map(|c| format!("`{}`", escape(&destructive_note(c)).replace("&#96;", "")))
-            .collect();
+        let notes: Vec<String> = destructive.iter().map(|c| format!("<code>{}</code>", escape(&destructive_note(c)))).collect();
         let _ = writeln!(
             out,
             "> ⚠️ **{} destructive changes**: {}.",
@@ -215,10 +212,7 @@ fn details(id: &str, changes: &[&Change]) -> String {
             }
             Resource::Schedule => {
                 let what = match c.action {
-                    Action::Create => format!(
-                        "create, cron `{}`",
-                        escape(&show(&c.after["cron"])).replace("&#96;", "")
-                    ),
+                    Action::Create => format!("create, cron <code>{}</code>", escape(&show(&c.after["cron"]))),
                     Action::Delete => "delete".into(),
                     _ => escape(&field_changes(c).join("; ")),
                 };
