@@ -79,7 +79,10 @@ pub fn render(plan: &Plan) -> String {
     );
     let destructive = plan.destructive();
     if !destructive.is_empty() {
-        let notes: Vec<String> = destructive.iter().map(|c| format!("<code>{}</code>", escape(&destructive_note(c)))).collect();
+        let notes: Vec<String> = destructive
+            .iter()
+            .map(|c| format!("<code>{}</code>", escape(&destructive_note(c))))
+            .collect();
         let _ = writeln!(
             out,
             "> ⚠️ **{} destructive changes**: {}.",
@@ -212,7 +215,10 @@ fn details(id: &str, changes: &[&Change]) -> String {
             }
             Resource::Schedule => {
                 let what = match c.action {
-                    Action::Create => format!("create, cron <code>{}</code>", escape(&show(&c.after["cron"]))),
+                    Action::Create => format!(
+                        "create, cron <code>{}</code>",
+                        escape(&show(&c.after["cron"]))
+                    ),
                     Action::Delete => "delete".into(),
                     _ => escape(&field_changes(c).join("; ")),
                 };
