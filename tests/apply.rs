@@ -700,7 +700,7 @@ fn oracle(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
     #[test]
     fn apply_converges_with_exactly_the_planned_writes((live, desired, prune) in world()) {
         let twin = TestTwin::with(FaultArgs::default(), seed_live(&live));
