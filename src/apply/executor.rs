@@ -373,7 +373,16 @@ async fn apply_op(
                     ))
                 })?;
             }
-            *created_webhook = Some(hook.webhook_id);
+            // Another applier may have created the same webhook at the same time.
+            let kept = client.settle_webhook_race(agent_id, &hook).await?;
+            if kept != hook.webhook_id {
+                run.ctx
+                    .secrets
+                    .forget(agent_id, &hook.webhook_id)
+                    .await
+                    .map_err(|e| ApiError::Config(e.to_string()))?;
+            }
+            *created_webhook = Some(kept);
             Ok(())
         }
         Op::PatchWebhook {

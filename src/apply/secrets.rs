@@ -48,7 +48,9 @@ pub struct SecretSink {
     stdout: bool,
     command: Option<String>,
     redactor: Redactor,
-    state: Mutex<SecretsFile>,
+    /// Our view of the file, and the length and mtime we last wrote it with:
+    /// when the file changed since (another applier), it is read and merged first.
+    state: Mutex<(SecretsFile, Option<(u64, std::time::SystemTime)>)>,
 }
 
 impl SecretSink {
@@ -57,23 +59,15 @@ impl SecretSink {
         let stdout = out == Path::new("-");
         let file = (!stdout).then(|| out.to_path_buf());
         let state = match &file {
-            Some(p) if p.exists() => {
-                let text = std::fs::read_to_string(p)?;
-                serde_json::from_str(&text).map_err(|e| {
-                    std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        format!("{}: not a secrets file: {e}", p.display()),
-                    )
-                })?
-            }
-            _ => SecretsFile::default(),
+            Some(p) => read_file(p)?,
+            None => SecretsFile::default(),
         };
         Ok(SecretSink {
             file,
             stdout,
             command,
             redactor,
-            state: Mutex::new(state),
+            state: Mutex::new((state, None)),
         })
     }
 
@@ -91,18 +85,77 @@ impl SecretSink {
             pipe_to_command(cmd, &record).await?;
         }
         if let Some(path) = &self.file {
-            state
-                .webhooks
-                .insert(format!("{}/{}", record.agent_id, record.webhook_id), record);
-            let json = serde_json::to_vec_pretty(&*state).map_err(std::io::Error::other)?;
-            super::write_private_sync(path, &json)?;
+            let key = format!("{}/{}", record.agent_id, record.webhook_id);
+            self.update(path, &mut state, |file| {
+                file.webhooks.insert(key, record);
+            })?;
         }
         Ok(())
     }
 
+    /// Drop the entry of a webhook that was deleted again (it lost a race).
+    pub async fn forget(&self, agent_id: &str, webhook_id: &str) -> std::io::Result<()> {
+        let mut state = self.state.lock().await;
+        if let Some(path) = &self.file {
+            let key = format!("{agent_id}/{webhook_id}");
+            self.update(path, &mut state, |file| {
+                file.webhooks.remove(&key);
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Change the file under an exclusive lock, merging what another process
+    /// wrote since our last write, then write it atomically.
+    fn update(
+        &self,
+        path: &Path,
+        state: &mut (SecretsFile, Option<(u64, std::time::SystemTime)>),
+        change: impl FnOnce(&mut SecretsFile),
+    ) -> std::io::Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path.with_extension("lock"))?;
+        lock.lock()?;
+        let on_disk = std::fs::metadata(path)
+            .ok()
+            .and_then(|m| Some((m.len(), m.modified().ok()?)));
+        if on_disk.is_some() && on_disk != state.1 {
+            let theirs = read_file(path)?;
+            for (k, v) in theirs.webhooks {
+                state.0.webhooks.entry(k).or_insert(v);
+            }
+        }
+        change(&mut state.0);
+        let json = serde_json::to_vec_pretty(&state.0).map_err(std::io::Error::other)?;
+        super::write_private_sync(path, &json)?;
+        state.1 = std::fs::metadata(path)
+            .ok()
+            .and_then(|m| Some((m.len(), m.modified().ok()?)));
+        lock.unlock()
+    }
+
     /// How many secrets the file holds.
     pub async fn stored(&self) -> usize {
-        self.state.lock().await.webhooks.len()
+        self.state.lock().await.0.webhooks.len()
+    }
+}
+
+fn read_file(path: &Path) -> std::io::Result<SecretsFile> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: not a secrets file: {e}", path.display()),
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(SecretsFile::default()),
+        Err(e) => Err(e),
     }
 }
 

@@ -592,17 +592,28 @@ impl Client {
         Err(last.unwrap_or_else(|| missing("POST", "/v1/agents", "agent")))
     }
 
-    /// Create a workspace exactly once: after an ambiguous failure, a workspace
-    /// with this name that was not in `known_ids` is taken as ours.
+    /// Create a workspace exactly once. Names are not unique on the server, so:
+    /// re-read first (another applier may have made it since the plan); after an
+    /// ambiguous failure, a workspace with this name not in `known_ids` is ours;
+    /// and after creating, if another applier raced us, the earliest-created
+    /// workspace with the name wins and ours (still empty) is deleted.
     pub async fn ensure_workspace(
         &self,
         name: &str,
         known_ids: &HashSet<String>,
     ) -> Result<Workspace> {
+        if let Some(w) = earliest(
+            self.list_workspaces()
+                .await?
+                .into_iter()
+                .filter(|w| w.name == name),
+        ) {
+            return Ok(w);
+        }
         let mut last = None;
         for _ in 0..CREATE_ATTEMPTS {
             match self.create_workspace(name).await {
-                Ok(w) => return Ok(w),
+                Ok(w) => return self.settle_workspace_race(w).await,
                 Err(e) if e.is_ambiguous() => {
                     let found = self.list_workspaces().await?;
                     if let Some(w) = found
@@ -617,6 +628,48 @@ impl Client {
             }
         }
         Err(last.unwrap_or_else(|| missing("POST", "/v1/workspaces", "workspace")))
+    }
+
+    async fn settle_workspace_race(&self, ours: Workspace) -> Result<Workspace> {
+        let same = self
+            .list_workspaces()
+            .await?
+            .into_iter()
+            .filter(|w| w.name == ours.name);
+        match earliest(same) {
+            Some(winner) if winner.workspace_id != ours.workspace_id => {
+                match self.delete_workspace(&ours.workspace_id).await {
+                    Err(e) if !e.is_not_found() => Err(e),
+                    _ => Ok(winner),
+                }
+            }
+            _ => Ok(ours),
+        }
+    }
+
+    /// After creating webhook `ours`: if another applier created one with the
+    /// same URL at the same time, the earliest-created wins and ours is
+    /// deleted. Returns the id of the webhook that stays.
+    pub async fn settle_webhook_race(&self, agent_id: &str, ours: &Webhook) -> Result<String> {
+        let same: Vec<Webhook> = self
+            .list_webhooks(agent_id)
+            .await?
+            .into_iter()
+            .filter(|w| w.url == ours.url)
+            .collect();
+        let winner = same.iter().min_by(|a, b| {
+            created_key(&a.created_at, &a.webhook_id)
+                .cmp(&created_key(&b.created_at, &b.webhook_id))
+        });
+        match winner {
+            Some(w) if w.webhook_id != ours.webhook_id => {
+                match self.delete_webhook(agent_id, &ours.webhook_id).await {
+                    Err(e) if !e.is_not_found() => Err(e),
+                    _ => Ok(w.webhook_id.clone()),
+                }
+            }
+            _ => Ok(ours.webhook_id.clone()),
+        }
     }
 
     /// Create a webhook and get its signing secret, exactly once. The secret is
@@ -650,6 +703,22 @@ impl Client {
         }
         Err(last.unwrap_or_else(|| missing("POST", "/v1/agents/…/webhooks", "webhook")))
     }
+}
+
+/// Order by creation time (then id): every applier picks the same winner.
+fn created_key(created_at: &Option<Value>, id: &str) -> (String, String) {
+    let t = created_at
+        .as_ref()
+        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+        .unwrap_or_default();
+    (t, id.to_string())
+}
+
+fn earliest(ws: impl Iterator<Item = Workspace>) -> Option<Workspace> {
+    ws.min_by(|a, b| {
+        created_key(&a.created_at, &a.workspace_id)
+            .cmp(&created_key(&b.created_at, &b.workspace_id))
+    })
 }
 
 #[cfg(test)]
