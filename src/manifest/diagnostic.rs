@@ -100,10 +100,11 @@ impl Problem {
         }
     }
 
-    /// An error about a whole file (or no file at all).
+    /// An error about a whole file (or no file at all): the message starts
+    /// with the path, since there is no snippet to show it.
     pub fn file(name: &str, message: impl Into<String>) -> Self {
         Problem {
-            message: message.into(),
+            message: format!("{name}: {}", message.into()),
             src: None,
             span: None,
             label: String::new(),

@@ -1,0 +1,467 @@
+//! Unattended runs must survive a flaky API and hostile input: converge under
+//! injected faults, lose and duplicate nothing, leak nothing, stop cleanly.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::BufRead;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{scenario_store, write_tree, TestTwin, HOOK_TOKEN, KEY, SCENARIO};
+use twinform::cli::FaultArgs;
+use twinform::emulator::Store;
+use twinform::plan::diff::same_instructions;
+
+fn faults(seed: u64) -> FaultArgs {
+    FaultArgs {
+        rate_503: 0.15,
+        rate_429: 0.05,
+        rate_reset: 0.05,
+        rate_spike: 0.03,
+        spike_ms: 400,
+        seed,
+        ..FaultArgs::default()
+    }
+}
+
+/// Webhooks per (agent, url) and workspaces per name: every count must be 1.
+fn duplicates(s: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for w in &s.workspaces {
+        *names.entry(w.name.as_str()).or_default() += 1;
+    }
+    out.extend(
+        names
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(n, c)| format!("workspace {n} ×{c}")),
+    );
+    let mut hooks: HashMap<(String, String), usize> = HashMap::new();
+    for w in s.webhooks.values() {
+        *hooks
+            .entry((w.agent_id.clone().unwrap_or_default(), w.url.clone()))
+            .or_default() += 1;
+    }
+    out.extend(
+        hooks
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|((a, u), c)| format!("webhook {a} {u} ×{c}")),
+    );
+    out
+}
+
+fn converge_under_faults(seed: u64) {
+    let initial = scenario_store();
+    let history_before: HashMap<String, usize> = initial
+        .history
+        .iter()
+        .map(|(k, v)| (k.clone(), v.len()))
+        .collect();
+    let content_before: HashMap<String, String> = initial
+        .instructions
+        .iter()
+        .map(|(k, v)| (k.clone(), v.content.clone()))
+        .collect();
+    let hooks_before: HashSet<String> = initial.webhooks.keys().cloned().collect();
+    let twin = TestTwin::with(faults(seed), initial);
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), SCENARIO);
+    let desired = common::desired(dir.path(), &[("HOOK_TOKEN", HOOK_TOKEN)]);
+    let client = common::client_for(&twin.endpoint, Duration::from_millis(150));
+    let secrets = dir.path().join("secrets.json");
+    let mut runs = 0;
+    loop {
+        let (plan, _) = twin
+            .rt
+            .block_on(common::apply_once(&client, &desired, &secrets));
+        if plan.is_empty() {
+            break;
+        }
+        runs += 1;
+        assert!(runs <= 3, "seed {seed}: not converged after 3 applies");
+    }
+    twin.store(|s| {
+        assert_eq!(duplicates(s), Vec::<String>::new(), "seed {seed}");
+        for a in &desired.agents {
+            let Some(want) = &a.instructions else {
+                continue;
+            };
+            let before = content_before
+                .get(&a.id)
+                .map(String::as_str)
+                .unwrap_or_default();
+            let real_change = usize::from(!same_instructions(before, &want.value));
+            let grew = s.history.get(&a.id).map_or(0, Vec::len)
+                - history_before.get(&a.id).copied().unwrap_or(0);
+            assert_eq!(
+                grew, real_change,
+                "seed {seed}: {} history grew by {grew}",
+                a.id
+            );
+        }
+        let saved: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&secrets).unwrap()).unwrap();
+        for w in s
+            .webhooks
+            .values()
+            .filter(|w| !hooks_before.contains(&w.webhook_id))
+        {
+            let key = format!(
+                "{}/{}",
+                w.agent_id.as_deref().unwrap_or_default(),
+                w.webhook_id
+            );
+            assert_eq!(
+                saved["webhooks"][&key]["signing_secret"].as_str(),
+                w.signing_secret.as_deref(),
+                "seed {seed}: secret of {key} lost"
+            );
+        }
+    });
+    assert!(
+        twin.shared.stats.with_status(503) > 0,
+        "seed {seed}: no faults were injected"
+    );
+}
+
+#[test]
+fn converges_under_faults_seeds_0_to_9() {
+    (0..10).for_each(converge_under_faults);
+}
+
+#[test]
+fn converges_under_faults_seeds_10_to_19() {
+    (10..20).for_each(converge_under_faults);
+}
+
+// ---- bad input ----
+
+fn extra_bad_inputs(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
+    let mut cases: Vec<(&str, Vec<u8>)> = vec![
+        ("id-too-long", format!("kind: Agent\nid: {}\nworkspace: W\n", "a".repeat(65)).into_bytes()),
+        ("webhooks-as-map", b"kind: Agent\nid: a\nworkspace: W\nwebhooks: {url: x}\n".to_vec()),
+        ("schedule-as-string", b"kind: Agent\nid: a\nworkspace: W\nschedule: \"0 0 9 * * * *\"\n".to_vec()),
+        ("subagent-yes", b"kind: Agent\nid: a\nworkspace: W\nsubagent: yes\n".to_vec()),
+        ("event-number", b"kind: Agent\nid: a\nworkspace: W\nwebhooks:\n  - url: https://x.example\n    events: [run.failed, 5]\n".to_vec()),
+        ("scalar-document", b"just a string\n".to_vec()),
+        ("list-document", b"- kind: Agent\n".to_vec()),
+        ("unterminated-interpolation", b"kind: Agent\nid: a\nworkspace: W\nwebhooks:\n  - url: https://x.example/${TOKEN\n    events: [run.failed]\n".to_vec()),
+        ("tab-indentation", b"kind: Agent\nid: a\nworkspace: W\nschedule:\n\tcron: x\n".to_vec()),
+        ("kind-null", b"kind: null\nname: x\n".to_vec()),
+        ("invalid-utf8", b"kind: Workspace\nname: \xc3\x28\n".to_vec()),
+        ("deep-nesting", format!("kind: Workspace\nname: {}{}\n", "[".repeat(10_000), "]".repeat(10_000)).into_bytes()),
+    ];
+    let mut bomb = String::from("kind: Workspace\nname: x\na: &a [x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{}, *a{0}, *a{0}, *a{0}, *a{0}, *a{0}, *a{0}, *a{0}]\n",
+            if i == 1 {
+                String::new()
+            } else {
+                (i - 1).to_string()
+            }
+        ));
+    }
+    let bomb = bomb.replace("*a,", "*a ,").replace("[*a ,", "[*a,");
+    cases.push(("alias-bomb", bomb.into_bytes()));
+    let mut big = b"kind: Workspace\nname: x\n#".to_vec();
+    big.resize(50 * 1024 * 1024, b'x');
+    cases.push(("fifty-megabytes", big));
+    let mut out = Vec::new();
+    for (name, content) in cases {
+        let case = dir.join(name);
+        std::fs::create_dir_all(&case).unwrap();
+        std::fs::write(case.join("m.yaml"), content).unwrap();
+        out.push((name.to_string(), case));
+    }
+    #[cfg(unix)]
+    {
+        let case = dir.join("symlink-escape");
+        std::fs::create_dir_all(&case).unwrap();
+        std::fs::write(dir.join("outside-secret.txt"), "top secret").unwrap();
+        std::os::unix::fs::symlink(dir.join("outside-secret.txt"), case.join("p.md")).unwrap();
+        std::fs::write(case.join("m.yaml"), "kind: Workspace\nname: W\n---\nkind: Agent\nid: a\nworkspace: W\ninstructions: {file: p.md}\n").unwrap();
+        out.push(("symlink-escape".into(), case));
+    }
+    out
+}
+
+#[test]
+fn bad_input_exits_1_located_with_no_request_at_all() {
+    let twin = TestTwin::start();
+    let scratch = tempfile::tempdir().unwrap();
+    let mut cases: Vec<(String, std::path::PathBuf)> = std::fs::read_dir("tests/fixtures/invalid")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().to_string(),
+                std::fs::canonicalize(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    cases.extend(extra_bad_inputs(scratch.path()));
+    assert!(cases.len() >= 40, "only {} cases", cases.len());
+    let mut slowest = Duration::ZERO;
+    for (name, case) in &cases {
+        let started = Instant::now();
+        let out = twin
+            .cmd(scratch.path())
+            .args(["plan", "-o", "json"])
+            .arg(case)
+            .output()
+            .unwrap();
+        slowest = slowest.max(started.elapsed());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name} panicked: {err}");
+        let located = err
+            .lines()
+            .any(|l| l.contains(".yaml:") || l.contains("╭─["));
+        assert!(located, "{name}: no file:line:col in\n{err}");
+        assert!(out.stdout.is_empty(), "{name}: printed a plan");
+    }
+    assert_eq!(
+        twin.shared
+            .stats
+            .total
+            .load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "bad input reached the API"
+    );
+    // A hang guard, not a benchmark (debug build, busy CI machine).
+    assert!(
+        slowest < Duration::from_secs(5),
+        "slowest case took {slowest:?}"
+    );
+    eprintln!("{} bad inputs, slowest {slowest:?}", cases.len());
+}
+
+// ---- secret hygiene ----
+
+#[test]
+fn no_secret_appears_in_any_output() {
+    let twin = TestTwin::with(FaultArgs::default(), scenario_store());
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), SCENARIO);
+    let mut seen = String::new();
+    let mut run = |args: &[&str]| {
+        let out = twin
+            .cmd(dir.path())
+            .arg("-v")
+            .args(args)
+            .env("HOOK_TOKEN", HOOK_TOKEN)
+            .output()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&out.stdout));
+        seen.push_str(&String::from_utf8_lossy(&out.stderr));
+        out.status.code()
+    };
+    run(&["validate", "."]);
+    for format in ["text", "json", "markdown"] {
+        run(&["plan", "-o", format, "--out", "plan.json", "."]);
+    }
+    let plan_file = std::fs::read_to_string(dir.path().join("plan.json")).unwrap();
+    assert_eq!(
+        run(&[
+            "apply",
+            "--auto-approve",
+            "--max-destroy",
+            "10",
+            "-o",
+            "json",
+            "."
+        ]),
+        Some(0)
+    );
+    run(&["drift", "."]);
+    run(&["drift", "-o", "json", "."]);
+    run(&["export", "--out", "exported"]);
+    let journal = std::fs::read_to_string(dir.path().join(".twinform/journal.ndjson")).unwrap();
+    let signing: Vec<String> = twin.store(|s| {
+        s.webhooks
+            .values()
+            .filter_map(|w| w.signing_secret.clone())
+            .collect()
+    });
+    assert!(!signing.is_empty());
+    for (what, text) in [
+        ("output", &seen),
+        ("plan file", &plan_file),
+        ("journal", &journal),
+    ] {
+        assert!(!text.contains(KEY), "the API key is in the {what}");
+        assert!(
+            !text.contains(HOOK_TOKEN),
+            "an interpolated value is in the {what}"
+        );
+        for s in &signing {
+            assert!(
+                !text.contains(s.as_str()),
+                "a signing secret is in the {what}"
+            );
+        }
+    }
+    assert!(
+        seen.contains("(sensitive)"),
+        "nothing was redacted: the test proves nothing"
+    );
+}
+
+// ---- interrupt and journal ----
+
+#[cfg(unix)]
+#[test]
+fn sigint_finishes_in_flight_keeps_secrets_and_the_next_apply_converges() {
+    let twin = TestTwin::with(
+        FaultArgs {
+            latency_ms: 30,
+            ..FaultArgs::default()
+        },
+        Store::default(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let docs: Vec<String> = (0..40)
+        .map(|i| format!("kind: Agent\nid: int-{i:02}\nworkspace: My Workspace\ninstructions: \"agent {i}\"\nwebhooks:\n  - url: https://h.example/{i}\n    events: [run.failed]\n"))
+        .collect();
+    std::fs::write(dir.path().join("m.yaml"), docs.join("---\n")).unwrap();
+    let bin = assert_cmd::cargo::cargo_bin("twinform");
+    let mut child = std::process::Command::new(&bin)
+        .current_dir(dir.path())
+        .env("TWIN_ENDPOINT", &twin.endpoint)
+        .env("TWIN_API_KEY", KEY)
+        .args(["apply", "--auto-approve", "--parallelism", "2", "."])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    // Interrupt once a webhook (and so a signing secret) exists.
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 && !line.contains(".webhook[") {
+        line.clear();
+    }
+    assert!(line.starts_with('✓'), "{line}");
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("Apply interrupted"), "{err}");
+    // Every webhook that exists has its secret on disk.
+    let saved: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".twinform/secrets.json")).unwrap(),
+    )
+    .unwrap();
+    let created: BTreeMap<String, String> = twin.store(|s| {
+        s.webhooks
+            .values()
+            .map(|w| {
+                (
+                    format!("{}/{}", w.agent_id.clone().unwrap(), w.webhook_id),
+                    w.signing_secret.clone().unwrap(),
+                )
+            })
+            .collect()
+    });
+    assert!(
+        !created.is_empty() && created.len() < 40,
+        "interrupted too late or too early: {} webhooks",
+        created.len()
+    );
+    for (key, secret) in &created {
+        assert_eq!(
+            saved["webhooks"][key]["signing_secret"],
+            secret.as_str(),
+            "{key}"
+        );
+    }
+    let resume = twin
+        .cmd(dir.path())
+        .args(["apply", "--resume"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&resume.stdout);
+    assert!(text.contains("operations done, 0 unfinished"), "{text}");
+    twin.cmd(dir.path())
+        .args(["apply", "--auto-approve", "."])
+        .assert()
+        .success();
+    twin.cmd(dir.path())
+        .args(["plan", "--detailed-exitcode", "."])
+        .assert()
+        .code(0);
+    assert_eq!(twin.store(|s| s.webhooks.len()), 40);
+}
+
+// ---- concurrent appliers ----
+
+#[test]
+fn two_applies_at_once_never_create_twice() {
+    for seed in 0..3 {
+        let twin = TestTwin::with(
+            FaultArgs {
+                latency_ms: 15,
+                seed,
+                ..FaultArgs::default()
+            },
+            Store::default(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let mut docs = vec!["kind: Workspace\nname: Shared\n".to_string()];
+        docs.extend((0..8).map(|i| {
+            format!("kind: Agent\nid: c-{i}\nworkspace: Shared\ninstructions: \"c {i}\"\nwebhooks:\n  - url: https://h.example/{i}\n    events: [run.failed]\n")
+        }));
+        std::fs::write(dir.path().join("m.yaml"), docs.join("---\n")).unwrap();
+        let bin = assert_cmd::cargo::cargo_bin("twinform");
+        let spawn = || {
+            std::process::Command::new(&bin)
+                .current_dir(dir.path())
+                .env("TWIN_ENDPOINT", &twin.endpoint)
+                .env("TWIN_API_KEY", KEY)
+                .args(["apply", "--auto-approve", "."])
+                .output()
+        };
+        let (a, b) = std::thread::scope(|s| {
+            let a = s.spawn(spawn);
+            let b = s.spawn(spawn);
+            (a.join().unwrap().unwrap(), b.join().unwrap().unwrap())
+        });
+        let errs = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&a.stderr),
+            String::from_utf8_lossy(&b.stderr)
+        );
+        twin.store(|s| assert_eq!(duplicates(s), Vec::<String>::new(), "seed {seed}:\n{errs}"));
+        twin.cmd(dir.path())
+            .args(["apply", "--auto-approve", "."])
+            .assert()
+            .success();
+        twin.cmd(dir.path())
+            .args(["plan", "--detailed-exitcode", "."])
+            .assert()
+            .code(0);
+        let saved: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join(".twinform/secrets.json")).unwrap(),
+        )
+        .unwrap();
+        twin.store(|s| {
+            assert_eq!(s.webhooks.len(), 8);
+            for w in s.webhooks.values() {
+                let key = format!("{}/{}", w.agent_id.clone().unwrap(), w.webhook_id);
+                assert_eq!(
+                    saved["webhooks"][&key]["signing_secret"].as_str(),
+                    w.signing_secret.as_deref(),
+                    "seed {seed}: {key}"
+                );
+            }
+        });
+    }
+}
