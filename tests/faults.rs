@@ -121,9 +121,11 @@ fn converge_under_faults(seed: u64) {
             );
         }
     });
+        let injected = twin.shared.stats.with_status(503) + twin.shared.stats.with_status(429);
     assert!(
-        twin.shared.stats.with_status(503) > 0,
-        "seed {seed}: no faults were injected"
+        injected > 0,
+        "seed {seed}: no faults were injected: {}",
+        twin.shared.stats.to_json()
     );
 }
 
