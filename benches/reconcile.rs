@@ -40,7 +40,11 @@ fn write_tree(dir: &Path, n: usize, variant: &dyn Fn(usize) -> String) {
     for w in 0..10 {
         let mut docs = vec![format!("kind: Workspace\nname: Team {w}\n")];
         for i in (w..n).step_by(10) {
-            std::fs::write(dir.join(format!("prompts/agent-{i:05}.md")), format!("{}{}", prompt(i), variant(i))).unwrap();
+            std::fs::write(
+                dir.join(format!("prompts/agent-{i:05}.md")),
+                format!("{}{}", prompt(i), variant(i)),
+            )
+            .unwrap();
             docs.push(format!(
                 "kind: Agent\nid: agent-{i:05}\nworkspace: Team {w}\ninstructions: {{file: prompts/agent-{i:05}.md}}\nschedule:\n  cron: \"0 {} 9 * * * *\"\n  paused: false\nwebhooks:\n  - url: https://hooks.example.com/agents/{i}\n    events: [run.completed, run.failed]\n",
                 i % 60
@@ -61,7 +65,9 @@ fn client(endpoint: &str) -> Client {
 }
 
 fn load(dir: &Path) -> Desired {
-    manifest::load_with(dir, &|_| None).desired.expect("benchmark manifests are valid")
+    manifest::load_with(dir, &|_| None)
+        .desired
+        .expect("benchmark manifests are valid")
 }
 
 /// The documented read formula (README.md, src/live.rs).
@@ -69,8 +75,16 @@ fn formula(desired: &Desired, live_agents: usize) -> u64 {
     let managed_live = desired.agents.iter().filter(|_| live_agents > 0).count() as u64;
     let pages = (live_agents as u64).div_ceil(200).max(1);
     let schedules = u64::from(desired.agents.iter().any(|a| a.schedule.is_some()));
-    let instr = desired.agents.iter().filter(|a| a.instructions.is_some()).count() as u64;
-    let hooks = desired.agents.iter().filter(|a| a.webhooks.is_some()).count() as u64;
+    let instr = desired
+        .agents
+        .iter()
+        .filter(|a| a.instructions.is_some())
+        .count() as u64;
+    let hooks = desired
+        .agents
+        .iter()
+        .filter(|a| a.webhooks.is_some())
+        .count() as u64;
     1 + pages + schedules + if managed_live > 0 { instr + hooks } else { 0 }
 }
 
@@ -113,7 +127,13 @@ async fn timed_plan(c: &Client, d: &Desired, parallelism: usize) -> (Live, Plan,
     (live, plan, t.elapsed())
 }
 
-async fn timed_apply(c: &Client, live: &Live, plan: &Plan, parallelism: usize, secrets: &Path) -> Duration {
+async fn timed_apply(
+    c: &Client,
+    live: &Live,
+    plan: &Plan,
+    parallelism: usize,
+    secrets: &Path,
+) -> Duration {
     let ctx = twinform::apply::Context {
         client: c.clone(),
         parallelism,
@@ -121,13 +141,31 @@ async fn timed_apply(c: &Client, live: &Live, plan: &Plan, parallelism: usize, s
         secrets: Arc::new(SecretSink::new(secrets, None, Redactor::new()).unwrap()),
         journal: Arc::new(Journal::none()),
         interrupted: Arc::new(AtomicBool::new(false)),
-        known_workspaces: live.workspaces.iter().map(|w| w.workspace_id.clone()).collect(),
-        known_webhooks: live.webhooks.iter().map(|(a, h)| (a.clone(), h.iter().map(|w| w.webhook_id.clone()).collect::<HashSet<_>>())).collect(),
+        known_workspaces: live
+            .workspaces
+            .iter()
+            .map(|w| w.workspace_id.clone())
+            .collect(),
+        known_webhooks: live
+            .webhooks
+            .iter()
+            .map(|(a, h)| {
+                (
+                    a.clone(),
+                    h.iter()
+                        .map(|w| w.webhook_id.clone())
+                        .collect::<HashSet<_>>(),
+                )
+            })
+            .collect(),
     };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let t = Instant::now();
     let results = twinform::apply::execute(plan, ctx, tx).await;
-    let failed = results.iter().filter(|r| r.status != twinform::apply::Status::Applied).count();
+    let failed = results
+        .iter()
+        .filter(|r| r.status != twinform::apply::Status::Applied)
+        .count();
     assert_eq!(failed, 0, "{failed} changes did not apply");
     t.elapsed()
 }
@@ -136,8 +174,13 @@ async fn sized(n: usize, rows: &mut Vec<Row>) {
     let dir = tempfile::tempdir().unwrap();
     write_tree(dir.path(), n, &|_| String::new());
     let desired = load(dir.path());
-    let faults = FaultArgs { latency_ms: LATENCY_MS, ..FaultArgs::default() };
-    let emu = Emulator::start_with("127.0.0.1:0", None, &faults, Store::default()).await.unwrap();
+    let faults = FaultArgs {
+        latency_ms: LATENCY_MS,
+        ..FaultArgs::default()
+    };
+    let emu = Emulator::start_with("127.0.0.1:0", None, &faults, Store::default())
+        .await
+        .unwrap();
     let c = client(&emu.endpoint());
     let stats = &emu.shared.stats;
     let secrets = dir.path().join("secrets.json");
@@ -146,12 +189,30 @@ async fn sized(n: usize, rows: &mut Vec<Row>) {
     stats.reset();
     let (live, plan, wall) = timed_plan(&c, &desired, 16).await;
     let reads = stats.total.load(Ordering::Relaxed);
-    rows.push(Row { what: "plan (empty account)".into(), n, parallelism: 16, requests: reads, expected: formula(&desired, 0).to_string(), writes: stats.writes(), wall, ideal: ideal(reads, 16) });
+    rows.push(Row {
+        what: "plan (empty account)".into(),
+        n,
+        parallelism: 16,
+        requests: reads,
+        expected: formula(&desired, 0).to_string(),
+        writes: stats.writes(),
+        wall,
+        ideal: ideal(reads, 16),
+    });
     let ops: usize = plan.changes.iter().map(|c| c.ops.len()).sum();
     stats.reset();
     let wall = timed_apply(&c, &live, &plan, 16, &secrets).await;
     let requests = stats.total.load(Ordering::Relaxed);
-    rows.push(Row { what: "apply from empty".into(), n, parallelism: 16, requests, expected: format!("{ops} writes"), writes: stats.writes(), wall, ideal: ideal(requests, 16) });
+    rows.push(Row {
+        what: "apply from empty".into(),
+        n,
+        parallelism: 16,
+        requests,
+        expected: format!("{ops} writes"),
+        writes: stats.writes(),
+        wall,
+        ideal: ideal(requests, 16),
+    });
 
     // Plan of a converged account, at parallelism 16 and 1.
     let parallelisms: &[usize] = if n <= 1000 { &[16, 1] } else { &[16] };
@@ -160,12 +221,27 @@ async fn sized(n: usize, rows: &mut Vec<Row>) {
         let (_, plan, wall) = timed_plan(&c, &desired, p).await;
         assert!(plan.is_empty());
         let reads = stats.total.load(Ordering::Relaxed);
-        rows.push(Row { what: "plan (no changes)".into(), n, parallelism: p, requests: reads, expected: formula(&desired, n).to_string(), writes: stats.writes(), wall, ideal: ideal(reads, p) });
+        rows.push(Row {
+            what: "plan (no changes)".into(),
+            n,
+            parallelism: p,
+            requests: reads,
+            expected: formula(&desired, n).to_string(),
+            writes: stats.writes(),
+            wall,
+            ideal: ideal(reads, p),
+        });
     }
 
     // 1% of the prompts change: writes must equal the changes.
     let changed = (n / 100).max(1);
-    write_tree(dir.path(), n, &|i| if i % 100 == 0 && i / 100 < changed { "- One more rule.\n".to_string() } else { String::new() });
+    write_tree(dir.path(), n, &|i| {
+        if i % 100 == 0 && i / 100 < changed {
+            "- One more rule.\n".to_string()
+        } else {
+            String::new()
+        }
+    });
     let desired = load(dir.path());
     stats.reset();
     let (live, plan, plan_wall) = timed_plan(&c, &desired, 16).await;
@@ -174,37 +250,103 @@ async fn sized(n: usize, rows: &mut Vec<Row>) {
     let wall = timed_apply(&c, &live, &plan, 16, &secrets).await;
     let requests = stats.total.load(Ordering::Relaxed);
     assert_eq!(stats.writes() as usize, changed, "1% apply");
-    rows.push(Row { what: "apply 1% changed (plan + apply)".into(), n, parallelism: 16, requests: plan_reads + requests, expected: format!("{changed} writes"), writes: stats.writes(), wall: plan_wall + wall, ideal: ideal(plan_reads, 16) + ideal(requests, 16) });
+    rows.push(Row {
+        what: "apply 1% changed (plan + apply)".into(),
+        n,
+        parallelism: 16,
+        requests: plan_reads + requests,
+        expected: format!("{changed} writes"),
+        writes: stats.writes(),
+        wall: plan_wall + wall,
+        ideal: ideal(plan_reads, 16) + ideal(requests, 16),
+    });
 
     // No-op apply.
     stats.reset();
     let (live, plan, plan_wall) = timed_plan(&c, &desired, 16).await;
     let wall = timed_apply(&c, &live, &plan, 16, &secrets).await;
     let requests = stats.total.load(Ordering::Relaxed);
-    rows.push(Row { what: "no-op apply (plan + apply)".into(), n, parallelism: 16, requests, expected: "0 writes".into(), writes: stats.writes(), wall: plan_wall + wall, ideal: ideal(requests, 16) });
+    rows.push(Row {
+        what: "no-op apply (plan + apply)".into(),
+        n,
+        parallelism: 16,
+        requests,
+        expected: "0 writes".into(),
+        writes: stats.writes(),
+        wall: plan_wall + wall,
+        ideal: ideal(requests, 16),
+    });
     assert_eq!(stats.writes(), 0, "a no-op apply wrote");
     emu.stop().await.unwrap();
 }
 
 /// Live state equal to the desired state, built in memory (no network).
 fn live_from(desired: &Desired) -> Live {
-    let ids: HashMap<&str, String> = desired.workspaces.iter().enumerate().map(|(i, w)| (w.name.as_str(), format!("ws_{i}"))).collect();
+    let ids: HashMap<&str, String> = desired
+        .workspaces
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.name.as_str(), format!("ws_{i}")))
+        .collect();
     let mut live = Live {
         workspaces: desired
             .workspaces
             .iter()
-            .map(|w| Workspace { workspace_id: ids[w.name.as_str()].clone(), name: w.name.clone(), icon_config: None, position: None, agent_count: None, created_at: None, updated_at: None })
+            .map(|w| Workspace {
+                workspace_id: ids[w.name.as_str()].clone(),
+                name: w.name.clone(),
+                icon_config: None,
+                position: None,
+                agent_count: None,
+                created_at: None,
+                updated_at: None,
+            })
             .collect(),
         ..Live::default()
     };
     for a in &desired.agents {
-        live.agents.insert(a.id.clone(), Agent { agent_id: a.id.clone(), workspace_id: Some(ids[a.workspace.as_str()].clone()), ..Agent::default() });
-        let content = a.instructions.as_ref().map(|t| t.value.clone()).unwrap_or_default();
-        live.instructions.insert(a.id.clone(), Some(Instructions { content, ..Instructions::default() }));
+        live.agents.insert(
+            a.id.clone(),
+            Agent {
+                agent_id: a.id.clone(),
+                workspace_id: Some(ids[a.workspace.as_str()].clone()),
+                ..Agent::default()
+            },
+        );
+        let content = a
+            .instructions
+            .as_ref()
+            .map(|t| t.value.clone())
+            .unwrap_or_default();
+        live.instructions.insert(
+            a.id.clone(),
+            Some(Instructions {
+                content,
+                ..Instructions::default()
+            }),
+        );
         if let Some(Some(s)) = &a.schedule {
-            live.schedules.insert(a.id.clone(), Schedule { agent_id: Some(a.id.clone()), cron: s.cron.value.clone(), ..Schedule::default() });
+            live.schedules.insert(
+                a.id.clone(),
+                Schedule {
+                    agent_id: Some(a.id.clone()),
+                    cron: s.cron.value.clone(),
+                    ..Schedule::default()
+                },
+            );
         }
-        let hooks = a.webhooks.iter().flatten().enumerate().map(|(i, w)| Webhook { webhook_id: format!("{}-{i}", a.id), url: w.url.value.clone(), events: w.events.clone(), status: "active".into(), ..Webhook::default() });
+        let hooks = a
+            .webhooks
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, w)| Webhook {
+                webhook_id: format!("{}-{i}", a.id),
+                url: w.url.value.clone(),
+                events: w.events.clone(),
+                status: "active".into(),
+                ..Webhook::default()
+            });
         live.webhooks.insert(a.id.clone(), hooks.collect());
     }
     live
@@ -213,7 +355,11 @@ fn live_from(desired: &Desired) -> Live {
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
@@ -224,8 +370,19 @@ fn local_cost(n: usize) {
     let desired = load(dir.path());
     let validate = t.elapsed();
     let mut live = live_from(&desired);
-    for (i, a) in desired.agents.iter().enumerate().filter(|(i, _)| i % 100 == 0) {
-        live.instructions.insert(a.id.clone(), Some(Instructions { content: format!("old {i}"), ..Instructions::default() }));
+    for (i, a) in desired
+        .agents
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 100 == 0)
+    {
+        live.instructions.insert(
+            a.id.clone(),
+            Some(Instructions {
+                content: format!("old {i}"),
+                ..Instructions::default()
+            }),
+        );
     }
     let t = Instant::now();
     let plan = plan::diff(&desired, &live).unwrap();
@@ -233,7 +390,15 @@ fn local_cost(n: usize) {
     let t = Instant::now();
     let text = plan::render::json::render(&plan);
     let render = t.elapsed();
-    println!("| {n} | {:.3} s | {:.3} s | {:.3} s ({} changes, {} KB JSON) | {:.0} MB |", validate.as_secs_f64(), diff.as_secs_f64(), render.as_secs_f64(), plan.changes.len(), text.len() / 1024, peak_rss_mb());
+    println!(
+        "| {n} | {:.3} s | {:.3} s | {:.3} s ({} changes, {} KB JSON) | {:.0} MB |",
+        validate.as_secs_f64(),
+        diff.as_secs_f64(),
+        render.as_secs_f64(),
+        plan.changes.len(),
+        text.len() / 1024,
+        peak_rss_mb()
+    );
 }
 
 async fn rate_limited(n: usize) {
@@ -241,8 +406,14 @@ async fn rate_limited(n: usize) {
     write_tree(dir.path(), n, &|_| String::new());
     let desired = load(dir.path());
     let rpm = 600u32;
-    let faults = FaultArgs { latency_ms: LATENCY_MS, rpm, ..FaultArgs::default() };
-    let emu = Emulator::start_with("127.0.0.1:0", None, &faults, Store::default()).await.unwrap();
+    let faults = FaultArgs {
+        latency_ms: LATENCY_MS,
+        rpm,
+        ..FaultArgs::default()
+    };
+    let emu = Emulator::start_with("127.0.0.1:0", None, &faults, Store::default())
+        .await
+        .unwrap();
     let c = client(&emu.endpoint());
     let secrets = dir.path().join("secrets.json");
     let t = Instant::now();
@@ -278,14 +449,19 @@ fn main() {
         return; // `cargo test --benches` / harness probes
     }
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    println!("twinform reconcile benchmark · {cores} cores · emulator latency {LATENCY_MS} ms/request\n");
+    println!(
+        "twinform reconcile benchmark · {cores} cores · emulator latency {LATENCY_MS} ms/request\n"
+    );
 
     println!("Local cost, no network (load + validate, diff against an in-memory live state with 1% drift, JSON render):\n");
     println!("| agents | validate | diff | render | peak RSS |\n|---|---|---|---|---|");
     local_cost(*sizes.iter().max().unwrap_or(&10_000));
     println!();
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut rows = Vec::new();
     for &n in &sizes {
         rt.block_on(sized(n, &mut rows));
@@ -295,10 +471,17 @@ fn main() {
     for r in &rows {
         r.print();
     }
-    let by: BTreeMap<(usize, usize), Duration> = rows.iter().filter(|r| r.what == "plan (no changes)").map(|r| ((r.n, r.parallelism), r.wall)).collect();
+    let by: BTreeMap<(usize, usize), Duration> = rows
+        .iter()
+        .filter(|r| r.what == "plan (no changes)")
+        .map(|r| ((r.n, r.parallelism), r.wall))
+        .collect();
     for &n in &sizes {
         if let (Some(p16), Some(p1)) = (by.get(&(n, 16)), by.get(&(n, 1))) {
-            println!("\nplan at {n} agents: parallelism 16 is {:.1}× faster than parallelism 1", p1.as_secs_f64() / p16.as_secs_f64());
+            println!(
+                "\nplan at {n} agents: parallelism 16 is {:.1}× faster than parallelism 1",
+                p1.as_secs_f64() / p16.as_secs_f64()
+            );
         }
     }
     println!("\nUnder a server limit (fixed window), pacing from X-RateLimit-* headers:\n");

@@ -45,28 +45,41 @@ enum Detail {
 
 /// Read the live state the manifests in `desired` manage. Per-agent reads
 /// start as soon as the page listing the agent arrives.
-pub async fn read(client: &Client, desired: &Desired, parallelism: usize) -> Result<Live, ApiError> {
+pub async fn read(
+    client: &Client,
+    desired: &Desired,
+    parallelism: usize,
+) -> Result<Live, ApiError> {
     let manages_schedules = desired.agents.iter().any(|a| a.schedule.is_some());
-    let managed: HashMap<&str, &crate::manifest::AgentSpec> = desired.agents.iter().map(|a| (a.id.as_str(), a)).collect();
+    let managed: HashMap<&str, &crate::manifest::AgentSpec> =
+        desired.agents.iter().map(|a| (a.id.as_str(), a)).collect();
     let limit = Arc::new(Semaphore::new(parallelism.max(1)));
     let mut tasks = JoinSet::new();
     let mut agents: BTreeMap<String, Agent> = BTreeMap::new();
     let list = client.for_each_agent_page(None, |page| {
         for agent in page {
             agents.insert(agent.agent_id.clone(), agent.clone());
-            let Some(a) = managed.get(agent.agent_id.as_str()) else { continue };
+            let Some(a) = managed.get(agent.agent_id.as_str()) else {
+                continue;
+            };
             if a.instructions.is_some() {
                 let (client, limit, id) = (client.clone(), limit.clone(), a.id.clone());
                 tasks.spawn(async move {
                     let _permit = limit.acquire_owned().await;
-                    client.get_instructions(&id).await.map(|i| Detail::Instructions(id, i))
+                    client
+                        .get_instructions(&id)
+                        .await
+                        .map(|i| Detail::Instructions(id, i))
                 });
             }
             if a.webhooks.is_some() {
                 let (client, limit, id) = (client.clone(), limit.clone(), a.id.clone());
                 tasks.spawn(async move {
                     let _permit = limit.acquire_owned().await;
-                    client.list_webhooks(&id).await.map(|w| Detail::Webhooks(id, w))
+                    client
+                        .list_webhooks(&id)
+                        .await
+                        .map(|w| Detail::Webhooks(id, w))
                 });
             }
         }
@@ -78,8 +91,16 @@ pub async fn read(client: &Client, desired: &Desired, parallelism: usize) -> Res
             Ok(Vec::new())
         }
     })?;
-    let schedules = schedules.into_iter().filter_map(|s| Some((s.agent_id.clone()?, s))).collect();
-    let mut live = Live { workspaces, agents, schedules, ..Live::default() };
+    let schedules = schedules
+        .into_iter()
+        .filter_map(|s| Some((s.agent_id.clone()?, s)))
+        .collect();
+    let mut live = Live {
+        workspaces,
+        agents,
+        schedules,
+        ..Live::default()
+    };
     while let Some(joined) = tasks.join_next().await {
         let detail = joined.map_err(|e| ApiError::Config(format!("a read task failed: {e}")))??;
         match detail {

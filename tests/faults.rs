@@ -121,7 +121,7 @@ fn converge_under_faults(seed: u64) {
             );
         }
     });
-        let injected = twin.shared.stats.with_status(503) + twin.shared.stats.with_status(429);
+    let injected = twin.shared.stats.with_status(503) + twin.shared.stats.with_status(429);
     assert!(
         injected > 0,
         "seed {seed}: no faults were injected: {}",

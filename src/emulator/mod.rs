@@ -79,6 +79,7 @@ impl Emulator {
         mut store: Store,
     ) -> std::io::Result<Emulator> {
         store.strict_deploy = faults.strict_deploy;
+        store.reindex();
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
             faults: Faults::new(faults),

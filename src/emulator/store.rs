@@ -86,6 +86,10 @@ pub struct Store {
     pub revoked: Vec<String>,
     #[serde(default)]
     pub strict_deploy: bool,
+    /// Webhook ids per agent, in creation order (an index over `webhooks`,
+    /// rebuilt by [`Store::reindex`] after loading).
+    #[serde(skip)]
+    hooks_by_agent: HashMap<String, Vec<String>>,
 }
 
 impl Default for Store {
@@ -103,6 +107,7 @@ impl Default for Store {
             keys: Vec::new(),
             revoked: Vec::new(),
             strict_deploy: false,
+            hooks_by_agent: HashMap::new(),
         };
         let id = s.next_id("ws");
         s.workspaces.push(workspace(id, "My Workspace".into(), 0));
@@ -133,6 +138,38 @@ fn body_str<'a>(body: &'a Value, field: &str) -> Option<&'a str> {
 }
 
 impl Store {
+    /// Rebuild the indexes that are not persisted.
+    pub fn reindex(&mut self) {
+        self.hooks_by_agent.clear();
+        for w in self.webhooks.values() {
+            self.hooks_by_agent
+                .entry(w.agent_id.clone().unwrap_or_default())
+                .or_default()
+                .push(w.webhook_id.clone());
+        }
+    }
+
+    /// The webhooks of agent `id`, in creation order.
+    fn hooks_of<'a>(&'a self, id: &str) -> impl Iterator<Item = &'a Webhook> + 'a {
+        let ids = self
+            .hooks_by_agent
+            .get(id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        ids.iter().filter_map(|wid| self.webhooks.get(wid))
+    }
+
+    /// Keep `agent_count` of workspace `ws` current as agents come and go.
+    fn count_agent(&mut self, ws: Option<&str>, delta: i64) {
+        if let Some(w) = self
+            .workspaces
+            .iter_mut()
+            .find(|w| Some(w.workspace_id.as_str()) == ws)
+        {
+            w.agent_count = Some(w.agent_count.unwrap_or(0).saturating_add_signed(delta));
+        }
+    }
+
     pub fn next_id(&mut self, prefix: &str) -> String {
         self.seq += 1;
         format!("{prefix}_{:06}", self.seq)
@@ -291,7 +328,7 @@ impl Store {
             ..Agent::default()
         };
         self.agents.insert(id, agent.clone());
-        self.recount();
+        self.count_agent(Some(&ws), 1);
         Ok((201, json!({"agent": agent})))
     }
 
@@ -301,11 +338,11 @@ impl Store {
     }
 
     pub fn delete_agent(&mut self, id: &str) -> Answer {
-        if self.agents.remove(id).is_none() {
+        let Some(gone) = self.agents.remove(id) else {
             return Err(problem(404, format!("agent {id} not found")));
-        }
+        };
         self.cascade(id);
-        self.recount();
+        self.count_agent(gone.workspace_id.as_deref(), -1);
         Ok((204, Value::Null))
     }
 
@@ -314,23 +351,8 @@ impl Store {
         self.history.remove(id);
         self.schedules.remove(id);
         self.runs.remove(id);
-        self.webhooks
-            .retain(|_, w| w.agent_id.as_deref() != Some(id));
-    }
-
-    fn recount(&mut self) {
-        let mut counts: HashMap<&str, u64> = HashMap::new();
-        for a in self.agents.values() {
-            *counts
-                .entry(a.workspace_id.as_deref().unwrap_or_default())
-                .or_default() += 1;
-        }
-        let counts: HashMap<String, u64> = counts
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect();
-        for w in &mut self.workspaces {
-            w.agent_count = Some(counts.get(&w.workspace_id).copied().unwrap_or(0));
+        for wid in self.hooks_by_agent.remove(id).unwrap_or_default() {
+            self.webhooks.remove(&wid);
         }
     }
 
@@ -340,8 +362,9 @@ impl Store {
             .to_string();
         self.require_agent(id)?;
         self.workspace_index(&ws)?;
-        self.agent_mut(id)?.workspace_id = Some(ws);
-        self.recount();
+        let old = self.agent_mut(id)?.workspace_id.replace(ws.clone());
+        self.count_agent(old.as_deref(), -1);
+        self.count_agent(Some(&ws), 1);
         Ok((200, json!({"success": true})))
     }
 
@@ -535,6 +558,10 @@ impl Store {
             created_at: Some(Value::String(t.clone())),
             updated_at: Some(Value::String(t)),
         };
+        self.hooks_by_agent
+            .entry(id.to_string())
+            .or_default()
+            .push(webhook_id.clone());
         self.webhooks.insert(webhook_id, hook.clone());
         Ok((201, json!(hook)))
     }
@@ -547,12 +574,7 @@ impl Store {
 
     pub fn list_webhooks(&self, id: &str) -> Answer {
         self.require_agent(id)?;
-        let hooks: Vec<Value> = self
-            .webhooks
-            .values()
-            .filter(|w| w.agent_id.as_deref() == Some(id))
-            .map(Self::public)
-            .collect();
+        let hooks: Vec<Value> = self.hooks_of(id).map(Self::public).collect();
         Ok((200, json!({"webhooks": hooks})))
     }
 
@@ -602,18 +624,16 @@ impl Store {
     pub fn delete_webhook(&mut self, id: &str, wid: &str) -> Answer {
         self.hook_mut(id, wid)?;
         self.webhooks.remove(wid);
+        if let Some(ids) = self.hooks_by_agent.get_mut(id) {
+            ids.retain(|w| w != wid);
+        }
         Ok((204, Value::Null))
     }
 
     /// Active webhooks of `id` subscribed to `event`: (url, secret).
     pub fn subscribers(&self, id: &str, event: &str) -> Vec<(String, String)> {
-        self.webhooks
-            .values()
-            .filter(|w| {
-                w.agent_id.as_deref() == Some(id)
-                    && w.status == "active"
-                    && w.events.iter().any(|e| e == event)
-            })
+        self.hooks_of(id)
+            .filter(|w| w.status == "active" && w.events.iter().any(|e| e == event))
             .filter_map(|w| Some((w.url.clone(), w.signing_secret.clone()?)))
             .collect()
     }

@@ -10,33 +10,47 @@ pub struct SourceFile {
     /// The path as the user should see it.
     pub name: String,
     pub text: Arc<str>,
+    /// Byte offset where each line starts (so positions are found in O(log n)).
+    line_starts: Arc<[usize]>,
 }
 
 impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
+        let text: Arc<str> = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        }
+    }
+
     /// 1-based line and column of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..floor_char_boundary(&self.text, offset)];
-        let line = before.matches('\n').count() + 1;
-        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-        (line, col)
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.line_starts[line - 1];
+        (line, self.text[start..offset].chars().count() + 1)
     }
 
     /// Byte offset of a 1-based line and column (columns counted in characters).
     pub fn offset_of(&self, line: usize, col: usize) -> usize {
-        let mut offset = 0;
-        for (i, l) in self.text.split_inclusive('\n').enumerate() {
-            if i + 1 == line {
-                let within: usize = l
-                    .chars()
-                    .take(col.saturating_sub(1))
-                    .map(char::len_utf8)
-                    .sum();
-                return offset + within;
-            }
-            offset += l.len();
-        }
-        self.text.len()
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return self.text.len();
+        };
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        let within: usize = self.text[start..end]
+            .chars()
+            .take(col.saturating_sub(1))
+            .map(char::len_utf8)
+            .sum();
+        start + within
     }
 }
 
@@ -173,10 +187,7 @@ mod tests {
 
     #[test]
     fn line_and_column_round_trip() {
-        let f = SourceFile {
-            name: "a.yaml".into(),
-            text: "ab\ncdé\nx".into(),
-        };
+        let f = SourceFile::new("a.yaml", "ab\ncdé\nx");
         assert_eq!(f.line_col(0), (1, 1));
         assert_eq!(f.line_col(4), (2, 2));
         assert_eq!(f.offset_of(2, 2), 4);

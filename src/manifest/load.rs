@@ -130,10 +130,9 @@ pub fn load(path: &Path, problems: &mut Vec<Problem>) -> Loaded {
     for file in files {
         if let Some(text) = read_text(&file, problems) {
             let idx = loaded.files.len();
-            loaded.files.push(SourceFile {
-                name: file.display().to_string(),
-                text: text.into(),
-            });
+            loaded
+                .files
+                .push(SourceFile::new(file.display().to_string(), text));
             loaded.paths.push(file);
             parse_file(&mut loaded, idx, problems);
         }
@@ -168,10 +167,7 @@ pub fn read_text(file: &Path, problems: &mut Vec<Problem>) -> Option<String> {
             let valid = e.utf8_error().valid_up_to();
             let bytes = e.into_bytes();
             let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
-            let src = SourceFile {
-                name: name.clone(),
-                text: prefix.into(),
-            };
+            let src = SourceFile::new(name.clone(), prefix);
             problems.push(
                 Problem::at(&src, valid, 0, "file is not valid UTF-8").label(format!(
                     "invalid byte 0x{:02x} after this point",

@@ -188,20 +188,27 @@ impl Client {
         self.get(&format!("/v1/agents{q}")).await
     }
 
-        /// Every agent, following `next_cursor` until the last page.
+    /// Every agent, following `next_cursor` until the last page.
     pub async fn list_agents(&self, workspace_id: Option<&str>) -> Result<Vec<Agent>> {
         let mut agents = Vec::new();
-        self.for_each_agent_page(workspace_id, |page| agents.extend_from_slice(page)).await?;
+        self.for_each_agent_page(workspace_id, |page| agents.extend_from_slice(page))
+            .await?;
         Ok(agents)
     }
 
     /// Follow `next_cursor` page by page, handing each page to `f` as it
     /// arrives (so callers can start work before the last page).
-    pub async fn for_each_agent_page(&self, workspace_id: Option<&str>, mut f: impl FnMut(&[Agent])) -> Result<()> {
+    pub async fn for_each_agent_page(
+        &self,
+        workspace_id: Option<&str>,
+        mut f: impl FnMut(&[Agent]),
+    ) -> Result<()> {
         let mut cursor: Option<String> = None;
         let mut seen = HashSet::new();
         loop {
-            let page = self.list_agents_page(workspace_id, cursor.as_deref(), Some(AGENT_PAGE_LIMIT)).await?;
+            let page = self
+                .list_agents_page(workspace_id, cursor.as_deref(), Some(AGENT_PAGE_LIMIT))
+                .await?;
             f(&page.agents);
             match page.next_cursor {
                 // A server repeating a cursor would loop forever: stop.
