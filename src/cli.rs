@@ -53,6 +53,10 @@ pub enum Command {
         #[command(flatten)]
         api: ApiArgs,
     },
+    /// Print shell completions (bash, zsh, fish, powershell, elvish).
+    Completions { shell: clap_complete::Shell },
+    /// Print the man page (roff).
+    Man,
 }
 
 /// How to reach the Twin API.

@@ -225,3 +225,26 @@ fn a_500_agent_plan_comment_fits_on_github() {
         .join("\n");
     insta::assert_snapshot!("markdown-500-agents", format!("{head}\n…\n{tail}"));
 }
+
+#[test]
+fn completions_man_page_and_version() {
+    let run = |args: &[&str]| {
+        let out = assert_cmd::Command::cargo_bin("twinform")
+            .unwrap()
+            .args(args)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stdout).to_string()
+    };
+    for shell in ["bash", "zsh", "fish"] {
+        let script = run(&["completions", shell]);
+        assert!(
+            script.contains("twinform") && script.contains("--auto-approve"),
+            "{shell}"
+        );
+    }
+    let man = run(&["man"]);
+    assert!(man.contains(".TH twinform 1"), "{man}");
+    let version = run(&["--version"]);
+    assert!(version.starts_with("twinform 0.1.0"), "{version}");
+}

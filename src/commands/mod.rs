@@ -30,6 +30,26 @@ pub fn run(cli: Cli) -> i32 {
     let printer = Printer::new(cli.no_color, cli.verbose);
     match cli.command {
         Command::Validate { path } => validate::run(&printer, &path),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "twinform", &mut out);
+            printer.data(&String::from_utf8_lossy(&out));
+            EXIT_OK
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out) {
+                Ok(()) => {
+                    printer.data(&String::from_utf8_lossy(&out));
+                    EXIT_OK
+                }
+                Err(e) => {
+                    printer.error(&e);
+                    EXIT_ERROR
+                }
+            }
+        }
         Command::Schema => {
             let schema = crate::manifest::model::json_schema();
             printer.data(&format!(
