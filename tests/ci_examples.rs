@@ -239,7 +239,7 @@ fn completions_man_page_and_version() {
     for shell in ["bash", "zsh", "fish"] {
         let script = run(&["completions", shell]);
         assert!(
-            script.contains("twinform") && script.contains("--auto-approve"),
+            script.contains("twinform") && script.contains("auto-approve"),
             "{shell}"
         );
     }
