@@ -116,9 +116,24 @@ pub async fn read(
 }
 
 impl Live {
-    /// A fingerprint of every live object read, by address: a saved plan
-    /// records them, and applying it refuses when any has changed.
+    /// A fingerprint of every live object the plan's decisions depend on, by
+    /// address: all workspaces (names decide matching), managed agents, and
+    /// agents in declared workspaces (prune and unmanaged). A saved plan
+    /// records them; applying it refuses when any has changed. Agents elsewhere
+    /// in the account may change freely.
     pub fn fingerprints(&self, desired: &Desired) -> BTreeMap<String, String> {
+        let managed: std::collections::HashSet<&str> =
+            desired.agents.iter().map(|a| a.id.as_str()).collect();
+        let declared: std::collections::HashSet<&str> =
+            self.workspaces
+                .iter()
+                .filter(|w| {
+                    desired.workspaces.iter().any(|d| {
+                        d.name == w.name || d.id.as_deref() == Some(w.workspace_id.as_str())
+                    })
+                })
+                .map(|w| w.workspace_id.as_str())
+                .collect();
         let mut out = BTreeMap::new();
         let mut put = |addr: String, v: serde_json::Value| {
             out.insert(addr, sha256_hex(v.to_string().as_bytes()));
@@ -129,7 +144,13 @@ impl Live {
                 json!([w.name, w.icon_config]),
             );
         }
-        for a in self.agents.values() {
+        let relevant = self.agents.values().filter(|a| {
+            managed.contains(a.agent_id.as_str())
+                || a.workspace_id
+                    .as_deref()
+                    .is_some_and(|w| declared.contains(w))
+        });
+        for a in relevant {
             put(
                 format!("agent[{:?}]", a.agent_id),
                 json!([a.workspace_id, a.is_subagent, a.derived_from_agent_id]),

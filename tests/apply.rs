@@ -314,8 +314,15 @@ fn a_saved_plan_applies_exactly_and_refuses_when_stale() {
         "{err}"
     );
     assert_eq!(twin.writes(), writes, "a stale plan wrote");
-    // A fresh plan applies without a prompt (it was reviewed) and converges.
+    // A fresh plan applies without a prompt (it was reviewed) and converges;
+    // an agent made meanwhile in a workspace no manifest declares does not make it stale.
     run(&twin, dir.path(), &["plan", "--out", "p.json", "."]);
+    twin.store(|s| {
+        s.create_agent(
+            &serde_json::json!({"agent_id": "someone-elses", "workspace_id": "ws_000001"}),
+        )
+        .unwrap()
+    });
     let (code, _, err) = run(
         &twin,
         dir.path(),

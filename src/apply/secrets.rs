@@ -51,6 +51,8 @@ pub struct SecretSink {
     /// Our view of the file, and the length and mtime we last wrote it with:
     /// when the file changed since (another applier), it is read and merged first.
     state: Mutex<(SecretsFile, Option<(u64, std::time::SystemTime)>)>,
+    /// Secrets received but not yet written (see [`SecretSink::store`]).
+    pending: std::sync::Mutex<Vec<SecretRecord>>,
 }
 
 impl SecretSink {
@@ -68,13 +70,19 @@ impl SecretSink {
             command,
             redactor,
             state: Mutex::new((state, None)),
+            pending: Default::default(),
         })
     }
 
     /// Store a secret everywhere it should go; returns once it is durable.
+    ///
+    /// Group commit: the record is queued, and whoever holds the file lock next
+    /// writes every queued record in one rewrite and fsync. Our record was
+    /// queued before we asked for the lock, so once we hold it, it has been
+    /// written (by us or by the holder before us) unless that write failed, in
+    /// which case the batch is queued again and we retry it.
     pub async fn store(&self, record: SecretRecord) -> std::io::Result<()> {
         self.redactor.add(&record.signing_secret);
-        let mut state = self.state.lock().await;
         if self.stdout {
             let line = serde_json::to_string(&record).map_err(std::io::Error::other)?;
             let mut out = std::io::stdout().lock();
@@ -84,13 +92,31 @@ impl SecretSink {
         if let Some(cmd) = &self.command {
             pipe_to_command(cmd, &record).await?;
         }
-        if let Some(path) = &self.file {
-            let key = format!("{}/{}", record.agent_id, record.webhook_id);
-            self.update(path, &mut state, |file| {
-                file.webhooks.insert(key, record);
-            })?;
+        let Some(path) = &self.file else {
+            return Ok(());
+        };
+        self.queue().push(record);
+        let mut state = self.state.lock().await;
+        let batch = std::mem::take(&mut *self.queue());
+        if batch.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let written = self.update(path, &mut state, |file| {
+            for r in batch.iter().cloned() {
+                file.webhooks
+                    .insert(format!("{}/{}", r.agent_id, r.webhook_id), r);
+            }
+        });
+        if written.is_err() {
+            self.queue().extend(batch);
+        }
+        written
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Vec<SecretRecord>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Drop the entry of a webhook that was deleted again (it lost a race).

@@ -64,9 +64,8 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> i32 {
     if args.resume {
         return resume(&printer, &args.journal);
     }
-    if args.secrets_out == Path::new("-") || args.format == Format::Json {
-        printer.quiet_stdout = args.secrets_out == Path::new("-");
-    }
+    // With `--secrets-out -`, stdout carries the secrets and nothing else.
+    printer.quiet_stdout = args.secrets_out == Path::new("-");
     let saved = read_saved(&args.path);
     let (manifests, selection) = match &saved {
         Some(s) => (s.manifests.clone(), s.selection.clone()),
