@@ -323,6 +323,7 @@ async fn webhooks_and_signed_deliveries() {
         )
         .await
         .unwrap();
+    let patched = patched.expect("the emulator answers with the webhook");
     assert_eq!(patched.events.len(), 2);
     assert_eq!(
         patched.status, "active",
@@ -505,6 +506,7 @@ async fn workspaces() {
     let renamed = c
         .update_workspace(&b.workspace_id, "B2", Some(r#"{"emoji":"x"}"#))
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(
         (renamed.name.as_str(), renamed.icon_config.as_deref()),
@@ -836,4 +838,40 @@ fn plain_http_to_a_remote_host_is_refused() {
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(err.contains("refusing plain http"), "{err}");
     assert!(!err.contains(KEY));
+}
+
+#[tokio::test]
+async fn the_client_accepts_other_valid_answer_shapes() {
+    use axum::http::StatusCode;
+    use axum::routing::{get, patch, post, put};
+    use axum::{Json, Router};
+    // Another implementation: bare 2xx answers, 404 for "none", a create answer without the agent.
+    let app = Router::new()
+        .route("/v1/agents", post(|| async { (StatusCode::CREATED, Json(serde_json::json!({}))) }))
+        .route("/v1/agents/a1", get(|| async { Json(serde_json::json!({"agent": {"agent_id": "a1", "deployment_state": "something-new"}})) }))
+        .route("/v1/agents/a1/instructions", get(|| async { StatusCode::NOT_FOUND }))
+        .route("/v1/agents/a1/schedule", get(|| async { (StatusCode::OK, Json(serde_json::json!({"schedule": null}))) }))
+        .route("/v1/agents/a1/webhooks/w1", patch(|| async { StatusCode::NO_CONTENT }))
+        .route("/v1/workspaces/w1", put(|| async { StatusCode::OK }))
+        .route("/v1/workspaces", get(|| async { Json(serde_json::json!({"workspaces": [{"workspace_id": "w1", "name": "A", "icon_config": {"emoji": "x"}, "new_field": [1, 2]}]})) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let c = client_for(&endpoint, Duration::from_secs(5));
+    let (a, created) = c.ensure_agent(&agent("a1", None)).await.unwrap();
+    assert_eq!(
+        (a.agent_id.as_str(), created),
+        ("a1", true),
+        "a 2xx without the agent is read back"
+    );
+    assert!(c.get_instructions("a1").await.unwrap().is_none());
+    assert!(c.get_schedule("a1").await.unwrap().is_none());
+    assert!(c
+        .patch_webhook("a1", "w1", &PatchWebhook::default())
+        .await
+        .unwrap()
+        .is_none());
+    assert!(c.update_workspace("w1", "A", None).await.unwrap().is_none());
+    let ws = c.list_workspaces().await.unwrap();
+    assert_eq!(ws[0].icon_config.as_deref(), Some(r#"{"emoji":"x"}"#));
 }

@@ -388,9 +388,10 @@ impl Client {
         agent_id: &str,
         webhook_id: &str,
         patch: &PatchWebhook,
-    ) -> Result<Webhook> {
+    ) -> Result<Option<Webhook>> {
         let path = format!("/v1/agents/{}/webhooks/{}", seg(agent_id), seg(webhook_id));
-        self.unwrap_one(
+        // The answer (the updated webhook) is informational: a bare 2xx is success too.
+        self.maybe_one(
             Method::PATCH,
             &path,
             Some(patch),
@@ -413,8 +414,10 @@ impl Client {
     /// `GET /v1/agents/{id}/schedule`; `None` for `{}` or `{"schedule": null}`.
     pub async fn get_schedule(&self, agent_id: &str) -> Result<Option<Schedule>> {
         let path = format!("/v1/agents/{}/schedule", seg(agent_id));
-        self.maybe_one(Method::GET, &path, None, Idempotency::Safe, "schedule")
-            .await
+        none_if_404(
+            self.maybe_one(Method::GET, &path, None, Idempotency::Safe, "schedule")
+                .await,
+        )
     }
 
     /// `PUT /v1/agents/{id}/schedule` (keeps `paused` on an existing schedule).
@@ -464,8 +467,10 @@ impl Client {
     /// `GET /v1/agents/{id}/instructions`; `None` for `{}`.
     pub async fn get_instructions(&self, agent_id: &str) -> Result<Option<Instructions>> {
         let path = format!("/v1/agents/{}/instructions", seg(agent_id));
-        self.maybe_one(Method::GET, &path, None, Idempotency::Safe, "instructions")
-            .await
+        none_if_404(
+            self.maybe_one(Method::GET, &path, None, Idempotency::Safe, "instructions")
+                .await,
+        )
     }
 
     /// `PUT /v1/agents/{id}/instructions`. Adds a history version: never send unchanged text.
@@ -541,13 +546,14 @@ impl Client {
         workspace_id: &str,
         name: &str,
         icon_config: Option<&str>,
-    ) -> Result<Workspace> {
+    ) -> Result<Option<Workspace>> {
         let path = format!("/v1/workspaces/{}", seg(workspace_id));
         let mut body = json!({"name": name});
         if let Some(icon) = icon_config {
             body["icon_config"] = Value::String(icon.to_string());
         }
-        self.unwrap_one(
+        // The answer is informational: a bare 2xx is success too.
+        self.maybe_one(
             Method::PUT,
             &path,
             Some(&body),
@@ -589,7 +595,12 @@ impl Client {
         for _ in 0..CREATE_ATTEMPTS {
             match self.create_agent(body).await {
                 Ok(a) => return Ok((a, true)),
-                Err(e) if e.status() == Some(409) || (e.is_ambiguous() && !id.is_empty()) => {
+                // 409: someone else made it; ambiguous or a 2xx without the agent: it may exist.
+                Err(e)
+                    if e.status() == Some(409)
+                        || ((e.is_ambiguous() || matches!(e, ApiError::Decode { .. }))
+                            && !id.is_empty()) =>
+                {
                     if let Some(a) = self.get_agent(&id).await? {
                         return Ok((a, e.status() != Some(409)));
                     }
@@ -714,6 +725,15 @@ impl Client {
             }
         }
         Err(last.unwrap_or_else(|| missing("POST", "/v1/agents/…/webhooks", "webhook")))
+    }
+}
+
+/// "None" answered as 404 instead of `{}` (the live service answers `{}`;
+/// unknown agents are 403 and stay errors).
+fn none_if_404<T>(r: Result<Option<T>>) -> Result<Option<T>> {
+    match r {
+        Err(e) if e.status() == Some(404) => Ok(None),
+        other => other,
     }
 }
 
