@@ -5,7 +5,7 @@
 //! Sizes: `TWINFORM_BENCH_SIZES=100,1000,10000` (default). Prints Markdown
 //! tables (copied into BENCHMARKS.md).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -141,23 +141,8 @@ async fn timed_apply(
         secrets: Arc::new(SecretSink::new(secrets, None, Redactor::new()).unwrap()),
         journal: Arc::new(Journal::none()),
         interrupted: Arc::new(AtomicBool::new(false)),
-        known_workspaces: live
-            .workspaces
-            .iter()
-            .map(|w| w.workspace_id.clone())
-            .collect(),
-        known_webhooks: live
-            .webhooks
-            .iter()
-            .map(|(a, h)| {
-                (
-                    a.clone(),
-                    h.iter()
-                        .map(|w| w.webhook_id.clone())
-                        .collect::<HashSet<_>>(),
-                )
-            })
-            .collect(),
+        known_workspaces: live.workspace_ids(),
+        known_webhooks: live.webhook_ids(),
     };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let t = Instant::now();

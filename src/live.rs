@@ -14,7 +14,7 @@
 //! Agents that do not exist yet cost nothing. Drift attribution adds one
 //! `GET …/instructions/history?limit=1` per agent whose instructions drifted.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::json;
@@ -116,15 +116,35 @@ pub async fn read(
 }
 
 impl Live {
+    /// Ids of the workspaces that existed when the state was read: a create's
+    /// read-back only takes a workspace that is not among them.
+    pub fn workspace_ids(&self) -> HashSet<String> {
+        self.workspaces
+            .iter()
+            .map(|w| w.workspace_id.clone())
+            .collect()
+    }
+
+    /// Ids of the webhooks each agent had when the state was read (same purpose).
+    pub fn webhook_ids(&self) -> HashMap<String, HashSet<String>> {
+        self.webhooks
+            .iter()
+            .map(|(a, hooks)| {
+                (
+                    a.clone(),
+                    hooks.iter().map(|h| h.webhook_id.clone()).collect(),
+                )
+            })
+            .collect()
+    }
     /// A fingerprint of every live object the plan's decisions depend on, by
     /// address: all workspaces (names decide matching), managed agents, and
     /// agents in declared workspaces (prune and unmanaged). A saved plan
     /// records them; applying it refuses when any has changed. Agents elsewhere
     /// in the account may change freely.
     pub fn fingerprints(&self, desired: &Desired) -> BTreeMap<String, String> {
-        let managed: std::collections::HashSet<&str> =
-            desired.agents.iter().map(|a| a.id.as_str()).collect();
-        let declared: std::collections::HashSet<&str> =
+        let managed: HashSet<&str> = desired.agents.iter().map(|a| a.id.as_str()).collect();
+        let declared: HashSet<&str> =
             self.workspaces
                 .iter()
                 .filter(|w| {

@@ -392,14 +392,7 @@ fn sigint_finishes_in_flight_keeps_secrets_and_the_next_apply_converges() {
         .unwrap();
     let text = String::from_utf8_lossy(&resume.stdout);
     assert!(text.contains("operations done, 0 unfinished"), "{text}");
-    twin.cmd(dir.path())
-        .args(["apply", "--auto-approve", "."])
-        .assert()
-        .success();
-    twin.cmd(dir.path())
-        .args(["plan", "--detailed-exitcode", "."])
-        .assert()
-        .code(0);
+    twin.assert_converges(dir.path());
     assert_eq!(twin.store(|s| s.webhooks.len()), 40);
 }
 
@@ -442,14 +435,7 @@ fn two_applies_at_once_never_create_twice() {
             String::from_utf8_lossy(&b.stderr)
         );
         twin.store(|s| assert_eq!(duplicates(s), Vec::<String>::new(), "seed {seed}:\n{errs}"));
-        twin.cmd(dir.path())
-            .args(["apply", "--auto-approve", "."])
-            .assert()
-            .success();
-        twin.cmd(dir.path())
-            .args(["plan", "--detailed-exitcode", "."])
-            .assert()
-            .code(0);
+        twin.assert_converges(dir.path());
         let saved: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(dir.path().join(".twinform/secrets.json")).unwrap(),
         )

@@ -1,6 +1,5 @@
 //! `twinform apply [PATH | PLANFILE]`.
 
-use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -190,17 +189,6 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
             notice.message("Interrupted: letting requests in flight finish, starting nothing new…");
         }
     });
-    let known_webhooks: HashMap<String, HashSet<String>> = p
-        .live
-        .webhooks
-        .iter()
-        .map(|(a, hooks)| {
-            (
-                a.clone(),
-                hooks.iter().map(|h| h.webhook_id.clone()).collect(),
-            )
-        })
-        .collect();
     let ctx = apply::Context {
         client: p.conn.client.clone(),
         parallelism: args.api.parallelism,
@@ -208,13 +196,8 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
         secrets: secrets.clone(),
         journal: journal.clone(),
         interrupted: interrupted.clone(),
-        known_workspaces: p
-            .live
-            .workspaces
-            .iter()
-            .map(|w| w.workspace_id.clone())
-            .collect(),
-        known_webhooks,
+        known_workspaces: p.live.workspace_ids(),
+        known_webhooks: p.live.webhook_ids(),
     };
     let (tx, mut rx) = mpsc::unbounded_channel::<Finished>();
     let total = p.plan.changes.len() as u64;

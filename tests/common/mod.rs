@@ -2,7 +2,7 @@
 //! binary pointed at it, and the library's plan/apply steps without the CLI.
 #![allow(dead_code)]
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -65,6 +65,18 @@ impl TestTwin {
             .env("NO_COLOR", "1")
             .env_remove("HOOK_TOKEN");
         c
+    }
+
+    /// Apply the tree in `dir`, then require that a plan shows no changes.
+    pub fn assert_converges(&self, dir: &Path) {
+        self.cmd(dir)
+            .args(["apply", "--auto-approve", "."])
+            .assert()
+            .success();
+        self.cmd(dir)
+            .args(["plan", "--detailed-exitcode", "."])
+            .assert()
+            .code(0);
     }
 
     pub fn writes(&self) -> u64 {
@@ -141,23 +153,8 @@ pub async fn apply_once(
         secrets: Arc::new(SecretSink::new(secrets, None, Redactor::new()).unwrap()),
         journal: Arc::new(Journal::none()),
         interrupted: Arc::new(AtomicBool::new(false)),
-        known_workspaces: live
-            .workspaces
-            .iter()
-            .map(|w| w.workspace_id.clone())
-            .collect(),
-        known_webhooks: live
-            .webhooks
-            .iter()
-            .map(|(a, h)| {
-                (
-                    a.clone(),
-                    h.iter()
-                        .map(|w| w.webhook_id.clone())
-                        .collect::<HashSet<_>>(),
-                )
-            })
-            .collect(),
+        known_workspaces: live.workspace_ids(),
+        known_webhooks: live.webhook_ids(),
     };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let results = twinform::apply::execute(&plan, ctx, tx).await;
