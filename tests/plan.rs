@@ -56,7 +56,7 @@ fn text_plan_covers_every_rule() {
         "+Summarise them in at most five bullet points,",
         "https://hooks.example.com/twin/(sensitive)",
         "auto-paused by Twin after 5 consecutive failures",
-        "unmanaged: 1 live agents",
+        "unmanaged: 1 live agent in declared workspaces",
         "Plan: ",
     ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");

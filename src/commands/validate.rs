@@ -6,6 +6,7 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use crate::manifest::{self, Desired, Problem};
 use crate::output::Printer;
+use crate::plan::render::count;
 
 /// Render problems as miette reports (no colour off a terminal).
 pub fn render_problems(printer: &Printer, problems: &[Problem]) {
@@ -42,12 +43,12 @@ pub fn run(printer: &Printer, path: &Path) -> i32 {
     match &validated.desired {
         Some(d) => {
             printer.message(&format!(
-                "{} valid: {} workspaces, {} agents{}",
+                "{} valid: {}, {}{}",
                 path.display(),
-                d.workspaces.len(),
-                d.agents.len(),
+                count(d.workspaces.len(), "workspace"),
+                count(d.agents.len(), "agent"),
                 if warnings > 0 {
-                    format!(", {warnings} warnings")
+                    format!(", {}", count(warnings, "warning"))
                 } else {
                     String::new()
                 }
@@ -55,7 +56,11 @@ pub fn run(printer: &Printer, path: &Path) -> i32 {
             0
         }
         None => {
-            printer.message(&format!("{errors} errors, {warnings} warnings"));
+            printer.message(&format!(
+                "{}, {}",
+                count(errors, "error"),
+                count(warnings, "warning")
+            ));
             1
         }
     }

@@ -31,6 +31,11 @@ pub fn groups(changes: &[Change]) -> Vec<(Option<&str>, Vec<&Change>)> {
     out
 }
 
+/// `1 agent`, `2 agents`.
+pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
 /// The one-line summary.
 pub fn summary_line(plan: &super::Plan) -> String {
     if plan.is_empty() {

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{destructive_note, field_changes, groups, list, show, summary_line, Context};
+use super::{count, destructive_note, field_changes, groups, list, show, summary_line, Context};
 use crate::output::{Printer, Style};
 use crate::plan::{Action, Change, Plan, Resource};
 
@@ -13,13 +13,16 @@ pub fn render(plan: &Plan, ctx: &Context, p: &Printer) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "twinform plan · {} workspaces, {} agents managed · live state read in {:.1} s ({} requests)\n",
-        plan.managed_workspaces, plan.managed_agents, ctx.seconds, ctx.requests
+        "twinform plan · {}, {} managed · live state read in {:.1} s ({})\n",
+        count(plan.managed_workspaces, "workspace"),
+        count(plan.managed_agents, "agent"),
+        ctx.seconds,
+        count(ctx.requests as usize, "request")
     );
     let destructive = plan.destructive();
     if !destructive.is_empty() {
         let notes: Vec<String> = destructive.iter().map(|c| destructive_note(c)).collect();
-        let head = format!("! {} destructive changes:", destructive.len());
+        let head = format!("! {}:", count(destructive.len(), "destructive change"));
         let _ = writeln!(
             out,
             "  {} {}\n",
@@ -43,8 +46,8 @@ pub fn render(plan: &Plan, ctx: &Context, p: &Printer) -> String {
     if !plan.unmanaged.is_empty() {
         let _ = writeln!(
             out,
-            "  unmanaged: {} live agents in declared workspaces are not in any manifest (prune is off): {}\n",
-            plan.unmanaged.len(),
+            "  unmanaged: {} in declared workspaces not in any manifest (prune is off): {}\n",
+            count(plan.unmanaged.len(), "live agent"),
             plan.unmanaged.join(", ")
         );
     }
