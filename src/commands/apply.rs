@@ -261,10 +261,10 @@ fn report_line(printer: &Printer, f: &Finished, format: Format) -> String {
     let ms = f.duration.as_secs_f64();
     match &f.status {
         Status::Applied => format!(
-            "{} {} {:?} ({ms:.2} s)\n",
+            "{} {} {} ({ms:.2} s)\n",
             printer.paint("✓", Style::Green),
             f.address,
-            f.action
+            f.action.past()
         ),
         Status::Failed(m) => format!("{} {}: {m}\n", printer.paint("✗", Style::Red), f.address),
         Status::Blocked(m) => format!(

@@ -33,6 +33,17 @@ pub enum Action {
 }
 
 impl Action {
+    /// What an applied change did, for progress lines.
+    pub fn past(self) -> &'static str {
+        match self {
+            Action::Create => "created",
+            Action::Update => "updated",
+            Action::Move => "moved",
+            Action::Replace => "replaced",
+            Action::Delete => "deleted",
+        }
+    }
+
     /// Terraform-style symbol.
     pub fn symbol(self) -> &'static str {
         match self {
