@@ -30,9 +30,10 @@ impl Ctx<'_> {
         loc: &Location,
         msg: impl Into<String>,
     ) -> &mut Problem {
-        let p = self.loaded.problem(file, base, loc, msg);
+                let p = self.loaded.problem(file, base, loc, msg);
+        let index = self.problems.len();
         self.problems.push(p);
-        self.problems.last_mut().expect("just pushed")
+        &mut self.problems[index]
     }
 
     fn text(&mut self, file: usize, base: usize, s: &Spanned<String>) -> Option<Text> {
