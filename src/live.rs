@@ -41,6 +41,7 @@ pub struct Live {
 enum Detail {
     Instructions(String, Option<Instructions>),
     Webhooks(String, Vec<Webhook>),
+    Schedule(String, Option<Schedule>),
 }
 
 /// Read the live state the manifests in `desired` manage. Per-agent reads
@@ -91,16 +92,33 @@ pub async fn read(
             Ok(Vec::new())
         }
     })?;
-    let schedules = schedules
-        .into_iter()
-        .filter_map(|s| Some((s.agent_id.clone()?, s)))
-        .collect();
     let mut live = Live {
         workspaces,
         agents,
-        schedules,
         ..Live::default()
     };
+    if schedules.iter().any(|s| s.agent_id.is_none()) {
+        // A list that does not say whose schedule is whose: ask each managed agent instead.
+        for a in desired
+            .agents
+            .iter()
+            .filter(|a| a.schedule.is_some() && live.agents.contains_key(&a.id))
+        {
+            let (client, limit, id) = (client.clone(), limit.clone(), a.id.clone());
+            tasks.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                client
+                    .get_schedule(&id)
+                    .await
+                    .map(|s| Detail::Schedule(id, s))
+            });
+        }
+    } else {
+        live.schedules = schedules
+            .into_iter()
+            .filter_map(|s| Some((s.agent_id.clone()?, s)))
+            .collect();
+    }
     while let Some(joined) = tasks.join_next().await {
         let detail = joined.map_err(|e| ApiError::Config(format!("a read task failed: {e}")))??;
         match detail {
@@ -109,6 +127,11 @@ pub async fn read(
             }
             Detail::Webhooks(id, w) => {
                 live.webhooks.insert(id, w);
+            }
+            Detail::Schedule(id, s) => {
+                if let Some(s) = s {
+                    live.schedules.insert(id, s);
+                }
             }
         }
     }

@@ -875,3 +875,61 @@ async fn the_client_accepts_other_valid_answer_shapes() {
     let ws = c.list_workspaces().await.unwrap();
     assert_eq!(ws[0].icon_config.as_deref(), Some(r#"{"emoji":"x"}"#));
 }
+
+#[tokio::test]
+async fn the_reader_copes_with_a_refused_page_size_and_anonymous_schedules() {
+    use axum::extract::Query;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+    use axum::{Json, Router};
+    use std::collections::HashMap;
+    let app = Router::new()
+        .route(
+            "/v1/agents",
+            get(|Query(q): Query<HashMap<String, String>>| async move {
+                if q.contains_key("limit") {
+                    return (StatusCode::UNPROCESSABLE_ENTITY, "limit must be at most 50")
+                        .into_response();
+                }
+                Json(serde_json::json!({"agents": [{"agent_id": "a1", "workspace_id": "w1"}]}))
+                    .into_response()
+            }),
+        )
+        .route(
+            "/v1/workspaces",
+            get(|| async {
+                Json(serde_json::json!({"workspaces": [{"workspace_id": "w1", "name": "A"}]}))
+            }),
+        )
+        .route(
+            "/v1/schedules",
+            get(|| async {
+                Json(serde_json::json!({"schedules": [{"cron": "0 0 9 * * * *", "paused": false}]}))
+            }),
+        )
+        .route(
+            "/v1/agents/a1/schedule",
+            get(|| async {
+                Json(serde_json::json!({"schedule": {"cron": "0 0 9 * * * *", "paused": true}}))
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let c = client_for(&endpoint, Duration::from_secs(5));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.yaml"), "kind: Workspace\nname: A\n---\nkind: Agent\nid: a1\nworkspace: A\nschedule:\n  cron: \"0 0 9 * * * *\"\n  paused: true\n").unwrap();
+    let desired = common::desired(dir.path(), &[]);
+    let live = twinform::live::read(&c, &desired, 4).await.unwrap();
+    assert_eq!(
+        live.agents.len(),
+        1,
+        "the default page size was not used after the refusal"
+    );
+    assert!(
+        live.schedules["a1"].paused,
+        "the agent's own schedule was not read"
+    );
+    assert!(twinform::plan::diff(&desired, &live).unwrap().is_empty());
+}

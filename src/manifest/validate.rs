@@ -30,7 +30,7 @@ impl Ctx<'_> {
         loc: &Location,
         msg: impl Into<String>,
     ) -> &mut Problem {
-                let p = self.loaded.problem(file, base, loc, msg);
+        let p = self.loaded.problem(file, base, loc, msg);
         let index = self.problems.len();
         self.problems.push(p);
         &mut self.problems[index]

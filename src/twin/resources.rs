@@ -205,10 +205,20 @@ impl Client {
     ) -> Result<()> {
         let mut cursor: Option<String> = None;
         let mut seen = HashSet::new();
+        let mut limit = Some(AGENT_PAGE_LIMIT);
         loop {
-            let page = self
-                .list_agents_page(workspace_id, cursor.as_deref(), Some(AGENT_PAGE_LIMIT))
-                .await?;
+            let page = match self
+                .list_agents_page(workspace_id, cursor.as_deref(), limit)
+                .await
+            {
+                // A server that refuses our page size (instead of capping it): use its default.
+                Err(e) if limit.is_some() && matches!(e.status(), Some(400 | 422)) => {
+                    limit = None;
+                    self.list_agents_page(workspace_id, cursor.as_deref(), None)
+                        .await?
+                }
+                other => other?,
+            };
             f(&page.agents);
             match page.next_cursor {
                 // A server repeating a cursor would loop forever: stop.
