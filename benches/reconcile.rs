@@ -7,11 +7,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use twinform::apply::journal::Journal;
 use twinform::apply::secrets::SecretSink;
 use twinform::cli::FaultArgs;
 use twinform::emulator::{Emulator, Store};
@@ -134,16 +133,9 @@ async fn timed_apply(
     parallelism: usize,
     secrets: &Path,
 ) -> Duration {
-    let ctx = twinform::apply::Context {
-        client: c.clone(),
-        parallelism,
-        source_id: None,
-        secrets: Arc::new(SecretSink::new(secrets, None, Redactor::new()).unwrap()),
-        journal: Arc::new(Journal::none()),
-        interrupted: Arc::new(AtomicBool::new(false)),
-        known_workspaces: live.workspace_ids(),
-        known_webhooks: live.webhook_ids(),
-    };
+    let secrets = Arc::new(SecretSink::new(secrets, None, Redactor::new()).unwrap());
+    let mut ctx = twinform::apply::Context::new(c.clone(), live, secrets);
+    ctx.parallelism = parallelism;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let t = Instant::now();
     let results = twinform::apply::execute(plan, ctx, tx).await;

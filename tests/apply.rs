@@ -530,12 +530,7 @@ fn seed_live(live: &[Option<Agent>]) -> Store {
     let ids: Vec<String> = WORKSPACES
         .iter()
         .take(2) // Gamma does not exist yet
-        .map(|n| {
-            s.create_workspace(&json!({"name": n})).unwrap().1["workspace"]["workspace_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+        .map(|n| common::add_workspace(&mut s, n))
         .collect();
     for (i, a) in live.iter().enumerate() {
         let Some(a) = a else { continue };

@@ -53,12 +53,7 @@ fn populate(specs: &[Spec]) -> Store {
     let names = ["Sales", "Ops: night shift", "Café ✓"];
     let ids: Vec<String> = names
         .iter()
-        .map(|n| {
-            s.create_workspace(&json!({"name": n})).unwrap().1["workspace"]["workspace_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
+        .map(|n| common::add_workspace(&mut s, n))
         .collect();
     s.update_workspace(
         &ids[0],

@@ -57,6 +57,23 @@ pub struct Context {
     pub known_webhooks: HashMap<String, HashSet<String>>,
 }
 
+impl Context {
+    /// A context for applying a plan made from `live`: parallelism 16, no
+    /// journal, no `source_id`, not interrupted. Callers adjust the fields.
+    pub fn new(client: Client, live: &crate::live::Live, secrets: Arc<SecretSink>) -> Self {
+        Context {
+            client,
+            parallelism: 16,
+            source_id: None,
+            secrets,
+            journal: Arc::new(Journal::none()),
+            interrupted: Arc::new(AtomicBool::new(false)),
+            known_workspaces: live.workspace_ids(),
+            known_webhooks: live.webhook_ids(),
+        }
+    }
+}
+
 /// Shared state while executing.
 struct Run {
     ctx: Context,

@@ -189,16 +189,11 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
             notice.message("Interrupted: letting requests in flight finish, starting nothing new…");
         }
     });
-    let ctx = apply::Context {
-        client: p.conn.client.clone(),
-        parallelism: args.api.parallelism,
-        source_id: git_commit(&p.desired.root),
-        secrets: secrets.clone(),
-        journal: journal.clone(),
-        interrupted: interrupted.clone(),
-        known_workspaces: p.live.workspace_ids(),
-        known_webhooks: p.live.webhook_ids(),
-    };
+    let mut ctx = apply::Context::new(p.conn.client.clone(), &p.live, secrets.clone());
+    ctx.parallelism = args.api.parallelism;
+    ctx.source_id = git_commit(&p.desired.root);
+    ctx.journal = journal.clone();
+    ctx.interrupted = interrupted.clone();
     let (tx, mut rx) = mpsc::unbounded_channel::<Finished>();
     let total = p.plan.changes.len() as u64;
     let bar = progress_bar(total, args.format);

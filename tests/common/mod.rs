@@ -4,12 +4,10 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
-use twinform::apply::journal::Journal;
 use twinform::apply::secrets::SecretSink;
 use twinform::cli::FaultArgs;
 use twinform::emulator::{Emulator, Shared, Store};
@@ -146,16 +144,9 @@ pub async fn apply_once(
     secrets: &Path,
 ) -> (Plan, Vec<twinform::apply::Finished>) {
     let (live, plan) = plan_for(client, desired).await;
-    let ctx = twinform::apply::Context {
-        client: client.clone(),
-        parallelism: 8,
-        source_id: None,
-        secrets: Arc::new(SecretSink::new(secrets, None, Redactor::new()).unwrap()),
-        journal: Arc::new(Journal::none()),
-        interrupted: Arc::new(AtomicBool::new(false)),
-        known_workspaces: live.workspace_ids(),
-        known_webhooks: live.webhook_ids(),
-    };
+    let secrets = Arc::new(SecretSink::new(secrets, None, Redactor::new()).unwrap());
+    let mut ctx = twinform::apply::Context::new(client.clone(), &live, secrets);
+    ctx.parallelism = 8;
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let results = twinform::apply::execute(&plan, ctx, tx).await;
     (plan, results)
@@ -170,14 +161,19 @@ pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
+/// Create a workspace directly in the store and return its id.
+pub fn add_workspace(s: &mut Store, name: &str) -> String {
+    let (_, v) = s
+        .create_workspace(&serde_json::json!({"name": name}))
+        .unwrap();
+    v["workspace"]["workspace_id"].as_str().unwrap().to_string()
+}
+
 /// A live account covering every diff rule, seeded directly (fixed ids and times).
 pub fn scenario_store() -> Store {
     use serde_json::json;
     let mut s = Store::default();
-    let ws = |s: &mut Store, name: &str| {
-        let (_, v) = s.create_workspace(&json!({"name": name})).unwrap();
-        v["workspace"]["workspace_id"].as_str().unwrap().to_string()
-    };
+    let ws = add_workspace;
     let growth = ws(&mut s, "Growth");
     let support = ws(&mut s, "Support");
     let old_name = ws(&mut s, "Old Name");
