@@ -402,6 +402,11 @@ async fn rate_limited(n: usize) {
     let stats = &emu.shared.stats;
     let total = stats.total.load(Ordering::Relaxed);
     let throttled = stats.with_status(429);
+    if std::env::var_os("TWINFORM_BENCH_DEBUG").is_some() {
+        for (m, r, s, n) in stats.snapshot().into_iter().filter(|e| e.2 == 429) {
+            eprintln!("429: {m} {r} ×{n} (status {s})");
+        }
+    }
     let served = total - throttled;
     // A fixed window of `rpm` per minute: the last window starts after floor((served-1)/rpm) minutes.
     let windows = (served.saturating_sub(1)) / u64::from(rpm);

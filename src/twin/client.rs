@@ -110,6 +110,9 @@ struct Pace {
     remaining: Option<i64>,
     reset_at: Option<Instant>,
     in_flight: i64,
+    /// After a window ends, one request learns the new budget; the others wait
+    /// for its answer (or for this long-gone probe to be given up on).
+    probe_since: Option<Instant>,
 }
 
 /// An async client for the Twin API. Cheap to clone (shared connection pool).
@@ -272,7 +275,7 @@ impl Client {
         if let Some(b) = body {
             req = req.json(b);
         }
-        self.pace_start();
+
         let result = async {
             let resp = req.send().await.map_err(|e| transport(method, path, &e))?;
             let status = resp.status().as_u16();
@@ -299,12 +302,6 @@ impl Client {
         }
     }
 
-    fn pace_start(&self) {
-        if let Ok(mut p) = self.pace.lock() {
-            p.in_flight += 1;
-        }
-    }
-
     fn pace_end(&self) {
         if let Ok(mut p) = self.pace.lock() {
             p.in_flight -= 1;
@@ -325,40 +322,64 @@ impl Client {
             } else {
                 unix
             };
-            Instant::now() + Duration::from_secs(secs.clamp(0, 3600) as u64)
+            // The reset is known to the second: one second of margin.
+            Instant::now() + Duration::from_secs(secs.clamp(0, 3600) as u64 + 1)
         });
         if let Ok(mut p) = self.pace.lock() {
-            p.remaining = Some(remaining - p.in_flight.max(0));
-            if reset_at.is_some() {
-                p.reset_at = reset_at;
+            p.probe_since = None;
+            let estimate = remaining - p.in_flight.max(0);
+            // The header is a snapshot from when this request arrived; within one
+            // window the budget only shrinks, so never let a stale answer raise it.
+            let same_window = match (p.reset_at, reset_at) {
+                (Some(old), Some(new)) => new <= old + Duration::from_secs(2),
+                _ => false,
+            };
+            p.remaining = match p.remaining {
+                Some(current) if same_window => Some(current.min(estimate)),
+                _ => Some(estimate),
+            };
+            if let Some(new) = reset_at {
+                if !same_window || p.reset_at.is_none() {
+                    p.reset_at = Some(new);
+                }
             }
         }
     }
 
     /// Wait when the server's budget for this window is spent, instead of
-    /// sending requests that would only be answered 429.
+    /// sending requests that would only be answered 429. The request is counted
+    /// in flight in the same critical section that lets it go, so an answer
+    /// arriving meanwhile on another thread cannot forget it.
     async fn wait_for_pace(&self) {
         loop {
             let wait = {
                 let Ok(mut p) = self.pace.lock() else { return };
-                match (p.remaining, p.reset_at) {
-                    (Some(r), Some(reset)) if r <= 0 && reset > Instant::now() => {
-                        Some(reset - Instant::now())
-                    }
-                    (Some(r), Some(reset)) if r <= 0 && reset <= Instant::now() => {
-                        // A new window: we do not know its budget yet; let one request learn it.
-                        p.remaining = None;
-                        None
-                    }
+                let now = Instant::now();
+                let wait = match (p.remaining, p.reset_at) {
+                    (Some(r), Some(reset)) if r <= 0 && reset > now => Some(reset - now),
+                    // A new window: its budget is unknown until one request learns it.
+                    (Some(r), Some(_)) if r <= 0 => match p.probe_since {
+                        Some(t) if t.elapsed() < Duration::from_secs(5) => {
+                            Some(Duration::from_millis(20))
+                        }
+                        _ => {
+                            p.probe_since = Some(now);
+                            None
+                        }
+                    },
                     (Some(r), _) => {
                         p.remaining = Some(r - 1);
                         None
                     }
-                    _ => None,
+                    (None, _) => None,
+                };
+                if wait.is_none() {
+                    p.in_flight += 1;
                 }
+                wait
             };
             match wait {
-                Some(d) => tokio::time::sleep(d + Duration::from_millis(50)).await,
+                Some(d) => tokio::time::sleep(d).await,
                 None => return,
             }
         }
