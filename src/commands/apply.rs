@@ -17,8 +17,6 @@ use crate::cli::{ApplyArgs, Format};
 use crate::output::{Printer, Style};
 use crate::plan::render;
 
-pub use crate::apply::SOURCE_TYPE;
-
 /// A saved plan, if `path` is one.
 fn read_saved(path: &Path) -> Option<SavedPlan> {
     if !path.is_file() {

@@ -7,7 +7,6 @@ mod export;
 mod plan;
 mod validate;
 
-pub use crate::apply::write_private_sync as write_private;
 pub use connect::{connect, Connection};
 
 use crate::cli::{Cli, Command};

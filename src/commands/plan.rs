@@ -129,18 +129,19 @@ async fn attribute_drift(
     }
     let mut found = HashMap::new();
     while let Some(joined) = tasks.join_next().await {
-        if let Ok(result) = joined {
-            let (address, latest) = result?;
-            if let Some(v) = latest {
-                found.insert(address, v);
-            }
+        let joined = joined.map_err(|e| {
+            crate::twin::ApiError::Config(format!("a history read task failed: {e}"))
+        })?;
+        let (address, latest) = joined?;
+        if let Some(v) = latest {
+            found.insert(address, v);
         }
     }
     for c in &mut plan.changes {
         if let Some(v) = found.remove(&c.address) {
             let source_type = v.source_type.clone();
             c.drift = Some(Drift {
-                outside_git: source_type.as_deref() != Some(super::apply::SOURCE_TYPE),
+                outside_git: source_type.as_deref() != Some(crate::apply::SOURCE_TYPE),
                 source_type,
                 at: v
                     .created_at
@@ -204,7 +205,7 @@ fn save(
     let text = printer
         .redactor
         .scrub(&serde_json::to_string_pretty(&saved).map_err(std::io::Error::other)?);
-    super::write_private(out, text.as_bytes())
+    crate::apply::write_private_sync(out, text.as_bytes())
 }
 
 pub async fn run(printer: &Printer, args: PlanArgs) -> i32 {
