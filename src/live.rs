@@ -23,7 +23,7 @@ use tokio::task::JoinSet;
 
 use crate::manifest::Desired;
 use crate::twin::types::{Agent, Instructions, Schedule, Webhook, Workspace};
-use crate::twin::{content_hash as sha256_hex, ApiError, Client};
+use crate::twin::{content_hash, ApiError, Client};
 
 /// What the API said, for the objects the manifests manage.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +44,21 @@ enum Detail {
     Schedule(String, Option<Schedule>),
 }
 
+type Reads = JoinSet<Result<Detail, ApiError>>;
+
+/// Spawn one per-agent read that waits for a permit of `limit` before it starts.
+fn spawn_bounded(
+    tasks: &mut Reads,
+    limit: &Arc<Semaphore>,
+    read: impl std::future::Future<Output = Result<Detail, ApiError>> + Send + 'static,
+) {
+    let limit = limit.clone();
+    tasks.spawn(async move {
+        let _permit = limit.acquire_owned().await;
+        read.await
+    });
+}
+
 /// Read the live state the manifests in `desired` manage. Per-agent reads
 /// start as soon as the page listing the agent arrives.
 pub async fn read(
@@ -55,7 +70,7 @@ pub async fn read(
     let managed: HashMap<&str, &crate::manifest::AgentSpec> =
         desired.agents.iter().map(|a| (a.id.as_str(), a)).collect();
     let limit = Arc::new(Semaphore::new(parallelism.max(1)));
-    let mut tasks = JoinSet::new();
+    let mut tasks: Reads = JoinSet::new();
     let mut agents: BTreeMap<String, Agent> = BTreeMap::new();
     let list = client.for_each_agent_page(None, |page| {
         for agent in page {
@@ -64,9 +79,8 @@ pub async fn read(
                 continue;
             };
             if a.instructions.is_some() {
-                let (client, limit, id) = (client.clone(), limit.clone(), a.id.clone());
-                tasks.spawn(async move {
-                    let _permit = limit.acquire_owned().await;
+                let (client, id) = (client.clone(), a.id.clone());
+                spawn_bounded(&mut tasks, &limit, async move {
                     client
                         .get_instructions(&id)
                         .await
@@ -74,9 +88,8 @@ pub async fn read(
                 });
             }
             if a.webhooks.is_some() {
-                let (client, limit, id) = (client.clone(), limit.clone(), a.id.clone());
-                tasks.spawn(async move {
-                    let _permit = limit.acquire_owned().await;
+                let (client, id) = (client.clone(), a.id.clone());
+                spawn_bounded(&mut tasks, &limit, async move {
                     client
                         .list_webhooks(&id)
                         .await
@@ -104,9 +117,8 @@ pub async fn read(
             .iter()
             .filter(|a| a.schedule.is_some() && live.agents.contains_key(&a.id))
         {
-            let (client, limit, id) = (client.clone(), limit.clone(), a.id.clone());
-            tasks.spawn(async move {
-                let _permit = limit.acquire_owned().await;
+            let (client, id) = (client.clone(), a.id.clone());
+            spawn_bounded(&mut tasks, &limit, async move {
                 client
                     .get_schedule(&id)
                     .await
@@ -179,7 +191,7 @@ impl Live {
                 .collect();
         let mut out = BTreeMap::new();
         let mut put = |addr: String, v: serde_json::Value| {
-            out.insert(addr, sha256_hex(v.to_string().as_bytes()));
+            out.insert(addr, content_hash(v.to_string().as_bytes()));
         };
         for w in &self.workspaces {
             put(
@@ -208,7 +220,7 @@ impl Live {
                 );
             }
             if let Some(i) = self.instructions.get(&a.id) {
-                let hash = i.as_ref().map(|i| sha256_hex(i.content.as_bytes()));
+                let hash = i.as_ref().map(|i| content_hash(i.content.as_bytes()));
                 put(format!("agent[{:?}].instructions", a.id), json!(hash));
             }
             if let Some(hooks) = self.webhooks.get(&a.id) {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::rules::{check_cron, check_url, is_valid_agent_id};
+use crate::twin::content_hash;
 use crate::twin::types::{Agent, InstructionVersion, Instructions, Schedule, Webhook, Workspace};
 
 /// An RFC 9457 problem: status and detail.
@@ -131,8 +132,6 @@ fn workspace(id: String, name: String, position: i64) -> Workspace {
     }
 }
 
-pub use crate::twin::content_hash as sha256_hex;
-
 fn body_str<'a>(body: &'a Value, field: &str) -> Option<&'a str> {
     body.get(field).and_then(Value::as_str)
 }
@@ -177,7 +176,7 @@ impl Store {
 
     /// Whether requests with this key are refused.
     pub fn is_revoked(&self, key: &str) -> bool {
-        self.revoked.contains(&sha256_hex(key.as_bytes()))
+        self.revoked.contains(&content_hash(key.as_bytes()))
     }
 
     fn agent_mut(&mut self, id: &str) -> Result<&mut Agent, Problem> {
@@ -231,7 +230,7 @@ impl Store {
             name: name.into(),
             display_prefix: format!("{}...", &secret[..11]),
             created_at: chrono::Utc::now().timestamp(),
-            key_sha256: sha256_hex(secret.as_bytes()),
+            key_sha256: content_hash(secret.as_bytes()),
             last_used_at: None,
         };
         let answer = json!({"key_id": key_id, "name": name, "api_key": secret,
@@ -724,7 +723,7 @@ impl Store {
             .unwrap_or("checkpoint")
             .to_string();
         let source_id = body_str(body, "source_id").map(str::to_string);
-        let hash = sha256_hex(content.as_bytes());
+        let hash = content_hash(content.as_bytes());
         let t = now();
         self.seq += 1;
         let version = InstructionVersion {

@@ -135,16 +135,6 @@ pub enum Op {
     },
 }
 
-impl Op {
-    /// Whether the operation removes something.
-    pub fn is_delete(&self) -> bool {
-        matches!(
-            self,
-            Op::DeleteAgent { .. } | Op::DeleteSchedule { .. } | Op::DeleteWebhook { .. }
-        )
-    }
-}
-
 /// Who last changed drifted instructions, from the history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drift {

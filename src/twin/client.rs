@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -433,11 +433,6 @@ fn is_loopback(url: &url::Url) -> bool {
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
     }
-}
-
-/// Whether a status is a success.
-pub fn is_success(status: u16) -> bool {
-    StatusCode::from_u16(status).is_ok_and(|s| s.is_success())
 }
 
 /// Request bodies of any serializable type, passed by reference.
