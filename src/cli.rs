@@ -75,17 +75,30 @@ pub struct ApiArgs {
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = ".twinform/local.json")]
     pub local: Option<PathBuf>,
 
-    /// Request timeout in seconds.
-    #[arg(long, default_value_t = 30.0)]
-    pub timeout: f64,
+    /// Request timeout in seconds (0.1 to 3600).
+    #[arg(long, default_value = "30", value_parser = seconds)]
+    pub timeout: std::time::Duration,
 
-    /// Connect timeout in seconds.
-    #[arg(long, default_value_t = 10.0)]
-    pub connect_timeout: f64,
+    /// Connect timeout in seconds (0.1 to 3600).
+    #[arg(long, default_value = "10", value_parser = seconds)]
+    pub connect_timeout: std::time::Duration,
 
     /// Concurrent API requests.
     #[arg(long, default_value_t = 16)]
     pub parallelism: usize,
+}
+
+/// A duration flag in seconds: finite, between 0.1 s and one hour. An
+/// infinite or absurd value is a usage error, never a panic later on.
+pub fn seconds(s: &str) -> Result<std::time::Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    if !v.is_finite() || !(0.1..=3600.0).contains(&v) {
+        return Err(format!("`{s}` is out of range: give 0.1 to 3600 seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(v))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,7 +1,5 @@
 //! Reaching the API: the real service, or the embedded emulator with `--local`.
 
-use std::time::Duration;
-
 use crate::cli::{ApiArgs, FaultArgs};
 use crate::emulator::Emulator;
 use crate::output::Printer;
@@ -66,8 +64,8 @@ pub async fn connect(api: &ApiArgs, printer: &Printer) -> Result<Connection, Api
     printer.redactor.add(key.expose());
     let config = ClientConfig {
         endpoint,
-        timeout: Duration::from_secs_f64(api.timeout.max(0.1)),
-        connect_timeout: Duration::from_secs_f64(api.connect_timeout.max(0.1)),
+        timeout: api.timeout,
+        connect_timeout: api.connect_timeout,
         retry: RetryPolicy::default(),
     };
     let mut client = Client::new(config, key)?;

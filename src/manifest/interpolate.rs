@@ -61,12 +61,13 @@ pub fn interpolate(
                     "`{name}` is not a variable name"
                 )));
             }
-            let resolved = match lookup(name) {
-                Some(v) => v,
-                None => match default {
-                    Some(d) => d.to_string(),
-                    None => return Err(InterpolateError::Unset(name.to_string())),
-                },
+            // As in the shell, `:-` means "unset or empty": CI passes a missing
+            // secret as an empty string.
+            let resolved = match (lookup(name), default) {
+                (Some(v), Some(d)) if v.is_empty() => d.to_string(),
+                (Some(v), _) => v,
+                (None, Some(d)) => d.to_string(),
+                (None, None) => return Err(InterpolateError::Unset(name.to_string())),
             };
             value.push_str(&resolved);
             shown.push_str(super::interpolate::SENSITIVE);
@@ -135,6 +136,18 @@ mod tests {
             "cost $5 ${X}"
         );
         assert_eq!(interpolate("${EMPTY}", &env).unwrap().value, "");
+    }
+
+    #[test]
+    fn a_set_but_empty_variable_takes_the_default_like_the_shell() {
+        assert_eq!(
+            interpolate("${EMPTY:-fallback}", &env).unwrap().value,
+            "fallback"
+        );
+        assert_eq!(
+            interpolate("${TOKEN:-fallback}", &env).unwrap().value,
+            "s3cr3t"
+        );
     }
 
     #[test]

@@ -257,7 +257,7 @@ impl Client {
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             let delay = retry_after
                 .unwrap_or_else(|| self.retry.backoff(attempt))
-                .min(Duration::from_secs(120));
+                .min(MAX_RETRY_AFTER);
             tokio::time::sleep(delay).await;
         }
     }
@@ -304,7 +304,7 @@ impl Client {
 
     fn pace_end(&self) {
         if let Ok(mut p) = self.pace.lock() {
-            p.in_flight -= 1;
+            p.in_flight = p.in_flight.saturating_sub(1);
         }
     }
 
@@ -318,7 +318,7 @@ impl Client {
             let now = chrono::Utc::now().timestamp();
             // Reset may be a unix time or (some servers) seconds from now.
             let secs = if unix > 1_000_000_000 {
-                unix - now
+                unix.saturating_sub(now)
             } else {
                 unix
             };
@@ -327,7 +327,7 @@ impl Client {
         });
         if let Ok(mut p) = self.pace.lock() {
             p.probe_since = None;
-            let estimate = remaining - p.in_flight.max(0);
+            let estimate = remaining.saturating_sub(p.in_flight.max(0));
             // The header is a snapshot from when this request arrived; within one
             // window the budget only shrinks, so never let a stale answer raise it.
             let same_window = match (p.reset_at, reset_at) {
@@ -368,13 +368,13 @@ impl Client {
                         }
                     },
                     (Some(r), _) => {
-                        p.remaining = Some(r - 1);
+                        p.remaining = Some(r.saturating_sub(1));
                         None
                     }
                     (None, _) => None,
                 };
                 if wait.is_none() {
-                    p.in_flight += 1;
+                    p.in_flight = p.in_flight.saturating_add(1);
                 }
                 wait
             };
@@ -412,18 +412,32 @@ fn transport(method: &Method, path: &str, e: &reqwest::Error) -> ApiError {
     }
 }
 
+/// The longest wait a server can ask for with `Retry-After`: a larger (or
+/// infinite, or absurd) value is clamped, never trusted into a panic or a hang.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(v, chrono::Utc::now().timestamp())
+}
+
+/// `Retry-After` as seconds (integer or decimal) or an HTTP date, clamped to
+/// `0..=MAX_RETRY_AFTER`; `None` when it is neither. `now` is unix seconds.
+pub fn parse_retry_after(value: &str, now: i64) -> Option<Duration> {
+    let v = value.trim();
     if let Ok(secs) = v.parse::<f64>() {
-        return Some(Duration::from_secs_f64(secs.max(0.0)));
+        if secs.is_nan() {
+            return None;
+        }
+        let secs = secs.clamp(0.0, MAX_RETRY_AFTER.as_secs_f64());
+        return Some(Duration::from_secs_f64(secs));
     }
     let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    let secs = (when.timestamp() - chrono::Utc::now().timestamp()).max(0);
-    Some(Duration::from_secs(secs as u64))
+    let secs = when
+        .timestamp()
+        .saturating_sub(now)
+        .clamp(0, MAX_RETRY_AFTER.as_secs() as i64);
+    Some(Duration::from_secs(secs.unsigned_abs()))
 }
 
 fn is_loopback(url: &url::Url) -> bool {
@@ -479,6 +493,82 @@ mod tests {
     fn key_is_never_shown() {
         let key = ApiKey::new("tw_live_supersecret").unwrap();
         assert_eq!(format!("{key} {key:?}"), "**** ApiKey(****)");
+    }
+
+    #[test]
+    fn retry_after_is_clamped_never_a_panic() {
+        let now = 1_800_000_000;
+        assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
+        assert_eq!(
+            parse_retry_after("0.5", now),
+            Some(Duration::from_millis(500))
+        );
+        for huge in ["inf", "1e30", "18446744073709551616", "+Infinity"] {
+            assert_eq!(
+                parse_retry_after(huge, now),
+                Some(MAX_RETRY_AFTER),
+                "{huge}"
+            );
+        }
+        assert_eq!(parse_retry_after("-5", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("NaN", now), None);
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            Some(MAX_RETRY_AFTER)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_retry_after_parses_within_bounds(v in ".{0,40}", now in proptest::num::i64::ANY) {
+            if let Some(d) = parse_retry_after(&v, now) {
+                proptest::prop_assert!(d <= MAX_RETRY_AFTER);
+            }
+        }
+
+        #[test]
+        fn any_rate_limit_headers_are_survived(
+            remaining in "[-+0-9e.]{0,25}|.{0,10}",
+            reset in "[-+0-9]{0,25}|.{0,10}",
+        ) {
+            let client = Client::new(config("http://127.0.0.1:9"), ApiKey::new("k").unwrap()).unwrap();
+            let mut headers = reqwest::header::HeaderMap::new();
+            if let Ok(v) = reqwest::header::HeaderValue::from_str(&remaining) {
+                headers.insert("x-ratelimit-remaining", v);
+            }
+            if let Ok(v) = reqwest::header::HeaderValue::from_str(&reset) {
+                headers.insert("x-ratelimit-reset", v);
+            }
+            client.note_rate_limit(&headers);
+            client.note_rate_limit(&headers);
+            let p = client.pace.lock().unwrap();
+            if let Some(at) = p.reset_at {
+                proptest::prop_assert!(at <= Instant::now() + Duration::from_secs(3602));
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_rate_limit_numbers_do_not_overflow() {
+        let client = Client::new(config("http://127.0.0.1:9"), ApiKey::new("k").unwrap()).unwrap();
+        for (rem, reset) in [
+            (i64::MIN.to_string(), i64::MIN.to_string()),
+            (i64::MAX.to_string(), i64::MAX.to_string()),
+        ] {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert("x-ratelimit-remaining", rem.parse().unwrap());
+            headers.insert("x-ratelimit-reset", reset.parse().unwrap());
+            client.note_rate_limit(&headers);
+        }
+        // A budget of i64::MIN with no reset would underflow on the next request.
+        client.pace.lock().unwrap().reset_at = None;
+        client.pace.lock().unwrap().remaining = Some(i64::MIN);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(client.wait_for_pace());
     }
 
     #[test]
