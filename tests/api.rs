@@ -4,8 +4,12 @@
 
 mod common;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use serde_json::json;
 
 use common::{client_for, TestTwin, KEY};
 use twinform::cli::FaultArgs;
@@ -932,4 +936,97 @@ async fn the_reader_copes_with_a_refused_page_size_and_anonymous_schedules() {
         "the agent's own schedule was not read"
     );
     assert!(twinform::plan::diff(&desired, &live).unwrap().is_empty());
+}
+
+/// A server whose `/v1/agents` and webhook lists answer `answer(path, query)`.
+async fn hostile(
+    answer: impl Fn(&str, &HashMap<String, String>) -> serde_json::Value + Clone + Send + Sync + 'static,
+) -> (String, Arc<AtomicU64>) {
+    use axum::extract::{Query, Request};
+    use axum::routing::any;
+    use axum::{Json, Router};
+    let writes = Arc::new(AtomicU64::new(0));
+    let w = writes.clone();
+    let app = Router::new().fallback(any(
+        move |Query(q): Query<HashMap<String, String>>, req: Request| {
+            let (answer, w) = (answer.clone(), w.clone());
+            async move {
+                if req.method() != axum::http::Method::GET {
+                    w.fetch_add(1, Ordering::SeqCst);
+                }
+                Json(answer(req.uri().path(), &q))
+            }
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (endpoint, writes)
+}
+
+#[tokio::test]
+async fn a_malformed_list_or_a_looping_cursor_is_an_error_not_an_empty_account() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Workspace\nname: A\n---\nkind: Agent\nid: a1\nworkspace: A\nwebhooks: []\n",
+    )
+    .unwrap();
+    let desired = common::desired(dir.path(), &[]);
+    let workspaces = json!({"workspaces": [{"workspace_id": "w1", "name": "A"}]});
+    let agent = json!({"agent_id": "a1", "workspace_id": "w1"});
+    let cases: Vec<(
+        &str,
+        Box<dyn Fn(&str, &HashMap<String, String>) -> serde_json::Value + Send + Sync>,
+    )> = vec![
+        (
+            "agents {}",
+            Box::new({
+                let workspaces = workspaces.clone();
+                move |p, _| {
+                    if p == "/v1/workspaces" {
+                        workspaces.clone()
+                    } else {
+                        json!({})
+                    }
+                }
+            }),
+        ),
+        (
+            "webhooks {}",
+            Box::new({
+                let (workspaces, agent) = (workspaces.clone(), agent.clone());
+                move |p, _| match p {
+                    "/v1/workspaces" => workspaces.clone(),
+                    "/v1/agents" => json!({"agents": [agent]}),
+                    _ => json!({}),
+                }
+            }),
+        ),
+        (
+            "repeated cursor",
+            Box::new({
+                let (workspaces, agent) = (workspaces.clone(), agent.clone());
+                move |p, q| match p {
+                    "/v1/workspaces" => workspaces.clone(),
+                    "/v1/agents" if q.contains_key("cursor") => {
+                        json!({"agents": [], "next_cursor": "c1"})
+                    }
+                    "/v1/agents" => json!({"agents": [agent], "next_cursor": "c1"}),
+                    _ => json!({"webhooks": []}),
+                }
+            }),
+        ),
+    ];
+    for (what, answer) in cases {
+        let answer = Arc::new(answer);
+        let (endpoint, writes) = hostile(move |p, q| answer(p, q)).await;
+        let c = client_for(&endpoint, Duration::from_secs(5));
+        let read = twinform::live::read(&c, &desired, 4).await;
+        let err = read
+            .err()
+            .unwrap_or_else(|| panic!("{what}: read as a valid state"));
+        assert!(matches!(err, ApiError::Decode { .. }), "{what}: {err}");
+        assert_eq!(writes.load(Ordering::SeqCst), 0, "{what}");
+    }
 }

@@ -42,34 +42,30 @@ fn query(pairs: &[(&str, Option<String>)]) -> String {
     }
 }
 
+// List answers must carry their list: `{}` is a malformed answer, not an
+// empty account (reading it as empty would make apply re-create everything).
 #[derive(Deserialize)]
 struct Keys {
-    #[serde(default)]
     keys: Vec<ApiKeyInfo>,
 }
 #[derive(Deserialize)]
 struct Workspaces {
-    #[serde(default)]
     workspaces: Vec<Workspace>,
 }
 #[derive(Deserialize)]
 struct Schedules {
-    #[serde(default)]
     schedules: Vec<Schedule>,
 }
 #[derive(Deserialize)]
 struct Webhooks {
-    #[serde(default)]
     webhooks: Vec<Webhook>,
 }
 #[derive(Deserialize)]
 struct History {
-    #[serde(default)]
     instruction_versions: Vec<InstructionVersion>,
 }
 #[derive(Deserialize)]
 struct Events {
-    #[serde(default)]
     events: Vec<RunEvent>,
 }
 
@@ -221,9 +217,17 @@ impl Client {
             };
             f(&page.agents);
             match page.next_cursor {
-                // A server repeating a cursor would loop forever: stop.
                 Some(next) if seen.insert(next.clone()) => cursor = Some(next),
-                _ => return Ok(()),
+                // A repeated cursor would loop forever, and stopping there would
+                // silently drop every agent after it: the listing is unusable.
+                Some(next) => {
+                    return Err(ApiError::Decode {
+                        message: format!("the server repeated the page cursor `{next}`"),
+                        method: "GET".into(),
+                        path: "/v1/agents".into(),
+                    })
+                }
+                None => return Ok(()),
             }
         }
     }

@@ -111,7 +111,7 @@ pub struct CreateAgent {
 /// A page of `GET /v1/agents`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AgentPage {
-    #[serde(default)]
+    /// Required: `{}` is a malformed page, not an empty one.
     pub agents: Vec<Agent>,
     #[serde(default, deserialize_with = "non_empty")]
     pub next_cursor: Option<String>,
