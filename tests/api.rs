@@ -938,6 +938,8 @@ async fn the_reader_copes_with_a_refused_page_size_and_anonymous_schedules() {
     assert!(twinform::plan::diff(&desired, &live).unwrap().is_empty());
 }
 
+type Answer = Box<dyn Fn(&str, &HashMap<String, String>) -> serde_json::Value + Send + Sync>;
+
 /// A server whose `/v1/agents` and webhook lists answer `answer(path, query)`.
 async fn hostile(
     answer: impl Fn(&str, &HashMap<String, String>) -> serde_json::Value + Clone + Send + Sync + 'static,
@@ -975,10 +977,7 @@ async fn a_malformed_list_or_a_looping_cursor_is_an_error_not_an_empty_account()
     let desired = common::desired(dir.path(), &[]);
     let workspaces = json!({"workspaces": [{"workspace_id": "w1", "name": "A"}]});
     let agent = json!({"agent_id": "a1", "workspace_id": "w1"});
-    let cases: Vec<(
-        &str,
-        Box<dyn Fn(&str, &HashMap<String, String>) -> serde_json::Value + Send + Sync>,
-    )> = vec![
+    let cases: Vec<(&str, Answer)> = vec![
         (
             "agents {}",
             Box::new({

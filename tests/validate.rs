@@ -159,7 +159,10 @@ fn hostile_inputs_fail_fast() {
 
     let out = hostile("bad.yaml", b"kind: Workspace\nname: Op\xffs\n");
     assert!(
-        out.starts_with("/bad.yaml:2:9: file is not valid UTF-8"),
+        out.starts_with("/bad.yaml: ")
+            && out.ends_with(
+                "/bad.yaml: file is not valid UTF-8: invalid byte 0xff at byte offset 24"
+            ),
         "{out}"
     );
 }
@@ -192,6 +195,199 @@ fn a_symlink_cannot_pull_files_from_outside_the_root() {
         p.location.as_deref().unwrap().ends_with("m.yaml:7:15"),
         "{:?}",
         p.location
+    );
+}
+
+/// The binary's whole output for `validate DIR`.
+fn validate_output(dir: &std::path::Path) -> (Option<i32>, String) {
+    let out = assert_cmd::Command::cargo_bin("twinform")
+        .unwrap()
+        .env("NO_COLOR", "1")
+        .args(["validate"])
+        .arg(dir)
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code(), text)
+}
+
+#[cfg(unix)]
+#[test]
+fn a_manifest_symlink_out_of_the_root_is_refused_unread() {
+    let outside = tempfile::tempdir().unwrap();
+    // What /proc/self/environ looks like: NUL-separated, valid UTF-8.
+    std::fs::write(
+        outside.path().join("environ"),
+        "HOME=/root\0TWIN_API_KEY=tw_live_leaked_0123456789\0kind: Agent\0",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("agents")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.path().join("environ"),
+        dir.path().join("agents/x.yaml"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/proc/self/environ", dir.path().join("agents/y.yaml")).unwrap();
+    let (code, text) = validate_output(&dir.path().join("agents"));
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("x.yaml: resolves outside the manifest root"),
+        "{text}"
+    );
+    assert!(
+        text.contains("y.yaml: resolves outside the manifest root"),
+        "{text}"
+    );
+    assert!(!text.contains("tw_live_leaked"), "{text}");
+    assert!(!text.contains("HOME="), "{text}");
+}
+
+#[test]
+fn content_that_is_not_text_is_refused_by_offset_without_a_snippet() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Workspace\nname: W\0SECRET_TOKEN=abc123\n",
+    )
+    .unwrap();
+    let (code, text) = validate_output(dir.path());
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("control byte 0x00 at byte offset 23"),
+        "{text}"
+    );
+    assert!(!text.contains("SECRET_TOKEN"), "{text}");
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        b"kind: Workspace\nname: SECRET_\xff\n",
+    )
+    .unwrap();
+    let (code, text) = validate_output(dir.path());
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("invalid byte 0xff at byte offset 29"),
+        "{text}"
+    );
+    assert!(!text.contains("SECRET_"), "{text}");
+}
+
+#[cfg(unix)]
+#[test]
+fn fifos_are_refused_not_waited_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let mkfifo = |p: &std::path::Path| {
+        assert!(std::process::Command::new("mkfifo")
+            .arg(p)
+            .status()
+            .unwrap()
+            .success());
+    };
+    mkfifo(&dir.path().join("pipe.yaml"));
+    mkfifo(&dir.path().join("prompt.md"));
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Workspace\nname: W\n---\nkind: Agent\nid: a\nworkspace: W\ninstructions: {file: prompt.md}\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let (code, text) = validate_output(dir.path());
+    assert!(started.elapsed() < Duration::from_secs(15));
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("pipe.yaml: cannot read: not a regular file"),
+        "{text}"
+    );
+    assert!(
+        text.contains("prompt.md: cannot read: not a regular file"),
+        "{text}"
+    );
+}
+
+#[test]
+fn dotfiles_ignored_files_and_foreign_yaml_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write("agents.yaml", "kind: Workspace\nname: W\n");
+    write(".gitlab-ci.yml", "stages: [test]\njob:\n  script: [make]\n");
+    write(".pre-commit-config.yaml", "repos: []\n");
+    write(".github/workflows/ci.yml", "name: CI\non: push\njobs: {}\n");
+    write("ci/other.yml", "name: CI\non: push\njobs: {}\n");
+    write("helm/values.yaml", "{{ broken: yaml\n");
+    write(".twinformignore", "helm/\n");
+    let v = manifest::load_with(dir.path(), &|_| None);
+    let errors: Vec<_> = v
+        .problems
+        .iter()
+        .filter(|p| p.is_error())
+        .map(|p| &p.message)
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let notes: Vec<_> = v.problems.iter().map(|p| p.message.as_str()).collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].ends_with(
+            "other.yml: skipped: no document in it has a `kind`, so it is not a twinform manifest"
+        ),
+        "{notes:?}"
+    );
+    assert_eq!(v.desired.unwrap().workspaces.len(), 1);
+    // A document that forgot its kind is still an error, not a skip.
+    write("forgot.yaml", "id: a\nworkspace: W\n");
+    write("typo.yaml", "kidn: Agent\nid: b\n");
+    let v = manifest::load_with(dir.path(), &|_| None);
+    let errors: Vec<_> = v
+        .problems
+        .iter()
+        .filter(|p| p.is_error())
+        .filter_map(|p| p.location.clone())
+        .collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+}
+
+#[test]
+fn every_unknown_field_of_a_document_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Agent\nid: a\nworkspace: W\nschedul: {}\nwebhooks:\n  - url: https://x.example\n    events: [run.failed]\n    enabeld: true\n",
+    )
+    .unwrap();
+    let v = manifest::load_with(dir.path(), &|_| None);
+    let found: Vec<(String, String)> = v
+        .problems
+        .iter()
+        .filter(|p| p.is_error())
+        .map(|p| {
+            let loc = p.location.clone().unwrap_or_default();
+            let loc = loc.rsplit('/').next().unwrap_or_default().to_string();
+            (
+                loc,
+                format!("{} / {}", p.message, p.help.clone().unwrap_or_default()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                "m.yaml:4:1".to_string(),
+                "unknown field `schedul` / did you mean `schedule`?".to_string()
+            ),
+            (
+                "m.yaml:8:5".to_string(),
+                "unknown field `enabeld` / did you mean `enabled`?".to_string()
+            ),
+        ]
     );
 }
 

@@ -7,7 +7,9 @@ use serde::de::DeserializeOwned;
 use serde_saphyr::{Location, Options};
 
 use super::diagnostic::{did_you_mean, Problem, SourceFile};
-use super::model::{AgentDoc, Header, WorkspaceDoc};
+use super::model::{self, AgentDoc, WorkspaceDoc};
+use super::node::{self, Node};
+use serde_saphyr::Spanned;
 
 /// The largest manifest file read (a 50 MB file is refused at once).
 pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
@@ -61,36 +63,79 @@ impl Loaded {
     }
 }
 
-/// The YAML files below `path` (or `path` itself), sorted, hidden folders skipped.
-pub fn discover(path: &Path) -> Result<Vec<PathBuf>, Problem> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Problem::file(&path.display().to_string(), format!("cannot read: {e}")))?;
-    if meta.is_file() {
-        return Ok(vec![path.to_path_buf()]);
+/// The name of the ignore file honoured in every folder of a manifest tree
+/// (gitignore syntax), for YAML files that are not manifests.
+pub const IGNORE_FILE: &str = ".twinformignore";
+
+/// The YAML files below `path` (or `path` itself), sorted. Hidden files and
+/// folders are skipped, `.twinformignore` is honoured, and every file must
+/// resolve (symlinks included) to a regular file inside `root`: a symlink to
+/// `/proc/self/environ` or a FIFO is refused with a problem, never read.
+pub fn discover(path: &Path, root: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            problems.push(Problem::file(
+                &path.display().to_string(),
+                format!("cannot read: {e}"),
+            ));
+            return Vec::new();
+        }
+    };
+    if !meta.is_dir() {
+        return confined(path, root, problems).into_iter().collect();
     }
+    let walker = ignore::WalkBuilder::new(path)
+        .standard_filters(false)
+        .hidden(true)
+        .follow_links(false)
+        .add_custom_ignore_filename(IGNORE_FILE)
+        .build();
     let mut out = Vec::new();
-    walk(path, &mut out)?;
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(Problem::file(
+                    &path.display().to_string(),
+                    format!("cannot read the folder: {e}"),
+                ));
+                continue;
+            }
+        };
+        let name = entry.file_name().to_string_lossy();
+        let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+        if is_dir || !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+            continue;
+        }
+        out.extend(confined(entry.path(), root, problems));
+    }
     out.sort();
-    Ok(out)
+    out
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Problem> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| Problem::file(&dir.display().to_string(), format!("cannot read: {e}")))?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let Ok(ft) = entry.file_type() else { continue };
-        if ft.is_dir() {
-            if !name.starts_with('.') {
-                walk(&path, out)?;
-            }
-        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
-            out.push(path);
+/// `path` if it resolves to a regular file inside `root`; otherwise a problem.
+pub fn confined(path: &Path, root: &Path, problems: &mut Vec<Problem>) -> Option<PathBuf> {
+    let name = path.display().to_string();
+    let resolved = match std::fs::canonicalize(path) {
+        Ok(p) => p,
+        Err(e) => {
+            problems.push(Problem::file(&name, format!("cannot read: {e}")));
+            return None;
         }
+    };
+    if !resolved.starts_with(root) {
+        problems.push(
+            Problem::file(&name, "resolves outside the manifest root; it was not read").help(
+                format!(
+                    "manifests must resolve (symlinks included) inside {}",
+                    root.display()
+                ),
+            ),
+        );
+        return None;
     }
-    Ok(())
+    Some(path.to_path_buf())
 }
 
 /// The root instruction files must stay inside.
@@ -114,66 +159,111 @@ pub fn load(path: &Path, problems: &mut Vec<Problem>) -> Loaded {
         root: root_of(path),
         ..Default::default()
     };
-    let files = match discover(path) {
-        Ok(f) => f,
-        Err(p) => {
-            problems.push(p);
-            return loaded;
-        }
-    };
-    if files.is_empty() {
+    let before = problems.len();
+    let files = discover(path, &loaded.root, problems);
+    if files.is_empty() && problems.len() == before {
         problems.push(Problem::file(
             &path.display().to_string(),
             "no manifests found (*.yaml or *.yml)",
         ));
     }
+    let mut skipped = 0;
     for file in files {
-        if let Some(text) = read_text(&file, problems) {
+        if let Some(text) = read_text(&file, Content::Yaml, problems) {
             let idx = loaded.files.len();
             loaded
                 .files
                 .push(SourceFile::new(file.display().to_string(), text));
             loaded.paths.push(file);
-            parse_file(&mut loaded, idx, problems);
+            skipped += usize::from(!parse_file(&mut loaded, idx, problems));
         }
+    }
+    if skipped > 0 && skipped == loaded.files.len() {
+        problems.push(Problem::file(
+            &path.display().to_string(),
+            "no manifests found: no YAML file here has a document with a `kind`",
+        ));
     }
     loaded
 }
 
-/// Read a file as UTF-8 within the size limit.
-pub fn read_text(file: &Path, problems: &mut Vec<Problem>) -> Option<String> {
+/// What a file read by [`read_text`] must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// A manifest: YAML allows no control characters but tab, LF and CR.
+    Yaml,
+    /// Any UTF-8 text (a prompt).
+    Text,
+}
+
+/// Open a file for reading without blocking on a FIFO, and refuse anything
+/// that is not a regular file (checked on the open handle, so a file swapped
+/// for a FIFO after a check is still refused).
+fn open_regular(file: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = options.open(file)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, device or socket is never read)",
+        ));
+    }
+    Ok(f)
+}
+
+/// Read a regular file as UTF-8 within the size limit. Content that is not
+/// text is refused by byte offset, never shown as a snippet: a file that is
+/// not a manifest (a symlinked environment, a binary) must not be echoed.
+pub fn read_text(file: &Path, content: Content, problems: &mut Vec<Problem>) -> Option<String> {
+    use std::io::Read;
     let name = file.display().to_string();
-    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-    if size > MAX_FILE_BYTES {
+    let mut bytes = Vec::new();
+    let read = open_regular(file).and_then(|f| {
+        f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+        Ok(())
+    });
+    if let Err(e) = read {
+        problems.push(Problem::file(&name, format!("cannot read: {e}")));
+        return None;
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
         problems.push(
             Problem::file(
                 &name,
-                format!("file is too large ({size} bytes; the limit is {MAX_FILE_BYTES})"),
+                format!("file is too large (over {MAX_FILE_BYTES} bytes)"),
             )
             .help("split it into several files, or move long prompts into instruction files"),
         );
         return None;
     }
-    let bytes = match std::fs::read(file) {
-        Ok(b) => b,
-        Err(e) => {
-            problems.push(Problem::file(&name, format!("cannot read: {e}")));
+    let bad_control = |b: &u8| b.is_ascii_control() && !matches!(b, b'\t' | b'\n' | b'\r');
+    if content == Content::Yaml {
+        if let Some(at) = bytes.iter().position(bad_control) {
+            problems.push(Problem::file(
+                &name,
+                format!(
+                    "not a YAML text file: control byte 0x{:02x} at byte offset {at}",
+                    bytes[at]
+                ),
+            ));
             return None;
         }
-    };
+    }
     match String::from_utf8(bytes) {
         Ok(text) => Some(text),
         Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            let bytes = e.into_bytes();
-            let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
-            let src = SourceFile::new(name.clone(), prefix);
-            problems.push(
-                Problem::at(&src, valid, 0, "file is not valid UTF-8").label(format!(
-                    "invalid byte 0x{:02x} after this point",
-                    bytes[valid]
-                )),
-            );
+            let at = e.utf8_error().valid_up_to();
+            let byte = e.as_bytes().get(at).copied().unwrap_or_default();
+            problems.push(Problem::file(
+                &name,
+                format!("file is not valid UTF-8: invalid byte 0x{byte:02x} at byte offset {at}"),
+            ));
             None
         }
     }
@@ -223,54 +313,129 @@ fn options() -> Options {
     }
 }
 
-fn parse_file(loaded: &mut Loaded, idx: usize, problems: &mut Vec<Problem>) {
+/// Whether a document without `kind` looks like a twinform manifest (a
+/// near-miss of `kind`, or only twinform field names) rather than some other
+/// tool's YAML (a CI file, a pre-commit config).
+fn looks_like_manifest(node: &Node) -> bool {
+    let Node::Map(entries) = node else {
+        // A scalar or a list is nobody's configuration file: an error, not a skip.
+        return true;
+    };
+    let mut keys = node.keys();
+    entries.is_empty()
+        || (node
+            .keys()
+            .any(|k| k.value != "kind" && did_you_mean(&k.value, &["kind"]).is_some())
+            || keys.all(|k| ALL_FIELDS.contains(&k.value.as_str())))
+}
+
+/// Parse one file's documents; `false` when the file was skipped as not a manifest.
+fn parse_file(loaded: &mut Loaded, idx: usize, problems: &mut Vec<Problem>) -> bool {
     let text = loaded.files[idx].text.clone();
+    let mut nodes = Vec::new();
+    let mut broken = false;
     for (base, doc) in split_documents(&text) {
-        let header: Header = match parse_doc(loaded, idx, base, doc, problems) {
-            Some(h) => h,
-            None => continue,
-        };
-        let Some(kind) = header.kind else {
-            problems.push(
-                Problem::at(&loaded.files[idx], base, 0, "document has no `kind`")
-                    .help("every document needs `kind: Workspace` or `kind: Agent`"),
-            );
-            continue;
-        };
-        match kind.value.as_str() {
-            "Workspace" => {
-                if let Some(doc) = parse_doc::<WorkspaceDoc>(loaded, idx, base, doc, problems) {
-                    loaded.workspaces.push(Doc {
-                        file: idx,
-                        doc,
-                        base,
-                    });
-                }
-            }
-            "Agent" => {
-                if let Some(doc) = parse_doc::<AgentDoc>(loaded, idx, base, doc, problems) {
-                    loaded.agents.push(Doc {
-                        file: idx,
-                        doc,
-                        base,
-                    });
-                }
-            }
-            other => {
-                let mut p = loaded.problem(
-                    idx,
-                    base,
-                    &kind.referenced,
-                    format!("unknown kind `{other}`"),
-                );
-                p = match did_you_mean(other, &["Workspace", "Agent"]) {
-                    Some(s) => p.help(format!("did you mean `{s}`?")),
-                    None => p.help("kinds are `Workspace` and `Agent`"),
-                };
-                problems.push(p);
-            }
+        match parse_doc::<Spanned<Node>>(loaded, idx, base, doc, problems) {
+            Some(node) => nodes.push((base, doc, node)),
+            None => broken = true,
         }
     }
+    let is_manifest =
+        |n: &Spanned<Node>| n.value.get("kind").is_some() || looks_like_manifest(&n.value);
+    if !broken && !nodes.is_empty() && !nodes.iter().any(|(_, _, n)| is_manifest(n)) {
+        let mut note = Problem::file(
+            &loaded.files[idx].name,
+            "skipped: no document in it has a `kind`, so it is not a twinform manifest",
+        )
+        .help(format!("list it in {IGNORE_FILE} to silence this note"));
+        note.severity = miette::Severity::Advice;
+        problems.push(note);
+        return false;
+    }
+    for (base, doc, node) in nodes {
+        parse_document(loaded, idx, base, doc, &node, problems);
+    }
+    true
+}
+
+fn parse_document(
+    loaded: &mut Loaded,
+    idx: usize,
+    base: usize,
+    doc: &str,
+    node: &Spanned<Node>,
+    problems: &mut Vec<Problem>,
+) {
+    let kinds = model::KINDS;
+    let Some(kind_node) = node.value.get("kind") else {
+        let p = match &node.value {
+            Node::Map(_) => Problem::at(&loaded.files[idx], base, 0, "document has no `kind`"),
+            _ => loaded.problem(
+                idx,
+                base,
+                &node.referenced,
+                "a document must be a mapping with a `kind`",
+            ),
+        };
+        problems.push(p.help(format!("every document needs a kind: {}", kinds.join(", "))));
+        return;
+    };
+    let Some(kind) = parse_doc::<model::KindOnly>(loaded, idx, base, doc, problems).map(|k| k.kind)
+    else {
+        return;
+    };
+    let Some(schema) = model::kind_schema(&kind.value) else {
+        let mut p = loaded.problem(
+            idx,
+            base,
+            &kind_node.referenced,
+            format!("unknown kind `{}`", kind.value),
+        );
+        p = match did_you_mean(&kind.value, kinds) {
+            Some(s) => p.help(format!("did you mean `{s}`?")),
+            None => p.help(format!("kinds are {}", kinds.join(", "))),
+        };
+        problems.push(p);
+        return;
+    };
+    let unknown = node::unknown_fields(&node.value, &schema);
+    for u in &unknown {
+        let allowed: Vec<&str> = u.allowed.iter().map(String::as_str).collect();
+        let mut p = loaded.problem(
+            idx,
+            base,
+            &u.key.referenced,
+            format!("unknown field `{}`", u.key.value),
+        );
+        p = match did_you_mean(&u.key.value, &allowed)
+            .or_else(|| did_you_mean(&u.key.value, ALL_FIELDS))
+        {
+            Some(s) => p.help(format!("did you mean `{s}`?")),
+            None => p.help(format!("fields here are {}", allowed.join(", "))),
+        };
+        problems.push(p);
+    }
+    let mut typed = Vec::new();
+    let file = idx;
+    match kind.value.as_str() {
+        "Workspace" => {
+            if let Some(doc) = parse_doc::<WorkspaceDoc>(loaded, idx, base, doc, &mut typed) {
+                loaded.workspaces.push(Doc { file, doc, base });
+            }
+        }
+        "Agent" => {
+            if let Some(doc) = parse_doc::<AgentDoc>(loaded, idx, base, doc, &mut typed) {
+                loaded.agents.push(Doc { file, doc, base });
+            }
+        }
+        _ => {}
+    }
+    // Unknown fields are all reported above; serde's own report of the first is a repeat.
+    problems.extend(
+        typed
+            .into_iter()
+            .filter(|p| unknown.is_empty() || !p.message.starts_with("unknown field")),
+    );
 }
 
 fn parse_doc<T: DeserializeOwned>(

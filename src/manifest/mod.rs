@@ -6,6 +6,7 @@ pub mod diagnostic;
 pub mod interpolate;
 pub mod load;
 pub mod model;
+pub mod node;
 pub mod validate;
 
 use std::path::{Path, PathBuf};

@@ -9,10 +9,11 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer};
 use serde_saphyr::Spanned;
 
-/// The fields every document has: read first, to choose the concrete type.
+/// Only the `kind` of a document, read to choose the concrete type (the
+/// concrete types are read on their own, which keeps their spans exact).
 #[derive(Debug, Deserialize)]
-pub struct Header {
-    pub kind: Option<Spanned<String>>,
+pub struct KindOnly {
+    pub kind: Spanned<String>,
 }
 
 /// `kind: Workspace`.
@@ -169,6 +170,25 @@ where
     T: Deserialize<'de>,
 {
     T::deserialize(d).map(Some)
+}
+
+/// The manifest kinds, in the order `validate` lists them.
+pub const KINDS: &[&str] = &["Workspace", "Agent"];
+
+/// Every field name of every kind, at any depth (for "did you mean" on
+/// a field that belongs somewhere else).
+pub fn schema_of<T: JsonSchema>() -> serde_json::Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    serde_json::to_value(generator.into_root_schema_for::<T>()).unwrap_or_default()
+}
+
+/// The JSON Schema of one kind's document, `None` for an unknown kind.
+pub fn kind_schema(kind: &str) -> Option<serde_json::Value> {
+    match kind {
+        "Workspace" => Some(schema_of::<WorkspaceDoc>()),
+        "Agent" => Some(schema_of::<AgentDoc>()),
+        _ => None,
+    }
 }
 
 /// The JSON Schema (draft-07, which yaml-language-server supports) of a manifest document.

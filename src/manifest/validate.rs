@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_saphyr::{Location, Spanned};
 
 use super::interpolate::interpolate;
-use super::load::{read_text, Doc, Loaded};
+use super::load::{read_text, Content, Doc, Loaded};
 use super::model::{AgentDoc, InstructionsSpec, WebhookSpec as RawWebhook, WorkspaceDoc, EVENTS};
 use super::{AgentSpec, Desired, Problem, ScheduleSpec, Text, WebhookSpec, WorkspaceSpec};
 
@@ -319,9 +319,13 @@ fn instructions(
                 return None;
             }
             let mut file_problems = Vec::new();
-            let text = read_text(&resolved, &mut file_problems);
+            let text = read_text(&resolved, Content::Text, &mut file_problems);
             ctx.problems.extend(file_problems);
-            Some(normalize(Text::plain(&text?)))
+            // A byte-order mark is an encoding artefact of some editors, not text.
+            let text = text?;
+            Some(normalize(Text::plain(
+                text.strip_prefix('\u{feff}').unwrap_or(&text),
+            )))
         }
     }
 }
