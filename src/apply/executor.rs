@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
 use super::journal::Journal;
-use super::secrets::{SecretRecord, SecretSink};
+use super::secrets::{SecretRecord, SecretSink, StoreError};
 use crate::plan::{Change, Op, Plan, WorkspaceRef};
 use crate::twin::types::{CreateAgent, PutInstructions};
 use crate::twin::{ApiError, Client};
@@ -39,6 +39,9 @@ pub struct Finished {
     pub action: crate::plan::Action,
     pub status: Status,
     pub duration: Duration,
+    /// Something the user must act on although the change applied (a
+    /// `--secrets-command` that failed after the secret was stored).
+    pub warning: Option<String>,
 }
 
 /// Everything the executor needs besides the plan.
@@ -79,6 +82,8 @@ struct Run {
     ctx: Context,
     /// Names of workspaces created during this apply → their ids.
     created_workspaces: Mutex<HashMap<String, String>>,
+    /// Warnings by change address (see [`Finished::warning`]).
+    warnings: Mutex<HashMap<String, String>>,
 }
 
 /// Execute every change of `plan`; each finished change is sent to `report`.
@@ -114,6 +119,7 @@ pub async fn execute(
     let run = Arc::new(Run {
         ctx,
         created_workspaces: Mutex::new(HashMap::new()),
+        warnings: Mutex::new(HashMap::new()),
     });
     let limit = Arc::new(Semaphore::new(run.ctx.parallelism.max(1)));
     let mut tasks: JoinSet<(usize, Finished)> = JoinSet::new();
@@ -144,11 +150,17 @@ pub async fn execute(
                         action: change.action,
                         status: Status::Skipped("interrupted before it started".into()),
                         duration: Duration::ZERO,
+                        warning: None,
                     };
                     return (i, f);
                 }
                 let started = Instant::now();
                 let status = apply_change(&run, &change).await;
+                let warning = run
+                    .warnings
+                    .lock()
+                    .ok()
+                    .and_then(|mut w| w.remove(&change.address));
                 (
                     i,
                     Finished {
@@ -156,6 +168,7 @@ pub async fn execute(
                         action: change.action,
                         status,
                         duration: started.elapsed(),
+                        warning,
                     },
                 )
             });
@@ -202,6 +215,7 @@ fn finish_skipped(
         action: changes[i].action,
         status: Status::Skipped(why.into()),
         duration: Duration::ZERO,
+        warning: None,
     };
     let _ = report.send(f.clone());
     done[i] = Some(f);
@@ -229,7 +243,7 @@ async fn apply_change(run: &Run, change: &Change) -> Status {
     for op in &change.ops {
         let name = op_name(op);
         run.ctx.journal.record(&change.address, name, "start", None);
-        match apply_op(run, op, &mut created_webhook).await {
+        match apply_op(run, &change.address, op, &mut created_webhook).await {
             Ok(()) => run.ctx.journal.record(&change.address, name, "done", None),
             Err(e) => {
                 let status = classify(op, &e);
@@ -299,6 +313,7 @@ fn gone_ok(r: Result<(), ApiError>) -> Result<(), ApiError> {
 
 async fn apply_op(
     run: &Run,
+    address: &str,
     op: &Op,
     created_webhook: &mut Option<String>,
 ) -> Result<(), ApiError> {
@@ -383,12 +398,32 @@ async fn apply_op(
                     webhook_id: hook.webhook_id.clone(),
                     signing_secret: secret.clone(),
                 };
-                run.ctx.secrets.store(record).await.map_err(|e| {
-                    ApiError::Config(format!(
-                        "webhook {} was created but its signing secret could not be stored: {e}",
-                        hook.webhook_id
-                    ))
-                })?;
+                match run.ctx.secrets.store(record).await {
+                    Ok(()) => {}
+                    Err(e @ StoreError::Command { .. }) => {
+                        if let Ok(mut w) = run.warnings.lock() {
+                            w.insert(address.to_string(), e.to_string());
+                        }
+                    }
+                    Err(StoreError::Lost(e)) => {
+                        // A webhook whose secret nobody has must not live on.
+                        let undone =
+                            gone_ok(client.delete_webhook(agent_id, &hook.webhook_id).await);
+                        let fate = match undone {
+                            Ok(()) => {
+                                "it was deleted again; run apply once the secrets destination works"
+                                    .to_string()
+                            }
+                            Err(d) => format!(
+                                "deleting it again failed too ({d}); the next plan replaces it"
+                            ),
+                        };
+                        return Err(ApiError::Config(format!(
+                            "webhook {} was created but its signing secret could not be stored ({e}): {fate}",
+                            hook.webhook_id
+                        )));
+                    }
+                }
             }
             // Another applier may have created the same webhook at the same time.
             let kept = client.settle_webhook_race(agent_id, &hook).await?;

@@ -4,6 +4,10 @@
 //! The file is rewritten whole (temporary file, fsync, rename) so a crash
 //! never leaves it half-written; secrets that arrive together are written in
 //! one go, and each create waits until its secret is on disk.
+//!
+//! Order: the file first (unless `--secrets-out -`), then standard output,
+//! then the command. A failing command therefore never loses a secret: it is
+//! already in the file, and the apply says where and exits non-zero.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -42,10 +46,21 @@ struct SecretsFile {
     webhooks: BTreeMap<String, SecretRecord>,
 }
 
+/// Why a secret could not be stored everywhere.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The secret is nowhere durable: it exists only in this process.
+    #[error("the signing secret could not be stored: {0}")]
+    Lost(std::io::Error),
+    /// The secret is safe in `kept`, but `--secrets-command` failed.
+    #[error("the signing secret is in {kept}, but --secrets-command failed: {message}")]
+    Command { kept: String, message: String },
+}
+
 /// Every destination configured for this run.
 pub struct SecretSink {
+    /// `None`: standard output (`--secrets-out -`).
     file: Option<PathBuf>,
-    stdout: bool,
     command: Option<String>,
     redactor: Redactor,
     /// Our view of the file, and the length and mtime we last wrote it with:
@@ -53,48 +68,67 @@ pub struct SecretSink {
     state: Mutex<(SecretsFile, Option<(u64, std::time::SystemTime)>)>,
     /// Secrets received but not yet written (see [`SecretSink::store`]).
     pending: std::sync::Mutex<Vec<SecretRecord>>,
+    /// Secrets stored by this run.
+    count: std::sync::atomic::AtomicUsize,
 }
 
 impl SecretSink {
     /// `out` = `-` means standard output. The file is loaded now so merging keeps old entries.
     pub fn new(out: &Path, command: Option<String>, redactor: Redactor) -> std::io::Result<Self> {
-        let stdout = out == Path::new("-");
-        let file = (!stdout).then(|| out.to_path_buf());
+        let file = (out != Path::new("-")).then(|| out.to_path_buf());
         let state = match &file {
             Some(p) => read_file(p)?,
             None => SecretsFile::default(),
         };
         Ok(SecretSink {
             file,
-            stdout,
             command,
             redactor,
             state: Mutex::new((state, None)),
             pending: Default::default(),
+            count: Default::default(),
         })
     }
 
     /// Store a secret everywhere it should go; returns once it is durable.
-    ///
+    pub async fn store(&self, record: SecretRecord) -> Result<(), StoreError> {
+        self.redactor.add(&record.signing_secret);
+        let kept = match &self.file {
+            Some(path) => {
+                self.write_file(path, record.clone())
+                    .await
+                    .map_err(StoreError::Lost)?;
+                path.display().to_string()
+            }
+            None => {
+                let line =
+                    serde_json::to_string(&record).map_err(|e| StoreError::Lost(e.into()))?;
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "{line}")
+                    .and_then(|()| out.flush())
+                    .map_err(StoreError::Lost)?;
+                "standard output".to_string()
+            }
+        };
+        self.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(cmd) = &self.command {
+            if let Err(e) = pipe_to_command(cmd, &record).await {
+                return Err(StoreError::Command {
+                    kept,
+                    message: e.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Group commit: the record is queued, and whoever holds the file lock next
     /// writes every queued record in one rewrite and fsync. Our record was
     /// queued before we asked for the lock, so once we hold it, it has been
     /// written (by us or by the holder before us) unless that write failed, in
     /// which case the batch is queued again and we retry it.
-    pub async fn store(&self, record: SecretRecord) -> std::io::Result<()> {
-        self.redactor.add(&record.signing_secret);
-        if self.stdout {
-            let line = serde_json::to_string(&record).map_err(std::io::Error::other)?;
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "{line}")?;
-            out.flush()?;
-        }
-        if let Some(cmd) = &self.command {
-            pipe_to_command(cmd, &record).await?;
-        }
-        let Some(path) = &self.file else {
-            return Ok(());
-        };
+    async fn write_file(&self, path: &Path, record: SecretRecord) -> std::io::Result<()> {
         self.queue().push(record);
         let mut state = self.state.lock().await;
         let batch = std::mem::take(&mut *self.queue());
@@ -111,6 +145,18 @@ impl SecretSink {
             self.queue().extend(batch);
         }
         written
+    }
+
+    /// Check, before anything is written to the API, that secrets can be
+    /// stored: the folder exists or can be made, the lock can be taken, the
+    /// file (if any) is a secrets file, and a private file can be written
+    /// beside it. Without this, webhooks were created and their secrets dropped.
+    pub async fn preflight(&self) -> std::io::Result<()> {
+        let Some(path) = &self.file else {
+            return Ok(());
+        };
+        let mut state = self.state.lock().await;
+        self.update(path, &mut state, |_| {})
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, Vec<SecretRecord>> {
@@ -166,9 +212,16 @@ impl SecretSink {
         lock.unlock()
     }
 
-    /// How many secrets the file holds.
-    pub async fn stored(&self) -> usize {
-        self.state.lock().await.0.webhooks.len()
+    /// How many secrets this run has stored.
+    pub fn stored(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Where secrets go, for messages: the file, or standard output.
+    pub fn destination(&self) -> String {
+        self.file
+            .as_ref()
+            .map_or_else(|| "standard output".into(), |p| p.display().to_string())
     }
 }
 

@@ -15,7 +15,7 @@ use crate::apply::secrets::SecretSink;
 use crate::apply::{self, Finished, Status};
 use crate::cli::{ApplyArgs, Format};
 use crate::output::{Printer, Style};
-use crate::plan::render;
+use crate::plan::render::{self, count as plural};
 
 /// A saved plan, if `path` is one.
 fn read_saved(path: &Path) -> Option<SavedPlan> {
@@ -155,17 +155,42 @@ fn check_and_confirm(
     Ok(true)
 }
 
-async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
-    let secrets = match SecretSink::new(
+/// The secrets sink, checked before anything is written when the plan will
+/// receive signing secrets: a secret that cannot be stored must never be made.
+async fn open_secrets(
+    printer: &Printer,
+    args: &ApplyArgs,
+    p: &Prepared,
+) -> Result<Arc<SecretSink>, i32> {
+    let refuse = |e: std::io::Error| {
+        printer.error(&format!(
+            "cannot store signing secrets in {}: {e}; nothing was changed\nhint: choose a writable --secrets-out (or `-` for standard output)",
+            args.secrets_out.display()
+        ));
+        EXIT_ERROR
+    };
+    let sink = SecretSink::new(
         &args.secrets_out,
         args.secrets_command.clone(),
         printer.redactor.clone(),
-    ) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            printer.error(&format!("cannot use the secrets file: {e}"));
-            return EXIT_ERROR;
-        }
+    )
+    .map_err(refuse)?;
+    let receives_secrets = p
+        .plan
+        .changes
+        .iter()
+        .flat_map(|c| &c.ops)
+        .any(|op| matches!(op, crate::plan::Op::CreateWebhook { .. }));
+    if receives_secrets {
+        sink.preflight().await.map_err(refuse)?;
+    }
+    Ok(Arc::new(sink))
+}
+
+async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
+    let secrets = match open_secrets(printer, args, p).await {
+        Ok(s) => s,
+        Err(code) => return code,
     };
     let journal = match Journal::open(&args.journal, printer.redactor.clone()) {
         Ok(j) => Arc::new(j),
@@ -221,8 +246,7 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
         printer,
         &results,
         interrupted.load(Ordering::SeqCst),
-        &args.secrets_out,
-        secrets.stored().await,
+        &secrets,
         args.format,
     )
 }
@@ -248,16 +272,20 @@ fn report_line(printer: &Printer, f: &Finished, format: Format) -> String {
             Status::Skipped(m) => ("skipped", Some(m)),
         };
         let event = json!({"address": f.address, "action": f.action, "status": status, "message": message,
-            "duration_ms": f.duration.as_millis()});
+            "warning": f.warning, "duration_ms": f.duration.as_millis()});
         return format!("{event}\n");
     }
     let ms = f.duration.as_secs_f64();
     match &f.status {
         Status::Applied => format!(
-            "{} {} {} ({ms:.2} s)\n",
+            "{} {} {} ({ms:.2} s){}\n",
             printer.paint("✓", Style::Green),
             f.address,
-            f.action.past()
+            f.action.past(),
+            f.warning
+                .as_ref()
+                .map(|w| format!(": warning: {w}"))
+                .unwrap_or_default()
         ),
         Status::Failed(m) => format!("{} {}: {m}\n", printer.paint("✗", Style::Red), f.address),
         Status::Blocked(m) => format!(
@@ -277,8 +305,7 @@ fn summarize(
     printer: &Printer,
     results: &[Finished],
     interrupted: bool,
-    secrets_out: &Path,
-    secrets: usize,
+    secrets: &SecretSink,
     format: Format,
 ) -> i32 {
     let count = |pred: fn(&Status) -> bool| results.iter().filter(|f| pred(&f.status)).count();
@@ -296,12 +323,15 @@ fn summarize(
     let mut line = format!(
         "{head}: {applied} applied, {failed} failed, {blocked} blocked, {skipped} skipped."
     );
-    if secrets > 0 && secrets_out != Path::new("-") {
+    let stored = secrets.stored();
+    if stored > 0 {
         line.push_str(&format!(
-            " Signing secrets are in {} (mode 0600).",
-            secrets_out.display()
+            " {} stored in {}.",
+            plural(stored, "new signing secret"),
+            secrets.destination()
         ));
     }
+    let warnings: Vec<&String> = results.iter().filter_map(|f| f.warning.as_ref()).collect();
     if interrupted {
         line.push_str(
             " Run apply again to finish; `twinform apply --resume` shows where it stopped.",
@@ -311,9 +341,12 @@ fn summarize(
         printer.data(&format!("{}\n", json!({"summary": {"applied": applied, "failed": failed, "blocked": blocked, "skipped": skipped}})));
     }
     printer.message(&line);
+    for w in &warnings {
+        printer.message(&format!("{} {w}", printer.paint("warning:", Style::Yellow)));
+    }
     if interrupted {
         EXIT_INTERRUPTED
-    } else if applied == results.len() {
+    } else if applied == results.len() && warnings.is_empty() {
         EXIT_OK
     } else {
         EXIT_ERROR
