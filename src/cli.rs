@@ -34,14 +34,7 @@ pub enum Command {
     /// Show what apply would change, without writing anything.
     Plan(PlanArgs),
     /// A plan for alerts: compact report, exit 0 (no drift), 2 (drift) or 1 (error).
-    Drift {
-        #[arg(default_value = ".")]
-        path: PathBuf,
-        #[command(flatten)]
-        api: ApiArgs,
-        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
+    Drift(DriftArgs),
     /// Plan and then execute the changes (or execute a plan saved with `plan --out`).
     Apply(ApplyArgs),
     /// Write manifests that describe existing workspaces and agents.
@@ -108,6 +101,29 @@ pub enum Format {
     Markdown,
 }
 
+/// The local record of applies.
+#[derive(Debug, Args, Clone)]
+pub struct JournalArgs {
+    /// The journal of applies (NDJSON, no secrets): apply appends to it, and
+    /// plans read it to find webhooks whose create a hard kill cut short.
+    #[arg(long, default_value = ".twinform/journal.ndjson")]
+    pub journal: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// A manifest file or a directory of manifests.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub journal: JournalArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// A manifest file or a directory of manifests.
@@ -131,6 +147,8 @@ pub struct PlanArgs {
     /// Narrow the plan to agents in these workspaces. Repeatable.
     #[arg(long)]
     pub workspace: Vec<String>,
+    #[command(flatten)]
+    pub journal: JournalArgs,
 }
 
 #[derive(Debug, Args)]
@@ -154,9 +172,8 @@ pub struct ApplyArgs {
     /// TWINFORM_AGENT_ID, TWINFORM_WEBHOOK_URL and TWINFORM_WEBHOOK_ID set.
     #[arg(long)]
     pub secrets_command: Option<String>,
-    /// Where the journal of writes is appended (NDJSON, no secrets).
-    #[arg(long, default_value = ".twinform/journal.ndjson")]
-    pub journal: PathBuf,
+    #[command(flatten)]
+    pub journal: JournalArgs,
     /// Output: `text` (one line per action) or `json` (one JSON event per action).
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     pub format: Format,

@@ -14,7 +14,7 @@
 //! Agents that do not exist yet cost nothing. Drift attribution adds one
 //! `GET …/instructions/history?limit=1` per agent whose instructions drifted.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use serde_json::json;
@@ -36,6 +36,10 @@ pub struct Live {
     pub instructions: HashMap<String, Option<Instructions>>,
     /// Webhooks of managed agents that manage them.
     pub webhooks: HashMap<String, Vec<Webhook>>,
+    /// Addresses of webhooks whose create was in flight when an apply was
+    /// killed (from the journal): whatever exists there has a signing secret
+    /// nobody stored, so the plan replaces it.
+    pub unstored_secrets: BTreeSet<String>,
 }
 
 enum Detail {

@@ -316,9 +316,11 @@ fn no_secret_appears_in_any_output() {
 
 // ---- interrupt and journal ----
 
+/// An apply of 40 agents with a webhook each, slow enough to be stopped
+/// midway: the twin, the folder and the running child, stopped after its
+/// first webhook line.
 #[cfg(unix)]
-#[test]
-fn sigint_finishes_in_flight_keeps_secrets_and_the_next_apply_converges() {
+fn start_slow_apply() -> (TestTwin, tempfile::TempDir, std::process::Child) {
     let twin = TestTwin::with(
         FaultArgs {
             latency_ms: 30,
@@ -342,26 +344,20 @@ fn sigint_finishes_in_flight_keeps_secrets_and_the_next_apply_converges() {
         .spawn()
         .unwrap();
     let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    // Interrupt once a webhook (and so a signing secret) exists.
+    // Stop it once a webhook (and so a signing secret) exists.
     let mut line = String::new();
     while stdout.read_line(&mut line).unwrap() > 0 && !line.contains(".webhook[") {
         line.clear();
     }
     assert!(line.starts_with('✓'), "{line}");
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
-    assert_eq!(status.code(), Some(130), "{err}");
-    assert!(err.contains("Apply interrupted"), "{err}");
-    // Every webhook that exists has its secret on disk.
-    let saved: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join(".twinform/secrets.json")).unwrap(),
-    )
-    .unwrap();
+    (twin, dir, child)
+}
+
+/// Every live webhook's signing secret is in the secrets file.
+fn every_secret_is_saved(twin: &TestTwin, dir: &Path) -> usize {
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(".twinform/secrets.json")).unwrap())
+            .unwrap();
     let created: BTreeMap<String, String> = twin.store(|s| {
         s.webhooks
             .values()
@@ -373,27 +369,98 @@ fn sigint_finishes_in_flight_keeps_secrets_and_the_next_apply_converges() {
             })
             .collect()
     });
-    assert!(
-        !created.is_empty() && created.len() < 40,
-        "interrupted too late or too early: {} webhooks",
-        created.len()
-    );
     for (key, secret) in &created {
         assert_eq!(
             saved["webhooks"][key]["signing_secret"],
             secret.as_str(),
-            "{key}"
+            "{key}: secret not saved"
         );
     }
-    let resume = twin
-        .cmd(dir.path())
-        .args(["apply", "--resume"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&resume.stdout);
-    assert!(text.contains("operations done, 0 unfinished"), "{text}");
+    created.len()
+}
+
+#[cfg(unix)]
+#[test]
+fn sigint_sigterm_and_sighup_finish_in_flight_keep_secrets_and_the_next_apply_converges() {
+    for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        let (twin, dir, mut child) = start_slow_apply();
+        std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        assert_eq!(status.code(), Some(code), "SIG{signal}: {err}");
+        assert!(err.contains("Apply interrupted"), "{err}");
+        assert!(
+            err.lines().filter(|l| l.contains("skipped")).count() <= 1,
+            "one line per change not started:\n{err}"
+        );
+        let created = every_secret_is_saved(&twin, dir.path());
+        assert!(
+            created > 0 && created < 40,
+            "SIG{signal}: stopped too late or too early: {created} webhooks"
+        );
+        let resume = twin
+            .cmd(dir.path())
+            .args(["apply", "--resume"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&resume.stdout);
+        assert!(text.contains("operations done, 0 unfinished"), "{text}");
+        twin.assert_converges(dir.path());
+        assert_eq!(twin.store(|s| s.webhooks.len()), 40);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn after_a_hard_kill_a_webhook_whose_secret_was_never_stored_is_replaced() {
+    let (twin, dir, mut child) = start_slow_apply();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Whatever the kill cut short, applying again leaves no webhook whose
+    // secret nobody has.
     twin.assert_converges(dir.path());
-    assert_eq!(twin.store(|s| s.webhooks.len()), 40);
+    assert_eq!(every_secret_is_saved(&twin, dir.path()), 40);
+
+    // Deterministically: a journal whose create started and never finished.
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Agent\nid: h\nworkspace: My Workspace\nwebhooks:\n  - url: https://a.example/x\n    events: [run.failed]\n",
+    )
+    .unwrap();
+    twin.store(|s| {
+        s.create_agent(&serde_json::json!({"agent_id": "h"}))
+            .unwrap();
+        s.create_webhook(
+            "h",
+            &serde_json::json!({"url": "https://a.example/x", "events": ["run.failed"]}),
+        )
+        .unwrap();
+    });
+    let address = r#"agent[\"h\"].webhook[\"https://a.example/x\"]"#;
+    std::fs::create_dir_all(dir.path().join(".twinform")).unwrap();
+    std::fs::write(
+        dir.path().join(".twinform/journal.ndjson"),
+        format!(
+            "{{\"ts\":\"t\",\"apply_id\":\"x-999999999\",\"address\":\"\",\"op\":\"\",\"event\":\"begin\"}}\n\
+             {{\"ts\":\"t\",\"apply_id\":\"x-999999999\",\"address\":\"{address}\",\"op\":\"create_webhook\",\"event\":\"start\"}}\n"
+        ),
+    )
+    .unwrap();
+    let out = twin.cmd(dir.path()).args(["plan", "."]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("signing secret was never stored"), "{text}");
+    assert!(
+        text.contains("1 to add, 0 to change, 1 to destroy"),
+        "{text}"
+    );
+    twin.assert_converges(dir.path());
+    assert_eq!(every_secret_is_saved(&twin, dir.path()), 1);
 }
 
 // ---- concurrent appliers ----

@@ -20,6 +20,9 @@ use crate::twin::{ApiError, Client};
 /// The `source_type` twinform writes instructions with.
 pub const SOURCE_TYPE: &str = "twinform";
 
+/// Why a change was skipped after a signal.
+pub const NOT_STARTED: &str = "interrupted before it started";
+
 /// What happened to one change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
@@ -131,13 +134,7 @@ pub async fn execute(
     loop {
         while let Some(i) = ready.pop() {
             if run.ctx.interrupted.load(Ordering::SeqCst) {
-                finish_skipped(
-                    i,
-                    &plan.changes,
-                    "interrupted before it started",
-                    &mut done,
-                    &report,
-                );
+                finish_skipped(i, &plan.changes, NOT_STARTED, &mut done, &report);
                 continue;
             }
             let change = plan.changes[i].clone();
@@ -148,7 +145,7 @@ pub async fn execute(
                     let f = Finished {
                         address: change.address.clone(),
                         action: change.action,
-                        status: Status::Skipped("interrupted before it started".into()),
+                        status: Status::Skipped(NOT_STARTED.into()),
                         duration: Duration::ZERO,
                         warning: None,
                     };
@@ -398,7 +395,14 @@ async fn apply_op(
                     webhook_id: hook.webhook_id.clone(),
                     signing_secret: secret.clone(),
                 };
-                match run.ctx.secrets.store(record).await {
+                let stored = run.ctx.secrets.store(record).await;
+                if !matches!(stored, Err(StoreError::Lost(_))) {
+                    // The secret is safe: a kill from here on loses nothing.
+                    run.ctx
+                        .journal
+                        .record(address, "create_webhook", "stored", None);
+                }
+                match stored {
                     Ok(()) => {}
                     Err(e @ StoreError::Command { .. }) => {
                         if let Ok(mut w) = run.warnings.lock() {

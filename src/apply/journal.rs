@@ -17,7 +17,8 @@ pub struct Entry {
     pub apply_id: String,
     pub address: String,
     pub op: String,
-    /// `begin`, `start`, `done`, `failed` or `end`.
+    /// `begin`, `start`, `done`, `failed` or `end`; `stored` when a webhook's
+    /// signing secret is safe (so a kill after it loses nothing).
     pub event: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -80,6 +81,73 @@ impl Journal {
         if let Ok(mut f) = file.lock() {
             let _ = writeln!(f, "{line}");
         }
+    }
+}
+
+/// Addresses whose `op` started in some apply that never recorded its end:
+/// the process was killed (SIGKILL, power loss) with the request in flight.
+/// For a webhook create that means a webhook may exist whose signing secret
+/// was never stored. A later apply that completes the same op at the same
+/// address resolves it; an apply whose process is still running (a
+/// concurrent apply) is not counted.
+pub fn unfinished(path: &Path, op: &str) -> std::io::Result<std::collections::BTreeSet<String>> {
+    use std::collections::{BTreeSet, HashSet};
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeSet::new()),
+        Err(e) => return Err(e),
+    };
+    let mut pending: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut running: HashSet<String> = HashSet::new();
+    for e in text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Entry>(l).ok())
+    {
+        match e.event.as_str() {
+            "begin" => {
+                running.insert(e.apply_id.clone());
+            }
+            "end" => {
+                running.remove(&e.apply_id);
+            }
+            "start" if e.op == op => {
+                pending.insert((e.apply_id, e.address));
+            }
+            "done" | "stored" if e.op == op => pending.retain(|(_, a)| *a != e.address),
+            "failed" if e.op == op => {
+                pending.remove(&(e.apply_id, e.address));
+            }
+            _ => {}
+        }
+    }
+    Ok(pending
+        .into_iter()
+        .filter(|(apply, _)| !(running.contains(apply) && still_running(apply)))
+        .map(|(_, address)| address)
+        .collect())
+}
+
+/// Whether the process that wrote `apply_id` (`<time>-<pid>`) is alive.
+fn still_running(apply_id: &str) -> bool {
+    let Some(pid) = apply_id
+        .rsplit('-')
+        .next()
+        .and_then(|p| p.parse::<i32>().ok())
+    else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        // Signal 0 checks that the process exists without touching it.
+        // SAFETY: kill with signal 0 sends nothing; it only reports whether
+        // the process exists (EPERM: it exists but is not ours).
+        let alive = unsafe { libc::kill(pid, 0) } == 0;
+        alive || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        false
     }
 }
 

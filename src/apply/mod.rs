@@ -3,8 +3,9 @@
 pub mod executor;
 pub mod journal;
 pub mod secrets;
+pub mod signals;
 
-pub use executor::{execute, Context, Finished, Status, SOURCE_TYPE};
+pub use executor::{execute, Context, Finished, Status, NOT_STARTED, SOURCE_TYPE};
 
 /// Write a file only its owner can read (0600), atomically: temporary file,
 /// fsync, rename. Parent folders are created.

@@ -2,16 +2,16 @@
 
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::plan::{operation_hashes, prepare, Prepared, SavedPlan, Selection, SAVED_PLAN_KIND};
-use super::{EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK};
+use super::{EXIT_ERROR, EXIT_OK};
 use crate::apply::journal::{last_apply, Journal};
 use crate::apply::secrets::SecretSink;
+use crate::apply::signals::Interrupt;
 use crate::apply::{self, Finished, Status};
 use crate::cli::{ApplyArgs, Format};
 use crate::output::{Printer, Style};
@@ -59,7 +59,7 @@ fn git_commit(root: &Path) -> Option<String> {
 pub async fn run(printer: &Printer, args: ApplyArgs) -> i32 {
     let mut printer = printer.clone();
     if args.resume {
-        return resume(&printer, &args.journal);
+        return resume(&printer, &args.journal.journal);
     }
     // With `--secrets-out -`, stdout carries the secrets and nothing else.
     printer.quiet_stdout = args.secrets_out == Path::new("-");
@@ -74,7 +74,7 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> i32 {
             },
         ),
     };
-    let prepared = match prepare(&printer, &manifests, &args.api, &selection).await {
+    let prepared = match prepare(&printer, &manifests, &args.api, &selection, &args.journal).await {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -192,31 +192,25 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let journal = match Journal::open(&args.journal, printer.redactor.clone()) {
+    let journal = match Journal::open(&args.journal.journal, printer.redactor.clone()) {
         Ok(j) => Arc::new(j),
         Err(e) => {
             printer.error(&format!(
                 "cannot open the journal {}: {e}",
-                args.journal.display()
+                args.journal.journal.display()
             ));
             return EXIT_ERROR;
         }
     };
     journal.record("", "", "begin", None);
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = interrupted.clone();
+    let interrupt = Interrupt::default();
     let notice = printer.clone();
-    let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            flag.store(true, Ordering::SeqCst);
-            notice.message("Interrupted: letting requests in flight finish, starting nothing new…");
-        }
-    });
+    let watcher = interrupt.watch(move |line| notice.message(line));
     let mut ctx = apply::Context::new(p.conn.client.clone(), &p.live, secrets.clone());
     ctx.parallelism = args.api.parallelism;
     ctx.source_id = git_commit(&p.desired.root);
     ctx.journal = journal.clone();
-    ctx.interrupted = interrupted.clone();
+    ctx.interrupted = interrupt.flag.clone();
     let (tx, mut rx) = mpsc::unbounded_channel::<Finished>();
     let total = p.plan.changes.len() as u64;
     let bar = progress_bar(total, args.format);
@@ -224,6 +218,12 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
         let (printer, format, bar) = (printer.clone(), args.format, bar.clone());
         tokio::spawn(async move {
             while let Some(f) = rx.recv().await {
+                // After a signal, the changes never started are counted in the
+                // summary, not listed one by one (a thousand lines of noise).
+                if format == Format::Text && f.status == Status::Skipped(apply::NOT_STARTED.into())
+                {
+                    continue;
+                }
                 let line = report_line(&printer, &f, format);
                 match &bar {
                     Some(b) => {
@@ -240,12 +240,12 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    ctrl_c.abort();
+    watcher.abort();
     journal.record("", "", "end", None);
     summarize(
         printer,
         &results,
-        interrupted.load(Ordering::SeqCst),
+        interrupt.exit_code(),
         &secrets,
         args.format,
     )
@@ -304,7 +304,7 @@ fn report_line(printer: &Printer, f: &Finished, format: Format) -> String {
 fn summarize(
     printer: &Printer,
     results: &[Finished],
-    interrupted: bool,
+    interrupted: Option<i32>,
     secrets: &SecretSink,
     format: Format,
 ) -> i32 {
@@ -313,7 +313,7 @@ fn summarize(
     let failed = count(|s| matches!(s, Status::Failed(_)));
     let blocked = count(|s| matches!(s, Status::Blocked(_)));
     let skipped = count(|s| matches!(s, Status::Skipped(_)));
-    let head = if interrupted {
+    let head = if interrupted.is_some() {
         "Apply interrupted"
     } else if applied == results.len() {
         "Apply complete"
@@ -332,7 +332,7 @@ fn summarize(
         ));
     }
     let warnings: Vec<&String> = results.iter().filter_map(|f| f.warning.as_ref()).collect();
-    if interrupted {
+    if interrupted.is_some() {
         line.push_str(
             " Run apply again to finish; `twinform apply --resume` shows where it stopped.",
         );
@@ -344,8 +344,8 @@ fn summarize(
     for w in &warnings {
         printer.message(&format!("{} {w}", printer.paint("warning:", Style::Yellow)));
     }
-    if interrupted {
-        EXIT_INTERRUPTED
+    if let Some(code) = interrupted {
+        code
     } else if applied == results.len() && warnings.is_empty() {
         EXIT_OK
     } else {

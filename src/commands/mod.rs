@@ -21,8 +21,6 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 /// `--detailed-exitcode`: the plan has changes.
 pub const EXIT_CHANGES: i32 = 2;
-/// Interrupted (SIGINT).
-pub const EXIT_INTERRUPTED: i32 = 130;
 
 /// Run a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> i32 {
@@ -88,9 +86,7 @@ pub fn run(cli: Cli) -> i32 {
             code
         }),
         Command::Plan(args) => runtime(|| async move { plan::run(&printer, args).await }),
-        Command::Drift { path, api, format } => {
-            runtime(|| async move { plan::drift(&printer, &path, &api, format).await })
-        }
+        Command::Drift(args) => runtime(|| async move { plan::drift(&printer, args).await }),
         Command::Apply(args) => runtime(|| async move { apply::run(&printer, args).await }),
         Command::Export(args) => runtime(|| async move { export::run(&printer, args).await }),
     }

@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::{connect, validate, Connection, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
-use crate::cli::{ApiArgs, Format, PlanArgs};
+use crate::cli::{ApiArgs, DriftArgs, Format, JournalArgs, PlanArgs};
 use crate::live::{self, Live};
 use crate::manifest::Desired;
 use crate::output::Printer;
@@ -42,6 +42,7 @@ pub async fn prepare(
     path: &Path,
     api: &ApiArgs,
     selection: &Selection,
+    journal: &JournalArgs,
 ) -> Result<Prepared, i32> {
     let desired = validate::load(printer, path).ok_or(EXIT_ERROR)?;
     let conn = connect(api, printer).await.map_err(|e| {
@@ -55,7 +56,16 @@ pub async fn prepare(
         .requests
         .load(std::sync::atomic::Ordering::Relaxed);
     let live = match live::read(&conn.client, &desired, api.parallelism).await {
-        Ok(l) => l,
+        Ok(mut l) => {
+            match crate::apply::journal::unfinished(&journal.journal, "create_webhook") {
+                Ok(cut_short) => l.unstored_secrets = cut_short,
+                Err(e) => printer.message(&format!(
+                    "warning: cannot read the journal {}: {e}",
+                    journal.journal.display()
+                )),
+            }
+            l
+        }
         Err(e) => {
             printer.error(&format!("reading live state failed: {e}"));
             conn.close().await;
@@ -213,7 +223,7 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> i32 {
         targets: args.target.clone(),
         workspaces: args.workspace.clone(),
     };
-    let prepared = match prepare(printer, &args.path, &args.api, &selection).await {
+    let prepared = match prepare(printer, &args.path, &args.api, &selection, &args.journal).await {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -246,8 +256,17 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> i32 {
 }
 
 /// `twinform drift`: a compact report for alerts; exit 0 (none), 2 (drift), 1 (error).
-pub async fn drift(printer: &Printer, path: &Path, api: &ApiArgs, format: Format) -> i32 {
-    let prepared = match prepare(printer, path, api, &Selection::default()).await {
+pub async fn drift(printer: &Printer, args: DriftArgs) -> i32 {
+    let format = args.format;
+    let prepared = match prepare(
+        printer,
+        &args.path,
+        &args.api,
+        &Selection::default(),
+        &args.journal,
+    )
+    .await
+    {
         Ok(p) => p,
         Err(code) => return code,
     };

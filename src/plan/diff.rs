@@ -513,23 +513,7 @@ impl Differ<'_> {
                 .copied();
             match matched {
                 None => {
-                    let mut ops = vec![Op::CreateWebhook {
-                        agent_id: spec.id.clone(),
-                        url: w.url.value.clone(),
-                        url_shown: w.url.shown.clone(),
-                        events: w.events.clone(),
-                    }];
-                    if !w.enabled {
-                        let patch = PatchWebhook {
-                            status: Some("disabled".into()),
-                            ..PatchWebhook::default()
-                        };
-                        ops.push(Op::PatchWebhook {
-                            agent_id: spec.id.clone(),
-                            webhook_id: None,
-                            patch,
-                        });
-                    }
+                    let ops = create_webhook_ops(spec, w);
                     let mut c = change(
                         &address,
                         Resource::Webhook,
@@ -541,6 +525,40 @@ impl Differ<'_> {
                     );
                     c.depends_on = parent.to_vec();
                     self.push(c);
+                }
+                Some(l) if self.live.unstored_secrets.contains(&address) => {
+                    // An apply was killed while creating it: its secret is nowhere.
+                    let before = json!({"url": w.url.shown, "events": sorted(&l.events), "enabled": l.status == "active"});
+                    let mut ops = vec![Op::DeleteWebhook {
+                        agent_id: spec.id.clone(),
+                        webhook_id: l.webhook_id.clone(),
+                    }];
+                    ops.extend(create_webhook_ops(spec, w));
+                    let mut c = change(
+                        &address,
+                        Resource::Webhook,
+                        Action::Replace,
+                        Some(&spec.id),
+                        before,
+                        after,
+                        ops,
+                    );
+                    c.destructive = true;
+                    c.reason = Some(
+                        "signing secret was never stored (an apply was stopped while creating it)"
+                            .into(),
+                    );
+                    c.depends_on = parent.to_vec();
+                    self.push(c);
+                    for extra in candidates.iter().filter(|c| c.webhook_id != l.webhook_id) {
+                        let address = format!("{address}[{}]", quote(&extra.webhook_id));
+                        self.delete_webhook(
+                            spec,
+                            extra,
+                            address,
+                            "a second webhook with the same URL",
+                        );
+                    }
                 }
                 Some(l) => {
                     let mut patch = PatchWebhook::default();
@@ -681,6 +699,28 @@ fn change(
         drift: None,
         ops,
     }
+}
+
+/// Create a webhook, then disable it if the manifest says so (the create
+/// call takes no status).
+fn create_webhook_ops(spec: &AgentSpec, w: &WebhookSpec) -> Vec<Op> {
+    let mut ops = vec![Op::CreateWebhook {
+        agent_id: spec.id.clone(),
+        url: w.url.value.clone(),
+        url_shown: w.url.shown.clone(),
+        events: w.events.clone(),
+    }];
+    if !w.enabled {
+        ops.push(Op::PatchWebhook {
+            agent_id: spec.id.clone(),
+            webhook_id: None,
+            patch: PatchWebhook {
+                status: Some("disabled".into()),
+                ..PatchWebhook::default()
+            },
+        });
+    }
+    ops
 }
 
 fn schedule_after(w: &ScheduleSpec) -> Value {

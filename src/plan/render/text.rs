@@ -180,12 +180,13 @@ fn render_child(out: &mut String, c: &Change, p: &Printer) {
                     format!("{}{}", list(&c.after["events"]), disabled(&c.after)),
                 ),
                 Action::Delete => (show_str(&c.before["url"]), list(&c.before["events"])),
+                Action::Replace => (show_str(&c.after["url"]), list(&c.after["events"])),
                 _ => (show_str(&c.after["url"]), field_changes(c).join("; ")),
             };
             let reason = c
                 .reason
                 .as_ref()
-                .filter(|_| c.action == Action::Delete)
+                .filter(|_| matches!(c.action, Action::Delete | Action::Replace))
                 .map(|r| format!("   ({r})"))
                 .unwrap_or_default();
             let _ = writeln!(out, "      {s} webhook        {url}   {detail}{reason}");
