@@ -224,6 +224,10 @@ pub struct FaultArgs {
     /// Enforce the documented rule that a schedule needs a deployed agent (409).
     #[arg(long)]
     pub strict_deploy: bool,
+    /// Timestamps with one-second resolution and random ids (servers where
+    /// neither tells which of two objects came first).
+    #[arg(long)]
+    pub coarse_clock: bool,
     /// Latency added to every request, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
@@ -239,7 +243,11 @@ pub struct FaultArgs {
     /// Fraction of requests that answer only after `--spike-ms` (after committing).
     #[arg(long, default_value_t = 0.0)]
     pub rate_spike: f64,
-    /// Length of a latency spike, in milliseconds.
+    /// Fraction of writes that commit only after `--spike-ms`, even when the
+    /// client has given up waiting (a slow server behind a client timeout).
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_late_commit: f64,
+    /// Length of a latency spike or a late commit, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub spike_ms: u64,
     /// Requests per minute before 429 (0 = unlimited), with X-RateLimit-* headers.

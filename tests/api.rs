@@ -740,7 +740,8 @@ async fn a_lost_webhook_answer_is_replaced_so_its_secret_is_known() {
                 &HashSet::new(),
             )
             .await
-            .unwrap();
+            .unwrap()
+            .webhook;
         let hooks = c.list_webhooks("hooked").await.unwrap();
         assert_eq!(
             hooks.len(),

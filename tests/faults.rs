@@ -465,6 +465,111 @@ fn after_a_hard_kill_a_webhook_whose_secret_was_never_stored_is_replaced() {
 
 // ---- concurrent appliers ----
 
+/// A webhook POST that the server commits only after the client timed out
+/// must not leave a second webhook (one whose secret nobody has) behind.
+#[test]
+fn webhook_creates_that_commit_after_the_client_gave_up_leave_no_duplicate() {
+    let mut store = Store::default();
+    for i in 0..12 {
+        store
+            .create_agent(&serde_json::json!({"agent_id": format!("late-{i}")}))
+            .unwrap();
+    }
+    let twin = TestTwin::with(
+        FaultArgs {
+            rate_late_commit: 0.3,
+            spike_ms: 400,
+            seed: 7,
+            ..FaultArgs::default()
+        },
+        store,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let docs: Vec<String> = (0..12)
+        .map(|i| format!("kind: Agent\nid: late-{i}\nworkspace: My Workspace\nwebhooks:\n  - url: https://h.example/{i}\n    events: [run.failed]\n"))
+        .collect();
+    std::fs::write(dir.path().join("m.yaml"), docs.join("---\n")).unwrap();
+    let out = twin
+        .cmd(dir.path())
+        .args(["apply", "--auto-approve", "--timeout", "0.15", "."])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Let any write still in the server's hands land before looking.
+    std::thread::sleep(Duration::from_millis(600));
+    twin.store(|s| assert_eq!(duplicates(s), Vec::<String>::new(), "{err}"));
+    assert!(
+        twin.shared
+            .stats
+            .count("DELETE", "/v1/agents/{id}/webhooks/{wid}")
+            > 0,
+        "no create committed late: the test proves nothing"
+    );
+    if out.status.code() == Some(0) {
+        assert_eq!(every_secret_is_saved(&twin, dir.path()), 12, "{err}");
+    }
+}
+
+/// Three applies of one tree at once, against a server whose timestamps
+/// have one-second resolution and whose ids are random (so neither says which
+/// of two webhooks came first): every run must end with exactly one webhook
+/// per URL, one workspace per name, every live secret on disk, all exit 0.
+#[test]
+fn three_applies_at_once_converge_whatever_the_clock_resolution() {
+    let trials: u64 = std::env::var("TWINFORM_RACE_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    for trial in 0..trials {
+        let twin = TestTwin::with(
+            FaultArgs {
+                latency_ms: 20,
+                coarse_clock: true,
+                seed: trial,
+                ..FaultArgs::default()
+            },
+            Store::default(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let mut docs = vec!["kind: Workspace\nname: Shared\n".to_string()];
+        docs.extend((0..4).map(|i| {
+            format!("kind: Agent\nid: r-{i}\nworkspace: Shared\nwebhooks:\n  - url: https://h.example/{i}\n    events: [run.failed]\n")
+        }));
+        std::fs::write(dir.path().join("m.yaml"), docs.join("---\n")).unwrap();
+        let bin = assert_cmd::cargo::cargo_bin("twinform");
+        let spawn = || {
+            std::process::Command::new(&bin)
+                .current_dir(dir.path())
+                .env("TWIN_ENDPOINT", &twin.endpoint)
+                .env("TWIN_API_KEY", KEY)
+                .args(["apply", "--auto-approve", "."])
+                .output()
+                .unwrap()
+        };
+        let outs: Vec<std::process::Output> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..3).map(|_| s.spawn(spawn)).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let errs: String = outs
+            .iter()
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n---\n");
+        twin.store(|s| {
+            assert_eq!(
+                duplicates(s),
+                Vec::<String>::new(),
+                "trial {trial}:\n{errs}"
+            )
+        });
+        for o in &outs {
+            assert_eq!(o.status.code(), Some(0), "trial {trial}:\n{errs}");
+        }
+        assert_eq!(every_secret_is_saved(&twin, dir.path()), 4, "trial {trial}");
+        twin.assert_converges(dir.path());
+    }
+}
+
 #[test]
 fn two_applies_at_once_never_create_twice() {
     for seed in 0..3 {

@@ -87,7 +87,28 @@ struct Run {
     created_workspaces: Mutex<HashMap<String, String>>,
     /// Warnings by change address (see [`Finished::warning`]).
     warnings: Mutex<HashMap<String, String>>,
+    /// Webhooks whose create had an ambiguous attempt, to sweep at the end.
+    sweeps: Mutex<Vec<Sweep>>,
 }
+
+/// A webhook create that timed out before it succeeded: its earlier request
+/// may commit late on a slow server, leaving a webhook with a secret nobody
+/// has. At the end of the apply, once the earlier request can no longer be
+/// pending, every new same-URL webhook but the kept one is deleted.
+struct Sweep {
+    address: String,
+    agent_id: String,
+    url: String,
+    kept: String,
+    known: HashSet<String>,
+    not_before: Instant,
+}
+
+/// How long after an ambiguous create the sweep waits, in request timeouts
+/// (a request the server is still working on has had this long to commit).
+const SWEEP_AFTER_TIMEOUTS: u32 = 2;
+/// The longest an apply waits for a sweep.
+const SWEEP_WAIT_CAP: Duration = Duration::from_secs(30);
 
 /// Execute every change of `plan`; each finished change is sent to `report`.
 pub async fn execute(
@@ -123,6 +144,7 @@ pub async fn execute(
         ctx,
         created_workspaces: Mutex::new(HashMap::new()),
         warnings: Mutex::new(HashMap::new()),
+        sweeps: Mutex::new(Vec::new()),
     });
     let limit = Arc::new(Semaphore::new(run.ctx.parallelism.max(1)));
     let mut tasks: JoinSet<(usize, Finished)> = JoinSet::new();
@@ -197,7 +219,36 @@ pub async fn execute(
             finish_skipped(i, &plan.changes, "not reached", &mut done, &report);
         }
     }
+    sweep(&run).await;
     done.into_iter().flatten().collect()
+}
+
+/// Delete the late commits of timed-out webhook creates (see [`Sweep`]).
+async fn sweep(run: &Run) {
+    let sweeps = run
+        .sweeps
+        .lock()
+        .map(|mut s| std::mem::take(&mut *s))
+        .unwrap_or_default();
+    for s in sweeps {
+        if run.ctx.interrupted.load(Ordering::SeqCst) {
+            return;
+        }
+        let deadline = s.not_before.min(Instant::now() + SWEEP_WAIT_CAP);
+        tokio::time::sleep_until(deadline.into()).await;
+        let result = run
+            .ctx
+            .client
+            .sweep_webhooks(&s.agent_id, &s.url, &s.kept, &s.known)
+            .await;
+        let message = match result {
+            Ok(n) => format!("{n} late duplicate(s) deleted"),
+            Err(e) => format!("sweep failed (the next plan deletes duplicates): {e}"),
+        };
+        run.ctx
+            .journal
+            .record(&s.address, "sweep_webhooks", "done", Some(&message));
+    }
 }
 
 fn finish_skipped(
@@ -383,9 +434,10 @@ async fn apply_op(
                 .get(agent_id)
                 .cloned()
                 .unwrap_or_default();
-            let hook = client
+            let created = client
                 .create_webhook_once(agent_id, url, events, &known)
                 .await?;
+            let hook = created.webhook;
             if let Some(secret) = &hook.signing_secret {
                 // Before anything else: the secret exists nowhere but here.
                 let record = SecretRecord {
@@ -430,13 +482,25 @@ async fn apply_op(
                 }
             }
             // Another applier may have created the same webhook at the same time.
-            let kept = client.settle_webhook_race(agent_id, &hook).await?;
+            let kept = client.settle_webhook_race(agent_id, &hook, &known).await?;
             if kept != hook.webhook_id {
                 run.ctx
                     .secrets
                     .forget(agent_id, &hook.webhook_id)
                     .await
                     .map_err(|e| ApiError::Config(e.to_string()))?;
+            }
+            if let Some(at) = created.ambiguous_at {
+                if let Ok(mut sweeps) = run.sweeps.lock() {
+                    sweeps.push(Sweep {
+                        address: address.to_string(),
+                        agent_id: agent_id.clone(),
+                        url: url.clone(),
+                        kept: kept.clone(),
+                        known,
+                        not_before: at + client.timeout * SWEEP_AFTER_TIMEOUTS,
+                    });
+                }
             }
             *created_webhook = Some(kept);
             Ok(())

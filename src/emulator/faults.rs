@@ -197,7 +197,21 @@ pub async fn middleware(State(shared): State<Arc<Shared>>, req: Request, next: N
     let is_write = method != Method::GET;
     let spike = f.roll(f.args.rate_spike);
     let reset = is_write && f.roll(f.args.rate_reset);
-    let resp = next.run(req).await;
+    let resp = if is_write && f.roll(f.args.rate_late_commit) {
+        // The write runs in a task of its own: a client that times out and
+        // hangs up does not cancel it, so it commits after the client gave up.
+        let delay = Duration::from_millis(f.args.spike_ms);
+        let late = tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            next.run(req).await
+        });
+        match late.await {
+            Ok(resp) => resp,
+            Err(_) => problem_response(500, "the late write failed (injected)"),
+        }
+    } else {
+        next.run(req).await
+    };
     if spike {
         tokio::time::sleep(Duration::from_millis(f.args.spike_ms)).await;
     }

@@ -79,6 +79,7 @@ impl Emulator {
         mut store: Store,
     ) -> std::io::Result<Emulator> {
         store.strict_deploy = faults.strict_deploy;
+        store.coarse_clock = faults.coarse_clock;
         store.reindex();
         let shared = Arc::new(Shared {
             store: Mutex::new(store),

@@ -87,6 +87,10 @@ pub struct Store {
     pub revoked: Vec<String>,
     #[serde(default)]
     pub strict_deploy: bool,
+    /// Timestamps with one-second resolution and random ids, like servers
+    /// that order nothing by creation (`--coarse-clock`).
+    #[serde(default)]
+    pub coarse_clock: bool,
     /// Webhook ids per agent, in creation order (an index over `webhooks`,
     /// rebuilt by [`Store::reindex`] after loading).
     #[serde(skip)]
@@ -108,27 +112,29 @@ impl Default for Store {
             keys: Vec::new(),
             revoked: Vec::new(),
             strict_deploy: false,
+            coarse_clock: false,
             hooks_by_agent: HashMap::new(),
         };
         let id = s.next_id("ws");
-        s.workspaces.push(workspace(id, "My Workspace".into(), 0));
+        s.workspaces
+            .push(workspace(id, "My Workspace".into(), 0, now_precise()));
         s
     }
 }
 
-fn now() -> String {
+fn now_precise() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn workspace(id: String, name: String, position: i64) -> Workspace {
+fn workspace(id: String, name: String, position: i64, created_at: String) -> Workspace {
     Workspace {
         workspace_id: id,
         name,
         icon_config: None,
         position: Some(position),
         agent_count: Some(0),
-        created_at: Some(Value::String(now())),
-        updated_at: Some(Value::String(now())),
+        created_at: Some(Value::String(created_at.clone())),
+        updated_at: Some(Value::String(created_at)),
     }
 }
 
@@ -171,7 +177,19 @@ impl Store {
 
     pub fn next_id(&mut self, prefix: &str) -> String {
         self.seq += 1;
+        if self.coarse_clock {
+            return format!("{prefix}_{}", hex::encode(rand::random::<[u8; 6]>()));
+        }
         format!("{prefix}_{:06}", self.seq)
+    }
+
+    /// The current time as the server writes it.
+    fn now(&self) -> String {
+        if self.coarse_clock {
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        } else {
+            now_precise()
+        }
     }
 
     /// Whether requests with this key are refused.
@@ -321,7 +339,7 @@ impl Store {
             icon_config: Some(r##"{"backgroundColor":"#A78BFA"}"##.into()),
             has_runs: Some(false),
             has_instruction_build: Some(false),
-            last_activity_at: Some(Value::String(now())),
+            last_activity_at: Some(Value::String(self.now())),
             latest_run_is_finished: Some(false),
             latest_run_has_pending_input: Some(false),
             ..Agent::default()
@@ -383,8 +401,8 @@ impl Store {
             _ => return Err(problem(400, "run_mode must be \"run\" or \"build\"")),
         };
         let run_id = self.next_id("run");
+        let t = self.now();
         let runs = self.runs.entry(id.to_string()).or_default();
-        let t = now();
         let run = json!({"run_id": run_id, "agent_id": id, "status": "completed", "started_at": t,
             "finished_at": t, "is_finished": true, "is_paused": false, "run_number": runs.len() + 1,
             "policy_type": policy, "goal": body_str(body, "user_message").unwrap_or_default(),
@@ -545,7 +563,7 @@ impl Store {
         check_url(&url).map_err(|e| problem(422, e))?;
         let events = Self::check_events(body.get("events"))?;
         let webhook_id = self.next_id("wh");
-        let t = now();
+        let t = self.now();
         let hook = Webhook {
             webhook_id: webhook_id.clone(),
             agent_id: Some(id.into()),
@@ -606,6 +624,7 @@ impl Store {
             Some(_) => return Err(problem(422, "status must be \"active\" or \"disabled\"")),
             None => None,
         };
+        let t = self.now();
         let hook = self.hook_mut(id, wid)?;
         if let Some(u) = url {
             hook.url = u;
@@ -616,7 +635,7 @@ impl Store {
         if let Some(s) = status {
             hook.status = s;
         }
-        hook.updated_at = Some(Value::String(now()));
+        hook.updated_at = Some(Value::String(t));
         Ok((200, Self::public(hook)))
     }
 
@@ -724,7 +743,7 @@ impl Store {
             .to_string();
         let source_id = body_str(body, "source_id").map(str::to_string);
         let hash = content_hash(content.as_bytes());
-        let t = now();
+        let t = self.now();
         self.seq += 1;
         let version = InstructionVersion {
             id: Some(json!(self.seq)),
@@ -781,7 +800,7 @@ impl Store {
             return Err(problem(422, "name must not be empty"));
         }
         let id = self.next_id("ws");
-        let w = workspace(id, name, self.workspaces.len() as i64);
+        let w = workspace(id, name, self.workspaces.len() as i64, self.now());
         self.workspaces.push(w.clone());
         Ok((201, json!({"workspace": w})))
     }
@@ -796,12 +815,13 @@ impl Store {
             Some(_) => return Err(problem(422, "icon_config must be a string")),
         };
         let i = self.workspace_index(wid)?;
+        let t = self.now();
         let w = &mut self.workspaces[i];
         w.name = name;
         if icon.is_some() {
             w.icon_config = icon;
         }
-        w.updated_at = Some(Value::String(now()));
+        w.updated_at = Some(Value::String(t));
         Ok((200, json!({"workspace": w})))
     }
 

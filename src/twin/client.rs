@@ -125,6 +125,9 @@ pub struct Client {
     pace: Arc<Mutex<Pace>>,
     pub stats: Arc<ClientStats>,
     tracer: Option<Tracer>,
+    /// The request timeout: how long a request may take before its outcome
+    /// is unknown.
+    pub timeout: Duration,
 }
 
 /// A successful response: status and raw body.
@@ -170,6 +173,7 @@ impl Client {
             pace: Arc::default(),
             stats: Arc::default(),
             tracer: None,
+            timeout: config.timeout,
         })
     }
 

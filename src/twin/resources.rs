@@ -684,29 +684,43 @@ impl Client {
         }
     }
 
-    /// After creating webhook `ours`: if another applier created one with the
-    /// same URL at the same time, the earliest-created wins and ours is
-    /// deleted. Returns the id of the webhook that stays.
-    pub async fn settle_webhook_race(&self, agent_id: &str, ours: &Webhook) -> Result<String> {
-        let same: Vec<Webhook> = self
-            .list_webhooks(agent_id)
-            .await?
-            .into_iter()
-            .filter(|w| w.url == ours.url)
+    /// After creating webhook `ours`: if other appliers created webhooks with
+    /// the same URL at the same time, exactly one must remain. The winner is
+    /// the earliest by (creation time, list position), and whoever lists
+    /// deletes every other new one, not only its own: timestamps may have
+    /// one-second resolution and ids may be random, so two appliers can
+    /// disagree on the winner, but the last of them to list sees every
+    /// candidate and leaves exactly one. `known_ids` are webhooks that
+    /// existed before the plan (never touched here). Returns the id that stays.
+    pub async fn settle_webhook_race(
+        &self,
+        agent_id: &str,
+        ours: &Webhook,
+        known_ids: &HashSet<String>,
+    ) -> Result<String> {
+        let listed = self.list_webhooks(agent_id).await?;
+        let same: Vec<(usize, &Webhook)> = listed
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| w.url == ours.url && !known_ids.contains(&w.webhook_id))
             .collect();
-        let winner = same.iter().min_by(|a, b| {
-            created_key(&a.created_at, &a.webhook_id)
-                .cmp(&created_key(&b.created_at, &b.webhook_id))
-        });
-        match winner {
-            Some(w) if w.webhook_id != ours.webhook_id => {
-                match self.delete_webhook(agent_id, &ours.webhook_id).await {
-                    Err(e) if !e.is_not_found() => Err(e),
-                    _ => Ok(w.webhook_id.clone()),
-                }
+        let Some(&(_, winner)) = same
+            .iter()
+            .min_by_key(|(i, w)| created_key(&w.created_at, *i))
+        else {
+            // Ours is not listed (yet): nothing to settle against.
+            return Ok(ours.webhook_id.clone());
+        };
+        for (_, loser) in same
+            .iter()
+            .filter(|(_, w)| w.webhook_id != winner.webhook_id)
+        {
+            match self.delete_webhook(agent_id, &loser.webhook_id).await {
+                Err(e) if !e.is_not_found() => return Err(e),
+                _ => {}
             }
-            _ => Ok(ours.webhook_id.clone()),
         }
+        Ok(winner.webhook_id.clone())
     }
 
     /// Create a webhook and get its signing secret, exactly once. The secret is
@@ -719,12 +733,19 @@ impl Client {
         url: &str,
         events: &[String],
         known_ids: &HashSet<String>,
-    ) -> Result<Webhook> {
+    ) -> Result<CreatedWebhook> {
         let mut last = None;
+        let mut ambiguous_at = None;
         for _ in 0..CREATE_ATTEMPTS {
             match self.create_webhook(agent_id, url, events).await {
-                Ok(w) => return Ok(w),
+                Ok(webhook) => {
+                    return Ok(CreatedWebhook {
+                        webhook,
+                        ambiguous_at,
+                    })
+                }
                 Err(e) if e.is_ambiguous() => {
+                    ambiguous_at = Some(std::time::Instant::now());
                     for w in self.list_webhooks(agent_id).await? {
                         if w.url == url && !known_ids.contains(&w.webhook_id) {
                             match self.delete_webhook(agent_id, &w.webhook_id).await {
@@ -742,6 +763,41 @@ impl Client {
     }
 }
 
+/// A webhook made by [`Client::create_webhook_once`].
+#[derive(Debug)]
+pub struct CreatedWebhook {
+    /// With its signing secret.
+    pub webhook: Webhook,
+    /// When an earlier attempt failed ambiguously: that request may still
+    /// commit later on a slow server, leaving a webhook whose secret nobody
+    /// has (see [`Client::sweep_webhooks`]).
+    pub ambiguous_at: Option<std::time::Instant>,
+}
+
+impl Client {
+    /// Delete every webhook of `agent_id` with `url` that is neither `kept`
+    /// nor among `known_ids` (those that existed before the plan): the late
+    /// commits of requests that timed out. Returns how many were deleted.
+    pub async fn sweep_webhooks(
+        &self,
+        agent_id: &str,
+        url: &str,
+        kept: &str,
+        known_ids: &HashSet<String>,
+    ) -> Result<usize> {
+        let mut deleted = 0;
+        for w in self.list_webhooks(agent_id).await? {
+            if w.url == url && w.webhook_id != kept && !known_ids.contains(&w.webhook_id) {
+                match self.delete_webhook(agent_id, &w.webhook_id).await {
+                    Err(e) if !e.is_not_found() => return Err(e),
+                    _ => deleted += 1,
+                }
+            }
+        }
+        Ok(deleted)
+    }
+}
+
 /// "None" answered as 404 instead of `{}` (the live service answers `{}`;
 /// unknown agents are 403 and stay errors).
 fn none_if_404<T>(r: Result<Option<T>>) -> Result<Option<T>> {
@@ -751,20 +807,29 @@ fn none_if_404<T>(r: Result<Option<T>>) -> Result<Option<T>> {
     }
 }
 
-/// Order by creation time (then id): every applier picks the same winner.
-fn created_key(created_at: &Option<Value>, id: &str) -> (String, String) {
-    let t = created_at
+/// Order by creation time, then by list position (creation order on servers
+/// that append), never by id (ids may be random). Times are compared as
+/// instants when they parse, so `…:05Z` and `…:05.120Z` order correctly.
+fn created_key(created_at: &Option<Value>, position: usize) -> (Option<i64>, String, usize) {
+    let text = created_at
         .as_ref()
         .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
         .unwrap_or_default();
-    (t, id.to_string())
+    let instant = chrono::DateTime::parse_from_rfc3339(&text)
+        .ok()
+        .and_then(|t| t.timestamp_nanos_opt());
+    (instant, text, position)
 }
 
+/// The workspace created first: by time, then display position (new
+/// workspaces are appended), then list order.
 fn earliest(ws: impl Iterator<Item = Workspace>) -> Option<Workspace> {
-    ws.min_by(|a, b| {
-        created_key(&a.created_at, &a.workspace_id)
-            .cmp(&created_key(&b.created_at, &b.workspace_id))
-    })
+    ws.enumerate()
+        .min_by_key(|(i, w)| {
+            let (t, text, _) = created_key(&w.created_at, *i);
+            (t, text, w.position.unwrap_or(i64::MAX), *i)
+        })
+        .map(|(_, w)| w)
 }
 
 #[cfg(test)]
