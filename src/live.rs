@@ -70,57 +70,103 @@ pub async fn read(
     desired: &Desired,
     parallelism: usize,
 ) -> Result<Live, ApiError> {
-    let manages_schedules = desired.agents.iter().any(|a| a.schedule.is_some());
+    read_scoped(client, desired, parallelism, &Scope::default()).await
+}
+
+/// Which part of the manifests a plan covers (`--workspace`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// Declared or live workspace names; `None`: everything.
+    pub workspaces: Option<BTreeSet<String>>,
+}
+
+impl Scope {
+    /// Whether a declared agent is in scope.
+    pub fn has_agent(&self, agent: &crate::manifest::AgentSpec) -> bool {
+        self.has_workspace(&agent.workspace)
+    }
+
+    pub fn has_workspace(&self, name: &str) -> bool {
+        self.workspaces.as_ref().is_none_or(|w| w.contains(name))
+    }
+}
+
+/// [`read`] limited to `scope`: with `--workspace`, agents are listed per
+/// selected workspace (`GET /v1/agents?workspace_id=`), and each agent declared
+/// there but not listed there is fetched on its own (it may live elsewhere
+/// and be moved in). Only in-scope agents get per-agent reads.
+pub async fn read_scoped(
+    client: &Client,
+    desired: &Desired,
+    parallelism: usize,
+    scope: &Scope,
+) -> Result<Live, ApiError> {
+    let in_scope = || desired.agents.iter().filter(|a| scope.has_agent(a));
+    let manages_schedules = in_scope().any(|a| a.schedule.is_some());
     let managed: HashMap<&str, &crate::manifest::AgentSpec> =
-        desired.agents.iter().map(|a| (a.id.as_str(), a)).collect();
+        in_scope().map(|a| (a.id.as_str(), a)).collect();
     let limit = Arc::new(Semaphore::new(parallelism.max(1)));
     let mut tasks: Reads = JoinSet::new();
     let mut agents: BTreeMap<String, Agent> = BTreeMap::new();
-    let list = client.for_each_agent_page(None, |page| {
-        for agent in page {
-            agents.insert(agent.agent_id.clone(), agent.clone());
-            let Some(a) = managed.get(agent.agent_id.as_str()) else {
-                continue;
-            };
-            if a.instructions.is_some() {
-                let (client, id) = (client.clone(), a.id.clone());
-                spawn_bounded(&mut tasks, &limit, async move {
-                    client
-                        .get_instructions(&id)
-                        .await
-                        .map(|i| Detail::Instructions(id, i))
-                });
-            }
-            if a.webhooks.is_some() {
-                let (client, id) = (client.clone(), a.id.clone());
-                spawn_bounded(&mut tasks, &limit, async move {
-                    client
-                        .list_webhooks(&id)
-                        .await
-                        .map(|w| Detail::Webhooks(id, w))
-                });
+    // Unscoped, the workspace list is read alongside the agents; scoped, it
+    // is needed first, to know which workspace ids to list agents of.
+    let known = match &scope.workspaces {
+        Some(_) => Some(client.list_workspaces().await?),
+        None => None,
+    };
+    let list = async {
+        let Some(names) = &scope.workspaces else {
+            return client
+                .for_each_agent_page(None, |page| {
+                    details(client, &limit, &mut tasks, &managed, &mut agents, page)
+                })
+                .await;
+        };
+        for id in selected_ids(known.as_deref().unwrap_or_default(), desired, names) {
+            client
+                .for_each_agent_page(Some(&id), |page| {
+                    details(client, &limit, &mut tasks, &managed, &mut agents, page)
+                })
+                .await?;
+        }
+        // Declared here but living elsewhere (or nowhere yet).
+        let missing: Vec<&str> = managed
+            .keys()
+            .filter(|id| !agents.contains_key(**id))
+            .copied()
+            .collect();
+        for id in missing {
+            if let Some(agent) = client.get_agent(id).await? {
+                details(client, &limit, &mut tasks, &managed, &mut agents, &[agent]);
             }
         }
-    });
-    let (workspaces, (), schedules) = tokio::try_join!(client.list_workspaces(), list, async {
-        if manages_schedules {
-            client.list_schedules().await
-        } else {
-            Ok(Vec::new())
+        Ok(())
+    };
+    let (workspaces, (), schedules) = tokio::try_join!(
+        async {
+            match &known {
+                Some(w) => Ok(w.clone()),
+                None => client.list_workspaces().await,
+            }
+        },
+        list,
+        async {
+            if manages_schedules {
+                client.list_schedules().await
+            } else {
+                Ok(Vec::new())
+            }
         }
-    })?;
+    )?;
     let mut live = Live {
         workspaces,
         agents,
         ..Live::default()
     };
+
     if schedules.iter().any(|s| s.agent_id.is_none()) {
         // A list that does not say whose schedule is whose: ask each managed agent instead.
-        for a in desired
-            .agents
-            .iter()
-            .filter(|a| a.schedule.is_some() && live.agents.contains_key(&a.id))
-        {
+        for a in in_scope().filter(|a| a.schedule.is_some() && live.agents.contains_key(&a.id)) {
             let (client, id) = (client.clone(), a.id.clone());
             spawn_bounded(&mut tasks, &limit, async move {
                 client
@@ -152,6 +198,65 @@ pub async fn read(
         }
     }
     Ok(live)
+}
+
+/// Record agents of a page, and start the per-agent reads of the managed ones.
+fn details(
+    client: &Client,
+    limit: &Arc<Semaphore>,
+    tasks: &mut Reads,
+    managed: &HashMap<&str, &crate::manifest::AgentSpec>,
+    agents: &mut BTreeMap<String, Agent>,
+    page: &[Agent],
+) {
+    for agent in page {
+        agents.insert(agent.agent_id.clone(), agent.clone());
+        let Some(a) = managed.get(agent.agent_id.as_str()) else {
+            continue;
+        };
+        if a.instructions.is_some() {
+            let (client, id) = (client.clone(), a.id.clone());
+            spawn_bounded(tasks, limit, async move {
+                client
+                    .get_instructions(&id)
+                    .await
+                    .map(|i| Detail::Instructions(id, i))
+            });
+        }
+        if a.webhooks.is_some() {
+            let (client, id) = (client.clone(), a.id.clone());
+            spawn_bounded(tasks, limit, async move {
+                client
+                    .list_webhooks(&id)
+                    .await
+                    .map(|w| Detail::Webhooks(id, w))
+            });
+        }
+    }
+}
+
+/// Ids of the live workspaces selected by name: by their live name, or by
+/// the pinned id of a declared workspace of that name (a rename in progress).
+fn selected_ids(
+    workspaces: &[Workspace],
+    desired: &Desired,
+    names: &BTreeSet<String>,
+) -> Vec<String> {
+    let pinned: HashMap<&str, &str> = desired
+        .workspaces
+        .iter()
+        .filter_map(|w| Some((w.id.as_deref()?, w.name.as_str())))
+        .collect();
+    workspaces
+        .iter()
+        .filter(|w| {
+            names.contains(&w.name)
+                || pinned
+                    .get(w.workspace_id.as_str())
+                    .is_some_and(|n| names.contains(*n))
+        })
+        .map(|w| w.workspace_id.clone())
+        .collect()
 }
 
 impl Live {

@@ -296,3 +296,90 @@ fn drift_reports_and_exits_2() {
     assert!(text.starts_with("Drift: "), "{text}");
     assert!(text.contains("changed outside git: builder"), "{text}");
 }
+
+#[test]
+fn workspace_narrowing_keeps_prune_deletions_and_reads_only_that_workspace() {
+    let (twin, dir) = scenario();
+    twin.shared.stats.reset();
+    let (code, out, err) = plan(&twin, dir.path(), &["-o", "json", "--workspace", "Support"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut addrs: Vec<&str> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["address"].as_str().unwrap())
+        .collect();
+    addrs.sort();
+    assert_eq!(
+        addrs,
+        vec![
+            "agent[\"legacy-triage\"]",
+            "agent[\"nightly\"].schedule",
+            "agent[\"unscheduled\"].schedule",
+        ]
+    );
+    // 1 workspaces + 1 page of Support's agents + 1 schedules + 1 instructions
+    // (newline-only); nothing of the other workspaces.
+    assert_eq!(twin.reads(), 4, "{}", twin.shared.stats.to_json());
+    assert_eq!(
+        twin.shared.stats.count("GET", "/v1/agents"),
+        1,
+        "agents were not listed by workspace"
+    );
+}
+
+#[test]
+fn a_workspace_narrowed_plan_still_moves_an_agent_in_from_elsewhere() {
+    let (twin, dir) = scenario();
+    // lead-scout lives in Growth and is declared in Research.
+    let (code, out, err) = plan(
+        &twin,
+        dir.path(),
+        &["-o", "json", "--workspace", "Research"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let scout = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "agent[\"lead-scout\"]")
+        .expect("no change for lead-scout");
+    assert_eq!(scout["action"], "move");
+}
+
+#[test]
+fn unknown_targets_and_workspaces_are_errors_with_suggestions() {
+    let (twin, dir) = scenario();
+    let (code, out, err) = plan(&twin, dir.path(), &["--workspace", "Suport"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains(r#"--workspace "Suport": no such workspace (did you mean "Support"?)"#),
+        "{err}"
+    );
+    let (code, _, err) = plan(&twin, dir.path(), &["--target", "dialy-digest"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(r#"did you mean agent["daily-digest"]?"#),
+        "{err}"
+    );
+    let (code, _, err) = plan(
+        &twin,
+        dir.path(),
+        &["--target", r#"agent["daily-digest"].schedule"#],
+    );
+    assert_eq!(code, 0, "{err}");
+    // A saved plan applies exactly what was reviewed: narrowing it is refused.
+    let (code, _, err) = plan(&twin, dir.path(), &["--out", "p.json"]);
+    assert_eq!(code, 0, "{err}");
+    let out = twin
+        .cmd(dir.path())
+        .args(["apply", "p.json", "--target", "fresh"])
+        .env("HOOK_TOKEN", common::HOOK_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot narrow a saved plan"));
+    assert_eq!(twin.writes(), 0);
+}

@@ -64,6 +64,10 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> i32 {
     // With `--secrets-out -`, stdout carries the secrets and nothing else.
     printer.quiet_stdout = args.secrets_out == Path::new("-");
     let saved = read_saved(&args.path);
+    if saved.is_some() && !(args.target.is_empty() && args.workspace.is_empty()) {
+        printer.error(&"--target and --workspace cannot narrow a saved plan: it applies exactly what was reviewed\nhint: narrow when saving it: `twinform plan --target … --out FILE`");
+        return EXIT_ERROR;
+    }
     let (manifests, selection) = match &saved {
         Some(s) => (s.manifests.clone(), s.selection.clone()),
         None => (

@@ -2,6 +2,7 @@
 //! reuses: load the manifests, read live state, diff, attribute drift.
 
 use std::collections::{BTreeMap, HashMap};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,7 +13,8 @@ use tokio::task::JoinSet;
 
 use super::{connect, validate, Connection, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
 use crate::cli::{ApiArgs, DriftArgs, Format, JournalArgs, PlanArgs};
-use crate::live::{self, Live};
+use crate::live::{self, Live, Scope};
+use crate::manifest::diagnostic::did_you_mean;
 use crate::manifest::Desired;
 use crate::output::Printer;
 use crate::plan::render::{self, Context};
@@ -55,7 +57,11 @@ pub async fn prepare(
         .stats
         .requests
         .load(std::sync::atomic::Ordering::Relaxed);
-    let live = match live::read(&conn.client, &desired, api.parallelism).await {
+    let scope = Scope {
+        workspaces: (!selection.workspaces.is_empty())
+            .then(|| selection.workspaces.iter().cloned().collect()),
+    };
+    let live = match live::read_scoped(&conn.client, &desired, api.parallelism, &scope).await {
         Ok(mut l) => {
             match crate::apply::journal::unfinished(&journal.journal, "create_webhook") {
                 Ok(cut_short) => l.unstored_secrets = cut_short,
@@ -72,7 +78,15 @@ pub async fn prepare(
             return Err(EXIT_ERROR);
         }
     };
-    let mut plan = match plan::diff(&desired, &live) {
+    if let Err(unknown) = check_selection(selection, &desired, &live) {
+        printer.error(&format!(
+            "nothing to plan for:\n  - {}",
+            unknown.join("\n  - ")
+        ));
+        conn.close().await;
+        return Err(EXIT_ERROR);
+    }
+    let mut plan = match plan::diff_scoped(&desired, &live, &scope) {
         Ok(p) => p,
         Err(e) => {
             printer.error(&e);
@@ -80,12 +94,7 @@ pub async fn prepare(
             return Err(EXIT_ERROR);
         }
     };
-    let agent_workspaces: BTreeMap<String, String> = desired
-        .agents
-        .iter()
-        .map(|a| (a.id.clone(), a.workspace.clone()))
-        .collect();
-    plan.narrow(&selection.targets, &selection.workspaces, &agent_workspaces);
+    plan.narrow(&selection.targets);
     if let Err(e) = attribute_drift(&conn.client, &mut plan, api.parallelism).await {
         printer.error(&format!("reading instruction history failed: {e}"));
         conn.close().await;
@@ -108,6 +117,58 @@ pub async fn prepare(
         conn,
         context,
     })
+}
+
+/// Every `--workspace` must name a declared or live workspace, and every
+/// `--target` a declared or live workspace or agent (or something inside one):
+/// a typo must not plan "No changes" and exit 0.
+fn check_selection(
+    selection: &Selection,
+    desired: &Desired,
+    live: &Live,
+) -> Result<(), Vec<String>> {
+    let mut workspaces: Vec<&str> = desired.workspaces.iter().map(|w| w.name.as_str()).collect();
+    workspaces.extend(live.workspaces.iter().map(|w| w.name.as_str()));
+    let mut roots: Vec<String> = workspaces
+        .iter()
+        .map(|w| plan::diff::workspace_address(w))
+        .collect();
+    roots.extend(
+        desired
+            .agents
+            .iter()
+            .map(|a| plan::diff::agent_address(&a.id)),
+    );
+    roots.extend(live.agents.keys().map(|id| plan::diff::agent_address(id)));
+    let root_strs: Vec<&str> = roots.iter().map(String::as_str).collect();
+    let mut unknown = Vec::new();
+    for w in &selection.workspaces {
+        if !workspaces.contains(&w.as_str()) {
+            unknown.push(match did_you_mean(w, &workspaces) {
+                Some(s) => format!("--workspace {w:?}: no such workspace (did you mean {s:?}?)"),
+                None => {
+                    format!("--workspace {w:?}: no workspace is declared or live with that name")
+                }
+            });
+        }
+    }
+    for t in &selection.targets {
+        let full = Plan::target_address(t);
+        let root = full.find(']').map_or(full.as_str(), |i| &full[..=i]);
+        if !roots.iter().any(|r| r == root) {
+            unknown.push(match did_you_mean(root, &root_strs) {
+                Some(s) => {
+                    format!("--target {t}: nothing is declared or live there (did you mean {s}?)")
+                }
+                None => format!("--target {t}: nothing is declared or live there"),
+            });
+        }
+    }
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(unknown)
+    }
 }
 
 /// Say who last changed instructions that drifted (one history call per drifted agent).

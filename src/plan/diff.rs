@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use similar::TextDiff;
 
 use super::{Action, Change, Op, Plan, Resource, WorkspaceRef};
-use crate::live::Live;
+use crate::live::{Live, Scope};
 use crate::manifest::{AgentSpec, Desired, ScheduleSpec, Text, WebhookSpec};
 use crate::twin::content_hash;
 use crate::twin::types::{PatchWebhook, Schedule, Webhook};
@@ -49,6 +49,7 @@ struct Ws {
 struct Differ<'a> {
     desired: &'a Desired,
     live: &'a Live,
+    scope: &'a Scope,
     plan: Plan,
     errors: Vec<String>,
     /// Declared workspace name → resolved.
@@ -57,17 +58,29 @@ struct Differ<'a> {
 
 /// Compare `desired` with `live`.
 pub fn diff(desired: &Desired, live: &Live) -> Result<Plan, PlanError> {
+    diff_scoped(desired, live, &Scope::default())
+}
+
+/// [`diff`] for the part of the manifests in `scope` (`--workspace`): only
+/// those workspaces and the agents declared in them are compared, and only
+/// those workspaces are pruned. `live` must have been read with the same scope.
+pub fn diff_scoped(desired: &Desired, live: &Live, scope: &Scope) -> Result<Plan, PlanError> {
     let mut d = Differ {
         desired,
         live,
+        scope,
         plan: Plan::default(),
         errors: Vec::new(),
         declared: HashMap::new(),
     };
-    d.plan.managed_workspaces = desired.workspaces.len();
-    d.plan.managed_agents = desired.agents.len();
+    d.plan.managed_workspaces = desired
+        .workspaces
+        .iter()
+        .filter(|w| scope.has_workspace(&w.name))
+        .count();
+    d.plan.managed_agents = desired.agents.iter().filter(|a| scope.has_agent(a)).count();
     d.workspaces();
-    for agent in &desired.agents {
+    for agent in desired.agents.iter().filter(|a| scope.has_agent(a)) {
         d.agent(agent);
     }
     d.prune();
@@ -80,6 +93,16 @@ pub fn diff(desired: &Desired, live: &Live) -> Result<Plan, PlanError> {
 
 impl Differ<'_> {
     fn push(&mut self, change: Change) {
+        // A workspace outside `--workspace` is resolved (agents may name it)
+        // but never changed.
+        if change.resource == Resource::Workspace {
+            let out = self.desired.workspaces.iter().any(|w| {
+                workspace_address(&w.name) == change.address && !self.scope.has_workspace(&w.name)
+            });
+            if out {
+                return;
+            }
+        }
         self.plan.changes.push(change);
     }
 
@@ -633,7 +656,12 @@ impl Differ<'_> {
     /// where the workspace prunes, listed as unmanaged otherwise.
     fn prune(&mut self) {
         let declared: BTreeSet<&str> = self.desired.agents.iter().map(|a| a.id.as_str()).collect();
-        for spec in &self.desired.workspaces {
+        for spec in self
+            .desired
+            .workspaces
+            .iter()
+            .filter(|w| self.scope.has_workspace(&w.name))
+        {
             let Some(Ws {
                 reference: WorkspaceRef::Id(ws_id),
                 ..

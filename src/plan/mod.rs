@@ -9,14 +9,14 @@
 pub mod diff;
 pub mod render;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::twin::types::PatchWebhook;
 
-pub use diff::{diff, PlanError};
+pub use diff::{diff, diff_scoped, PlanError};
 
 /// The version of the JSON plan format (`-o json`, `--out`).
 pub const FORMAT_VERSION: &str = "1";
@@ -222,40 +222,28 @@ impl Plan {
         self.changes.iter().filter(|c| c.destructive).collect()
     }
 
+    /// The full address a `--target` names: an address as written, or a bare
+    /// agent id.
+    pub fn target_address(target: &str) -> String {
+        if target.contains('[') {
+            target.to_string()
+        } else {
+            diff::agent_address(target)
+        }
+    }
+
     /// Keep only changes matching a target (an address, a prefix of one, or a
-    /// bare agent id) or belonging to an agent in one of `workspaces`, plus
-    /// everything they depend on. `agent_workspaces` maps agent id → workspace name.
-    pub fn narrow(
-        &mut self,
-        targets: &[String],
-        workspaces: &[String],
-        agent_workspaces: &BTreeMap<String, String>,
-    ) {
-        if targets.is_empty() && workspaces.is_empty() {
+    /// bare agent id), plus everything they depend on. (`--workspace` narrows
+    /// earlier, in the read and the diff.)
+    pub fn narrow(&mut self, targets: &[String]) {
+        if targets.is_empty() {
             return;
         }
-        let targets: Vec<String> = targets
-            .iter()
-            .map(|t| {
-                if t.contains('[') {
-                    t.clone()
-                } else {
-                    format!("agent[{t:?}]")
-                }
-            })
-            .collect();
+        let targets: Vec<String> = targets.iter().map(|t| Self::target_address(t)).collect();
         let matches = |c: &Change| {
             targets
                 .iter()
                 .any(|t| c.address == *t || c.address.starts_with(&format!("{t}.")))
-                || c.agent.as_ref().is_some_and(|a| {
-                    agent_workspaces
-                        .get(a)
-                        .is_some_and(|w| workspaces.contains(w))
-                })
-                || workspaces
-                    .iter()
-                    .any(|w| c.address == format!("workspace[{w:?}]"))
         };
         let mut keep: BTreeSet<String> = self
             .changes
