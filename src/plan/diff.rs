@@ -181,6 +181,19 @@ impl Differ<'_> {
                 }
                 Some(w) => {
                     let rename = w.name != spec.name;
+                    if let Some(taken) =
+                        self.live.workspaces.iter().find(|o| {
+                            rename && o.name == spec.name && o.workspace_id != w.workspace_id
+                        })
+                    {
+                        // Names are how agents and later plans find workspaces.
+                        self.errors.push(format!(
+                            "workspace {address} renames `{}` ({}) to `{}`, the name live workspace {} already has: \
+                             two workspaces with one name would break every later plan; rename or delete the other first",
+                            w.name, w.workspace_id, spec.name, taken.workspace_id
+                        ));
+                        continue;
+                    }
                     let icon_differs = spec
                         .icon
                         .as_ref()
@@ -231,6 +244,22 @@ impl Differ<'_> {
             .iter()
             .filter(|w| w.name == agent.workspace)
             .collect();
+        if let [w] = matches.as_slice() {
+            if let Some(renamed) = self
+                .desired
+                .workspaces
+                .iter()
+                .find(|d| d.id.as_deref() == Some(w.workspace_id.as_str()))
+            {
+                // Applying would work once, then every later plan would fail:
+                // the old name no longer exists.
+                self.errors.push(format!(
+                    "agent `{}` ({}) names workspace `{}`, which the manifests rename to `{}` (id {}): write `workspace: {}`",
+                    agent.id, agent.source, agent.workspace, renamed.name, w.workspace_id, renamed.name
+                ));
+                return None;
+            }
+        }
         match matches.as_slice() {
             [w] => Some(Ws {
                 reference: WorkspaceRef::Id(w.workspace_id.clone()),

@@ -321,3 +321,36 @@ fn a_pinned_workspace_is_renamed() {
         }]
     );
 }
+
+#[test]
+fn renames_that_would_break_the_next_plan_are_refused() {
+    // A pinned workspace renamed onto the name another live workspace has.
+    let mut d = desired(&["Taken"], vec![]);
+    d.workspaces[0].id = Some("w1".into());
+    let l = live(&[("w1", "Mine"), ("w2", "Taken")], &[]);
+    let err = diff(&d, &l).unwrap_err();
+    assert!(
+        err.problems[0]
+            .contains("renames `Mine` (w1) to `Taken`, the name live workspace w2 already has"),
+        "{err}"
+    );
+    // An agent left on the old name of a workspace the manifests rename.
+    let mut d = desired(&["New"], vec![spec("a", "Old")]);
+    d.workspaces[0].id = Some("w1".into());
+    let l = live(&[("w1", "Old")], &[("a", "w1")]);
+    let err = diff(&d, &l).unwrap_err();
+    assert!(
+        err.problems[0].contains("names workspace `Old`, which the manifests rename to `New` (id w1): write `workspace: New`"),
+        "{err}"
+    );
+    // The same rename with the agent updated is fine.
+    let d2 = {
+        let mut d = desired(&["New"], vec![spec("a", "New")]);
+        d.workspaces[0].id = Some("w1".into());
+        d
+    };
+    assert_eq!(
+        addresses(&diff(&d2, &l).unwrap()),
+        vec![("workspace[\"New\"]".to_string(), Action::Update)]
+    );
+}
