@@ -9,8 +9,10 @@ use serde_json::json;
 use twinform::cli::FaultArgs;
 use twinform::emulator::Store;
 
-const TEXTS: [&str; 5] = [
+const TEXTS: [&str; 7] = [
     "plain",
+    "windows\r\nline endings\r\n",
+    "\u{feff}a byte-order mark",
     "ends with a newline\n",
     "ünïcødé ✓ — “quotes” and: colons # hash",
     "multi\nline\n\ntext",
@@ -79,7 +81,7 @@ fn populate(specs: &[Spec]) -> Store {
         let mut urls = std::collections::HashSet::new();
         // Manifests name webhooks by URL, so duplicates cannot round-trip (export warns; tested below).
         for (u, enabled) in sp.hooks.iter().filter(|(u, _)| urls.insert(*u)) {
-            let (_, v) = s.create_webhook(&id, &json!({"url": format!("https://h{u}.example/x?y=1"), "events": ["run.failed", "run.started"]})).unwrap();
+            let (_, v) = s.create_webhook(&id, &json!({"url": format!("https://h{u}.example/x?y=1&t=${{NOT_A_VAR}}"), "events": ["run.failed", "run.started"]})).unwrap();
             if !enabled {
                 s.patch_webhook(
                     &id,
@@ -187,7 +189,7 @@ fn duplicate_webhook_urls_are_warned_about() {
     store
         .create_webhook(
             "agent-0",
-            &json!({"url": "https://h0.example/x?y=1", "events": ["run.failed"]}),
+            &json!({"url": "https://h0.example/x?y=1&t=${NOT_A_VAR}", "events": ["run.failed"]}),
         )
         .unwrap();
     let twin = TestTwin::with(FaultArgs::default(), store);
@@ -219,4 +221,78 @@ fn a_failed_read_writes_nothing() {
         .assert()
         .code(1);
     assert!(!dir.path().join("x").exists());
+}
+
+#[test]
+fn a_messy_account_exports_what_it_can_and_names_what_it_cannot() {
+    let mut s = Store::default();
+    let twice_a = common::add_workspace(&mut s, "Twice");
+    let twice_b = common::add_workspace(&mut s, "Twice");
+    let odd = common::add_workspace(&mut s, "Odd icon");
+    s.update_workspace(&odd, &json!({"name": "Odd icon", "icon_config": "rocket"}))
+        .unwrap();
+    for (id, ws) in [
+        ("in-twice", &twice_a),
+        ("also-twice", &twice_b),
+        ("fine", &odd),
+    ] {
+        s.create_agent(&json!({"agent_id": id, "workspace_id": ws}))
+            .unwrap();
+    }
+    s.put_instructions("fine", &json!({"content": "line one\r\nline two\r\n"}))
+        .unwrap();
+    s.create_webhook(
+        "fine",
+        &json!({"url": "https://h.example/${HOOK}", "events": ["run.failed"]}),
+    )
+    .unwrap();
+    // A schedule twinform's cron rules refuse (six fields) stays unmanaged.
+    s.put_schedule("fine", &json!({"cron": "0 0 9 * * * *"}))
+        .unwrap();
+    s.schedules.get_mut("fine").unwrap().cron = "0 9 * * *".into();
+    let twin = TestTwin::with(FaultArgs::default(), s);
+    let dir = tempfile::tempdir().unwrap();
+    let out = twin
+        .cmd(dir.path())
+        .args(["export", "--out", "x"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "workspaces {twice_a}, {twice_b} share the name `Twice`"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("its icon is not a JSON document"), "{err}");
+    assert!(err.contains("the schedule is left unmanaged"), "{err}");
+    let agent = std::fs::read_to_string(dir.path().join("x/agents/fine.yaml")).unwrap();
+    assert!(agent.contains("https://h.example/$${HOOK}"), "{agent}");
+    assert!(!dir.path().join("x/agents/in-twice.yaml").exists());
+    twin.cmd(dir.path())
+        .args(["validate", "x"])
+        .assert()
+        .success();
+    let out = twin
+        .cmd(dir.path())
+        .args(["plan", "--detailed-exitcode", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A filter that names nothing live is an error, not "Exported 0".
+    let out = twin
+        .cmd(dir.path())
+        .args(["export", "--out", "y", "--agent", "fien"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains(r#"--agent "fien": nothing live has that name (did you mean "fine"?)"#));
+    assert!(!dir.path().join("y").exists());
 }

@@ -17,9 +17,14 @@ use tokio::task::JoinSet;
 
 use super::{connect, EXIT_ERROR, EXIT_OK};
 use crate::cli::ExportArgs;
+use crate::manifest::diagnostic::did_you_mean;
+use crate::manifest::model::EVENTS;
 use crate::output::Printer;
+use crate::plan::render::count;
+use crate::rules::{check_cron, check_url, is_valid_agent_id};
 use crate::twin::types::{Agent, Instructions, Schedule, Webhook, Workspace};
 use crate::twin::{ApiError, Client};
+use serde::Serialize;
 
 /// Everything read for one agent.
 struct AgentState {
@@ -27,11 +32,6 @@ struct AgentState {
     instructions: Option<Instructions>,
     schedule: Option<Schedule>,
     webhooks: Vec<Webhook>,
-}
-
-/// A YAML scalar: JSON string syntax is valid YAML and escapes everything.
-fn q(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_default()
 }
 
 /// A file-name-safe form of a name.
@@ -60,6 +60,69 @@ fn slug(name: &str) -> String {
 
 const MODELINE: &str = "# yaml-language-server: $schema=../twinform.schema.json\n";
 
+/// A live string written where the manifest interpolates: `${` must be
+/// written `$${` to stay literal.
+fn literal(s: &str) -> String {
+    s.replace("${", "$${")
+}
+
+/// `kind: Workspace` as exported.
+#[derive(Serialize)]
+struct WorkspaceOut<'a> {
+    kind: &'static str,
+    name: &'a str,
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    icon: Option<String>,
+    prune: bool,
+}
+
+/// `{file: …}`.
+#[derive(Serialize)]
+struct FileRef {
+    file: String,
+}
+
+#[derive(Serialize)]
+struct ScheduleOut<'a> {
+    cron: &'a str,
+    paused: bool,
+}
+
+#[derive(Serialize)]
+struct WebhookOut {
+    url: String,
+    events: Vec<String>,
+    enabled: bool,
+}
+
+/// `kind: Agent` as exported. `None` fields are left unmanaged; `Some(None)`
+/// schedule is `null` (none).
+#[derive(Serialize)]
+struct AgentOut<'a> {
+    kind: &'static str,
+    id: &'a str,
+    workspace: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    instructions: Option<FileRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule: Option<Option<ScheduleOut<'a>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    webhooks: Option<Vec<WebhookOut>>,
+}
+
+/// What the export could not express: `skipped` objects are left out (export
+/// exits 1), `unmanaged` fields are left out of their document (a note).
+#[derive(Default)]
+struct Report {
+    skipped: Vec<String>,
+    unmanaged: Vec<String>,
+}
+
+fn yaml<T: Serialize>(value: &T) -> String {
+    serde_saphyr::to_string(value).unwrap_or_default()
+}
+
 async fn read_all(
     client: &Client,
     args: &ExportArgs,
@@ -70,6 +133,11 @@ async fn read_all(
         client.list_agents(None),
         client.list_schedules()
     )?;
+    let ids: Vec<String> = agents.iter().map(|a| a.agent_id.clone()).collect();
+    let unknown = check_filters(args, &workspaces, &ids);
+    if !unknown.is_empty() {
+        return Err(ApiError::Config(unknown.join("\n  ")));
+    }
     // No filter: everything. Otherwise an agent is exported when its id is in
     // --agent or its workspace in --workspace; workspaces named by --workspace
     // and those holding an exported agent are exported.
@@ -128,80 +196,138 @@ async fn read_all(
     Ok((workspaces, states))
 }
 
-fn workspace_doc(w: &Workspace) -> String {
-    let mut d = format!(
-        "{MODELINE}kind: Workspace\nname: {}\nid: {}\n",
-        q(&w.name),
-        q(&w.workspace_id)
-    );
-    if let Some(icon) = &w.icon_config {
-        d.push_str(&format!("icon: {}\n", q(icon)));
-    }
-    d.push_str("prune: false\n");
-    d
+fn workspace_doc(w: &Workspace, report: &mut Report) -> String {
+    let icon = match &w.icon_config {
+        Some(icon) if serde_json::from_str::<serde_json::Value>(icon).is_err() => {
+            report.unmanaged.push(format!(
+                "workspace `{}`: its icon is not a JSON document, so it is left unmanaged",
+                w.name
+            ));
+            None
+        }
+        other => other.as_deref().map(literal),
+    };
+    let doc = WorkspaceOut {
+        kind: "Workspace",
+        name: &w.name,
+        id: &w.workspace_id,
+        icon,
+        prune: false,
+    };
+    format!("{MODELINE}{}", yaml(&doc))
 }
 
-fn agent_doc(s: &AgentState, ws_name: &str) -> String {
+fn agent_doc(s: &AgentState, ws_name: &str, report: &mut Report) -> String {
     let a = &s.agent;
-    let mut d = String::from(MODELINE);
+    let mut head = String::from(MODELINE);
     if let Some(name) = a.display_name() {
-        d.push_str(&format!(
+        head.push_str(&format!(
             "# web-app name: {}\n",
             name.replace(['\n', '\r'], " ")
         ));
     }
-    d.push_str(&format!(
-        "kind: Agent\nid: {}\nworkspace: {}\n",
-        q(&a.agent_id),
-        q(ws_name)
-    ));
-    if s.instructions.is_some() {
-        d.push_str(&format!(
-            "instructions: {{file: {}}}\n",
-            q(&format!("../prompts/{}.md", a.agent_id))
-        ));
-    }
-    match &s.schedule {
-        Some(sch) => d.push_str(&format!(
-            "schedule:\n  cron: {}\n  paused: {}\n",
-            q(&sch.cron),
-            sch.paused
-        )),
-        None => d.push_str("schedule: null\n"),
-    }
-    if s.webhooks.is_empty() {
-        d.push_str("webhooks: []\n");
-    } else {
-        d.push_str("# Signing secrets are not exported: each stays with whoever received it at creation.\nwebhooks:\n");
-        let mut seen = BTreeSet::new();
-        for w in s.webhooks.iter().filter(|w| seen.insert(w.url.clone())) {
-            let mut events = w.events.clone();
-            events.sort();
-            let events: Vec<String> = events.iter().map(|e| q(e)).collect();
-            d.push_str(&format!(
-                "  - url: {}\n    events: [{}]\n    enabled: {}\n",
-                q(&w.url),
-                events.join(", "),
-                w.status == "active"
+    let schedule = match &s.schedule {
+        Some(sch) if check_cron(&sch.cron).is_err() => {
+            report.unmanaged.push(format!(
+                "agent `{}`: its cron `{}` is not one twinform accepts, so the schedule is left unmanaged",
+                a.agent_id, sch.cron
             ));
+            None
         }
+        Some(sch) => Some(Some(ScheduleOut {
+            cron: &sch.cron,
+            paused: sch.paused,
+        })),
+        None => Some(None),
+    };
+    let webhooks = webhooks_out(s, report);
+    if webhooks.as_ref().is_some_and(|w| !w.is_empty()) {
+        head.push_str("# Signing secrets are not exported: each stays with whoever received it at creation.\n");
     }
-    d
+    let doc = AgentOut {
+        kind: "Agent",
+        id: &a.agent_id,
+        workspace: ws_name,
+        instructions: s.instructions.as_ref().map(|_| FileRef {
+            file: format!("../prompts/{}.md", a.agent_id),
+        }),
+        schedule,
+        webhooks,
+    };
+    format!("{head}{}", yaml(&doc))
 }
 
-/// The files to write: path → content.
+/// The complete webhook list, or `None` (unmanaged) when one of them cannot
+/// be written as a manifest webhook (a URL or event twinform refuses).
+fn webhooks_out(s: &AgentState, report: &mut Report) -> Option<Vec<WebhookOut>> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for w in s.webhooks.iter().filter(|w| seen.insert(w.url.clone())) {
+        let bad_event = w.events.iter().find(|e| !EVENTS.contains(&e.as_str()));
+        if let Err(why) = check_url(&w.url) {
+            report.unmanaged.push(format!(
+                "agent `{}`: webhook {} cannot be written in a manifest ({why}), so webhooks are left unmanaged",
+                s.agent.agent_id, w.webhook_id
+            ));
+            return None;
+        }
+        if bad_event.is_some() || w.events.is_empty() {
+            report.unmanaged.push(format!(
+                "agent `{}`: webhook {} has events twinform does not know ({}), so webhooks are left unmanaged",
+                s.agent.agent_id,
+                w.webhook_id,
+                w.events.join(", ")
+            ));
+            return None;
+        }
+        let mut events = w.events.clone();
+        events.sort();
+        events.dedup();
+        out.push(WebhookOut {
+            url: literal(&w.url),
+            events,
+            enabled: w.status == "active",
+        });
+    }
+    Some(out)
+}
+
+/// The files to write: path → content. Workspaces whose name cannot identify
+/// them (empty, or shared with another live workspace) are skipped with their
+/// agents, and so are agents whose id a manifest cannot hold.
 fn render(
     out: &Path,
     workspaces: &[Workspace],
     states: &[AgentState],
+    report: &mut Report,
 ) -> BTreeMap<PathBuf, String> {
     let mut files = BTreeMap::new();
-    let names: BTreeMap<&str, &str> = workspaces
-        .iter()
-        .map(|w| (w.workspace_id.as_str(), w.name.as_str()))
-        .collect();
+    let mut by_name: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for w in workspaces {
+        by_name
+            .entry(w.name.as_str())
+            .or_default()
+            .push(w.workspace_id.as_str());
+    }
+    let mut names: BTreeMap<&str, &str> = BTreeMap::new();
     let mut slugs = BTreeSet::new();
     for w in workspaces {
+        let ids = &by_name[w.name.as_str()];
+        if w.name.trim().is_empty() || ids.len() > 1 {
+            if ids.first() == Some(&w.workspace_id.as_str()) {
+                report.skipped.push(if w.name.trim().is_empty() {
+                    format!("workspace {} has no name, which manifests use to identify it: name it, then export again", w.workspace_id)
+                } else {
+                    format!(
+                        "workspaces {} share the name `{}`, which manifests use to identify them: rename one, then export again (their agents were skipped too)",
+                        ids.join(", "),
+                        w.name
+                    )
+                });
+            }
+            continue;
+        }
+        names.insert(w.workspace_id.as_str(), w.name.as_str());
         let mut s = slug(&w.name);
         if !slugs.insert(s.clone()) {
             s = format!("{s}-{}", slug(&w.workspace_id));
@@ -209,25 +335,33 @@ fn render(
         }
         files.insert(
             out.join("workspaces").join(format!("{s}.yaml")),
-            workspace_doc(w),
+            workspace_doc(w, report),
         );
     }
     for s in states {
-        let ws = s
+        let id = &s.agent.agent_id;
+        if !is_valid_agent_id(id) {
+            report.skipped.push(format!(
+                "agent `{id}`: its id is not one a manifest can hold (^[A-Za-z0-9][A-Za-z0-9_-]{{0,63}}$)"
+            ));
+            continue;
+        }
+        let Some(ws) = s
             .agent
             .workspace_id
             .as_deref()
-            .and_then(|id| names.get(id))
+            .and_then(|w| names.get(w))
             .copied()
-            .unwrap_or_default();
+        else {
+            continue;
+        };
         files.insert(
-            out.join("agents")
-                .join(format!("{}.yaml", s.agent.agent_id)),
-            agent_doc(s, ws),
+            out.join("agents").join(format!("{id}.yaml")),
+            agent_doc(s, ws, report),
         );
         if let Some(i) = &s.instructions {
             files.insert(
-                out.join("prompts").join(format!("{}.md", s.agent.agent_id)),
+                out.join("prompts").join(format!("{id}.md")),
                 i.content.clone(),
             );
         }
@@ -236,6 +370,27 @@ fn render(
         serde_json::to_string_pretty(&crate::manifest::model::json_schema()).unwrap_or_default();
     files.insert(out.join("twinform.schema.json"), format!("{schema}\n"));
     files
+}
+
+/// Filters that name nothing live are errors, with a suggestion.
+fn check_filters(args: &ExportArgs, workspaces: &[Workspace], agents: &[String]) -> Vec<String> {
+    let ws_names: Vec<&str> = workspaces.iter().map(|w| w.name.as_str()).collect();
+    let agent_ids: Vec<&str> = agents.iter().map(String::as_str).collect();
+    let mut unknown = Vec::new();
+    for (flag, wanted, known) in [
+        ("--workspace", &args.workspace, &ws_names),
+        ("--agent", &args.agent, &agent_ids),
+    ] {
+        for w in wanted.iter().filter(|w| !known.contains(&w.as_str())) {
+            unknown.push(match did_you_mean(w, known) {
+                Some(s) => {
+                    format!("{flag} {w:?}: nothing live has that name (did you mean {s:?}?)")
+                }
+                None => format!("{flag} {w:?}: nothing live has that name"),
+            });
+        }
+    }
+    unknown
 }
 
 pub async fn run(printer: &Printer, args: ExportArgs) -> i32 {
@@ -250,6 +405,10 @@ pub async fn run(printer: &Printer, args: ExportArgs) -> i32 {
     conn.close().await;
     let (workspaces, states) = match read {
         Ok(r) => r,
+        Err(ApiError::Config(unknown)) => {
+            printer.error(&format!("nothing was exported:\n  {unknown}"));
+            return EXIT_ERROR;
+        }
         Err(e) => {
             printer.error(&format!(
                 "reading live state failed, nothing was written: {e}"
@@ -266,7 +425,8 @@ pub async fn run(printer: &Printer, args: ExportArgs) -> i32 {
             ));
         }
     }
-    let files = render(&args.out, &workspaces, &states);
+    let mut report = Report::default();
+    let files = render(&args.out, &workspaces, &states, &mut report);
     let existing: Vec<String> = files
         .keys()
         .filter(|p| p.exists())
@@ -290,14 +450,29 @@ pub async fn run(printer: &Printer, args: ExportArgs) -> i32 {
             return EXIT_ERROR;
         }
     }
+    for note in &report.unmanaged {
+        printer.message(&format!("note: {note}"));
+    }
+    let exported = |dir: &str| {
+        files
+            .keys()
+            .filter(|p| p.parent().is_some_and(|d| d.ends_with(dir)))
+            .count()
+    };
     printer.message(&format!(
-        "Exported {} workspaces and {} agents to {}. Check with `twinform plan {}`: it should show no changes.",
-        workspaces.len(),
-        states.len(),
+        "Exported {} and {} to {}. Check with `twinform plan {}`: it should show no changes.",
+        count(exported("workspaces"), "workspace"),
+        count(exported("agents"), "agent"),
         args.out.display(),
         args.out.display()
     ));
-    EXIT_OK
+    if report.skipped.is_empty() {
+        return EXIT_OK;
+    }
+    for s in &report.skipped {
+        printer.error(&format!("not exported: {s}"));
+    }
+    EXIT_ERROR
 }
 
 #[cfg(test)]
@@ -312,8 +487,9 @@ mod tests {
     }
 
     #[test]
-    fn quoted_scalars_survive_yaml() {
-        assert_eq!(q("a: b # c"), "\"a: b # c\"");
-        assert_eq!(q("line\n\"x\""), "\"line\\n\\\"x\\\"\"");
+    fn interpolation_markers_stay_literal() {
+        assert_eq!(literal("https://h/${X}/$${Y}"), "https://h/$${X}/$$${Y}");
+        let back = crate::manifest::interpolate::interpolate(&literal("a${B}c$${d}"), &|_| None);
+        assert_eq!(back.unwrap().value, "a${B}c$${d}");
     }
 }

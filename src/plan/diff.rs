@@ -32,9 +32,28 @@ pub fn workspace_address(name: &str) -> String {
     format!("workspace[{}]", quote(name))
 }
 
-/// Instructions are equal when they differ at most by one trailing newline.
+/// Instructions are equal when they differ at most in line endings (CRLF and
+/// LF are the same text; twinform sends LF), a leading byte-order mark, and
+/// one trailing newline. Everything else (trailing spaces, Unicode
+/// normalization) is a real difference, and the plan shows it visibly.
 pub fn same_instructions(a: &str, b: &str) -> bool {
-    a.strip_suffix('\n').unwrap_or(a) == b.strip_suffix('\n').unwrap_or(b)
+    fn canonical(s: &str) -> std::borrow::Cow<'_, str> {
+        let s = s.strip_prefix('\u{feff}').unwrap_or(s);
+        let s = if s.contains('\r') {
+            std::borrow::Cow::Owned(s.replace("\r\n", "\n"))
+        } else {
+            std::borrow::Cow::Borrowed(s)
+        };
+        match s {
+            std::borrow::Cow::Borrowed(b) => {
+                std::borrow::Cow::Borrowed(b.strip_suffix('\n').unwrap_or(b))
+            }
+            std::borrow::Cow::Owned(o) => {
+                std::borrow::Cow::Owned(o.strip_suffix('\n').unwrap_or(&o).to_string())
+            }
+        }
+    }
+    a == b || canonical(a) == canonical(b)
 }
 
 /// A resolved workspace: how to reference it and its display name.
