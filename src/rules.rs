@@ -37,8 +37,26 @@ pub fn check_cron(expr: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Check a webhook URL: http or https with a host.
+/// Check a webhook URL: http or https with a host, and nothing a URL parser
+/// would silently drop or reinterpret (whitespace and control characters,
+/// which an environment variable can bring in; an empty authority).
 pub fn check_url(url: &str) -> Result<(), String> {
+    if let Some(c) = url.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "URL contains {}: encode it or remove it",
+            match c {
+                '\n' => "a line break".to_string(),
+                '\t' => "a tab".to_string(),
+                ' ' => "a space".to_string(),
+                c => format!("the character U+{:04X}", u32::from(c)),
+            }
+        ));
+    }
+    if let Some((_, rest)) = url.split_once("://") {
+        if rest.is_empty() || rest.starts_with(['/', '?', '#']) {
+            return Err("URL has no host".into());
+        }
+    }
     let parsed = url::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err(format!(
@@ -50,6 +68,13 @@ pub fn check_url(url: &str) -> Result<(), String> {
         return Err("URL has no host".into());
     }
     Ok(())
+}
+
+/// The form two webhook URLs are compared in: scheme and host lowercased,
+/// the scheme's default port dropped (`https://H.EXAMPLE.COM:443/x` is
+/// `https://h.example.com/x`). Paths and queries stay case-sensitive.
+pub fn url_key(url: &str) -> String {
+    url::Url::parse(url).map_or_else(|_| url.to_string(), |u| u.to_string())
 }
 
 #[cfg(test)]
@@ -82,5 +107,34 @@ mod tests {
         assert!(check_url("http://127.0.0.1:9/x").is_ok());
         assert!(check_url("ftp://x.example").is_err());
         assert!(check_url("not a url").is_err());
+        for bad in [
+            "https:///path",
+            "https://",
+            "https://h.example/a b",
+            "https://h.example/x\ny",
+            "https://h.example/\tx",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn url_keys_ignore_host_case_and_default_ports_only() {
+        assert_eq!(
+            url_key("https://H.EXAMPLE.COM:443/x"),
+            url_key("https://h.example.com/x")
+        );
+        assert_eq!(
+            url_key("HTTP://h.example:80/x"),
+            url_key("http://h.example/x")
+        );
+        assert_ne!(
+            url_key("https://h.example/X"),
+            url_key("https://h.example/x")
+        );
+        assert_ne!(
+            url_key("https://h.example:8443/x"),
+            url_key("https://h.example/x")
+        );
     }
 }

@@ -383,3 +383,28 @@ fn unknown_targets_and_workspaces_are_errors_with_suggestions() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot narrow a saved plan"));
     assert_eq!(twin.writes(), 0);
 }
+
+#[test]
+fn webhook_urls_match_modulo_host_case_and_default_port() {
+    let twin = TestTwin::start();
+    twin.store(|s| {
+        s.create_agent(&serde_json::json!({"agent_id": "a"}))
+            .unwrap();
+        s.create_webhook(
+            "a",
+            &serde_json::json!({"url": "https://h.example.com/Hook", "events": ["run.failed"]}),
+        )
+        .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Agent\nid: a\nworkspace: My Workspace\nwebhooks:\n  - url: HTTPS://H.EXAMPLE.COM:443/Hook\n    events: [run.failed]\n",
+    )
+    .unwrap();
+    let (code, out, err) = plan(&twin, dir.path(), &["--detailed-exitcode"]);
+    assert_eq!(
+        code, 0,
+        "a replace (and a new signing secret) was planned:\n{out}{err}"
+    );
+}

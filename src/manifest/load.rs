@@ -475,11 +475,7 @@ const ALL_FIELDS: &[&str] = &[
 ];
 
 fn yaml_problem(loaded: &Loaded, idx: usize, base: usize, e: &serde_saphyr::Error) -> Problem {
-    let message = e.without_snippet().to_string();
-    let mut message = first_line(&message);
-    if message.contains("untagged enum InstructionsSpec") {
-        message = "instructions must be text or `{file: path}`".into();
-    }
+    let message = humanize(&first_line(&e.without_snippet().to_string()));
     let mut p = match e.location() {
         Some(loc) if loc.line() > 0 => loaded.problem(idx, base, &loc, message.clone()),
         _ => Problem::at(&loaded.files[idx], base, 0, message.clone()),
@@ -490,6 +486,28 @@ fn yaml_problem(loaded: &Loaded, idx: usize, base: usize, e: &serde_saphyr::Erro
         }
     }
     p
+}
+
+/// The parser's message in the manifest's words, without advice meant for
+/// the programmer of a Rust program (`use Option<String>`, `DuplicateKeyPolicy`).
+fn humanize(message: &str) -> String {
+    if message.contains("untagged enum InstructionsSpec") {
+        return "instructions must be text or `{file: path}`".into();
+    }
+    if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(',').next().unwrap_or(key).trim();
+        return format!("the key `{key}` appears twice in this mapping");
+    }
+    if message.starts_with("cannot deserialize null into") {
+        return "a value is required here, not null".into();
+    }
+    let mut out = message.to_string();
+    for advice in ["; use Option<", ", set DuplicateKeyPolicy"] {
+        if let Some(i) = out.find(advice) {
+            out.truncate(i);
+        }
+    }
+    out
 }
 
 /// The message's first line without saphyr's own " at line N, column M"

@@ -206,7 +206,7 @@ fn agent(ctx: &mut Ctx, d: &Doc<AgentDoc>) -> Option<AgentSpec> {
                     continue;
                 };
                 if urls
-                    .insert(hook.url.value.clone(), &w.url.referenced)
+                    .insert(crate::rules::url_key(&hook.url.value), &w.url.referenced)
                     .is_some()
                 {
                     ctx.error(

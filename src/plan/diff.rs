@@ -9,6 +9,7 @@ use similar::TextDiff;
 use super::{Action, Change, Op, Plan, Resource, WorkspaceRef};
 use crate::live::{Live, Scope};
 use crate::manifest::{AgentSpec, Desired, ScheduleSpec, Text, WebhookSpec};
+use crate::rules::url_key;
 use crate::twin::content_hash;
 use crate::twin::types::{PatchWebhook, Schedule, Webhook};
 
@@ -559,11 +560,11 @@ impl Differ<'_> {
         live: &[Webhook],
         parent: &[String],
     ) {
-        let mut by_url: BTreeMap<&str, Vec<&Webhook>> = BTreeMap::new();
+        let mut by_url: BTreeMap<String, Vec<&Webhook>> = BTreeMap::new();
         for w in live {
-            by_url.entry(w.url.as_str()).or_default().push(w);
+            by_url.entry(url_key(&w.url)).or_default().push(w);
         }
-        let wanted: BTreeSet<&str> = want.iter().map(|w| w.url.value.as_str()).collect();
+        let wanted: BTreeSet<String> = want.iter().map(|w| url_key(&w.url.value)).collect();
         for w in want {
             let address = format!(
                 "{}.webhook[{}]",
@@ -573,7 +574,7 @@ impl Differ<'_> {
             let after = json!({"url": w.url.shown, "events": w.events, "enabled": w.enabled});
             let status = if w.enabled { "active" } else { "disabled" };
             let candidates = by_url
-                .get(w.url.value.as_str())
+                .get(&url_key(&w.url.value))
                 .cloned()
                 .unwrap_or_default();
             // Prefer a live webhook that already matches, so duplicates lose the extra.
@@ -668,9 +669,9 @@ impl Differ<'_> {
                 }
             }
         }
-        for l in live.iter().filter(|l| !wanted.contains(l.url.as_str())) {
+        for l in live.iter().filter(|l| !wanted.contains(&url_key(&l.url))) {
             let address = format!("{}.webhook[{}]", agent_address(&spec.id), quote(&l.url));
-            let address = if by_url.get(l.url.as_str()).is_some_and(|v| v.len() > 1) {
+            let address = if by_url.get(&url_key(&l.url)).is_some_and(|v| v.len() > 1) {
                 format!("{address}[{}]", quote(&l.webhook_id))
             } else {
                 address

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::client::{Client, Idempotency};
 use super::error::ApiError;
 use super::types::*;
+use crate::rules::url_key;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -702,7 +703,9 @@ impl Client {
         let same: Vec<(usize, &Webhook)> = listed
             .iter()
             .enumerate()
-            .filter(|(_, w)| w.url == ours.url && !known_ids.contains(&w.webhook_id))
+            .filter(|(_, w)| {
+                url_key(&w.url) == url_key(&ours.url) && !known_ids.contains(&w.webhook_id)
+            })
             .collect();
         let Some(&(_, winner)) = same
             .iter()
@@ -747,7 +750,7 @@ impl Client {
                 Err(e) if e.is_ambiguous() => {
                     ambiguous_at = Some(std::time::Instant::now());
                     for w in self.list_webhooks(agent_id).await? {
-                        if w.url == url && !known_ids.contains(&w.webhook_id) {
+                        if url_key(&w.url) == url_key(url) && !known_ids.contains(&w.webhook_id) {
                             match self.delete_webhook(agent_id, &w.webhook_id).await {
                                 Err(e) if !e.is_not_found() => return Err(e),
                                 _ => {}
@@ -787,7 +790,10 @@ impl Client {
     ) -> Result<usize> {
         let mut deleted = 0;
         for w in self.list_webhooks(agent_id).await? {
-            if w.url == url && w.webhook_id != kept && !known_ids.contains(&w.webhook_id) {
+            if url_key(&w.url) == url_key(url)
+                && w.webhook_id != kept
+                && !known_ids.contains(&w.webhook_id)
+            {
                 match self.delete_webhook(agent_id, &w.webhook_id).await {
                     Err(e) if !e.is_not_found() => return Err(e),
                     _ => deleted += 1,
