@@ -858,3 +858,49 @@ fn a_secret_that_cannot_be_stored_takes_its_webhook_with_it() {
         "a webhook without a known secret lives on"
     );
 }
+
+#[test]
+fn a_saved_plan_travels_between_checkouts_and_is_checked_before_use() {
+    let (twin, dir) = scenario();
+    let (code, _, err) = run(&twin, dir.path(), &["plan", "--out", "p.json", "."]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(dir.path().join("p.json")).unwrap();
+    let saved: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        saved["manifests"], ".",
+        "an absolute path ties the plan to one checkout"
+    );
+    // Truncated in transit: a clear message, not a YAML error.
+    std::fs::write(dir.path().join("cut.json"), &text[..text.len() / 2]).unwrap();
+    let (code, _, err) = run(&twin, dir.path(), &["apply", "cut.json"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("cut.json is not a complete saved plan (truncated or edited?)"),
+        "{err}"
+    );
+    // Edited to another format version: refused.
+    std::fs::write(
+        dir.path().join("v99.json"),
+        text.replace("\"format_version\": \"1\"", "\"format_version\": \"99\""),
+    )
+    .unwrap();
+    let (code, _, err) = run(&twin, dir.path(), &["apply", "v99.json"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("was saved in plan format 99; this twinform reads format 1"),
+        "{err}"
+    );
+    assert_eq!(twin.writes(), 0);
+    // Another checkout of the same tree (a CI job downloading the artifact).
+    let other = tempfile::tempdir().unwrap();
+    write_tree(other.path(), SCENARIO);
+    std::fs::copy(dir.path().join("p.json"), other.path().join("p.json")).unwrap();
+    let (code, _, err) = run(
+        &twin,
+        other.path(),
+        &["apply", "--max-destroy", "10", "p.json"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _, _) = run(&twin, other.path(), &["plan", "--detailed-exitcode", "."]);
+    assert_eq!(code, 0);
+}

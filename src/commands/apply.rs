@@ -17,14 +17,41 @@ use crate::cli::{ApplyArgs, Format};
 use crate::output::{Printer, Style};
 use crate::plan::render::{self, count as plural};
 
-/// A saved plan, if `path` is one.
-fn read_saved(path: &Path) -> Option<SavedPlan> {
+/// A saved plan, if `path` is one: `Ok(None)` for manifests, an error for a
+/// file that is meant as a plan (JSON) but is not a usable one.
+fn read_saved(path: &Path) -> Result<Option<SavedPlan>, String> {
     if !path.is_file() {
-        return None;
+        return Ok(None);
     }
-    let text = std::fs::read_to_string(path).ok()?;
-    let saved: SavedPlan = serde_json::from_str(&text).ok()?;
-    (saved.kind == SAVED_PLAN_KIND).then_some(saved)
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let starts_json = bytes
+        .iter()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
+    if !starts_json {
+        return Ok(None);
+    }
+    let what = path.display();
+    let value: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{what} is not a complete saved plan (truncated or edited?): {e}"))?;
+    if value.get("kind").and_then(|k| k.as_str()) != Some(SAVED_PLAN_KIND) {
+        return Err(format!(
+            "{what} is JSON but not a plan saved by `twinform plan --out`"
+        ));
+    }
+    let version = value
+        .get("format_version")
+        .and_then(|v| v.as_str())
+        .unwrap_or("none");
+    if version != crate::plan::FORMAT_VERSION {
+        return Err(format!(
+            "{what} was saved in plan format {version}; this twinform reads format {}: make the plan again with this version",
+            crate::plan::FORMAT_VERSION
+        ));
+    }
+    serde_json::from_value(value)
+        .map(Some)
+        .map_err(|e| format!("{what} is not a usable saved plan: {e}"))
 }
 
 /// Differences between two maps of address → hash.
@@ -63,7 +90,13 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> i32 {
     }
     // With `--secrets-out -`, stdout carries the secrets and nothing else.
     printer.quiet_stdout = args.secrets_out == Path::new("-");
-    let saved = read_saved(&args.path);
+    let saved = match read_saved(&args.path) {
+        Ok(s) => s,
+        Err(e) => {
+            printer.error(&e);
+            return EXIT_ERROR;
+        }
+    };
     if saved.is_some() && !(args.target.is_empty() && args.workspace.is_empty()) {
         printer.error(&"--target and --workspace cannot narrow a saved plan: it applies exactly what was reviewed\nhint: narrow when saving it: `twinform plan --target … --out FILE`");
         return EXIT_ERROR;

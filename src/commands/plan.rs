@@ -243,6 +243,19 @@ pub struct SavedPlan {
 
 pub const SAVED_PLAN_KIND: &str = "twinform-plan";
 
+/// The manifest path as a saved plan records it: relative to the working
+/// directory when it is inside it, so the plan applies from another checkout
+/// of the same commit (a CI artifact passed between jobs).
+fn portable(path: &Path) -> std::io::Result<PathBuf> {
+    let absolute = std::fs::canonicalize(path)?;
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize)?;
+    Ok(match absolute.strip_prefix(&cwd) {
+        Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => absolute,
+    })
+}
+
 /// Hash of each change's operations, by address.
 pub fn operation_hashes(plan: &Plan) -> BTreeMap<String, String> {
     plan.changes
@@ -266,7 +279,7 @@ fn save(
     let saved = SavedPlan {
         kind: SAVED_PLAN_KIND.into(),
         format_version: plan::FORMAT_VERSION.into(),
-        manifests: std::fs::canonicalize(path)?,
+        manifests: portable(path)?,
         selection: selection.clone(),
         created_at: chrono::Utc::now().to_rfc3339(),
         fingerprints: prepared.live.fingerprints(&prepared.desired),
