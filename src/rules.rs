@@ -37,6 +37,17 @@ pub fn check_cron(expr: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The day-of-week field of a 7-field cron when it uses numbers (Quartz
+/// numbering, Sunday = 1, easily misread as POSIX's Monday = 1).
+pub fn numeric_day_of_week(expr: &str) -> Option<String> {
+    let dow = expr.split_whitespace().nth(5)?;
+    dow.bytes()
+        .any(|b| b.is_ascii_digit())
+        .then(|| dow.to_string())
+        // `*/2` style steps over every day are not a day number.
+        .filter(|d| !d.starts_with("*/"))
+}
+
 /// Check a webhook URL: http or https with a host, and nothing a URL parser
 /// would silently drop or reinterpret (whitespace and control characters,
 /// which an environment variable can bring in; an empty authority).

@@ -408,3 +408,33 @@ fn webhook_urls_match_modulo_host_case_and_default_port() {
         "a replace (and a new signing secret) was planned:\n{out}{err}"
     );
 }
+
+#[test]
+fn drift_attribution_does_not_blame_an_unknown_source_for_twinforms_own_text() {
+    let twin = TestTwin::start();
+    let sha = "0123456789abcdef0123456789abcdef01234567";
+    twin.store(|s| {
+        for id in ["own", "unknown"] {
+            s.create_agent(&serde_json::json!({"agent_id": id}))
+                .unwrap();
+            s.put_instructions(id, &serde_json::json!({"content": "live text"}))
+                .unwrap();
+            // A server that keeps source_id but drops source_type.
+            for v in s.history.get_mut(id).unwrap() {
+                v.source_type = None;
+                v.source_id = (id == "own").then(|| sha.to_string());
+            }
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Agent\nid: own\nworkspace: My Workspace\ninstructions: new text\n---\nkind: Agent\nid: unknown\nworkspace: My Workspace\ninstructions: new text\n",
+    )
+    .unwrap();
+    let (_, out, _) = plan(&twin, dir.path(), &[]);
+    assert!(!out.contains("unknown source"), "{out}");
+    assert!(out.contains("(last set by twinform"), "{out}");
+    assert!(out.contains("the server does not say by what"), "{out}");
+    assert!(!out.contains("changed outside git"), "{out}");
+}

@@ -412,3 +412,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_examples_can_be_applied_to_one_account() {
+    // Agents are account-wide: two examples declaring one id would fight.
+    let mut seen = std::collections::HashMap::new();
+    for ex in ["examples/quickstart", "examples/multi-team"] {
+        let d = manifest::load_with(Path::new(ex), &|_| Some("x".into()))
+            .desired
+            .unwrap();
+        for a in d.agents {
+            if let Some(other) = seen.insert(a.id.clone(), ex) {
+                panic!("agent `{}` is declared by {other} and {ex}", a.id);
+            }
+        }
+    }
+}

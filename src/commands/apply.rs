@@ -70,17 +70,23 @@ fn changed(
     out
 }
 
+/// The git commit of the manifests, sent as `source_id`; `<sha>-dirty` when
+/// the manifest tree has uncommitted changes (the text is not that commit's).
 fn git_commit(root: &Path) -> Option<String> {
-    let out = std::process::Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["rev-parse", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-        .filter(|s| !s.is_empty())
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let sha = git(&["rev-parse", "HEAD"]).filter(|s| !s.is_empty())?;
+    let dirty = git(&["status", "--porcelain", "--", "."]).is_none_or(|s| !s.is_empty());
+    Some(if dirty { format!("{sha}-dirty") } else { sha })
 }
 
 pub async fn run(printer: &Printer, args: ApplyArgs) -> i32 {

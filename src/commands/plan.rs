@@ -210,9 +210,18 @@ async fn attribute_drift(
     }
     for c in &mut plan.changes {
         if let Some(v) = found.remove(&c.address) {
-            let source_type = v.source_type.clone();
+            // A server that drops `source_type` still keeps the `source_id`
+            // twinform sends: a git commit is twinform's own write.
+            let source_type = v.source_type.clone().or_else(|| {
+                v.source_id
+                    .as_deref()
+                    .filter(|id| is_commit(id))
+                    .map(|_| crate::apply::SOURCE_TYPE.to_string())
+            });
             c.drift = Some(Drift {
-                outside_git: source_type.as_deref() != Some(crate::apply::SOURCE_TYPE),
+                outside_git: source_type
+                    .as_deref()
+                    .is_some_and(|t| t != crate::apply::SOURCE_TYPE),
                 source_type,
                 at: v
                     .created_at
@@ -223,6 +232,13 @@ async fn attribute_drift(
         }
     }
     Ok(())
+}
+
+/// A git commit id as twinform sends it in `source_id` (`-dirty` when the
+/// tree had uncommitted changes).
+fn is_commit(id: &str) -> bool {
+    let sha = id.strip_suffix("-dirty").unwrap_or(id);
+    sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// A saved plan (`plan --out`): no secret values, only what is needed to

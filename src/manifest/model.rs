@@ -69,10 +69,10 @@ pub struct AgentDoc {
     #[schemars(with = "Option<String>")]
     pub derived_from: Option<Spanned<String>>,
     /// The agent's instructions: inline text, or `{file: path}` relative to this manifest.
-    /// Absent: not managed.
-    #[serde(default)]
-    #[schemars(with = "Option<InstructionsSpec>")]
-    pub instructions: Option<Spanned<InstructionsSpec>>,
+    /// Absent: not managed. (`null` is refused: Twin cannot remove instructions.)
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "InstructionsSpec")]
+    pub instructions: Option<Spanned<Option<InstructionsSpec>>>,
     /// The cron schedule. Absent: not managed; `null`: make sure there is none.
     #[serde(default, deserialize_with = "present")]
     #[schemars(with = "Option<ScheduleSpec>")]

@@ -165,10 +165,27 @@ fn agent(ctx: &mut Ctx, d: &Doc<AgentDoc>) -> Option<AgentSpec> {
         ok = false;
     }
     let instructions = match &a.instructions {
-        Some(spec) => {
-            let t = instructions(ctx, d, spec);
+        Some(Spanned {
+            value: Some(spec),
+            referenced,
+            defined,
+        }) => {
+            let spanned = Spanned::new(spec.clone(), *referenced, *defined);
+            let t = instructions(ctx, d, &spanned);
             ok &= t.is_some();
             t
+        }
+        Some(Spanned {
+            value: None,
+            referenced,
+            ..
+        }) => {
+            ctx.error(file, base, referenced, "instructions: null is not allowed")
+                .help = Some(
+                "remove the field to leave the instructions unmanaged, or write \"\" for empty instructions (Twin cannot delete them)".into(),
+            );
+            ok = false;
+            None
         }
         None => None,
     };
@@ -184,6 +201,16 @@ fn agent(ctx: &mut Ctx, d: &Doc<AgentDoc>) -> Option<AgentSpec> {
                             .into(),
                     );
                     ok = false;
+                } else if let Some(dow) = crate::rules::numeric_day_of_week(&c.value) {
+                    let p = ctx.error(
+                        file,
+                        base,
+                        &s.cron.referenced,
+                        format!("day-of-week `{dow}` is numeric: in this cron 1 = Sunday, so 1-5 is Sunday to Thursday"),
+                    );
+                    p.help =
+                        Some("write day names instead (MON-FRI), which cannot be misread".into());
+                    p.severity = miette::Severity::Warning;
                 }
             }
             Some(Some(ScheduleSpec {

@@ -128,17 +128,18 @@ fn render_child(out: &mut String, c: &Change, p: &Printer) {
         Resource::Instructions => {
             let mut note = String::new();
             if let Some(d) = &c.drift {
-                let who = d.source_type.as_deref().unwrap_or("unknown source");
                 let when = d.at.as_deref().unwrap_or("unknown time");
                 let by = d
                     .user
                     .as_ref()
                     .map(|u| format!(" by {u}"))
                     .unwrap_or_default();
-                note = if d.outside_git {
-                    format!("   (changed outside git: {who}{by}, {when})")
-                } else {
-                    format!("   (last set by {who}{by}, {when})")
+                note = match (d.outside_git, d.source_type.as_deref()) {
+                    (true, Some(who)) => format!("   (changed outside git: {who}{by}, {when})"),
+                    (_, Some(who)) => format!("   (last set by {who}{by}, {when})"),
+                    (_, None) => {
+                        format!("   (last changed{by}, {when}; the server does not say by what)")
+                    }
                 };
             }
             let _ = writeln!(
