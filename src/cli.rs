@@ -9,11 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "twinform", version = crate::commands::VERSION, about, long_about = None)]
 pub struct Cli {
-    /// Trace every API request (method, path, status, milliseconds, retries) on stderr.
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
-
-    /// Never colour output (NO_COLOR is respected too).
+    /// Never colour output (NO_COLOR is respected too; CLICOLOR_FORCE forces colour).
     #[arg(long, global = true)]
     pub no_color: bool,
 
@@ -47,7 +43,10 @@ pub enum Command {
         api: ApiArgs,
     },
     /// Print shell completions (bash, zsh, fish, powershell, elvish).
-    Completions { shell: clap_complete::Shell },
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
     /// Print the man page (roff).
     Man,
 }
@@ -55,6 +54,10 @@ pub enum Command {
 /// How to reach the Twin API.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ApiArgs {
+    /// Trace every API request (method, path, status, milliseconds, retries) on stderr.
+    #[arg(short, long)]
+    pub verbose: bool,
+
     /// Base URL of the Twin API.
     #[arg(long, env = "TWIN_ENDPOINT", default_value = "https://build.twin.so")]
     pub endpoint: String,

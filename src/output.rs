@@ -9,23 +9,37 @@ use crate::redact::Redactor;
 #[derive(Debug, Clone)]
 pub struct Printer {
     pub redactor: Redactor,
+    /// Whether [`Printer::paint`] colours: true when the stream the caller
+    /// is building text for is coloured (see [`Printer::for_stderr`]).
     pub color: bool,
-    pub verbose: bool,
+    /// Colour decided for standard error alone (messages, errors, traces).
+    pub color_err: bool,
     /// When stdout carries machine data (secrets JSON, `-o json`), human
     /// messages must not go there: everything non-data goes to stderr anyway.
     pub quiet_stdout: bool,
 }
 
 impl Printer {
-    pub fn new(no_color: bool, verbose: bool) -> Self {
-        let color = !no_color
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            && std::io::stdout().is_terminal();
+    /// Colour is decided per stream: `--no-color` and `NO_COLOR` turn it
+    /// off, `CLICOLOR_FORCE` turns it on, otherwise a stream is coloured when
+    /// it is a terminal (so `plan > file` on a terminal still colours errors).
+    pub fn new(no_color: bool) -> Self {
+        let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0");
+        let decide =
+            |terminal: bool| !no_color && !set("NO_COLOR") && (set("CLICOLOR_FORCE") || terminal);
         Printer {
             redactor: Redactor::new(),
-            color,
-            verbose,
+            color: decide(std::io::stdout().is_terminal()),
+            color_err: decide(std::io::stderr().is_terminal()),
             quiet_stdout: false,
+        }
+    }
+
+    /// This printer, painting for standard error (text shown as a message).
+    pub fn for_stderr(&self) -> Printer {
+        Printer {
+            color: self.color_err,
+            ..self.clone()
         }
     }
 
@@ -48,16 +62,10 @@ impl Printer {
         }
     }
 
-    /// A message only shown with `-v`.
-    pub fn trace(&self, text: &str) {
-        if self.verbose {
-            self.message(text);
-        }
-    }
-
     /// An error: `error: …` plus its chain, scrubbed.
     pub fn error(&self, err: &dyn std::fmt::Display) {
-        self.message(&format!("{} {err}", self.paint("error:", Style::Red)));
+        let head = self.for_stderr().paint("error:", Style::Red);
+        self.message(&format!("{head} {err}"));
     }
 
     /// Colour `text` when colour is on.

@@ -817,7 +817,7 @@ fn whoami_with_verbose_never_shows_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let out = twin
         .cmd(dir.path())
-        .args(["-v", "whoami"])
+        .args(["whoami", "-v"])
         .assert()
         .success();
     let all = format!(

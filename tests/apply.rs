@@ -364,14 +364,14 @@ fn signing_secrets_are_saved_private_and_merged_and_never_printed() {
         manifest(&["https://a.example/${HOOK_TOKEN}"]),
     )
     .unwrap();
-    let (code, out, err) = run(&twin, dir.path(), &["-v", "apply", "--auto-approve", "."]);
+    let (code, out, err) = run(&twin, dir.path(), &["apply", "-v", "--auto-approve", "."]);
     assert_eq!(code, 0, "{err}");
     std::fs::write(
         dir.path().join("m.yaml"),
         manifest(&["https://a.example/${HOOK_TOKEN}", "https://b.example/x"]),
     )
     .unwrap();
-    let (code, out2, err2) = run(&twin, dir.path(), &["-v", "apply", "--auto-approve", "."]);
+    let (code, out2, err2) = run(&twin, dir.path(), &["apply", "-v", "--auto-approve", "."]);
     assert_eq!(code, 0, "{err2}");
     let path = dir.path().join(".twinform/secrets.json");
     #[cfg(unix)]

@@ -35,3 +35,72 @@ fn duration_flags_are_validated_instead_of_panicking() {
         assert!(!err.contains("panicked"), "{bad}: {err}");
     }
 }
+
+#[test]
+fn every_flag_and_argument_has_help_text() {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version") {
+                continue;
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path} {id}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            if sub.get_about().is_none() {
+                missing.push(format!("{path} {} (no about)", sub.get_name()));
+            }
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&twinform::cli::Cli::command(), "twinform", &mut missing);
+    assert!(missing.is_empty(), "without help text: {missing:#?}");
+}
+
+#[test]
+fn verbose_is_offered_only_where_requests_are_made() {
+    let out = twinform().args(["validate", "-v", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    for cmd in ["plan", "apply", "drift", "export", "whoami"] {
+        let help = twinform().args([cmd, "--help"]).output().unwrap();
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert!(text.contains("--verbose"), "{cmd} has no --verbose");
+    }
+}
+
+#[test]
+fn colour_is_decided_per_stream_and_can_be_forced() {
+    // stdout is a pipe here; CLICOLOR_FORCE asks for colour anyway, NO_COLOR wins.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Agent\nid: a\nworkspace: W\nschedul: {}\n",
+    )
+    .unwrap();
+    let out = twinform()
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .args(["validate"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains('\u{1b}'),
+        "no colour when forced"
+    );
+    let out = twinform()
+        .env("NO_COLOR", "1")
+        .env("CLICOLOR_FORCE", "1")
+        .args(["validate"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains('\u{1b}'),
+        "colour despite NO_COLOR"
+    );
+}

@@ -156,7 +156,8 @@ fn check_and_confirm(
         }
     }
     if args.format == Format::Text {
-        printer.message(&render::text::render(&p.plan, &p.context, printer));
+        let err = printer.for_stderr();
+        printer.message(&render::text::render(&p.plan, &p.context, &err));
     }
     if p.plan.is_empty() {
         return Ok(false);
@@ -184,7 +185,9 @@ fn check_and_confirm(
             .collect();
         printer.message(&format!(
             "{}\n{}",
-            printer.paint("These changes destroy data:", Style::Red),
+            printer
+                .for_stderr()
+                .paint("These changes destroy data:", Style::Red),
             list.join("\n")
         ));
     }
@@ -385,7 +388,8 @@ fn summarize(
     }
     printer.message(&line);
     for w in &warnings {
-        printer.message(&format!("{} {w}", printer.paint("warning:", Style::Yellow)));
+        let head = printer.for_stderr().paint("warning:", Style::Yellow);
+        printer.message(&format!("{head} {w}"));
     }
     if let Some(code) = interrupted {
         code

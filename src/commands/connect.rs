@@ -48,11 +48,13 @@ pub async fn connect(api: &ApiArgs, printer: &Printer) -> Result<Connection, Api
                 .map_err(|e| {
                     ApiError::Config(format!("cannot start the embedded emulator: {e}"))
                 })?;
-            printer.trace(&format!(
-                "embedded emulator on {} (state {})",
-                emu.endpoint(),
-                state.display()
-            ));
+            if api.verbose {
+                printer.message(&format!(
+                    "embedded emulator on {} (state {})",
+                    emu.endpoint(),
+                    state.display()
+                ));
+            }
             (
                 emu.endpoint(),
                 ApiKey::new("local-emulator-key")?,
@@ -69,7 +71,7 @@ pub async fn connect(api: &ApiArgs, printer: &Printer) -> Result<Connection, Api
         retry: RetryPolicy::default(),
     };
     let mut client = Client::new(config, key)?;
-    if printer.verbose {
+    if api.verbose {
         let p = printer.clone();
         client = client.with_tracer(std::sync::Arc::new(move |line: &str| p.message(line)));
     }

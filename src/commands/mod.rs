@@ -24,7 +24,7 @@ pub const EXIT_CHANGES: i32 = 2;
 
 /// Run a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> i32 {
-    let printer = Printer::new(cli.no_color, cli.verbose);
+    let printer = Printer::new(cli.no_color);
     match cli.command {
         Command::Validate { path } => validate::run(&printer, &path),
         Command::Completions { shell } => {

@@ -10,7 +10,7 @@ use crate::plan::render::count;
 
 /// Render problems as miette reports (no colour off a terminal).
 pub fn render_problems(printer: &Printer, problems: &[Problem]) {
-    let theme = if printer.color {
+    let theme = if printer.color_err {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()
