@@ -177,7 +177,9 @@ pub struct ApplyArgs {
     pub secrets_command: Option<String>,
     #[command(flatten)]
     pub journal: JournalArgs,
-    /// Output: `text` (one line per action) or `json` (one JSON event per action).
+    /// Output: `text` (one line per change), `json` (versioned events, one per
+    /// line, ending with a summary event) or `markdown` (a report for a
+    /// pull-request comment).
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Narrow to these addresses (see `plan --target`). Repeatable.

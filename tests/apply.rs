@@ -904,3 +904,70 @@ fn a_saved_plan_travels_between_checkouts_and_is_checked_before_use() {
     let (code, _, _) = run(&twin, other.path(), &["plan", "--detailed-exitcode", "."]);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn apply_reports_in_every_format_a_no_op_included() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.yaml"), ONE_HOOK).unwrap();
+    let (code, out, err) = run(
+        &twin,
+        dir.path(),
+        &["apply", "--auto-approve", "-o", "json", "."],
+    );
+    assert_eq!(code, 0, "{err}");
+    let events: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(events
+        .iter()
+        .all(|e| e["format_version"] == "1" && e["twinform_version"].is_string()));
+    assert_eq!(
+        events.iter().filter(|e| e["type"] == "change").count(),
+        2,
+        "{out}"
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last["type"], "summary");
+    assert_eq!(last["applied"], 2);
+    assert_eq!(last["secrets_stored"], 1);
+    assert_eq!(last["exit_code"], 0);
+    // A no-op apply still says so, in JSON…
+    let (code, out, _) = run(
+        &twin,
+        dir.path(),
+        &["apply", "--auto-approve", "-o", "json", "."],
+    );
+    assert_eq!(code, 0);
+    let only: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(only["type"], "summary");
+    assert_eq!(only["applied"], 0);
+    // …and in Markdown, a report rather than the text view.
+    let (code, out, _) = run(
+        &twin,
+        dir.path(),
+        &["apply", "--auto-approve", "-o", "markdown", "."],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("<!-- twinform-apply -->\n### twinform apply complete: 0 applied"),
+        "{out}"
+    );
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        ONE_HOOK.replace("id: h", "id: h3"),
+    )
+    .unwrap();
+    let (code, out, _) = run(
+        &twin,
+        dir.path(),
+        &["apply", "--auto-approve", "-o", "markdown", "."],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("| ✅ | <code>agent\\[\"h3\"\\]</code> | applied: created |"),
+        "{out}"
+    );
+    assert!(!out.contains("whsec_"), "{out}");
+}

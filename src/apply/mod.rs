@@ -2,6 +2,7 @@
 
 pub mod executor;
 pub mod journal;
+pub mod report;
 pub mod secrets;
 pub mod signals;
 

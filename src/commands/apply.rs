@@ -4,12 +4,12 @@ use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::sync::Arc;
 
-use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::plan::{operation_hashes, prepare, Prepared, SavedPlan, Selection, SAVED_PLAN_KIND};
 use super::{EXIT_ERROR, EXIT_OK};
 use crate::apply::journal::{last_apply, Journal};
+use crate::apply::report::{self, Event, EventBody, Summary};
 use crate::apply::secrets::SecretSink;
 use crate::apply::signals::Interrupt;
 use crate::apply::{self, Finished, Status};
@@ -123,7 +123,8 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> i32 {
     };
     let code = match check_and_confirm(&printer, &args, saved.as_ref(), &prepared) {
         Ok(true) => execute(&printer, &args, &prepared).await,
-        Ok(false) => EXIT_OK,
+        // Nothing to do: machine formats still get their (empty) report.
+        Ok(false) => summarize(&printer, &[], None, None, args.format),
         Err(code) => code,
     };
     prepared.conn.close().await;
@@ -292,7 +293,7 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
         printer,
         &results,
         interrupt.exit_code(),
-        &secrets,
+        Some(&secrets),
         args.format,
     )
 }
@@ -310,16 +311,10 @@ fn progress_bar(total: u64, format: Format) -> Option<indicatif::ProgressBar> {
 }
 
 fn report_line(printer: &Printer, f: &Finished, format: Format) -> String {
-    if format == Format::Json {
-        let (status, message) = match &f.status {
-            Status::Applied => ("applied", None),
-            Status::Failed(m) => ("failed", Some(m)),
-            Status::Blocked(m) => ("blocked", Some(m)),
-            Status::Skipped(m) => ("skipped", Some(m)),
-        };
-        let event = json!({"address": f.address, "action": f.action, "status": status, "message": message,
-            "warning": f.warning, "duration_ms": f.duration.as_millis()});
-        return format!("{event}\n");
+    match format {
+        Format::Json => return Event::change(f).line(),
+        Format::Markdown => return String::new(),
+        Format::Text => {}
     }
     let ms = f.duration.as_secs_f64();
     match &f.status {
@@ -347,57 +342,62 @@ fn report_line(printer: &Printer, f: &Finished, format: Format) -> String {
     }
 }
 
+/// Print the summary in every format (JSON and Markdown on stdout, the line
+/// for people on stderr) and choose the exit code.
 fn summarize(
     printer: &Printer,
     results: &[Finished],
     interrupted: Option<i32>,
-    secrets: &SecretSink,
+    secrets: Option<&SecretSink>,
     format: Format,
 ) -> i32 {
-    let count = |pred: fn(&Status) -> bool| results.iter().filter(|f| pred(&f.status)).count();
-    let applied = count(|s| *s == Status::Applied);
-    let failed = count(|s| matches!(s, Status::Failed(_)));
-    let blocked = count(|s| matches!(s, Status::Blocked(_)));
-    let skipped = count(|s| matches!(s, Status::Skipped(_)));
+    let mut summary = Summary::of(results);
+    summary.secrets_stored = secrets.map_or(0, SecretSink::stored);
+    summary.interrupted_by = interrupted.map(|code| code - 128);
+    summary.exit_code = if let Some(code) = interrupted {
+        code
+    } else if summary.applied == results.len() && summary.warnings == 0 {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    };
+    match format {
+        Format::Json => printer.data(&Event::new(EventBody::Summary(&summary)).line()),
+        Format::Markdown => printer.data(&report::markdown(results, &summary)),
+        Format::Text => {}
+    }
+    if results.is_empty() {
+        return summary.exit_code;
+    }
     let head = if interrupted.is_some() {
         "Apply interrupted"
-    } else if applied == results.len() {
+    } else if summary.exit_code == EXIT_OK {
         "Apply complete"
     } else {
         "Apply finished with problems"
     };
     let mut line = format!(
-        "{head}: {applied} applied, {failed} failed, {blocked} blocked, {skipped} skipped."
+        "{head}: {} applied, {} failed, {} blocked, {} skipped.",
+        summary.applied, summary.failed, summary.blocked, summary.skipped
     );
-    let stored = secrets.stored();
-    if stored > 0 {
+    if let Some(s) = secrets.filter(|s| s.stored() > 0) {
         line.push_str(&format!(
             " {} stored in {}.",
-            plural(stored, "new signing secret"),
-            secrets.destination()
+            plural(s.stored(), "new signing secret"),
+            s.destination()
         ));
     }
-    let warnings: Vec<&String> = results.iter().filter_map(|f| f.warning.as_ref()).collect();
     if interrupted.is_some() {
         line.push_str(
             " Run apply again to finish; `twinform apply --resume` shows where it stopped.",
         );
     }
-    if format == Format::Json {
-        printer.data(&format!("{}\n", json!({"summary": {"applied": applied, "failed": failed, "blocked": blocked, "skipped": skipped}})));
-    }
     printer.message(&line);
-    for w in &warnings {
+    for w in results.iter().filter_map(|f| f.warning.as_ref()) {
         let head = printer.for_stderr().paint("warning:", Style::Yellow);
         printer.message(&format!("{head} {w}"));
     }
-    if let Some(code) = interrupted {
-        code
-    } else if applied == results.len() && warnings.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_ERROR
-    }
+    summary.exit_code
 }
 
 fn resume(printer: &Printer, journal: &Path) -> i32 {
