@@ -428,3 +428,40 @@ fn the_examples_can_be_applied_to_one_account() {
         }
     }
 }
+
+#[test]
+fn the_editor_schema_is_as_strict_as_validate_and_discriminates_by_kind() {
+    let schema = twinform::manifest::model::json_schema();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let doc = |yaml: &str| -> serde_json::Value { serde_saphyr::from_str(yaml).unwrap() };
+    let good = [
+        "kind: Workspace\nname: W\n",
+        "kind: Agent\nid: a\nworkspace: W\nwebhooks:\n  - url: https://h.example/x\n    events: [run.failed]\n",
+    ];
+    for g in good {
+        let errors: Vec<String> = validator
+            .iter_errors(&doc(g))
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{g}: {errors:?}");
+    }
+    let bad = [
+        ("empty events", "kind: Agent\nid: a\nworkspace: W\nwebhooks:\n  - url: https://h.example/x\n    events: []\n"),
+        ("duplicate events", "kind: Agent\nid: a\nworkspace: W\nwebhooks:\n  - url: https://h.example/x\n    events: [run.failed, run.failed]\n"),
+        ("not a url", "kind: Agent\nid: a\nworkspace: W\nwebhooks:\n  - url: not a url\n    events: [run.failed]\n"),
+        ("no host", "kind: Agent\nid: a\nworkspace: W\nwebhooks:\n  - url: https:///x\n    events: [run.failed]\n"),
+        ("empty name", "kind: Workspace\nname: \"\"\n"),
+        ("agent field on a workspace", "kind: Workspace\nname: W\nschedule: null\n"),
+        ("unknown kind", "kind: Agnet\nid: a\n"),
+    ];
+    for (what, b) in bad {
+        assert!(!validator.is_valid(&doc(b)), "{what} passes the schema");
+    }
+    // Errors name the document's own kind's rules only (no anyOf of every kind).
+    let errors: Vec<String> = validator
+        .iter_errors(&doc("kind: Workspace\nname: W\nschedule: null\n"))
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("schedule"), "{errors:?}");
+}

@@ -34,7 +34,7 @@ pub enum AgentKind {
 pub struct WorkspaceDoc {
     pub kind: WorkspaceKind,
     /// The workspace name; its identity unless `id` is given.
-    #[schemars(with = "String")]
+    #[schemars(with = "String", length(min = 1))]
     pub name: Spanned<String>,
     /// Pin an existing workspace by id, so that `name` can be renamed.
     #[serde(default)]
@@ -59,7 +59,7 @@ pub struct AgentDoc {
     #[schemars(with = "String", regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"))]
     pub id: Spanned<String>,
     /// The name of the workspace the agent lives in (declared in a manifest or existing live).
-    #[schemars(with = "String")]
+    #[schemars(with = "String", length(min = 1))]
     pub workspace: Spanned<String>,
     /// Whether the agent is a subagent. Set only at creation: a change replaces the agent.
     #[serde(default)]
@@ -118,10 +118,13 @@ pub struct ScheduleSpec {
 #[serde(deny_unknown_fields)]
 pub struct WebhookSpec {
     /// http(s) URL with a host.
-    #[schemars(with = "String")]
+    #[schemars(
+        with = "String",
+        regex(pattern = r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s]+[^\s]*$")
+    )]
     pub url: Spanned<String>,
     /// A non-empty subset of run.started, run.completed, run.failed, run.stopped, run.paused.
-    #[schemars(with = "Vec<EventName>")]
+    #[schemars(with = "Vec<EventName>", length(min = 1), extend("uniqueItems" = true))]
     pub events: Spanned<Vec<Spanned<String>>>,
     /// Deliveries on (`active`) or off (`disabled`). Default true.
     #[serde(default)]
@@ -153,15 +156,6 @@ pub const EVENTS: [&str; 5] = [
     "run.paused",
 ];
 
-/// One manifest document, for the schema only (the loader dispatches on `kind`).
-#[derive(Debug, JsonSchema)]
-#[serde(untagged)]
-#[allow(dead_code, clippy::large_enum_variant)]
-pub enum Document {
-    Workspace(WorkspaceDoc),
-    Agent(AgentDoc),
-}
-
 /// Deserialize a field that is present (even as `null`) into `Some`, so that
 /// "absent" (`None`, via `#[serde(default)]`) and "null" stay distinct.
 fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
@@ -191,13 +185,44 @@ pub fn kind_schema(kind: &str) -> Option<serde_json::Value> {
     }
 }
 
-/// The JSON Schema (draft-07, which yaml-language-server supports) of a manifest document.
+/// The JSON Schema (draft-07, which yaml-language-server supports) of a
+/// manifest document, discriminated by `kind`: an editor reports a mistake
+/// against the document's own kind, not against every kind at once.
 pub fn json_schema() -> serde_json::Value {
-    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
-    let schema = generator.into_root_schema_for::<Document>();
-    let mut value = serde_json::to_value(schema).unwrap_or_default();
-    if let Some(obj) = value.as_object_mut() {
-        obj.insert("title".into(), "twinform manifest document".into());
+    assemble(&[
+        (&["Workspace"], "WorkspaceDoc", schema_of::<WorkspaceDoc>()),
+        (&["Agent"], "AgentDoc", schema_of::<AgentDoc>()),
+    ])
+}
+
+/// One schema from per-kind schemas: `kind` must be one of the kinds, and an
+/// `if kind is K then K's schema` branch per kind.
+pub fn assemble(kinds: &[(&[&str], &str, serde_json::Value)]) -> serde_json::Value {
+    use serde_json::{json, Map, Value};
+    let mut definitions = Map::new();
+    let mut names = Vec::new();
+    let mut branches = Vec::new();
+    for (kind_names, definition, schema) in kinds {
+        let mut own = schema.as_object().cloned().unwrap_or_default();
+        if let Some(Value::Object(defs)) = own.remove("definitions") {
+            definitions.extend(defs);
+        }
+        own.remove("$schema");
+        own.remove("title");
+        definitions.insert(definition.to_string(), Value::Object(own));
+        names.extend(kind_names.iter().copied());
+        branches.push(json!({
+            "if": {"properties": {"kind": {"enum": kind_names}}, "required": ["kind"]},
+            "then": {"$ref": format!("#/definitions/{definition}")}
+        }));
     }
-    value
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "twinform manifest document",
+        "type": "object",
+        "required": ["kind"],
+        "properties": {"kind": {"description": "What the document declares.", "enum": names}},
+        "allOf": branches,
+        "definitions": definitions,
+    })
 }
