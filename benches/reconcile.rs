@@ -11,15 +11,19 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use twinform::apply::secrets::SecretSink;
+use std::any::Any;
+
 use twinform::cli::FaultArgs;
-use twinform::emulator::{Emulator, Store};
-use twinform::live::{self, Live};
-use twinform::manifest::{self, Desired};
-use twinform::plan::{self, Plan};
-use twinform::redact::Redactor;
-use twinform::twin::types::{Agent, Instructions, Schedule, Webhook, Workspace};
-use twinform::twin::{ApiKey, Client, ClientConfig, RetryPolicy};
+use twinform::engine::apply::secrets::SecretSink;
+use twinform::engine::apply::{self, Target};
+use twinform::engine::http::{ApiKey, Client, ClientConfig, RetryPolicy};
+use twinform::engine::plan::Plan;
+use twinform::engine::provider::{erase, Local, Provider, Scope};
+use twinform::engine::redact::Redactor;
+use twinform::providers::twin::emulator::{self, Store};
+use twinform::providers::twin::ops::ApplyState;
+use twinform::providers::twin::wire::{Agent, Instructions, Schedule, Webhook, Workspace};
+use twinform::providers::twin::{read, Desired, Live, Twin, TwinApi};
 
 const LATENCY_MS: u64 = 20;
 
@@ -53,20 +57,33 @@ fn write_tree(dir: &Path, n: usize, variant: &dyn Fn(usize) -> String) {
     }
 }
 
-fn client(endpoint: &str) -> Client {
+fn client(endpoint: &str) -> TwinApi {
     let config = ClientConfig {
         endpoint: endpoint.into(),
         timeout: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(5),
         retry: RetryPolicy::default(),
     };
-    Client::new(config, ApiKey::new("bench-key").unwrap()).unwrap()
+    TwinApi {
+        client: Client::new(config, ApiKey::new("bench-key").unwrap(), Twin.profile()).unwrap(),
+    }
 }
 
 fn load(dir: &Path) -> Desired {
-    manifest::load_with(dir, &|_| None)
+    let tree = twinform::engine::session::load(dir, &twinform::providers::all(), &|_| None)
         .desired
-        .expect("benchmark manifests are valid")
+        .expect("benchmark manifests are valid");
+    tree.parts[0]
+        .desired
+        .downcast_ref::<Desired>()
+        .cloned()
+        .expect("Twin manifests")
+}
+
+fn diff(d: &Desired, live: &Live) -> Plan {
+    erase(Twin)
+        .diff(d as &dyn Any, live as &dyn Any, &Local::default())
+        .unwrap()
 }
 
 /// The documented read formula (README.md, src/live.rs).
@@ -119,29 +136,44 @@ impl Row {
     }
 }
 
-async fn timed_plan(c: &Client, d: &Desired, parallelism: usize) -> (Live, Plan, Duration) {
+async fn timed_plan(c: &TwinApi, d: &Desired, parallelism: usize) -> (Live, Plan, Duration) {
     let t = Instant::now();
-    let live = live::read(c, d, parallelism).await.unwrap();
-    let plan = plan::diff(d, &live).unwrap();
+    let live = read::read(c, d, parallelism, &Scope::default()).await.unwrap();
+    let plan = diff(d, &live);
     (live, plan, t.elapsed())
 }
 
 async fn timed_apply(
-    c: &Client,
+    c: &TwinApi,
     live: &Live,
     plan: &Plan,
     parallelism: usize,
     secrets: &Path,
 ) -> Duration {
     let secrets = Arc::new(SecretSink::new(secrets, None, Redactor::new()).unwrap());
-    let mut ctx = twinform::apply::Context::new(c.clone(), live, secrets);
-    ctx.parallelism = parallelism;
+    let mut targets = HashMap::new();
+    targets.insert(
+        "twin",
+        Target {
+            provider: Arc::from(erase(Twin)),
+            api: Arc::new(c.clone()),
+            state: Box::new(ApplyState::new(live)),
+        },
+    );
+    let ctx = apply::Context {
+        targets,
+        parallelism,
+        source_id: None,
+        secrets,
+        journal: Arc::new(apply::journal::Journal::none()),
+        interrupted: Default::default(),
+    };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     let t = Instant::now();
-    let results = twinform::apply::execute(plan, ctx, tx).await;
+    let results = apply::execute(plan, ctx, tx).await;
     let failed = results
         .iter()
-        .filter(|r| r.status != twinform::apply::Status::Applied)
+        .filter(|r| r.status != apply::Status::Applied)
         .count();
     assert_eq!(failed, 0, "{failed} changes did not apply");
     t.elapsed()
@@ -155,7 +187,7 @@ async fn sized(n: usize, rows: &mut Vec<Row>) {
         latency_ms: LATENCY_MS,
         ..FaultArgs::default()
     };
-    let emu = Emulator::start_with("127.0.0.1:0", None, &faults, Store::default())
+    let emu = emulator::start_with("127.0.0.1:0", None, &faults.config(), Store::default())
         .await
         .unwrap();
     let c = client(&emu.endpoint());
@@ -293,7 +325,7 @@ fn live_from(desired: &Desired) -> Live {
         let content = a
             .instructions
             .as_ref()
-            .map(|t| t.value.clone())
+            .map(|t| t.expose().to_string())
             .unwrap_or_default();
         live.instructions.insert(
             a.id.clone(),
@@ -307,7 +339,7 @@ fn live_from(desired: &Desired) -> Live {
                 a.id.clone(),
                 Schedule {
                     agent_id: Some(a.id.clone()),
-                    cron: s.cron.value.clone(),
+                    cron: s.cron.expose().to_string(),
                     ..Schedule::default()
                 },
             );
@@ -319,7 +351,7 @@ fn live_from(desired: &Desired) -> Live {
             .enumerate()
             .map(|(i, w)| Webhook {
                 webhook_id: format!("{}-{i}", a.id),
-                url: w.url.value.clone(),
+                url: w.url.expose().to_string(),
                 events: w.events.clone(),
                 status: "active".into(),
                 ..Webhook::default()
@@ -362,10 +394,10 @@ fn local_cost(n: usize) {
         );
     }
     let t = Instant::now();
-    let plan = plan::diff(&desired, &live).unwrap();
+    let plan = diff(&desired, &live);
     let diff = t.elapsed();
     let t = Instant::now();
-    let text = plan::render::json::render(&plan);
+    let text = twinform::engine::plan::render::json::render(&plan);
     let render = t.elapsed();
     println!(
         "| {n} | {:.3} s | {:.3} s | {:.3} s ({} changes, {} KB JSON) | {:.0} MB |",
@@ -388,7 +420,7 @@ async fn rate_limited(n: usize) {
         rpm,
         ..FaultArgs::default()
     };
-    let emu = Emulator::start_with("127.0.0.1:0", None, &faults, Store::default())
+    let emu = emulator::start_with("127.0.0.1:0", None, &faults.config(), Store::default())
         .await
         .unwrap();
     let c = client(&emu.endpoint());

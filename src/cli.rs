@@ -5,9 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// twinform: declarative configuration for Twin AI agents.
+/// twinform: declarative configuration for AI agent platforms (Twin, Twig, Cadenya).
 #[derive(Debug, Parser)]
-#[command(name = "twinform", version = crate::commands::VERSION, about, long_about = None)]
+#[command(name = "twinform", version = crate::VERSION, about, long_about = None)]
 pub struct Cli {
     /// Never colour output (NO_COLOR is respected too; CLICOLOR_FORCE forces colour).
     #[arg(long, global = true)]
@@ -35,10 +35,13 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Write manifests that describe existing workspaces and agents.
     Export(ExportArgs),
-    /// Run a local Twin API emulator.
+    /// Run a local emulator of one platform's API.
     Emulator(EmulatorArgs),
-    /// Check credentials (`GET /v1/me`).
+    /// Check credentials: who the API key belongs to.
     Whoami {
+        /// Which platform's key to check.
+        #[arg(long, default_value = "twin")]
+        provider: String,
         #[command(flatten)]
         api: ApiArgs,
     },
@@ -51,23 +54,27 @@ pub enum Command {
     Man,
 }
 
-/// How to reach the Twin API.
+/// How to reach the platforms' APIs.
 #[derive(Debug, Args, Clone, Default)]
 pub struct ApiArgs {
     /// Trace every API request (method, path, status, milliseconds, retries) on stderr.
     #[arg(short, long)]
     pub verbose: bool,
 
-    /// Base URL of the Twin API.
-    #[arg(long, env = "TWIN_ENDPOINT", default_value = "https://build.twin.so")]
-    pub endpoint: String,
+    /// Base URL of an API: `URL` for Twin, `twig=URL` or `cadenya=URL` for
+    /// the others (repeatable). Otherwise TWIN_ENDPOINT, TWIG_ENDPOINT,
+    /// CADENYA_ENDPOINT (or CADENYA_BASE_URL), else the public service.
+    #[arg(long, value_name = "[PROVIDER=]URL")]
+    pub endpoint: Vec<String>,
 
-    /// Read the API key from this file (otherwise from TWIN_API_KEY).
-    #[arg(long)]
-    pub api_key_file: Option<PathBuf>,
+    /// Read an API key from a file: `FILE` for Twin, `twig=FILE` for another
+    /// provider (repeatable). Otherwise TWIN_API_KEY, TWIG_API_KEY, CADENYA_API_KEY.
+    #[arg(long, value_name = "[PROVIDER=]FILE")]
+    pub api_key_file: Vec<String>,
 
-    /// Run against an embedded emulator on a loopback port, with its state in
-    /// STATE (default `.twinform/local.json`). No account needed.
+    /// Run against embedded emulators on loopback ports, one per platform the
+    /// manifests use, with Twin's state in STATE (default
+    /// `.twinform/local.json`; other platforms beside it). No account needed.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = ".twinform/local.json")]
     pub local: Option<PathBuf>,
 
@@ -197,10 +204,13 @@ pub struct ApplyArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     pub api: ApiArgs,
+    /// Which platforms to export (repeatable; default: twin).
+    #[arg(long, default_value = "twin")]
+    pub provider: Vec<String>,
     /// Only these workspaces (by name). Repeatable.
     #[arg(long)]
     pub workspace: Vec<String>,
-    /// Only these agents (by id). Repeatable.
+    /// Only these agents (by id, or by name where a platform names agents). Repeatable.
     #[arg(long)]
     pub agent: Vec<String>,
     /// Directory to write manifests into.
@@ -213,6 +223,9 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct EmulatorArgs {
+    /// Which platform to emulate.
+    #[arg(long, default_value = "twin")]
+    pub provider: String,
     /// Address to listen on (loopback only is sensible).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: String,
@@ -226,9 +239,10 @@ pub struct EmulatorArgs {
 /// Fault injection and behaviour switches of the emulator.
 #[derive(Debug, Args, Clone, Default)]
 pub struct FaultArgs {
-    /// Enforce the documented rule that a schedule needs a deployed agent (409).
-    #[arg(long)]
-    pub strict_deploy: bool,
+    /// Enforce a documented rule the live service is known not to (Twin: a
+    /// schedule needs a deployed agent, else 409).
+    #[arg(long, alias = "strict-deploy")]
+    pub strict: bool,
     /// Timestamps with one-second resolution and random ids (servers where
     /// neither tells which of two objects came first).
     #[arg(long)]
@@ -258,7 +272,32 @@ pub struct FaultArgs {
     /// Requests per minute before 429 (0 = unlimited), with X-RateLimit-* headers.
     #[arg(long, default_value_t = 0)]
     pub rpm: u32,
+    /// Run rate-limit windows this many times faster (a platform's per-minute
+    /// limits, tested in seconds).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
     /// Seed for the fault dice (deterministic runs).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+}
+
+#[cfg(feature = "emulator")]
+impl FaultArgs {
+    /// The emulator's configuration.
+    pub fn config(&self) -> crate::engine::emulation::FaultConfig {
+        crate::engine::emulation::FaultConfig {
+            strict: self.strict,
+            coarse_clock: self.coarse_clock,
+            latency_ms: self.latency_ms,
+            rate_503: self.rate_503,
+            rate_429: self.rate_429,
+            rate_reset: self.rate_reset,
+            rate_late_commit: self.rate_late_commit,
+            rate_spike: self.rate_spike,
+            spike_ms: self.spike_ms,
+            rpm: self.rpm,
+            time_scale: self.time_scale,
+            seed: self.seed,
+        }
+    }
 }

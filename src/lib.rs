@@ -1,23 +1,20 @@
-//! twinform: a declarative reconciler for Twin AI agents.
+//! twinform: declarative configuration for AI agent platforms.
 //!
-//! Data flows one way (see `../shared/style.md` in the project notes):
-//! manifests are loaded into a [`manifest::Desired`], the Twin API is read into a
-//! [`live::Live`], [`plan::diff`] compares the two into a [`plan::Plan`], and the
-//! plan is either rendered or executed by [`apply`].
+//! Data flows one way (ARCHITECTURE.md has the picture): manifests are
+//! loaded by the [`engine`] into each [`providers`]' desired state; each
+//! provider reads live state and diffs it (purely) into one
+//! [`engine::plan::Plan`], which is rendered or executed by the engine's DAG
+//! executor. [`commands`] orchestrate; `main` parses arguments and exits.
 
 // Problems carry a source snippet and span; they are rare and boxing them buys nothing.
 #![allow(clippy::result_large_err)]
 
-pub mod apply;
 pub mod cli;
 pub mod commands;
-pub mod emulator;
-pub mod live;
-pub mod manifest;
-pub mod output;
-pub mod plan;
-pub mod redact;
-pub mod rules;
-pub mod twin;
+pub mod engine;
+pub mod providers;
 
 pub use commands::run;
+
+/// Version with the git commit it was built from, when known.
+pub const VERSION: &str = env!("TWINFORM_VERSION");

@@ -13,12 +13,16 @@ use serde_json::json;
 
 use common::{client_for, TestTwin, KEY};
 use twinform::cli::FaultArgs;
-use twinform::emulator::{Emulator, Store};
-use twinform::twin::types::{CreateAgent, PatchWebhook, PutInstructions, RunQuery, StartRun};
-use twinform::twin::{ApiError, ApiKey, Client, ClientConfig, RetryPolicy};
+use twinform::engine::http::{ApiError, ApiKey, Client, ClientConfig, RetryPolicy};
+use twinform::engine::provider::{Provider, Scope};
+use twinform::providers::twin::emulator::{self, Emulator, Store};
+use twinform::providers::twin::wire::{
+    CreateAgent, PatchWebhook, PutInstructions, RunQuery, StartRun,
+};
+use twinform::providers::twin::{read, Twin, TwinApi};
 
-async fn start(faults: FaultArgs) -> (Emulator, Client) {
-    let emu = Emulator::start_with("127.0.0.1:0", None, &faults, Store::default())
+async fn start(faults: FaultArgs) -> (Emulator, TwinApi) {
+    let emu = emulator::start_with("127.0.0.1:0", None, &faults.config(), Store::default())
         .await
         .unwrap();
     let client = client_for(&emu.endpoint(), Duration::from_secs(5));
@@ -53,16 +57,19 @@ async fn identity_and_api_keys() {
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].name, "ci");
     // The new key works until it is revoked.
-    let other = Client::new(
-        ClientConfig {
-            endpoint: c.endpoint().into(),
-            timeout: Duration::from_secs(5),
-            connect_timeout: Duration::from_secs(1),
-            retry: RetryPolicy::default(),
-        },
-        ApiKey::new(created.api_key.clone()).unwrap(),
-    )
-    .unwrap();
+    let other = TwinApi {
+        client: Client::new(
+            ClientConfig {
+                endpoint: c.endpoint().into(),
+                timeout: Duration::from_secs(5),
+                connect_timeout: Duration::from_secs(1),
+                retry: RetryPolicy::default(),
+            },
+            ApiKey::new(created.api_key.clone()).unwrap(),
+            Twin.profile(),
+        )
+        .unwrap(),
+    };
     other.me().await.unwrap();
     c.revoke_api_key(&created.key_id).await.unwrap();
     assert_eq!(status(other.me().await.unwrap_err()), 401);
@@ -438,7 +445,7 @@ async fn schedules() {
 #[tokio::test]
 async fn strict_deploy_refuses_schedules_on_draft_agents() {
     let (_emu, c) = start(FaultArgs {
-        strict_deploy: true,
+        strict: true,
         ..FaultArgs::default()
     })
     .await;
@@ -469,7 +476,7 @@ async fn instructions_and_history() {
     assert_eq!(now.content, "two ✓");
     assert_eq!(
         now.content_hash.as_deref(),
-        Some(twinform::twin::content_hash("two ✓".as_bytes()).as_str())
+        Some(twinform::engine::sha256_hex("two ✓".as_bytes()).as_str())
     );
     let history = c.instructions_history("writer", None).await.unwrap();
     assert_eq!(
@@ -766,7 +773,7 @@ async fn a_lost_webhook_answer_is_replaced_so_its_secret_is_known() {
 async fn state_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("twin.json");
-    let emu = Emulator::start("127.0.0.1:0", Some(&state), &FaultArgs::default())
+    let emu = emulator::start("127.0.0.1:0", Some(&state), &FaultArgs::default().config())
         .await
         .unwrap();
     let c = client_for(&emu.endpoint(), Duration::from_secs(5));
@@ -793,7 +800,7 @@ async fn state_survives_a_restart() {
             0o600
         );
     }
-    let emu = Emulator::start("127.0.0.1:0", Some(&state), &FaultArgs::default())
+    let emu = emulator::start("127.0.0.1:0", Some(&state), &FaultArgs::default().config())
         .await
         .unwrap();
     let c = client_for(&emu.endpoint(), Duration::from_secs(5));
@@ -926,7 +933,9 @@ async fn the_reader_copes_with_a_refused_page_size_and_anonymous_schedules() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("m.yaml"), "kind: Workspace\nname: A\n---\nkind: Agent\nid: a1\nworkspace: A\nschedule:\n  cron: \"0 0 9 * * * *\"\n  paused: true\n").unwrap();
     let desired = common::desired(dir.path(), &[]);
-    let live = twinform::live::read(&c, &desired, 4).await.unwrap();
+    let live = read::read(&c, &desired, 4, &Scope::default())
+        .await
+        .unwrap();
     assert_eq!(
         live.agents.len(),
         1,
@@ -936,7 +945,7 @@ async fn the_reader_copes_with_a_refused_page_size_and_anonymous_schedules() {
         live.schedules["a1"].paused,
         "the agent's own schedule was not read"
     );
-    assert!(twinform::plan::diff(&desired, &live).unwrap().is_empty());
+    assert!(common::diff(&desired, &live).is_empty());
 }
 
 type Answer = Box<dyn Fn(&str, &HashMap<String, String>) -> serde_json::Value + Send + Sync>;
@@ -1022,7 +1031,7 @@ async fn a_malformed_list_or_a_looping_cursor_is_an_error_not_an_empty_account()
         let answer = Arc::new(answer);
         let (endpoint, writes) = hostile(move |p, q| answer(p, q)).await;
         let c = client_for(&endpoint, Duration::from_secs(5));
-        let read = twinform::live::read(&c, &desired, 4).await;
+        let read = read::read(&c, &desired, 4, &Scope::default()).await;
         let err = read
             .err()
             .unwrap_or_else(|| panic!("{what}: read as a valid state"));

@@ -9,7 +9,7 @@ use std::path::Path;
 use common::{scenario_store, write_tree, TestTwin, HOOK_TOKEN, SCENARIO};
 use proptest::prelude::*;
 use twinform::cli::FaultArgs;
-use twinform::emulator::Store;
+use twinform::providers::twin::emulator::Store;
 
 fn run(twin: &TestTwin, dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = twin
@@ -172,7 +172,7 @@ fn one_rejected_change_leaves_the_others_applied() {
     store.agents.get_mut("deployed").unwrap().deployment_state = Some("deployed".into());
     let twin = TestTwin::with(
         FaultArgs {
-            strict_deploy: true,
+            strict: true,
             ..FaultArgs::default()
         },
         store,
@@ -205,21 +205,17 @@ fn one_rejected_change_leaves_the_others_applied() {
 
 #[test]
 fn a_failure_skips_only_its_dependents() {
-    use twinform::plan::{Action, Change, Op, Plan, Resource, WorkspaceRef};
+    use twinform::engine::plan::{Action, Change, Plan};
+    use twinform::providers::twin::ops::{Op, WorkspaceRef};
     let twin = TestTwin::start();
-    let change = |address: &str, ops: Vec<Op>, depends_on: &[&str]| Change {
-        address: address.into(),
-        resource: Resource::Agent,
-        action: Action::Create,
-        agent: None,
-        before: serde_json::Value::Null,
-        after: serde_json::Value::Null,
-        destructive: false,
-        depends_on: depends_on.iter().map(|s| s.to_string()).collect(),
-        reason: None,
-        diff: None,
-        drift: None,
-        ops,
+    let change = |address: &str, ops: Vec<Op>, depends_on: &[&str]| {
+        let mut c = Change::new("twin", address, "agent", Action::Create);
+        c.depends_on = depends_on.iter().map(|s| s.to_string()).collect();
+        c.ops = ops
+            .iter()
+            .map(|o| serde_json::to_value(o).unwrap())
+            .collect();
+        c
     };
     let create = |id: &str, ws: &str| Op::CreateAgent {
         agent_id: id.into(),
@@ -252,44 +248,42 @@ fn a_failure_skips_only_its_dependents() {
     };
     let dir = tempfile::tempdir().unwrap();
     let results = twin.rt.block_on(async {
-        let ctx = twinform::apply::Context {
-            client: twin.client(),
-            parallelism: 4,
-            source_id: None,
-            secrets: std::sync::Arc::new(
-                twinform::apply::secrets::SecretSink::new(
+        let client = twin.client();
+        let live = twinform::providers::twin::Live::default();
+        let mut ctx = common::context(
+            &client,
+            &live,
+            std::sync::Arc::new(
+                twinform::engine::apply::secrets::SecretSink::new(
                     &dir.path().join("s.json"),
                     None,
                     Default::default(),
                 )
                 .unwrap(),
             ),
-            journal: std::sync::Arc::new(twinform::apply::journal::Journal::none()),
-            interrupted: Default::default(),
-            known_workspaces: HashSet::new(),
-            known_webhooks: HashMap::new(),
-        };
+        );
+        ctx.parallelism = 4;
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        twinform::apply::execute(&plan, ctx, tx).await
+        twinform::engine::apply::execute(&plan, ctx, tx).await
     });
-    let status: HashMap<&str, &twinform::apply::Status> = results
+    let status: HashMap<&str, &twinform::engine::apply::Status> = results
         .iter()
         .map(|f| (f.address.as_str(), &f.status))
         .collect();
     assert!(
-        matches!(status["bad"], twinform::apply::Status::Failed(m) if m.contains("404")),
+        matches!(status["bad"], twinform::engine::apply::Status::Failed(m) if m.contains("404")),
         "{:?}",
         status["bad"]
     );
     assert!(matches!(
         status["child"],
-        twinform::apply::Status::Skipped(_)
+        twinform::engine::apply::Status::Skipped(_)
     ));
     assert!(matches!(
         status["grandchild"],
-        twinform::apply::Status::Skipped(_)
+        twinform::engine::apply::Status::Skipped(_)
     ));
-    assert_eq!(status["good"], &twinform::apply::Status::Applied);
+    assert_eq!(status["good"], &twinform::engine::apply::Status::Applied);
 }
 
 #[test]
@@ -713,7 +707,7 @@ proptest! {
         let secrets = dir.path().join("secrets.json");
         let (plan, results) = twin.rt.block_on(common::apply_once(&client, &d, &secrets));
         for f in &results {
-            prop_assert_eq!(&f.status, &twinform::apply::Status::Applied, "{}", f.address);
+            prop_assert_eq!(&f.status, &twinform::engine::apply::Status::Applied, "{}", f.address);
         }
         let planned_ops: usize = plan.changes.iter().map(|c| c.ops.len()).sum();
         prop_assert_eq!(twin.writes() as usize, planned_ops, "writes differ from the planned operations");
@@ -829,9 +823,12 @@ fn a_secret_that_cannot_be_stored_takes_its_webhook_with_it() {
     let desired = common::desired(dir.path(), &[]);
     let sub = dir.path().join("sub");
     std::fs::create_dir(&sub).unwrap();
-    let sink =
-        twinform::apply::secrets::SecretSink::new(&sub.join("s.json"), None, Default::default())
-            .unwrap();
+    let sink = twinform::engine::apply::secrets::SecretSink::new(
+        &sub.join("s.json"),
+        None,
+        Default::default(),
+    )
+    .unwrap();
     twin.rt.block_on(sink.preflight()).unwrap();
     // The destination breaks after the check (a full disk, a removed mount).
     std::fs::remove_dir_all(&sub).unwrap();
@@ -839,16 +836,16 @@ fn a_secret_that_cannot_be_stored_takes_its_webhook_with_it() {
     let client = twin.client();
     let results = twin.rt.block_on(async {
         let (live, plan) = common::plan_for(&client, &desired).await;
-        let ctx = twinform::apply::Context::new(client.clone(), &live, std::sync::Arc::new(sink));
+        let ctx = common::context(&client, &live, std::sync::Arc::new(sink));
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        twinform::apply::execute(&plan, ctx, tx).await
+        twinform::engine::apply::execute(&plan, ctx, tx).await
     });
     let hook = results
         .iter()
         .find(|f| f.address.contains(".webhook["))
         .unwrap();
     assert!(
-        matches!(&hook.status, twinform::apply::Status::Failed(m) if m.contains("it was deleted again")),
+        matches!(&hook.status, twinform::engine::apply::Status::Failed(m) if m.contains("it was deleted again")),
         "{:?}",
         hook.status
     );

@@ -2,6 +2,8 @@
 //! parses with the real CLI (no invented flags); the PR comment for a
 //! 500-agent change stays under GitHub's limit.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -138,9 +140,11 @@ fn the_tokenizer_handles_quotes_and_operators() {
 
 #[test]
 fn a_500_agent_plan_comment_fits_on_github() {
-    use twinform::live::Live;
-    use twinform::manifest::{AgentSpec, Desired, Text, WorkspaceSpec};
-    use twinform::twin::types::{Agent, Instructions, Workspace};
+    use twinform::engine::manifest::Text;
+    use twinform::engine::model::CreateOnly;
+    use twinform::providers::twin::model::{AgentSpec, Desired, WorkspaceSpec};
+    use twinform::providers::twin::wire::{Agent, Instructions, Workspace};
+    use twinform::providers::twin::Live;
     let long = |i: usize, v: &str| {
         (0..40)
             .map(|l| format!("Line {l} of agent {i}: {v} instructions that are fairly long\n"))
@@ -179,8 +183,8 @@ fn a_500_agent_plan_comment_fits_on_github() {
         agents.push(AgentSpec {
             id,
             workspace: "W".into(),
-            subagent: None,
-            derived_from: None,
+            subagent: CreateOnly(None),
+            derived_from: CreateOnly(None),
             instructions: Some(Text::plain(&long(i, "new"))),
             schedule: None,
             webhooks: None,
@@ -196,10 +200,9 @@ fn a_500_agent_plan_comment_fits_on_github() {
             prune: false,
         }],
         agents,
-        secrets: Vec::new(),
     };
-    let plan = twinform::plan::diff(&desired, &live).unwrap();
-    let md = twinform::plan::render::markdown::render(&plan);
+    let plan = common::diff(&desired, &live);
+    let md = twinform::engine::plan::render::markdown::render(&plan);
     assert!(
         md.chars().count() < 65_536,
         "{} characters",

@@ -7,7 +7,7 @@ use common::TestTwin;
 use proptest::prelude::*;
 use serde_json::json;
 use twinform::cli::FaultArgs;
-use twinform::emulator::Store;
+use twinform::providers::twin::emulator::Store;
 
 const TEXTS: [&str; 7] = [
     "plain",

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use common::{scenario_store, write_tree, TestTwin, HOOK_TOKEN, KEY, SCENARIO};
 use twinform::cli::FaultArgs;
-use twinform::emulator::Store;
-use twinform::plan::diff::same_instructions;
+use twinform::providers::twin::diff::same_instructions;
+use twinform::providers::twin::emulator::Store;
 
 fn faults(seed: u64) -> FaultArgs {
     FaultArgs {
@@ -93,7 +93,7 @@ fn converge_under_faults(seed: u64) {
                 .get(&a.id)
                 .map(String::as_str)
                 .unwrap_or_default();
-            let real_change = usize::from(!same_instructions(before, &want.value));
+            let real_change = usize::from(!same_instructions(before, want.expose()));
             let grew = s.history.get(&a.id).map_or(0, Vec::len)
                 - history_before.get(&a.id).copied().unwrap_or(0);
             assert_eq!(
@@ -450,7 +450,7 @@ fn after_a_hard_kill_a_webhook_whose_secret_was_never_stored_is_replaced() {
         dir.path().join(".twinform/journal.ndjson"),
         format!(
             "{{\"ts\":\"t\",\"apply_id\":\"x-999999999\",\"address\":\"\",\"op\":\"\",\"event\":\"begin\"}}\n\
-             {{\"ts\":\"t\",\"apply_id\":\"x-999999999\",\"address\":\"{address}\",\"op\":\"create_webhook\",\"event\":\"start\"}}\n"
+             {{\"ts\":\"t\",\"apply_id\":\"x-999999999\",\"address\":\"{address}\",\"op\":\"create_webhook\",\"event\":\"start\",\"secret\":true}}\n"
         ),
     )
     .unwrap();

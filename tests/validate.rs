@@ -1,13 +1,19 @@
 //! `validate`: every broken fixture gives its located diagnostic and exit 1;
 //! hostile files fail fast and cleanly; the loader never panics.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use twinform::manifest;
+/// The loader with every provider, as `validate` runs it.
+mod manifest {
+    pub fn load_with(
+        path: &std::path::Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> twinform::engine::manifest::Validated<twinform::engine::session::Tree> {
+        twinform::engine::session::load(path, &twinform::providers::all(), env)
+    }
+}
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(Path::new("tests/fixtures").join(kind))
@@ -340,7 +346,10 @@ fn dotfiles_ignored_files_and_foreign_yaml_are_skipped() {
         ),
         "{notes:?}"
     );
-    assert_eq!(v.desired.unwrap().workspaces.len(), 1);
+    assert_eq!(
+        v.desired.unwrap().counts(),
+        [("workspace", 1), ("agent", 0)]
+    );
     // A document that forgot its kind is still an error, not a skip.
     write("forgot.yaml", "id: a\nworkspace: W\n");
     write("typo.yaml", "kidn: Agent\nid: b\n");
@@ -418,10 +427,14 @@ fn the_examples_can_be_applied_to_one_account() {
     // Agents are account-wide: two examples declaring one id would fight.
     let mut seen = std::collections::HashMap::new();
     for ex in ["examples/quickstart", "examples/multi-team"] {
-        let d = manifest::load_with(Path::new(ex), &|_| Some("x".into()))
+        let tree = manifest::load_with(Path::new(ex), &|_| Some("x".into()))
             .desired
             .unwrap();
-        for a in d.agents {
+        let d = tree.parts[0]
+            .desired
+            .downcast_ref::<twinform::providers::twin::Desired>()
+            .unwrap();
+        for a in &d.agents {
             if let Some(other) = seen.insert(a.id.clone(), ex) {
                 panic!("agent `{}` is declared by {other} and {ex}", a.id);
             }
@@ -431,7 +444,7 @@ fn the_examples_can_be_applied_to_one_account() {
 
 #[test]
 fn the_editor_schema_is_as_strict_as_validate_and_discriminates_by_kind() {
-    let schema = twinform::manifest::model::json_schema();
+    let schema = twinform::engine::session::json_schema(&twinform::providers::all());
     let validator = jsonschema::validator_for(&schema).unwrap();
     let doc = |yaml: &str| -> serde_json::Value { serde_saphyr::from_str(yaml).unwrap() };
     let good = [

@@ -1,74 +1,23 @@
 //! `twinform apply [PATH | PLANFILE]`.
 
+use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::plan::{operation_hashes, prepare, Prepared, SavedPlan, Selection, SAVED_PLAN_KIND};
-use super::{EXIT_ERROR, EXIT_OK};
-use crate::apply::journal::{last_apply, Journal};
-use crate::apply::report::{self, Event, EventBody, Summary};
-use crate::apply::secrets::SecretSink;
-use crate::apply::signals::Interrupt;
-use crate::apply::{self, Finished, Status};
+use super::plan::{prepare, Prepared};
+use super::{Error, Outcome};
 use crate::cli::{ApplyArgs, Format};
-use crate::output::{Printer, Style};
-use crate::plan::render::{self, count as plural};
-
-/// A saved plan, if `path` is one: `Ok(None)` for manifests, an error for a
-/// file that is meant as a plan (JSON) but is not a usable one.
-fn read_saved(path: &Path) -> Result<Option<SavedPlan>, String> {
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let starts_json = bytes
-        .iter()
-        .find(|b| !b.is_ascii_whitespace())
-        .is_some_and(|b| *b == b'{');
-    if !starts_json {
-        return Ok(None);
-    }
-    let what = path.display();
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{what} is not a complete saved plan (truncated or edited?): {e}"))?;
-    if value.get("kind").and_then(|k| k.as_str()) != Some(SAVED_PLAN_KIND) {
-        return Err(format!(
-            "{what} is JSON but not a plan saved by `twinform plan --out`"
-        ));
-    }
-    let version = value
-        .get("format_version")
-        .and_then(|v| v.as_str())
-        .unwrap_or("none");
-    if version != crate::plan::FORMAT_VERSION {
-        return Err(format!(
-            "{what} was saved in plan format {version}; this twinform reads format {}: make the plan again with this version",
-            crate::plan::FORMAT_VERSION
-        ));
-    }
-    serde_json::from_value(value)
-        .map(Some)
-        .map_err(|e| format!("{what} is not a usable saved plan: {e}"))
-}
-
-/// Differences between two maps of address → hash.
-fn changed(
-    old: &std::collections::BTreeMap<String, String>,
-    new: &std::collections::BTreeMap<String, String>,
-) -> Vec<String> {
-    let mut out: Vec<String> = old
-        .iter()
-        .filter(|(k, v)| new.get(*k) != Some(v))
-        .map(|(k, _)| k.clone())
-        .collect();
-    out.extend(new.keys().filter(|k| !old.contains_key(*k)).cloned());
-    out.sort();
-    out.dedup();
-    out
-}
+use crate::engine::apply::journal::{last_apply, Journal};
+use crate::engine::apply::report::{self, Event, EventBody, Summary};
+use crate::engine::apply::secrets::SecretSink;
+use crate::engine::apply::signals::Interrupt;
+use crate::engine::apply::{self, Finished, Status, Target};
+use crate::engine::output::{Printer, Style};
+use crate::engine::plan::render::{self, count as plural};
+use crate::engine::plan::saved::{self, SavedPlan, Selection};
 
 /// The git commit of the manifests, sent as `source_id`; `<sha>-dirty` when
 /// the manifest tree has uncommitted changes (the text is not that commit's).
@@ -89,23 +38,16 @@ fn git_commit(root: &Path) -> Option<String> {
     Some(if dirty { format!("{sha}-dirty") } else { sha })
 }
 
-pub async fn run(printer: &Printer, args: ApplyArgs) -> i32 {
+pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
     let mut printer = printer.clone();
     if args.resume {
         return resume(&printer, &args.journal.journal);
     }
     // With `--secrets-out -`, stdout carries the secrets and nothing else.
     printer.quiet_stdout = args.secrets_out == Path::new("-");
-    let saved = match read_saved(&args.path) {
-        Ok(s) => s,
-        Err(e) => {
-            printer.error(&e);
-            return EXIT_ERROR;
-        }
-    };
+    let saved = saved::read(&args.path).map_err(Error::Refused)?;
     if saved.is_some() && !(args.target.is_empty() && args.workspace.is_empty()) {
-        printer.error(&"--target and --workspace cannot narrow a saved plan: it applies exactly what was reviewed\nhint: narrow when saving it: `twinform plan --target … --out FILE`");
-        return EXIT_ERROR;
+        return Err(Error::Refused("--target and --workspace cannot narrow a saved plan: it applies exactly what was reviewed\nhint: narrow when saving it: `twinform plan --target … --out FILE`".into()));
     }
     let (manifests, selection) = match &saved {
         Some(s) => (s.manifests.clone(), s.selection.clone()),
@@ -117,18 +59,20 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> i32 {
             },
         ),
     };
-    let prepared = match prepare(&printer, &manifests, &args.api, &selection, &args.journal).await {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
-    let code = match check_and_confirm(&printer, &args, saved.as_ref(), &prepared) {
-        Ok(true) => execute(&printer, &args, &prepared).await,
+    let prepared = prepare(&printer, &manifests, &args.api, &selection, &args.journal).await?;
+    let result = match check_and_confirm(&printer, &args, saved.as_ref(), &prepared) {
+        Ok(true) => execute(&printer, &args, prepared).await,
         // Nothing to do: machine formats still get their (empty) report.
-        Ok(false) => summarize(&printer, &[], None, None, args.format),
-        Err(code) => code,
+        Ok(false) => {
+            prepared.session.close().await;
+            Ok(summarize(&printer, &[], None, None, args.format))
+        }
+        Err(e) => {
+            prepared.session.close().await;
+            Err(e)
+        }
     };
-    prepared.conn.close().await;
-    code
+    result
 }
 
 /// Show the plan and decide whether to go on: `Ok(false)` when there is nothing to do.
@@ -137,23 +81,21 @@ fn check_and_confirm(
     args: &ApplyArgs,
     saved: Option<&SavedPlan>,
     p: &Prepared,
-) -> Result<bool, i32> {
+) -> Result<bool, Error> {
     if let Some(saved) = saved {
-        let stale = changed(&saved.fingerprints, &p.live.fingerprints(&p.desired));
+        let stale = saved::changed(&saved.fingerprints, &p.fingerprints());
         if !stale.is_empty() {
-            printer.error(&format!(
+            return Err(Error::Refused(format!(
                 "the saved plan is stale: these live objects changed since it was made: {}\nhint: run `twinform plan --out` again",
                 stale.join(", ")
-            ));
-            return Err(EXIT_ERROR);
+            )));
         }
-        let differs = changed(&saved.operations, &operation_hashes(&p.plan));
+        let differs = saved::changed(&saved.operations, &saved::operation_hashes(&p.plan));
         if !differs.is_empty() {
-            printer.error(&format!(
+            return Err(Error::Refused(format!(
                 "the manifests (or the variables they use) changed since the plan was saved: {}\nhint: run `twinform plan --out` again",
                 differs.join(", ")
-            ));
-            return Err(EXIT_ERROR);
+            )));
         }
     }
     if args.format == Format::Text {
@@ -165,19 +107,21 @@ fn check_and_confirm(
     }
     let destructive = p.plan.destructive();
     if destructive.len() > args.max_destroy {
-        printer.error(&format!(
-            "this plan destroys {} resources, more than --max-destroy {}: nothing was changed\nhint: review the plan, then raise --max-destroy to apply it",
-            destructive.len(),
+        return Err(Error::Refused(format!(
+            "this plan destroys {}, more than --max-destroy {}: nothing was changed\nhint: review the plan, then raise --max-destroy to apply it",
+            plural(destructive.len(), "resource"),
             args.max_destroy
-        ));
-        return Err(EXIT_ERROR);
+        )));
+    }
+    if !p.plan.has_work() {
+        // Only manual actions: nothing to confirm; the report lists them.
+        return Ok(true);
     }
     if saved.is_some() || args.auto_approve {
         return Ok(true);
     }
     if !std::io::stdin().is_terminal() {
-        printer.error(&"stdin is not a terminal, so apply cannot ask for confirmation: nothing was changed\nhint: pass --auto-approve (or apply a plan saved with `plan --out`)");
-        return Err(EXIT_ERROR);
+        return Err(Error::Refused("stdin is not a terminal, so apply cannot ask for confirmation: nothing was changed\nhint: pass --auto-approve (or apply a plan saved with `plan --out`)".into()));
     }
     if !destructive.is_empty() {
         let list: Vec<String> = destructive
@@ -196,8 +140,9 @@ fn check_and_confirm(
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
     if answer.trim() != "yes" {
-        printer.message("Apply cancelled: nothing was changed.");
-        return Err(EXIT_ERROR);
+        return Err(Error::Refused(
+            "apply cancelled: nothing was changed".into(),
+        ));
     }
     Ok(true)
 }
@@ -208,13 +153,12 @@ async fn open_secrets(
     printer: &Printer,
     args: &ApplyArgs,
     p: &Prepared,
-) -> Result<Arc<SecretSink>, i32> {
+) -> Result<Arc<SecretSink>, Error> {
     let refuse = |e: std::io::Error| {
-        printer.error(&format!(
+        Error::Refused(format!(
             "cannot store signing secrets in {}: {e}; nothing was changed\nhint: choose a writable --secrets-out (or `-` for standard output)",
             args.secrets_out.display()
-        ));
-        EXIT_ERROR
+        ))
     };
     let sink = SecretSink::new(
         &args.secrets_out,
@@ -222,42 +166,63 @@ async fn open_secrets(
         printer.redactor.clone(),
     )
     .map_err(refuse)?;
-    let receives_secrets = p
-        .plan
-        .changes
-        .iter()
-        .flat_map(|c| &c.ops)
-        .any(|op| matches!(op, crate::plan::Op::CreateWebhook { .. }));
+    let receives_secrets = p.plan.changes.iter().any(|c| {
+        p.tree
+            .parts
+            .iter()
+            .find(|part| part.provider.info().name == c.provider)
+            .is_some_and(|part| c.ops.iter().any(|op| part.provider.yields_secret(op)))
+    });
     if receives_secrets {
         sink.preflight().await.map_err(refuse)?;
     }
     Ok(Arc::new(sink))
 }
 
-async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
-    let secrets = match open_secrets(printer, args, p).await {
+async fn execute(printer: &Printer, args: &ApplyArgs, p: Prepared) -> Result<Outcome, Error> {
+    let secrets = match open_secrets(printer, args, &p).await {
         Ok(s) => s,
-        Err(code) => return code,
+        Err(e) => {
+            p.session.close().await;
+            return Err(e);
+        }
     };
     let journal = match Journal::open(&args.journal.journal, printer.redactor.clone()) {
         Ok(j) => Arc::new(j),
         Err(e) => {
-            printer.error(&format!(
+            p.session.close().await;
+            return Err(Error::Io(format!(
                 "cannot open the journal {}: {e}",
                 args.journal.journal.display()
-            ));
-            return EXIT_ERROR;
+            )));
         }
     };
     journal.record("", "", "begin", None);
     let interrupt = Interrupt::default();
     let notice = printer.clone();
     let watcher = interrupt.watch(move |line| notice.message(line));
-    let mut ctx = apply::Context::new(p.conn.client.clone(), &p.live, secrets.clone());
-    ctx.parallelism = args.api.parallelism;
-    ctx.source_id = git_commit(&p.desired.root);
-    ctx.journal = journal.clone();
-    ctx.interrupted = interrupt.flag.clone();
+    let mut targets = HashMap::new();
+    for (part, live) in p.tree.parts.iter().zip(&p.lives) {
+        let Some(c) = p.session.get(part.provider.info().name) else {
+            continue;
+        };
+        targets.insert(
+            part.provider.info().name,
+            Target {
+                provider: part.provider.clone(),
+                api: c.api.clone(),
+                state: part.provider.begin_apply(live.as_ref()),
+            },
+        );
+    }
+    let ctx = apply::Context {
+        targets,
+        parallelism: args.api.parallelism,
+        source_id: git_commit(&p.tree.root),
+        secrets: secrets.clone(),
+        journal: journal.clone(),
+        interrupted: interrupt.flag.clone(),
+    };
     let (tx, mut rx) = mpsc::unbounded_channel::<Finished>();
     let total = p.plan.changes.len() as u64;
     let bar = progress_bar(total, args.format);
@@ -272,12 +237,16 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
                     continue;
                 }
                 let line = report_line(&printer, &f, format);
+                let show = |printer: &Printer| match format {
+                    Format::Json => printer.data(&line),
+                    _ => printer.human(&line),
+                };
                 match &bar {
                     Some(b) => {
                         b.inc(1);
-                        b.suspend(|| printer.data(&line));
+                        b.suspend(|| show(&printer));
                     }
-                    None => printer.data(&line),
+                    None => show(&printer),
                 }
             }
         })
@@ -289,13 +258,14 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: &Prepared) -> i32 {
     }
     watcher.abort();
     journal.record("", "", "end", None);
-    summarize(
+    p.session.close().await;
+    Ok(summarize(
         printer,
         &results,
-        interrupt.exit_code(),
+        interrupt.signal(),
         Some(&secrets),
         args.format,
-    )
+    ))
 }
 
 fn progress_bar(total: u64, format: Format) -> Option<indicatif::ProgressBar> {
@@ -339,6 +309,11 @@ fn report_line(printer: &Printer, f: &Finished, format: Format) -> String {
             printer.paint("·", Style::Dim),
             f.address
         ),
+        Status::Manual(m) => format!(
+            "{} {} to do by hand: {m}\n",
+            printer.paint("✋", Style::Cyan),
+            f.address
+        ),
     }
 }
 
@@ -347,19 +322,24 @@ fn report_line(printer: &Printer, f: &Finished, format: Format) -> String {
 fn summarize(
     printer: &Printer,
     results: &[Finished],
-    interrupted: Option<i32>,
+    signal: Option<i32>,
     secrets: Option<&SecretSink>,
     format: Format,
-) -> i32 {
+) -> Outcome {
     let mut summary = Summary::of(results);
     summary.secrets_stored = secrets.map_or(0, SecretSink::stored);
-    summary.interrupted_by = interrupted.map(|code| code - 128);
-    summary.exit_code = if let Some(code) = interrupted {
-        code
-    } else if summary.applied == results.len() && summary.warnings == 0 {
-        EXIT_OK
+    summary.interrupted_by = signal;
+    let outcome = if let Some(signal) = signal {
+        Outcome::Interrupted(signal)
+    } else if summary.applied + summary.manual == results.len() && summary.warnings == 0 {
+        Outcome::Success
     } else {
-        EXIT_ERROR
+        Outcome::Failed
+    };
+    summary.exit_code = match outcome {
+        Outcome::Success | Outcome::Changes => super::EXIT_OK,
+        Outcome::Interrupted(s) => 128 + s,
+        Outcome::Failed => super::EXIT_ERROR,
     };
     match format {
         Format::Json => printer.data(&Event::new(EventBody::Summary(&summary)).line()),
@@ -367,19 +347,24 @@ fn summarize(
         Format::Text => {}
     }
     if results.is_empty() {
-        return summary.exit_code;
+        return outcome;
     }
-    let head = if interrupted.is_some() {
-        "Apply interrupted"
-    } else if summary.exit_code == EXIT_OK {
-        "Apply complete"
-    } else {
-        "Apply finished with problems"
+    let head = match outcome {
+        Outcome::Interrupted(_) => "Apply interrupted",
+        Outcome::Success | Outcome::Changes => "Apply complete",
+        Outcome::Failed => "Apply finished with problems",
     };
     let mut line = format!(
-        "{head}: {} applied, {} failed, {} blocked, {} skipped.",
+        "{head}: {} applied, {} failed, {} blocked, {} skipped",
         summary.applied, summary.failed, summary.blocked, summary.skipped
     );
+    if summary.manual > 0 {
+        line.push_str(&format!(
+            ", {} left to do by hand (listed above)",
+            summary.manual
+        ));
+    }
+    line.push('.');
     if let Some(s) = secrets.filter(|s| s.stored() > 0) {
         line.push_str(&format!(
             " {} stored in {}.",
@@ -387,7 +372,7 @@ fn summarize(
             s.destination()
         ));
     }
-    if interrupted.is_some() {
+    if signal.is_some() {
         line.push_str(
             " Run apply again to finish; `twinform apply --resume` shows where it stopped.",
         );
@@ -397,14 +382,14 @@ fn summarize(
         let head = printer.for_stderr().paint("warning:", Style::Yellow);
         printer.message(&format!("{head} {w}"));
     }
-    summary.exit_code
+    outcome
 }
 
-fn resume(printer: &Printer, journal: &Path) -> i32 {
+fn resume(printer: &Printer, journal: &Path) -> Result<Outcome, Error> {
     match last_apply(journal) {
         Ok(None) => {
             printer.message(&format!("No apply recorded in {}.", journal.display()));
-            EXIT_OK
+            Ok(Outcome::Success)
         }
         Ok(Some(last)) => {
             let (id, done, unfinished, failed) =
@@ -424,12 +409,9 @@ fn resume(printer: &Printer, journal: &Path) -> i32 {
             out.push_str(
                 "Run `twinform apply` again: it re-reads live state and finishes what is left.\n",
             );
-            printer.data(&out);
-            EXIT_OK
+            printer.human(&out);
+            Ok(Outcome::Success)
         }
-        Err(e) => {
-            printer.error(&format!("cannot read {}: {e}", journal.display()));
-            EXIT_ERROR
-        }
+        Err(e) => Err(Error::Io(format!("cannot read {}: {e}", journal.display()))),
     }
 }

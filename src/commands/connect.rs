@@ -1,79 +1,93 @@
-//! Reaching the API: the real service, or the embedded emulator with `--local`.
+//! From `ApiArgs` to connected providers, and `twinform whoami`.
 
-use crate::cli::{ApiArgs, FaultArgs};
-use crate::emulator::Emulator;
-use crate::output::Printer;
-use crate::twin::{ApiError, ApiKey, Client, ClientConfig, RetryPolicy};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-/// A connected client and, with `--local`, the emulator it talks to (stop it
-/// at the end so its state is written).
-pub struct Connection {
-    pub client: Client,
-    pub emulator: Option<Emulator>,
-}
+use super::{Error, Outcome};
+use crate::cli::ApiArgs;
+use crate::engine::http::{ApiError, RetryPolicy};
+use crate::engine::output::Printer;
+use crate::engine::provider::DynProvider;
+use crate::engine::session::{self, ConnectError, ConnectOptions, Session};
 
-impl Connection {
-    pub async fn close(self) {
-        if let Some(emu) = self.emulator {
-            let _ = emu.stop().await;
-        }
-    }
-}
-
-/// The API key: `--api-key-file`, else `TWIN_API_KEY`. Never from the command line.
-fn api_key(api: &ApiArgs) -> Result<ApiKey, ApiError> {
-    if let Some(path) = &api.api_key_file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ApiError::Config(format!(
-                "cannot read --api-key-file {}: {e}",
-                path.display()
-            ))
-        })?;
-        return ApiKey::new(text);
-    }
-    match std::env::var("TWIN_API_KEY") {
-        Ok(k) if !k.trim().is_empty() => ApiKey::new(k),
-        _ => Err(ApiError::Config(
-            "no API key: set TWIN_API_KEY or pass --api-key-file FILE (or use --local for the embedded emulator)".into(),
-        )),
-    }
-}
-
-/// Connect as the arguments say, tracing requests with `-v`.
-pub async fn connect(api: &ApiArgs, printer: &Printer) -> Result<Connection, ApiError> {
-    let (endpoint, key, emulator) = match &api.local {
-        Some(state) => {
-            let emu = Emulator::start("127.0.0.1:0", Some(state), &FaultArgs::default())
-                .await
-                .map_err(|e| {
-                    ApiError::Config(format!("cannot start the embedded emulator: {e}"))
-                })?;
-            if api.verbose {
-                printer.message(&format!(
-                    "embedded emulator on {} (state {})",
-                    emu.endpoint(),
-                    state.display()
-                ));
+/// `NAME=VALUE` per provider, a bare value meaning Twin (the flags' meaning
+/// before other providers existed).
+fn by_provider(
+    values: &[String],
+    flag: &str,
+    known: &[&str],
+) -> Result<HashMap<String, String>, Error> {
+    let mut out = HashMap::new();
+    for v in values {
+        let (name, value) = match v.split_once('=') {
+            Some((n, rest)) if known.contains(&n) => (n.to_string(), rest.to_string()),
+            Some((n, _)) if !n.contains(['/', ':', '.']) => {
+                return Err(Error::Refused(format!(
+                    "{flag} {v}: `{n}` is not a provider (providers are {})",
+                    known.join(", ")
+                )))
             }
-            (
-                emu.endpoint(),
-                ApiKey::new("local-emulator-key")?,
-                Some(emu),
-            )
-        }
-        None => (api.endpoint.clone(), api_key(api)?, None),
-    };
-    printer.redactor.add(key.expose());
-    let config = ClientConfig {
-        endpoint,
+            _ => ("twin".to_string(), v.clone()),
+        };
+        out.insert(name, value);
+    }
+    Ok(out)
+}
+
+/// The options of a run, from its flags.
+pub fn options(
+    printer: &Printer,
+    api: &ApiArgs,
+    providers: &[Arc<dyn DynProvider>],
+) -> Result<ConnectOptions, Error> {
+    let known: Vec<&str> = providers.iter().map(|p| p.info().name).collect();
+    let tracer = api.verbose.then(|| {
+        let p = printer.clone();
+        Arc::new(move |line: &str| p.message(line)) as crate::engine::http::Tracer
+    });
+    Ok(ConnectOptions {
+        endpoints: by_provider(&api.endpoint, "--endpoint", &known)?,
+        key_files: by_provider(&api.api_key_file, "--api-key-file", &known)?
+            .into_iter()
+            .map(|(k, v)| (k, PathBuf::from(v)))
+            .collect(),
+        local: api.local.clone(),
         timeout: api.timeout,
         connect_timeout: api.connect_timeout,
         retry: RetryPolicy::default(),
+        tracer,
+    })
+}
+
+/// Connect to `providers` as the flags say; the session's emulators stop
+/// (and persist) when it is closed or dropped.
+pub async fn connect(
+    printer: &Printer,
+    api: &ApiArgs,
+    providers: &[Arc<dyn DynProvider>],
+) -> Result<Session, Error> {
+    let opts = options(printer, api, providers)?;
+    let env = |name: &str| std::env::var(name).ok();
+    Ok(session::connect(providers, &opts, &env, &printer.redactor).await?)
+}
+
+/// `twinform whoami`: who the API key of one provider belongs to.
+pub async fn whoami(printer: &Printer, provider: &str, api: ApiArgs) -> Result<Outcome, Error> {
+    let all = crate::providers::all();
+    let Some(p) = all.iter().find(|p| p.info().name == provider).cloned() else {
+        return Err(Error::Refused(format!("no provider `{provider}`")));
     };
-    let mut client = Client::new(config, key)?;
-    if api.verbose {
-        let p = printer.clone();
-        client = client.with_tracer(std::sync::Arc::new(move |line: &str| p.message(line)));
-    }
-    Ok(Connection { client, emulator })
+    let session = connect(printer, &api, std::slice::from_ref(&p)).await?;
+    let result = match session.connected.first() {
+        Some(c) => p
+            .whoami(c.api.as_ref())
+            .await
+            .map(|who| (who, c.client.endpoint().to_string())),
+        None => Err(ApiError::Task("no connection".into())),
+    };
+    session.close().await;
+    let (who, endpoint) = result.map_err(|e| Error::Connect(ConnectError::Api(e)))?;
+    printer.data(&format!("{who} at {endpoint}\n"));
+    Ok(Outcome::Success)
 }

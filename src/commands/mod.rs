@@ -1,111 +1,124 @@
-//! One module per subcommand: each orchestrates load → read → diff → render or
-//! apply, and returns the process exit code. `main` only calls [`run`].
+//! One module per subcommand, in cargo's style: each parses its arguments,
+//! calls the engine and the providers, and returns a typed [`Outcome`] or
+//! [`Error`]. Exit codes are chosen here, in [`run`], and nowhere else.
 
 mod apply;
 mod connect;
+mod emulator;
 mod export;
 mod plan;
 mod validate;
 
-pub use connect::{connect, Connection};
-
 use crate::cli::{Cli, Command};
-use crate::output::Printer;
+use crate::engine::output::Printer;
+use crate::engine::session::{ConnectError, PlanFailure};
 
-/// Version with the git commit it was built from, when known.
-pub const VERSION: &str = env!("TWINFORM_VERSION");
+/// How a command ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done; with `--detailed-exitcode` (and `drift`): no changes.
+    Success,
+    /// With `--detailed-exitcode` and `drift`: the plan has changes.
+    Changes,
+    /// Stopped by a signal (its number): in-flight requests finished.
+    Interrupted(i32),
+    /// It ran, and something in it failed (reported as it happened).
+    Failed,
+}
 
-/// Exit codes: success / no changes.
+/// Why a command could not do its work (nothing, or nothing more, was written).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The manifests are invalid: every problem has been printed.
+    #[error("the manifests are invalid")]
+    Invalid,
+    #[error("{0}")]
+    Connect(#[from] ConnectError),
+    #[error("{0}")]
+    Plan(#[from] PlanFailure),
+    /// A refusal with what to do next (a stale plan, --max-destroy, no TTY).
+    #[error("{0}")]
+    Refused(String),
+    /// A local file could not be read or written.
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Api(#[from] crate::engine::http::ApiError),
+}
+
+/// Exit codes: success, no changes.
 pub const EXIT_OK: i32 = 0;
-/// An error, or a refusal.
+/// An error, a refusal, or an apply where something failed.
 pub const EXIT_ERROR: i32 = 1;
-/// `--detailed-exitcode`: the plan has changes.
+/// `--detailed-exitcode` and `drift`: the plan has changes.
 pub const EXIT_CHANGES: i32 = 2;
+
+/// The exit code of a command's result (printing the error, if any).
+fn exit_code(printer: &Printer, result: Result<Outcome, Error>) -> i32 {
+    match result {
+        Ok(Outcome::Success) => EXIT_OK,
+        Ok(Outcome::Changes) => EXIT_CHANGES,
+        Ok(Outcome::Interrupted(signal)) => 128 + signal,
+        Ok(Outcome::Failed) => EXIT_ERROR,
+        Err(Error::Invalid) => EXIT_ERROR,
+        Err(e) => {
+            printer.error(&e);
+            EXIT_ERROR
+        }
+    }
+}
 
 /// Run a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> i32 {
     let printer = Printer::new(cli.no_color);
-    match cli.command {
+    let result = match cli.command {
         Command::Validate { path } => validate::run(&printer, &path),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut cmd, "twinform", &mut out);
             printer.data(&String::from_utf8_lossy(&out));
-            EXIT_OK
+            Ok(Outcome::Success)
         }
         Command::Man => {
             let mut out = Vec::new();
-            match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out) {
-                Ok(()) => {
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| Error::Io(e.to_string()))
+                .map(|()| {
                     printer.data(&String::from_utf8_lossy(&out));
-                    EXIT_OK
-                }
-                Err(e) => {
-                    printer.error(&e);
-                    EXIT_ERROR
-                }
-            }
+                    Outcome::Success
+                })
         }
         Command::Schema => {
-            let schema = crate::manifest::model::json_schema();
+            let schema = crate::engine::session::json_schema(&crate::providers::all());
             printer.data(&format!(
                 "{}\n",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()
             ));
-            EXIT_OK
+            Ok(Outcome::Success)
         }
-        Command::Emulator(args) => runtime(|| async move {
-            match crate::emulator::serve(&args.listen, args.state.as_deref(), &args.faults).await {
-                Ok(()) => EXIT_OK,
-                Err(e) => {
-                    printer.error(&e);
-                    EXIT_ERROR
-                }
-            }
-        }),
-        Command::Whoami { api } => runtime(|| async move {
-            let conn = match connect(&api, &printer).await {
-                Ok(c) => c,
-                Err(e) => {
-                    printer.error(&e);
-                    return EXIT_ERROR;
-                }
-            };
-            let code = match conn.client.me().await {
-                Ok(me) => {
-                    printer.data(&format!("{} at {}\n", me.user_id, conn.client.endpoint()));
-                    EXIT_OK
-                }
-                Err(e) => {
-                    printer.error(&e);
-                    EXIT_ERROR
-                }
-            };
-            conn.close().await;
-            code
-        }),
-        Command::Plan(args) => runtime(|| async move { plan::run(&printer, args).await }),
-        Command::Drift(args) => runtime(|| async move { plan::drift(&printer, args).await }),
-        Command::Apply(args) => runtime(|| async move { apply::run(&printer, args).await }),
-        Command::Export(args) => runtime(|| async move { export::run(&printer, args).await }),
-    }
+        Command::Emulator(args) => runtime(|| emulator::run(&printer, args)),
+        Command::Whoami { provider, api } => runtime(|| connect::whoami(&printer, &provider, api)),
+        Command::Plan(args) => runtime(|| plan::run(&printer, args)),
+        Command::Drift(args) => runtime(|| plan::drift(&printer, args)),
+        Command::Apply(args) => runtime(|| apply::run(&printer, args)),
+        Command::Export(args) => runtime(|| export::run(&printer, args)),
+    };
+    exit_code(&printer, result)
 }
 
 /// Run an async command on a fresh multi-threaded runtime.
-fn runtime<F, Fut>(f: F) -> i32
+fn runtime<F, Fut>(f: F) -> Result<Outcome, Error>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = i32>,
+    Fut: std::future::Future<Output = Result<Outcome, Error>>,
 {
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt.block_on(f()),
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            EXIT_ERROR
-        }
+        Err(e) => Err(Error::Io(format!("cannot start the async runtime: {e}"))),
     }
 }

@@ -1,14 +1,18 @@
-//! `twinform validate` and the shared "load manifests or show why not" step.
+//! `twinform validate`, and the shared "load manifests or show why not" step.
 
 use std::path::Path;
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
-use crate::manifest::{self, Desired, Problem};
-use crate::output::Printer;
-use crate::plan::render::count;
+use super::{Error, Outcome};
+use crate::engine::manifest::{Problem, Validated};
+use crate::engine::output::Printer;
+use crate::engine::plan::render::count;
+use crate::engine::session::{self, Tree};
 
-/// Render problems as miette reports (no colour off a terminal).
+/// Render problems as miette reports (no colour off a terminal). Problem
+/// texts were neutralized when they were made, so the report's own colours
+/// can pass as they are.
 pub fn render_problems(printer: &Printer, problems: &[Problem]) {
     let theme = if printer.color_err {
         GraphicalTheme::unicode()
@@ -21,47 +25,52 @@ pub fn render_problems(printer: &Printer, problems: &[Problem]) {
         if handler.render_report(&mut out, p).is_err() {
             out = format!("{}: {}", p.location.as_deref().unwrap_or("?"), p.message);
         }
-        printer.message(&out);
+        printer.report(&out);
     }
 }
 
-/// Load manifests; on error print every problem and return `None`.
-/// Warnings are printed either way.
-pub fn load(printer: &Printer, path: &Path) -> Option<Desired> {
-    let validated = manifest::load(path);
-    render_problems(printer, &validated.problems);
-    let desired = validated.desired?;
-    printer.redactor.add_all(&desired.secrets);
-    Some(desired)
+/// Load and check the manifests under `path` with every provider.
+pub fn check(path: &Path) -> Validated<Tree> {
+    let env = |name: &str| std::env::var(name).ok();
+    session::load(path, &crate::providers::all(), &env)
 }
 
-pub fn run(printer: &Printer, path: &Path) -> i32 {
-    let validated = manifest::load(path);
+/// Load manifests; on error print every problem. Warnings are printed either way.
+pub fn load(printer: &Printer, path: &Path) -> Result<Tree, Error> {
+    let validated = check(path);
+    render_problems(printer, &validated.problems);
+    let tree = validated.desired.ok_or(Error::Invalid)?;
+    printer.redactor.add_all(&tree.secrets);
+    Ok(tree)
+}
+
+pub fn run(printer: &Printer, path: &Path) -> Result<Outcome, Error> {
+    let validated = check(path);
     render_problems(printer, &validated.problems);
     let errors = validated.problems.iter().filter(|p| p.is_error()).count();
     let warnings = validated.problems.len() - errors;
-    match &validated.desired {
-        Some(d) => {
-            printer.message(&format!(
-                "{} valid: {}, {}{}",
-                path.display(),
-                count(d.workspaces.len(), "workspace"),
-                count(d.agents.len(), "agent"),
-                if warnings > 0 {
-                    format!(", {}", count(warnings, "warning"))
-                } else {
-                    String::new()
-                }
-            ));
-            0
+    let Some(tree) = &validated.desired else {
+        printer.message(&format!(
+            "{}, {}",
+            count(errors, "error"),
+            count(warnings, "warning")
+        ));
+        return Err(Error::Invalid);
+    };
+    let counts: Vec<String> = tree
+        .counts()
+        .iter()
+        .map(|(noun, n)| count(*n, noun))
+        .collect();
+    printer.message(&format!(
+        "{} valid: {}{}",
+        path.display(),
+        counts.join(", "),
+        if warnings > 0 {
+            format!(", {}", count(warnings, "warning"))
+        } else {
+            String::new()
         }
-        None => {
-            printer.message(&format!(
-                "{}, {}",
-                count(errors, "error"),
-                count(warnings, "warning")
-            ));
-            1
-        }
-    }
+    ));
+    Ok(Outcome::Success)
 }

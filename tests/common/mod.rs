@@ -2,20 +2,24 @@
 //! binary pointed at it, and the library's plan/apply steps without the CLI.
 #![allow(dead_code)]
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
-use twinform::apply::secrets::SecretSink;
 use twinform::cli::FaultArgs;
-use twinform::emulator::{Emulator, Shared, Store};
-use twinform::live::{self, Live};
-use twinform::manifest::{self, Desired};
-use twinform::plan::{self, Plan};
-use twinform::redact::Redactor;
-use twinform::twin::{ApiKey, Client, ClientConfig, RetryPolicy};
+use twinform::engine::apply::secrets::SecretSink;
+use twinform::engine::apply::{self, Finished, Target};
+use twinform::engine::emulation::Shared;
+use twinform::engine::http::{ApiKey, Client, ClientConfig, RetryPolicy};
+use twinform::engine::plan::Plan;
+use twinform::engine::provider::{erase, DynProvider, Local, Provider, Scope};
+use twinform::engine::redact::Redactor;
+use twinform::providers::twin::emulator::{self, Emulator, Store};
+use twinform::providers::twin::ops::ApplyState;
+use twinform::providers::twin::{read, Desired, Live, Twin, TwinApi};
 
 pub const KEY: &str = "tw_test_key_0123456789abcdef";
 
@@ -23,7 +27,7 @@ pub const KEY: &str = "tw_test_key_0123456789abcdef";
 pub struct TestTwin {
     pub rt: Runtime,
     pub endpoint: String,
-    pub shared: Arc<Shared>,
+    pub shared: Arc<Shared<Store>>,
     emulator: Option<Emulator>,
 }
 
@@ -39,7 +43,12 @@ impl TestTwin {
             .build()
             .unwrap();
         let emulator = rt
-            .block_on(Emulator::start_with("127.0.0.1:0", None, &faults, store))
+            .block_on(emulator::start_with(
+                "127.0.0.1:0",
+                None,
+                &faults.config(),
+                store,
+            ))
             .unwrap();
         TestTwin {
             endpoint: emulator.endpoint(),
@@ -50,7 +59,7 @@ impl TestTwin {
     }
 
     /// A client with fast retries.
-    pub fn client(&self) -> Client {
+    pub fn client(&self) -> TwinApi {
         client_for(&self.endpoint, Duration::from_secs(5))
     }
 
@@ -98,7 +107,7 @@ impl Drop for TestTwin {
     }
 }
 
-pub fn client_for(endpoint: &str, timeout: Duration) -> Client {
+pub fn client_for(endpoint: &str, timeout: Duration) -> TwinApi {
     let config = ClientConfig {
         endpoint: endpoint.to_string(),
         timeout,
@@ -109,7 +118,8 @@ pub fn client_for(endpoint: &str, timeout: Duration) -> Client {
             max_delay: Duration::from_millis(50),
         },
     };
-    Client::new(config, ApiKey::new(KEY).unwrap()).unwrap()
+    let client = Client::new(config, ApiKey::new(KEY).unwrap(), Twin.profile()).unwrap();
+    TwinApi { client }
 }
 
 /// Load manifests with a fixed environment; panics with the problems if invalid.
@@ -118,9 +128,15 @@ pub fn desired(path: &Path, env: &[(&str, &str)]) -> Desired {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let v = manifest::load_with(path, &|k| env.get(k).cloned());
+    let v = twinform::engine::session::load(path, &twinform::providers::all(), &|k| {
+        env.get(k).cloned()
+    });
     match v.desired {
-        Some(d) => d,
+        Some(tree) => tree
+            .parts
+            .iter()
+            .find_map(|p| p.desired.downcast_ref::<Desired>().cloned())
+            .unwrap_or_default(),
         None => panic!(
             "invalid manifests: {:#?}",
             v.problems
@@ -131,24 +147,58 @@ pub fn desired(path: &Path, env: &[(&str, &str)]) -> Desired {
     }
 }
 
-pub async fn plan_for(client: &Client, desired: &Desired) -> (Live, Plan) {
-    let live = live::read(client, desired, 16).await.unwrap();
-    let plan = plan::diff(desired, &live).unwrap();
+/// Twin as the engine sees it.
+pub fn twin() -> Arc<dyn DynProvider> {
+    Arc::from(erase(Twin))
+}
+
+/// The diff of `desired` against `live`, with operations in the changes.
+pub fn diff(desired: &Desired, live: &Live) -> Plan {
+    twin()
+        .diff(desired as &dyn Any, live as &dyn Any, &Local::default())
+        .unwrap()
+}
+
+pub async fn plan_for(client: &TwinApi, desired: &Desired) -> (Live, Plan) {
+    let live = read::read(client, desired, 16, &Scope::default())
+        .await
+        .unwrap();
+    let plan = diff(desired, &live);
     (live, plan)
+}
+
+/// An executor context applying Twin changes with `client` and `secrets`.
+pub fn context(client: &TwinApi, live: &Live, secrets: Arc<SecretSink>) -> apply::Context {
+    let mut targets = HashMap::new();
+    targets.insert(
+        "twin",
+        Target {
+            provider: twin(),
+            api: Arc::new(client.clone()),
+            state: Box::new(ApplyState::new(live)),
+        },
+    );
+    apply::Context {
+        targets,
+        parallelism: 8,
+        source_id: None,
+        secrets,
+        journal: Arc::new(apply::journal::Journal::none()),
+        interrupted: Default::default(),
+    }
 }
 
 /// Plan and apply with the library; returns the plan that was applied and the results.
 pub async fn apply_once(
-    client: &Client,
+    client: &TwinApi,
     desired: &Desired,
     secrets: &Path,
-) -> (Plan, Vec<twinform::apply::Finished>) {
+) -> (Plan, Vec<Finished>) {
     let (live, plan) = plan_for(client, desired).await;
     let secrets = Arc::new(SecretSink::new(secrets, None, Redactor::new()).unwrap());
-    let mut ctx = twinform::apply::Context::new(client.clone(), &live, secrets);
-    ctx.parallelism = 8;
+    let ctx = context(client, &live, secrets);
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let results = twinform::apply::execute(&plan, ctx, tx).await;
+    let results = apply::execute(&plan, ctx, tx).await;
     (plan, results)
 }
 

@@ -1,0 +1,49 @@
+//! `twinform emulator`: serve one platform's emulator until a signal.
+
+use super::{Error, Outcome};
+use crate::cli::EmulatorArgs;
+use crate::engine::output::Printer;
+
+#[cfg(feature = "emulator")]
+pub async fn run(printer: &Printer, args: EmulatorArgs) -> Result<Outcome, Error> {
+    let all = crate::providers::all();
+    let Some(p) = all.iter().find(|p| p.info().name == args.provider) else {
+        let names: Vec<&str> = all.iter().map(|p| p.info().name).collect();
+        return Err(Error::Refused(format!(
+            "--provider {}: no such provider (providers are {})",
+            args.provider,
+            names.join(", ")
+        )));
+    };
+    let running = p
+        .emulator()
+        .start(&args.listen, args.state.as_deref(), &args.faults.config())
+        .await
+        .map_err(|e| Error::Io(format!("cannot start the emulator: {e}")))?;
+    printer.message(&format!(
+        "{} emulator listening on {}",
+        p.info().title,
+        running.endpoint()
+    ));
+    match &args.state {
+        Some(s) => printer.message(&format!(
+            "state: {} (persisted after every write)",
+            s.display()
+        )),
+        None => printer.message("state: in memory (use --state FILE to keep it)"),
+    }
+    printer.message("any API key is accepted; request counts at GET /_emulator/stats");
+    let _ = tokio::signal::ctrl_c().await;
+    running
+        .stop()
+        .await
+        .map_err(|e| Error::Io(format!("cannot save the emulator state: {e}")))?;
+    Ok(Outcome::Success)
+}
+
+#[cfg(not(feature = "emulator"))]
+pub async fn run(_: &Printer, _: EmulatorArgs) -> Result<Outcome, Error> {
+    Err(Error::Refused(
+        "this twinform was built without the `emulator` feature".into(),
+    ))
+}

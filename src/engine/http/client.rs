@@ -1,0 +1,636 @@
+//! The transport: one `reqwest::Client` per platform, authentication, the
+//! retry policy, pacing from `X-RateLimit-*` headers, and request tracing.
+//! What differs between platforms (the auth header, the error body, the
+//! rate-limit scopes) comes from their [`Profile`].
+//!
+//! Retry policy (the contract's): 429, 502, 503, 504 and connection failures
+//! are retried with exponential backoff and full jitter, honouring
+//! `Retry-After`, at most [`RetryPolicy::max_attempts`] times, but only for
+//! requests that are safe to repeat. A creating `POST` is retried only after a
+//! 429 (the server did nothing); other failures come back to the caller, which
+//! reads back before it creates again (see `resources.rs`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::error::{from_response, ApiError, ErrorBody};
+
+/// The API key. Its `Debug` and `Display` never show it.
+#[derive(Clone)]
+pub struct ApiKey(String);
+
+impl ApiKey {
+    pub fn new(key: impl Into<String>) -> Result<Self, ApiError> {
+        let key = key.into().trim().to_string();
+        if key.is_empty() {
+            return Err(ApiError::Credentials("the API key is empty".into()));
+        }
+        if key.chars().any(|c| c.is_control()) {
+            return Err(ApiError::Credentials(
+                "the API key contains a control character (a stray line break?)".into(),
+            ));
+        }
+        Ok(ApiKey(key))
+    }
+
+    /// The key itself, for the header and for the redactor. Never print it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(****)")
+    }
+}
+
+impl std::fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("****")
+    }
+}
+
+/// How a request may be retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Repeating it has the same effect (GET, PUT, DELETE, PATCH, pause, move…).
+    Safe,
+    /// It creates something: only a 429 is retried.
+    Create,
+}
+
+/// Backoff settings.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 6,
+            base: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Full-jitter exponential backoff for attempt `n` (1-based).
+    fn backoff(&self, n: u32) -> Duration {
+        let cap = self.base.saturating_mul(1 << n.min(16)).min(self.max_delay);
+        cap.mul_f64(rand::random::<f64>().max(0.05))
+    }
+}
+
+/// How requests carry the API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// `<header>: <key>` (Twin: `x-api-key`).
+    Header(&'static str),
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+}
+
+/// How one platform's API is spoken.
+#[derive(Clone, Copy)]
+pub struct Profile {
+    pub auth: Auth,
+    /// Reads the platform's error body (`None`: use the generic reader).
+    pub describe_error: fn(&[u8]) -> Option<ErrorBody>,
+    /// Whether a 500 may be retried (for safe requests), as some references say.
+    pub retry_500: bool,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Profile {
+            auth: Auth::Bearer,
+            describe_error: |_| None,
+            retry_500: false,
+        }
+    }
+}
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub endpoint: String,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+/// Counters of what the client did (benchmarks and summaries read them).
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+/// A tracer for `-v`: receives one line per request, already free of secrets.
+pub type Tracer = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// What the server's rate-limit headers said, and what we have sent since.
+#[derive(Debug, Default)]
+struct Pace {
+    remaining: Option<i64>,
+    reset_at: Option<Instant>,
+    in_flight: i64,
+    /// After a window ends, one request learns the new budget; the others wait
+    /// for its answer (or for this long-gone probe to be given up on).
+    probe_since: Option<Instant>,
+}
+
+/// An async client for one platform's API. Cheap to clone (shared
+/// connection pool, pacing and counters).
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    key: ApiKey,
+    profile: Profile,
+    retry: RetryPolicy,
+    pace: Arc<Mutex<Pace>>,
+    pub stats: Arc<ClientStats>,
+    tracer: Option<Tracer>,
+    /// The request timeout: how long a request may take before its outcome
+    /// is unknown.
+    pub timeout: Duration,
+}
+
+/// A successful response: status and raw body.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: bytes::Bytes,
+}
+
+impl Client {
+    /// Build a client. Plain `http` is refused except for loopback addresses.
+    pub fn new(config: ClientConfig, key: ApiKey, profile: Profile) -> Result<Self, ApiError> {
+        let base = config.endpoint.trim_end_matches('/').to_string();
+        let url = url::Url::parse(&base)
+            .map_err(|e| ApiError::Endpoint(format!("invalid endpoint `{base}`: {e}")))?;
+        match url.scheme() {
+            "https" => {}
+            "http" if is_loopback(&url) => {}
+            "http" => {
+                return Err(ApiError::Endpoint(format!(
+                "refusing plain http to `{base}`: the API key would cross the network unencrypted \
+                     (http is allowed only for loopback addresses)"
+            )))
+            }
+            other => {
+                return Err(ApiError::Endpoint(format!(
+                    "unsupported endpoint scheme `{other}`"
+                )))
+            }
+        }
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .pool_max_idle_per_host(64)
+            .user_agent(concat!("twinform/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ApiError::Endpoint(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            base,
+            key,
+            profile,
+            retry: config.retry,
+            pace: Arc::default(),
+            stats: Arc::default(),
+            tracer: None,
+            timeout: config.timeout,
+        })
+    }
+
+    /// Trace every request through `tracer` (`-v`).
+    pub fn with_tracer(mut self, tracer: Tracer) -> Self {
+        self.tracer = Some(tracer);
+        self
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.base
+    }
+
+    /// Send a request and decode a JSON answer.
+    pub async fn json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&dyn erased::Body>,
+        idem: Idempotency,
+    ) -> Result<T, ApiError> {
+        let resp = self.send(method.clone(), path, body, idem).await?;
+        let bytes = if resp.body.is_empty() {
+            &b"{}"[..]
+        } else {
+            &resp.body[..]
+        };
+        serde_json::from_slice(bytes).map_err(|e| ApiError::Decode {
+            message: e.to_string(),
+            method: method.to_string(),
+            path: path.to_string(),
+        })
+    }
+
+    /// Send a request with the retry policy; any 2xx is success.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&dyn erased::Body>,
+        idem: Idempotency,
+    ) -> Result<Response, ApiError> {
+        let body = body.map(|b| b.to_json());
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.wait_for_pace().await;
+            let started = Instant::now();
+            let result = self.send_once(&method, path, body.as_ref()).await;
+            let ms = started.elapsed().as_millis();
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let retry_after = match &result {
+                Ok((resp, headers)) => {
+                    self.note_rate_limit(headers);
+                    if resp.status < 400 {
+                        self.trace(&method, path, &resp.status.to_string(), ms, attempt);
+                        return Ok(Response {
+                            status: resp.status,
+                            body: resp.body.clone(),
+                        });
+                    }
+                    let described = (self.profile.describe_error)(&resp.body);
+                    let err =
+                        from_response(resp.status, method.as_str(), path, &resp.body, described);
+                    self.trace(&method, path, &resp.status.to_string(), ms, attempt);
+                    let retryable = match resp.status {
+                        429 => {
+                            self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                            true
+                        }
+                        500 => self.profile.retry_500 && idem == Idempotency::Safe,
+                        502..=504 => idem == Idempotency::Safe,
+                        _ => false,
+                    };
+                    if !retryable || attempt >= self.retry.max_attempts {
+                        return Err(err);
+                    }
+                    retry_after(headers)
+                }
+                Err(err) => {
+                    self.trace(&method, path, "failed", ms, attempt);
+                    if idem != Idempotency::Safe || attempt >= self.retry.max_attempts {
+                        return Err(err.clone());
+                    }
+                    None
+                }
+            };
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            let delay = retry_after
+                .unwrap_or_else(|| self.retry.backoff(attempt))
+                .min(MAX_RETRY_AFTER);
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(Response, reqwest::header::HeaderMap), ApiError> {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
+        req = match self.profile.auth {
+            Auth::Header(name) => req.header(name, self.key.expose()),
+            Auth::Bearer => req.bearer_auth(self.key.expose()),
+        };
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+
+        let result = async {
+            let resp = req.send().await.map_err(|e| transport(method, path, &e))?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| transport(method, path, &e))?;
+            Ok((Response { status, body }, headers))
+        }
+        .await;
+        self.pace_end();
+        result
+    }
+
+    fn trace(&self, method: &Method, path: &str, status: &str, ms: u128, attempt: u32) {
+        if let Some(t) = &self.tracer {
+            let retry = if attempt > 1 {
+                format!(" (retry {})", attempt - 1)
+            } else {
+                String::new()
+            };
+            t(&format!("{method} {path} → {status} in {ms} ms{retry}"));
+        }
+    }
+
+    fn pace_end(&self) {
+        if let Ok(mut p) = self.pace.lock() {
+            p.in_flight = p.in_flight.saturating_sub(1);
+        }
+    }
+
+    /// Remember the server's budget; requests still in flight will spend some of it.
+    fn note_rate_limit(&self, headers: &reqwest::header::HeaderMap) {
+        let num = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
+        let Some(remaining) = num("x-ratelimit-remaining") else {
+            return;
+        };
+        let reset_at = num("x-ratelimit-reset").map(|unix| {
+            let now = chrono::Utc::now().timestamp();
+            // Reset may be a unix time or (some servers) seconds from now.
+            let secs = if unix > 1_000_000_000 {
+                unix.saturating_sub(now)
+            } else {
+                unix
+            };
+            // The reset is known to the second: one second of margin.
+            Instant::now() + Duration::from_secs(secs.clamp(0, 3600) as u64 + 1)
+        });
+        if let Ok(mut p) = self.pace.lock() {
+            p.probe_since = None;
+            let estimate = remaining.saturating_sub(p.in_flight.max(0));
+            // The header is a snapshot from when this request arrived; within one
+            // window the budget only shrinks, so never let a stale answer raise it.
+            let same_window = match (p.reset_at, reset_at) {
+                (Some(old), Some(new)) => new <= old + Duration::from_secs(2),
+                _ => false,
+            };
+            p.remaining = match p.remaining {
+                Some(current) if same_window => Some(current.min(estimate)),
+                _ => Some(estimate),
+            };
+            if let Some(new) = reset_at {
+                if !same_window || p.reset_at.is_none() {
+                    p.reset_at = Some(new);
+                }
+            }
+        }
+    }
+
+    /// Wait when the server's budget for this window is spent, instead of
+    /// sending requests that would only be answered 429. The request is counted
+    /// in flight in the same critical section that lets it go, so an answer
+    /// arriving meanwhile on another thread cannot forget it.
+    async fn wait_for_pace(&self) {
+        loop {
+            let wait = {
+                let Ok(mut p) = self.pace.lock() else { return };
+                let now = Instant::now();
+                let wait = match (p.remaining, p.reset_at) {
+                    (Some(r), Some(reset)) if r <= 0 && reset > now => Some(reset - now),
+                    // A new window: its budget is unknown until one request learns it.
+                    (Some(r), Some(_)) if r <= 0 => match p.probe_since {
+                        Some(t) if t.elapsed() < Duration::from_secs(5) => {
+                            Some(Duration::from_millis(20))
+                        }
+                        _ => {
+                            p.probe_since = Some(now);
+                            None
+                        }
+                    },
+                    (Some(r), _) => {
+                        p.remaining = Some(r.saturating_sub(1));
+                        None
+                    }
+                    (None, _) => None,
+                };
+                if wait.is_none() {
+                    p.in_flight = p.in_flight.saturating_add(1);
+                }
+                wait
+            };
+            match wait {
+                Some(d) => tokio::time::sleep(d).await,
+                None => return,
+            }
+        }
+    }
+}
+
+fn transport(method: &Method, path: &str, e: &reqwest::Error) -> ApiError {
+    // A request that failed to connect never reached the server; anything else might have.
+    let ambiguous = !e.is_connect();
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "connection dropped while reading the response"
+    } else {
+        "request failed"
+    };
+    let mut message = kind.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        message = format!("{message}: {s}");
+        source = s.source();
+    }
+    ApiError::Transport {
+        message,
+        method: method.to_string(),
+        path: path.to_string(),
+        ambiguous,
+    }
+}
+
+/// The longest wait a server can ask for with `Retry-After`: a larger (or
+/// infinite, or absurd) value is clamped, never trusted into a panic or a hang.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(v, chrono::Utc::now().timestamp())
+}
+
+/// `Retry-After` as seconds (integer or decimal) or an HTTP date, clamped to
+/// `0..=MAX_RETRY_AFTER`; `None` when it is neither. `now` is unix seconds.
+pub fn parse_retry_after(value: &str, now: i64) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        if secs.is_nan() {
+            return None;
+        }
+        let secs = secs.clamp(0.0, MAX_RETRY_AFTER.as_secs_f64());
+        return Some(Duration::from_secs_f64(secs));
+    }
+    let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let secs = when
+        .timestamp()
+        .saturating_sub(now)
+        .clamp(0, MAX_RETRY_AFTER.as_secs() as i64);
+    Some(Duration::from_secs(secs.unsigned_abs()))
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Request bodies of any serializable type, passed by reference.
+pub mod erased {
+    /// A serializable request body.
+    pub trait Body: Send + Sync {
+        fn to_json(&self) -> serde_json::Value;
+    }
+
+    impl<T: super::Serialize + Send + Sync> Body for T {
+        fn to_json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(endpoint: &str) -> ClientConfig {
+        ClientConfig {
+            endpoint: endpoint.into(),
+            timeout: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(1),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback() {
+        let key = ApiKey::new("k").unwrap();
+        let p = Profile::default();
+        assert!(Client::new(config("http://127.0.0.1:8080"), key.clone(), p).is_ok());
+        assert!(Client::new(config("http://localhost:8080"), key.clone(), p).is_ok());
+        assert!(Client::new(config("http://[::1]:8080"), key.clone(), p).is_ok());
+        assert!(Client::new(config("https://build.twin.so"), key.clone(), p).is_ok());
+        let err = Client::new(config("http://build.twin.so"), key, p)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("refusing plain http"));
+    }
+
+    #[test]
+    fn key_is_never_shown() {
+        let key = ApiKey::new("tw_live_supersecret").unwrap();
+        assert_eq!(format!("{key} {key:?}"), "**** ApiKey(****)");
+    }
+
+    #[test]
+    fn retry_after_is_clamped_never_a_panic() {
+        let now = 1_800_000_000;
+        assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
+        assert_eq!(
+            parse_retry_after("0.5", now),
+            Some(Duration::from_millis(500))
+        );
+        for huge in ["inf", "1e30", "18446744073709551616", "+Infinity"] {
+            assert_eq!(
+                parse_retry_after(huge, now),
+                Some(MAX_RETRY_AFTER),
+                "{huge}"
+            );
+        }
+        assert_eq!(parse_retry_after("-5", now), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("NaN", now), None);
+        assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            Some(MAX_RETRY_AFTER)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_retry_after_parses_within_bounds(v in ".{0,40}", now in proptest::num::i64::ANY) {
+            if let Some(d) = parse_retry_after(&v, now) {
+                proptest::prop_assert!(d <= MAX_RETRY_AFTER);
+            }
+        }
+
+        #[test]
+        fn any_rate_limit_headers_are_survived(
+            remaining in "[-+0-9e.]{0,25}|.{0,10}",
+            reset in "[-+0-9]{0,25}|.{0,10}",
+        ) {
+            let client = Client::new(config("http://127.0.0.1:9"), ApiKey::new("k").unwrap(), Profile::default()).unwrap();
+            let mut headers = reqwest::header::HeaderMap::new();
+            if let Ok(v) = reqwest::header::HeaderValue::from_str(&remaining) {
+                headers.insert("x-ratelimit-remaining", v);
+            }
+            if let Ok(v) = reqwest::header::HeaderValue::from_str(&reset) {
+                headers.insert("x-ratelimit-reset", v);
+            }
+            client.note_rate_limit(&headers);
+            client.note_rate_limit(&headers);
+            let p = client.pace.lock().unwrap();
+            if let Some(at) = p.reset_at {
+                proptest::prop_assert!(at <= Instant::now() + Duration::from_secs(3602));
+            }
+        }
+    }
+
+    #[test]
+    fn extreme_rate_limit_numbers_do_not_overflow() {
+        let client = Client::new(
+            config("http://127.0.0.1:9"),
+            ApiKey::new("k").unwrap(),
+            Profile::default(),
+        )
+        .unwrap();
+        for (rem, reset) in [
+            (i64::MIN.to_string(), i64::MIN.to_string()),
+            (i64::MAX.to_string(), i64::MAX.to_string()),
+        ] {
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert("x-ratelimit-remaining", rem.parse().unwrap());
+            headers.insert("x-ratelimit-reset", reset.parse().unwrap());
+            client.note_rate_limit(&headers);
+        }
+        // A budget of i64::MIN with no reset would underflow on the next request.
+        client.pace.lock().unwrap().reset_at = None;
+        client.pace.lock().unwrap().remaining = Some(i64::MIN);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(client.wait_for_pace());
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy::default();
+        for n in 1..20 {
+            assert!(p.backoff(n) <= p.max_delay);
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Located problems in manifests, rendered by miette with a source snippet.
+
+use std::sync::Arc;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
+
+/// One manifest file's text, shared by every diagnostic that points into it.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as the user should see it.
+    pub name: String,
+    pub text: Arc<str>,
+    /// Byte offset where each line starts (so positions are found in O(log n)).
+    line_starts: Arc<[usize]>,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, text: impl Into<Arc<str>>) -> Self {
+        let text: Arc<str> = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        SourceFile {
+            name: name.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// 1-based line and column of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.line_starts[line - 1];
+        (line, self.text[start..offset].chars().count() + 1)
+    }
+
+    /// Byte offset of a 1-based line and column (columns counted in characters).
+    pub fn offset_of(&self, line: usize, col: usize) -> usize {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return self.text.len();
+        };
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        let within: usize = self.text[start..end]
+            .chars()
+            .take(col.saturating_sub(1))
+            .map(char::len_utf8)
+            .sum();
+        start + within
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// A problem found in the manifests: an error (validation fails) or a warning.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct Problem {
+    pub message: String,
+    pub src: Option<NamedSource<Arc<str>>>,
+    pub span: Option<SourceSpan>,
+    pub label: String,
+    pub help: Option<String>,
+    pub severity: Severity,
+    /// `file:line:col`, for machine-readable listings and tests.
+    pub location: Option<String>,
+}
+
+impl Diagnostic for Problem {
+    fn severity(&self) -> Option<Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.src.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.span?;
+        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
+            Some(self.label.clone()),
+            span,
+        ))))
+    }
+}
+
+impl Problem {
+    /// An error at a byte range of a file. Messages quote manifest values,
+    /// which may hold control characters (YAML's `"\e"`): they are
+    /// neutralized here, once, for every output.
+    pub fn at(file: &SourceFile, offset: usize, len: usize, message: impl Into<String>) -> Self {
+        let (line, col) = file.line_col(offset);
+        Problem {
+            message: clean(message.into()),
+            src: Some(NamedSource::new(file.name.clone(), file.text.clone())),
+            span: Some(SourceSpan::new(offset.into(), len)),
+            label: "here".into(),
+            help: None,
+            severity: Severity::Error,
+            location: Some(format!("{}:{line}:{col}", file.name)),
+        }
+    }
+
+    /// An error about a whole file (or no file at all): the message starts
+    /// with the path, since there is no snippet to show it.
+    pub fn file(name: &str, message: impl Into<String>) -> Self {
+        Problem {
+            message: clean(format!("{name}: {}", message.into())),
+            src: None,
+            span: None,
+            label: String::new(),
+            help: None,
+            severity: Severity::Error,
+            location: Some(name.to_string()),
+        }
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = clean(label.into());
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(clean(help.into()));
+        self
+    }
+
+    /// Set the help of a recorded problem (neutralized like the message).
+    pub fn set_help(&mut self, help: impl Into<String>) {
+        self.help = Some(clean(help.into()));
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+fn clean(s: String) -> String {
+    crate::engine::output::neutralize(&s).into_owned()
+}
+
+/// The closest candidate to `word` by edit distance, if it is close enough.
+pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (levenshtein(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_are_close_words_only() {
+        assert_eq!(
+            did_you_mean("schedul", &["schedule", "webhooks"]),
+            Some("schedule")
+        );
+        assert_eq!(did_you_mean("zzz", &["schedule", "webhooks"]), None);
+    }
+
+    #[test]
+    fn line_and_column_round_trip() {
+        let f = SourceFile::new("a.yaml", "ab\ncdé\nx");
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(4), (2, 2));
+        assert_eq!(f.offset_of(2, 2), 4);
+        assert_eq!(f.offset_of(3, 1), 8);
+    }
+}

@@ -1,0 +1,699 @@
+//! Reading manifest files: discovery, size and encoding limits, splitting
+//! into YAML documents, reading each document's `kind`, and finding every
+//! unknown field against the kind's schema. The kinds come from the
+//! providers ([`KindTable`]); the concrete document types are theirs, parsed
+//! through [`LoadContext::parse`] so every YAML call stays in this module.
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_saphyr::{Location, Options, Spanned};
+
+use super::diagnostic::{did_you_mean, Problem, SourceFile};
+use super::interpolate::interpolate;
+use super::node::{self, Node};
+use super::Text;
+
+/// The largest manifest file read (a 50 MB file is refused at once).
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The kinds the loader knows, with the JSON Schema of each.
+pub struct KindTable {
+    kinds: Vec<(&'static str, serde_json::Value)>,
+    /// Every field name of every kind at any depth (for foreign-file
+    /// detection and "did you mean" across places).
+    fields: Vec<String>,
+}
+
+impl KindTable {
+    pub fn new(kinds: Vec<(&'static str, serde_json::Value)>) -> Self {
+        let mut fields = Vec::new();
+        for (_, schema) in &kinds {
+            collect_fields(schema, &mut fields);
+        }
+        fields.sort();
+        fields.dedup();
+        KindTable { kinds, fields }
+    }
+
+    fn schema(&self, kind: &str) -> Option<&serde_json::Value> {
+        self.kinds.iter().find(|(k, _)| *k == kind).map(|(_, s)| s)
+    }
+
+    fn names(&self) -> Vec<&'static str> {
+        self.kinds.iter().map(|(k, _)| *k).collect()
+    }
+
+    fn fields(&self) -> Vec<&str> {
+        self.fields.iter().map(String::as_str).collect()
+    }
+}
+
+fn collect_fields(schema: &serde_json::Value, out: &mut Vec<String>) {
+    match schema {
+        serde_json::Value::Object(m) => {
+            if let Some(serde_json::Value::Object(props)) = m.get("properties") {
+                out.extend(props.keys().cloned());
+            }
+            m.values().for_each(|v| collect_fields(v, out));
+        }
+        serde_json::Value::Array(a) => a.iter().for_each(|v| collect_fields(v, out)),
+        _ => {}
+    }
+}
+
+/// One manifest document: where it is and its kind. Its provider parses the
+/// concrete type with [`LoadContext::parse`].
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Index of its file in [`LoadContext::files`].
+    pub file: usize,
+    /// Byte offset of the document's first byte in its file.
+    pub base: usize,
+    pub text: String,
+    pub kind: Spanned<String>,
+}
+
+/// Everything read from a manifest tree, and what providers need to turn
+/// their documents into desired state: typed parsing, located problems,
+/// interpolation and confined file reads.
+pub struct LoadContext<'a> {
+    /// The manifest root: files referenced by manifests must resolve inside it.
+    pub root: PathBuf,
+    pub files: Vec<SourceFile>,
+    /// Paths of `files`, same order.
+    pub paths: Vec<PathBuf>,
+    pub problems: Vec<Problem>,
+    /// Every interpolated value, for the redactor.
+    pub secrets: Vec<String>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl<'a> LoadContext<'a> {
+    pub fn new(root: PathBuf, env: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        LoadContext {
+            root,
+            files: Vec::new(),
+            paths: Vec::new(),
+            problems: Vec::new(),
+            secrets: Vec::new(),
+            env,
+        }
+    }
+
+    /// Byte span of a spanned value inside its file.
+    pub fn span(&self, file: usize, base: usize, loc: &Location) -> (usize, usize) {
+        let span = loc.span();
+        match span.byte_offset() {
+            Some(off) => (base + off as usize, span.byte_len().unwrap_or(0) as usize),
+            None => {
+                let f = &self.files[file];
+                let (line0, _) = f.line_col(base);
+                let off = f.offset_of(line0 + loc.line() as usize - 1, loc.column() as usize);
+                (off, 0)
+            }
+        }
+    }
+
+    /// A problem at a spanned value of `doc` (not yet recorded).
+    pub fn problem_at(&self, doc: &Document, loc: &Location, msg: impl Into<String>) -> Problem {
+        let (off, len) = self.span(doc.file, doc.base, loc);
+        Problem::at(&self.files[doc.file], off, len, msg)
+    }
+
+    /// Record an error at a spanned value of `doc`; returns it to add help.
+    pub fn error(
+        &mut self,
+        doc: &Document,
+        loc: &Location,
+        msg: impl Into<String>,
+    ) -> &mut Problem {
+        let p = self.problem_at(doc, loc, msg);
+        self.problems.push(p);
+        let last = self.problems.len() - 1;
+        &mut self.problems[last]
+    }
+
+    /// Record a warning at a spanned value of `doc`.
+    pub fn warning(
+        &mut self,
+        doc: &Document,
+        loc: &Location,
+        msg: impl Into<String>,
+    ) -> &mut Problem {
+        let p = self.error(doc, loc, msg);
+        p.severity = miette::Severity::Warning;
+        p
+    }
+
+    /// `file:line:col` of a spanned value, for "first declared at".
+    pub fn location(&self, doc: &Document, loc: &Location) -> String {
+        let (off, _) = self.span(doc.file, doc.base, loc);
+        let (l, c) = self.files[doc.file].line_col(off);
+        format!("{}:{l}:{c}", self.files[doc.file].name)
+    }
+
+    /// `file:line` of a document's value, for messages about the object.
+    pub fn source(&self, doc: &Document, loc: &Location) -> String {
+        let (off, _) = self.span(doc.file, doc.base, loc);
+        let (l, _) = self.files[doc.file].line_col(off);
+        format!("{}:{l}", self.files[doc.file].name)
+    }
+
+    /// Parse `doc` as its provider's concrete type; a failure is recorded.
+    pub fn parse<T: DeserializeOwned>(&mut self, doc: &Document) -> Option<T> {
+        let mut problems = Vec::new();
+        let parsed = parse_doc(self, doc.file, doc.base, &doc.text, &mut problems);
+        // Unknown fields were all reported when the document was read;
+        // serde's report of the first one is a repeat.
+        self.problems.extend(
+            problems
+                .into_iter()
+                .filter(|p| !p.message.starts_with("unknown field")),
+        );
+        parsed
+    }
+
+    /// Interpolate a manifest string; an unset or malformed variable is recorded.
+    pub fn text(&mut self, doc: &Document, s: &Spanned<String>) -> Option<Text> {
+        match interpolate(&s.value, self.env) {
+            Ok(t) => {
+                self.secrets.extend(t.secrets().iter().cloned());
+                Some(t)
+            }
+            Err(e) => {
+                self.error(doc, &s.referenced, e.to_string());
+                None
+            }
+        }
+    }
+
+    /// Register secrets that are not interpolated (`sensitive: true` literals).
+    pub fn add_secrets(&mut self, t: &Text) {
+        self.secrets.extend(t.secrets().iter().cloned());
+    }
+
+    /// Read a text file named (relative to its manifest) by `doc` at `loc`,
+    /// refusing anything that resolves outside the manifest root. `what`
+    /// names it in messages ("instruction file").
+    pub fn read_file(
+        &mut self,
+        doc: &Document,
+        loc: &Location,
+        what: &str,
+        rel: &str,
+    ) -> Option<String> {
+        let dir = self.paths[doc.file]
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let resolved = match std::fs::canonicalize(dir.join(rel)) {
+            Ok(p) => p,
+            Err(e) => {
+                self.error(doc, loc, format!("{what} `{rel}` cannot be read: {e}"));
+                return None;
+            }
+        };
+        if !resolved.starts_with(&self.root) {
+            let root = self.root.display().to_string();
+            self.error(
+                doc,
+                loc,
+                format!("{what} `{rel}` is outside the manifest root"),
+            )
+            .set_help(format!(
+                "{what}s must resolve (symlinks included) inside {root}"
+            ));
+            return None;
+        }
+        let mut problems = Vec::new();
+        let text = read_text(&resolved, Content::Text, &mut problems);
+        self.problems.extend(problems);
+        // A byte-order mark is an encoding artefact of some editors, not text.
+        text.map(|t| t.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(t))
+    }
+
+    /// Whether an error has been recorded.
+    pub fn has_errors(&self) -> bool {
+        self.problems.iter().any(Problem::is_error)
+    }
+}
+
+/// The name of the ignore file honoured in every folder of a manifest tree
+/// (gitignore syntax), for YAML files that are not manifests.
+pub const IGNORE_FILE: &str = ".twinformignore";
+
+/// The YAML files below `path` (or `path` itself), sorted. Hidden files and
+/// folders are skipped, `.twinformignore` is honoured, and every file must
+/// resolve (symlinks included) to a regular file inside `root`: a symlink to
+/// `/proc/self/environ` or a FIFO is refused with a problem, never read.
+pub fn discover(path: &Path, root: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            problems.push(Problem::file(
+                &path.display().to_string(),
+                format!("cannot read: {e}"),
+            ));
+            return Vec::new();
+        }
+    };
+    if !meta.is_dir() {
+        return confined(path, root, problems).into_iter().collect();
+    }
+    let walker = ignore::WalkBuilder::new(path)
+        .standard_filters(false)
+        .hidden(true)
+        .follow_links(false)
+        .add_custom_ignore_filename(IGNORE_FILE)
+        .build();
+    let mut out = Vec::new();
+    for entry in walker {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(Problem::file(
+                    &path.display().to_string(),
+                    format!("cannot read the folder: {e}"),
+                ));
+                continue;
+            }
+        };
+        let name = entry.file_name().to_string_lossy();
+        let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
+        if is_dir || !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+            continue;
+        }
+        out.extend(confined(entry.path(), root, problems));
+    }
+    out.sort();
+    out
+}
+
+/// `path` if it resolves to a regular file inside `root`; otherwise a problem.
+pub fn confined(path: &Path, root: &Path, problems: &mut Vec<Problem>) -> Option<PathBuf> {
+    let name = path.display().to_string();
+    let resolved = match std::fs::canonicalize(path) {
+        Ok(p) => p,
+        Err(e) => {
+            problems.push(Problem::file(&name, format!("cannot read: {e}")));
+            return None;
+        }
+    };
+    if !resolved.starts_with(root) {
+        problems.push(
+            Problem::file(&name, "resolves outside the manifest root; it was not read").help(
+                format!(
+                    "manifests must resolve (symlinks included) inside {}",
+                    root.display()
+                ),
+            ),
+        );
+        return None;
+    }
+    Some(path.to_path_buf())
+}
+
+/// The root instruction files must stay inside.
+pub fn root_of(path: &Path) -> PathBuf {
+    let base = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let base = if base.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base
+    };
+    std::fs::canonicalize(&base).unwrap_or(base)
+}
+
+/// Read every manifest below `path` into documents, checked as far as the
+/// kinds' schemas go. Problems are collected in the context, never fatal.
+pub fn load<'a>(
+    path: &Path,
+    kinds: &KindTable,
+    env: &'a dyn Fn(&str) -> Option<String>,
+) -> (LoadContext<'a>, Vec<Document>) {
+    let mut ctx = LoadContext::new(root_of(path), env);
+    let files = discover(path, &ctx.root, &mut ctx.problems);
+    if files.is_empty() && ctx.problems.is_empty() {
+        ctx.problems.push(Problem::file(
+            &path.display().to_string(),
+            "no manifests found (*.yaml or *.yml)",
+        ));
+    }
+    let mut docs = Vec::new();
+    let mut skipped = 0;
+    for file in files {
+        if let Some(text) = read_text(&file, Content::Yaml, &mut ctx.problems) {
+            let idx = ctx.files.len();
+            ctx.files
+                .push(SourceFile::new(file.display().to_string(), text));
+            ctx.paths.push(file);
+            skipped += usize::from(!parse_file(&mut ctx, kinds, idx, &mut docs));
+        }
+    }
+    if skipped > 0 && skipped == ctx.files.len() {
+        ctx.problems.push(Problem::file(
+            &path.display().to_string(),
+            "no manifests found: no YAML file here has a document with a `kind`",
+        ));
+    }
+    (ctx, docs)
+}
+
+/// What a file read by [`read_text`] must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// A manifest: YAML allows no control characters but tab, LF and CR.
+    Yaml,
+    /// Any UTF-8 text (a prompt).
+    Text,
+}
+
+/// Open a file for reading without blocking on a FIFO, and refuse anything
+/// that is not a regular file (checked on the open handle, so a file swapped
+/// for a FIFO after a check is still refused).
+fn open_regular(file: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = options.open(file)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file (a FIFO, device or socket is never read)",
+        ));
+    }
+    Ok(f)
+}
+
+/// Read a regular file as UTF-8 within the size limit. Content that is not
+/// text is refused by byte offset, never shown as a snippet: a file that is
+/// not a manifest (a symlinked environment, a binary) must not be echoed.
+pub fn read_text(file: &Path, content: Content, problems: &mut Vec<Problem>) -> Option<String> {
+    use std::io::Read;
+    let name = file.display().to_string();
+    let mut bytes = Vec::new();
+    let read = open_regular(file).and_then(|f| {
+        f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+        Ok(())
+    });
+    if let Err(e) = read {
+        problems.push(Problem::file(&name, format!("cannot read: {e}")));
+        return None;
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        problems.push(
+            Problem::file(
+                &name,
+                format!("file is too large (over {MAX_FILE_BYTES} bytes)"),
+            )
+            .help("split it into several files, or move long prompts into instruction files"),
+        );
+        return None;
+    }
+    let bad_control = |b: &u8| b.is_ascii_control() && !matches!(b, b'\t' | b'\n' | b'\r');
+    if content == Content::Yaml {
+        if let Some(at) = bytes.iter().position(bad_control) {
+            problems.push(Problem::file(
+                &name,
+                format!(
+                    "not a YAML text file: control byte 0x{:02x} at byte offset {at}",
+                    bytes[at]
+                ),
+            ));
+            return None;
+        }
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let byte = e.as_bytes().get(at).copied().unwrap_or_default();
+            problems.push(Problem::file(
+                &name,
+                format!("file is not valid UTF-8: invalid byte 0x{byte:02x} at byte offset {at}"),
+            ));
+            None
+        }
+    }
+}
+
+/// Split a file into YAML documents: `(byte offset, text)` for each. A line that
+/// starts with `---` or `...` is a document marker everywhere in YAML (it may
+/// not appear inside any scalar), so splitting on it is exact.
+pub fn split_documents(text: &str) -> Vec<(usize, &str)> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        let marker = ["---", "..."].iter().any(|m| {
+            bare.strip_prefix(m)
+                .is_some_and(|r| r.is_empty() || r.starts_with([' ', '\t']))
+        });
+        if marker {
+            docs.push((start, &text[start..offset]));
+            // Keep `--- {inline}` content: the document starts after the marker.
+            start = offset + 3;
+        }
+        offset += line.len();
+    }
+    docs.push((start, &text[start..]));
+    docs.retain(|(_, d)| has_content(d));
+    docs
+}
+
+fn has_content(doc: &str) -> bool {
+    doc.lines().any(|l| {
+        let t = l.trim();
+        !t.is_empty() && !t.starts_with('#') && !t.starts_with('%')
+    })
+}
+
+/// Parser settings: strict booleans, and alias replay capped far below what an
+/// alias bomb needs (a manifest has no use for thousands of alias expansions).
+fn options() -> Options {
+    serde_saphyr::options! {
+        strict_booleans: true,
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: 20_000,
+            max_replay_stack_depth: 16,
+        },
+    }
+}
+
+/// Whether a document without `kind` looks like a twinform manifest (a
+/// near-miss of `kind`, or only twinform field names) rather than some other
+/// tool's YAML (a CI file, a pre-commit config).
+fn looks_like_manifest(node: &Node, fields: &[&str]) -> bool {
+    let Node::Map(entries) = node else {
+        // A scalar or a list is nobody's configuration file: an error, not a skip.
+        return true;
+    };
+    let mut keys = node.keys();
+    entries.is_empty()
+        || node
+            .keys()
+            .any(|k| k.value != "kind" && did_you_mean(&k.value, &["kind"]).is_some())
+        || keys.all(|k| fields.contains(&k.value.as_str()))
+}
+
+/// Read one file's documents; `false` when the file was skipped as not a manifest.
+fn parse_file(
+    ctx: &mut LoadContext,
+    kinds: &KindTable,
+    idx: usize,
+    out: &mut Vec<Document>,
+) -> bool {
+    let text = ctx.files[idx].text.clone();
+    let fields = kinds.fields();
+    let mut nodes = Vec::new();
+    let mut broken = false;
+    for (base, doc) in split_documents(&text) {
+        let mut problems = Vec::new();
+        match parse_doc::<Spanned<Node>>(ctx, idx, base, doc, &mut problems) {
+            Some(node) => nodes.push((base, doc, node)),
+            None => broken = true,
+        }
+        ctx.problems.extend(problems);
+    }
+    let is_manifest =
+        |n: &Spanned<Node>| n.value.get("kind").is_some() || looks_like_manifest(&n.value, &fields);
+    if !broken && !nodes.is_empty() && !nodes.iter().any(|(_, _, n)| is_manifest(n)) {
+        let mut note = Problem::file(
+            &ctx.files[idx].name,
+            "skipped: no document in it has a `kind`, so it is not a twinform manifest",
+        )
+        .help(format!("list it in {IGNORE_FILE} to silence this note"));
+        note.severity = miette::Severity::Advice;
+        ctx.problems.push(note);
+        return false;
+    }
+    for (base, doc, node) in nodes {
+        if let Some(d) = read_document(ctx, kinds, idx, base, doc, &node) {
+            out.push(d);
+        }
+    }
+    true
+}
+
+/// Only the `kind` of a document (the rest is its provider's business).
+#[derive(Deserialize)]
+struct KindOnly {
+    kind: Spanned<String>,
+}
+
+/// A document's kind, after reporting every unknown field it has.
+fn read_document(
+    ctx: &mut LoadContext,
+    kinds: &KindTable,
+    idx: usize,
+    base: usize,
+    text: &str,
+    node: &Spanned<Node>,
+) -> Option<Document> {
+    let names = kinds.names();
+    let Some(kind_node) = node.value.get("kind") else {
+        let p = match &node.value {
+            Node::Map(_) => Problem::at(&ctx.files[idx], base, 0, "document has no `kind`"),
+            _ => {
+                let (off, len) = ctx.span(idx, base, &node.referenced);
+                Problem::at(
+                    &ctx.files[idx],
+                    off,
+                    len,
+                    "a document must be a mapping with a `kind`",
+                )
+            }
+        };
+        ctx.problems
+            .push(p.help(format!("every document needs a kind: {}", names.join(", "))));
+        return None;
+    };
+    let mut problems = Vec::new();
+    let kind = parse_doc::<KindOnly>(ctx, idx, base, text, &mut problems).map(|k| k.kind);
+    ctx.problems.extend(problems);
+    let kind = kind?;
+    let doc = Document {
+        file: idx,
+        base,
+        text: text.to_string(),
+        kind: kind.clone(),
+    };
+    let Some(schema) = kinds.schema(&kind.value) else {
+        let mut p = ctx.problem_at(
+            &doc,
+            &kind_node.referenced,
+            format!("unknown kind `{}`", kind.value),
+        );
+        p = match did_you_mean(&kind.value, &names) {
+            Some(s) => p.help(format!("did you mean `{s}`?")),
+            None => p.help(format!("kinds are {}", names.join(", "))),
+        };
+        ctx.problems.push(p);
+        return None;
+    };
+    let fields = kinds.fields();
+    for u in node::unknown_fields(&node.value, schema) {
+        let allowed: Vec<&str> = u.allowed.iter().map(String::as_str).collect();
+        let mut p = ctx.problem_at(
+            &doc,
+            &u.key.referenced,
+            format!("unknown field `{}`", u.key.value),
+        );
+        p = match did_you_mean(&u.key.value, &allowed)
+            .or_else(|| did_you_mean(&u.key.value, &fields))
+        {
+            Some(s) => p.help(format!("did you mean `{s}`?")),
+            None => p.help(format!("fields here are {}", allowed.join(", "))),
+        };
+        ctx.problems.push(p);
+    }
+    Some(doc)
+}
+
+fn parse_doc<T: DeserializeOwned>(
+    ctx: &LoadContext,
+    idx: usize,
+    base: usize,
+    doc: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    match serde_saphyr::from_str_with_options::<T>(doc, options()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            problems.push(yaml_problem(ctx, idx, base, &e));
+            None
+        }
+    }
+}
+
+fn yaml_problem(ctx: &LoadContext, idx: usize, base: usize, e: &serde_saphyr::Error) -> Problem {
+    let message = humanize(&first_line(&e.without_snippet().to_string()));
+    match e.location() {
+        Some(loc) if loc.line() > 0 => {
+            let (off, len) = ctx.span(idx, base, &loc);
+            Problem::at(&ctx.files[idx], off, len, message)
+        }
+        _ => Problem::at(&ctx.files[idx], base, 0, message),
+    }
+}
+
+/// The parser's message in the manifest's words, without advice meant for
+/// the programmer of a Rust program (`use Option<String>`, `DuplicateKeyPolicy`).
+fn humanize(message: &str) -> String {
+    if message.contains("untagged enum InstructionsSpec") {
+        return "instructions must be text or `{file: path}`".into();
+    }
+    if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(',').next().unwrap_or(key).trim();
+        return format!("the key `{key}` appears twice in this mapping");
+    }
+    if message.starts_with("cannot deserialize null into") {
+        return "a value is required here, not null".into();
+    }
+    let mut out = message.to_string();
+    for advice in ["; use Option<", ", set DuplicateKeyPolicy"] {
+        if let Some(i) = out.find(advice) {
+            out.truncate(i);
+        }
+    }
+    out
+}
+
+/// The message's first line without saphyr's own " at line N, column M"
+/// (it counts from the document, not the file; the diagnostic has the right place).
+fn first_line(s: &str) -> String {
+    let line = s.lines().find(|l| !l.trim().is_empty()).unwrap_or(s).trim();
+    match line.rfind(" at line ") {
+        Some(i) if line[i..].contains("column") => line[..i].to_string(),
+        _ => line.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_markers_only_at_line_start() {
+        let docs = split_documents("# c\nkind: A\n---\nkind: B\n  ---x\n--- \nkind: C\n...\n");
+        let texts: Vec<&str> = docs.iter().map(|(_, d)| d.trim()).collect();
+        assert_eq!(texts, vec!["# c\nkind: A", "kind: B\n  ---x", "kind: C"]);
+        assert_eq!(docs[1].0, "# c\nkind: A\n---".len());
+    }
+
+    #[test]
+    fn comment_only_documents_are_dropped() {
+        assert!(split_documents("# only a comment\n---\n\n").is_empty());
+    }
+}

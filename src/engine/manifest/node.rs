@@ -1,0 +1,263 @@
+//! A YAML document as a generic tree with positions, for the checks that do
+//! not depend on a concrete kind: which documents are manifests at all, and
+//! every unknown field of a document (serde stops at the first one).
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use serde_saphyr::Spanned;
+
+/// One YAML node: a mapping (keys in document order), a sequence, or a scalar.
+#[derive(Debug)]
+pub enum Node {
+    Map(Vec<(Spanned<String>, Spanned<Node>)>),
+    Seq(Vec<Spanned<Node>>),
+    Scalar,
+}
+
+impl Node {
+    /// The value under `key` when this is a mapping.
+    pub fn get(&self, key: &str) -> Option<&Spanned<Node>> {
+        match self {
+            Node::Map(entries) => entries.iter().find(|(k, _)| k.value == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The keys of a mapping (empty for anything else).
+    pub fn keys(&self) -> impl Iterator<Item = &Spanned<String>> {
+        let entries = match self {
+            Node::Map(e) => e.as_slice(),
+            _ => &[],
+        };
+        entries.iter().map(|(k, _)| k)
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+macro_rules! scalar {
+    ($($name:ident: $ty:ty),*) => {
+        $(fn $name<E: de::Error>(self, _: $ty) -> Result<Node, E> {
+            Ok(Node::Scalar)
+        })*
+    };
+}
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    scalar!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_i128: i128,
+        visit_u128: u128, visit_f64: f64, visit_str: &str, visit_bytes: &[u8]);
+
+    fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Node, E> {
+        Ok(Node::Scalar)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        Node::deserialize(d)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element::<Spanned<Node>>()? {
+            items.push(item);
+        }
+        Ok(Node::Seq(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<Key>>()? {
+            let value = map.next_value::<Spanned<Node>>()?;
+            entries.push((
+                Spanned::new(key.value.0, key.referenced, key.defined),
+                value,
+            ));
+        }
+        Ok(Node::Map(entries))
+    }
+}
+
+/// A mapping key: any scalar, as text.
+struct Key(String);
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a scalar key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+                Ok(Key(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Key, E> {
+                Ok(Key(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Key, E> {
+                Ok(Key(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Key, E> {
+                Ok(Key(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Key, E> {
+                Ok(Key(v.to_string()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Key, E> {
+                Ok(Key("null".into()))
+            }
+        }
+        d.deserialize_any(KeyVisitor)
+    }
+}
+
+/// A field a document has that its kind's schema does not allow.
+#[derive(Debug)]
+pub struct UnknownField<'a> {
+    pub key: &'a Spanned<String>,
+    /// The fields allowed at that place, for "did you mean".
+    pub allowed: Vec<String>,
+}
+
+/// Every field of `node` that `schema` (a JSON Schema with `definitions`,
+/// as `twinform schema` generates them) does not allow, at any depth.
+pub fn unknown_fields<'a>(node: &'a Node, schema: &Value) -> Vec<UnknownField<'a>> {
+    let mut out = Vec::new();
+    walk(node, schema, schema, &mut out);
+    out
+}
+
+fn resolve<'s>(schema: &'s Value, root: &'s Value) -> &'s Value {
+    let mut s = schema;
+    for _ in 0..16 {
+        let Some(r) = s.get("$ref").and_then(Value::as_str) else {
+            break;
+        };
+        let name = r.rsplit('/').next().unwrap_or_default();
+        match root.get("definitions").and_then(|d| d.get(name)) {
+            Some(next) => s = next,
+            None => break,
+        }
+    }
+    s
+}
+
+fn walk<'a>(node: &'a Node, schema: &Value, root: &Value, out: &mut Vec<UnknownField<'a>>) {
+    let schema = resolve(schema, root);
+    for branch in ["anyOf", "oneOf"] {
+        if let Some(branches) = schema.get(branch).and_then(Value::as_array) {
+            // The branch shaped like the node (a mapping's object branch).
+            if let Some(b) = branches.iter().find(|b| fits(node, resolve(b, root), root)) {
+                walk(node, b, root, out);
+            }
+            return;
+        }
+    }
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        for b in all {
+            walk(node, b, root, out);
+        }
+    }
+    match node {
+        Node::Map(entries) => {
+            let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+                return;
+            };
+            let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
+            for (key, value) in entries {
+                match props.get(&key.value) {
+                    Some(sub) => walk(&value.value, sub, root, out),
+                    None if closed => out.push(UnknownField {
+                        key,
+                        allowed: props.keys().cloned().collect(),
+                    }),
+                    None => {}
+                }
+            }
+        }
+        Node::Seq(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for item in items {
+                    walk(&item.value, item_schema, root, out);
+                }
+            }
+        }
+        Node::Scalar => {}
+    }
+}
+
+/// Whether a schema branch could describe `node` (by its JSON type).
+fn fits(node: &Node, schema: &Value, root: &Value) -> bool {
+    let types: Vec<&str> = match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => {
+            // No type: an allOf/anyOf wrapper; look inside.
+            return ["allOf", "anyOf", "oneOf"].iter().any(|k| {
+                schema
+                    .get(*k)
+                    .and_then(Value::as_array)
+                    .is_some_and(|bs| bs.iter().any(|b| fits(node, resolve(b, root), root)))
+            }) || schema.get("properties").is_some() && matches!(node, Node::Map(_));
+        }
+    };
+    match node {
+        Node::Map(_) => types.contains(&"object"),
+        Node::Seq(_) => types.contains(&"array"),
+        Node::Scalar => types.iter().any(|t| *t != "object" && *t != "array"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_unknown_field_is_found_with_its_position() {
+        let schema = serde_json::json!({
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "kind": {"type": "string"},
+                "schedule": {"type": ["object", "null"]},
+                "hooks": {"type": "array", "items": {"$ref": "#/definitions/Hook"}},
+                "body": {"anyOf": [{"type": "string"}, {"$ref": "#/definitions/File"}]}
+            },
+            "definitions": {
+                "Hook": {"type": "object", "additionalProperties": false,
+                         "properties": {"url": {"type": "string"}, "enabled": {"type": "boolean"}}},
+                "File": {"type": "object", "additionalProperties": false,
+                         "properties": {"file": {"type": "string"}}}
+            }
+        });
+        let doc = "kind: X\nschedul: {}\nhooks:\n  - url: https://x\n    enabeld: true\n    colour: red\nbody: {file: a.md, mode: x}\n";
+        let node: Spanned<Node> = serde_saphyr::from_str(doc).unwrap();
+        let found: Vec<(String, u64)> = unknown_fields(&node.value, &schema)
+            .iter()
+            .map(|u| (u.key.value.clone(), u.key.referenced.line()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                ("schedul".into(), 2),
+                ("enabeld".into(), 5),
+                ("colour".into(), 6),
+                ("mode".into(), 7)
+            ]
+        );
+    }
+}

@@ -1,0 +1,51 @@
+//! The editor schema: one JSON Schema (draft-07, which yaml-language-server
+//! supports) for every kind of every provider, discriminated by `kind`.
+
+use schemars::JsonSchema;
+use serde_json::{json, Map, Value};
+
+/// The draft-07 schema of one document type.
+pub fn schema_of<T: JsonSchema>() -> Value {
+    let generator = schemars::generate::SchemaSettings::draft07().into_generator();
+    serde_json::to_value(generator.into_root_schema_for::<T>()).unwrap_or_default()
+}
+
+/// One kind as the schema describes it: the names `kind:` may take, the name
+/// of its definition, and its document schema.
+pub struct KindSchema {
+    pub names: &'static [&'static str],
+    pub definition: &'static str,
+    pub schema: Value,
+}
+
+/// One schema from per-kind schemas: `kind` must be one of the kinds, and an
+/// `if kind is K then K's schema` branch per kind, so an editor reports a
+/// mistake against the document's own kind, not against every kind at once.
+pub fn assemble(kinds: &[KindSchema]) -> Value {
+    let mut definitions = Map::new();
+    let mut names = Vec::new();
+    let mut branches = Vec::new();
+    for k in kinds {
+        let mut own = k.schema.as_object().cloned().unwrap_or_default();
+        if let Some(Value::Object(defs)) = own.remove("definitions") {
+            definitions.extend(defs);
+        }
+        own.remove("$schema");
+        own.remove("title");
+        definitions.insert(k.definition.to_string(), Value::Object(own));
+        names.extend(k.names.iter().copied());
+        branches.push(json!({
+            "if": {"properties": {"kind": {"enum": k.names}}, "required": ["kind"]},
+            "then": {"$ref": format!("#/definitions/{}", k.definition)}
+        }));
+    }
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "twinform manifest document",
+        "type": "object",
+        "required": ["kind"],
+        "properties": {"kind": {"description": "What the document declares.", "enum": names}},
+        "allOf": branches,
+        "definitions": definitions,
+    })
+}

@@ -1,0 +1,23 @@
+//! The provider-neutral engine: manifests (documents, spans, interpolation,
+//! diagnostics), the typed plan and its renderers, the DAG executor with its
+//! journal, secrets sink and signals, saved plans, the HTTP layer (retries,
+//! pacing, redaction, tracing) and the printer. It names no platform's
+//! resources: a platform plugs in through [`provider::Provider`].
+
+pub mod apply;
+#[cfg(feature = "emulator")]
+pub mod emulation;
+pub mod http;
+pub mod manifest;
+pub mod model;
+pub mod output;
+pub mod plan;
+pub mod provider;
+pub mod redact;
+pub mod session;
+
+/// SHA-256 hex of some bytes (content hashes, fingerprints).
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}

@@ -1,0 +1,553 @@
+//! The interface a platform implements to be managed by twinform.
+//!
+//! A provider owns its kinds (document types and their schema), its rules
+//! (validation), its wire types and endpoint methods, its reads, a pure diff,
+//! the execution of its operations, export, and its emulator. The engine owns
+//! everything around them and calls them through [`Provider`]; commands hold
+//! the providers as [`DynProvider`] trait objects (see [`erase`]), so the
+//! engine never names a platform.
+//!
+//! Data flows one way: documents → [`Provider::load`] → desired state;
+//! [`Provider::read`] → live state; [`Provider::diff`] (pure) → changes with
+//! serialized operations; the executor hands each operation back to
+//! [`Provider::execute`].
+
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::apply::journal::Journal;
+use super::apply::secrets::{SecretRecord, SecretSink, StoreError};
+use super::http::{ApiError, Client, Profile};
+use super::manifest::schema::KindSchema;
+use super::manifest::{Document, LoadContext};
+use super::plan::{Change, Plan};
+
+/// A future a trait object can return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Static facts about a platform.
+pub struct Info {
+    /// `twin`, `twig`, `cadenya`: the name in flags, addresses and JSON.
+    pub name: &'static str,
+    /// `Twin`: the name in messages.
+    pub title: &'static str,
+    /// Prefix of every address (`twig.`); empty for Twin, whose addresses
+    /// predate other providers and stay as they were.
+    pub address_prefix: &'static str,
+    /// The variable holding the API key.
+    pub key_env: &'static str,
+    /// The variables that may hold the endpoint, in order of preference.
+    pub endpoint_env: &'static [&'static str],
+    pub default_endpoint: &'static str,
+    /// What a plan's header counts: the nouns of `Provider::count`.
+    pub kinds: fn() -> Vec<KindSchema>,
+}
+
+/// Why no plan could be made (every reason found, not just the first).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot plan:\n  - {}", .problems.join("\n  - "))]
+pub struct PlanError {
+    pub problems: Vec<String>,
+}
+
+/// What narrows a read and a diff (`--workspace`): names of scopes the
+/// provider may know (workspaces), or everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub workspaces: Option<BTreeSet<String>>,
+}
+
+impl Scope {
+    pub fn has_workspace(&self, name: &str) -> bool {
+        self.workspaces.as_ref().is_none_or(|w| w.contains(name))
+    }
+
+    pub fn is_everything(&self) -> bool {
+        self.workspaces.is_none()
+    }
+}
+
+/// What the engine knows locally and a diff may need: addresses whose
+/// secret-yielding operation a hard kill cut short (from the journal).
+#[derive(Debug, Clone, Default)]
+pub struct Local {
+    pub cut_short: BTreeSet<String>,
+    pub scope: Scope,
+}
+
+/// A failed operation: its message, and whether the user must act (blocked)
+/// rather than the API having refused it (failed).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct OpError {
+    pub message: String,
+    pub blocked: bool,
+}
+
+impl From<ApiError> for OpError {
+    fn from(e: ApiError) -> Self {
+        OpError {
+            message: e.to_string(),
+            blocked: false,
+        }
+    }
+}
+
+impl OpError {
+    pub fn failed(message: impl Into<String>) -> Self {
+        OpError {
+            message: message.into(),
+            blocked: false,
+        }
+    }
+
+    pub fn blocked(message: impl Into<String>) -> Self {
+        OpError {
+            message: message.into(),
+            blocked: true,
+        }
+    }
+}
+
+/// What an operation may use besides its API client.
+pub struct OpContext<'a> {
+    /// The address of the change the operation belongs to.
+    pub address: &'a str,
+    pub journal: &'a Journal,
+    pub secrets: &'a SecretSink,
+    /// Ids of objects created earlier in this apply, by key (a later change
+    /// refers to an object a former one created).
+    pub created: &'a Mutex<HashMap<String, String>>,
+    /// The id an earlier operation of the same change created.
+    pub previous: &'a mut Option<String>,
+    /// Something the user must act on although the operation succeeded.
+    pub warning: &'a mut Option<String>,
+    /// The git commit of the manifests, for platforms that record a source.
+    pub source_id: Option<&'a str>,
+}
+
+impl OpContext<'_> {
+    /// Store a secret the moment it arrives; record in the journal once it is safe.
+    pub async fn store_secret(&mut self, record: SecretRecord) -> Result<(), StoreError> {
+        let stored = self.secrets.store(record).await;
+        if !matches!(stored, Err(StoreError::Lost(_))) {
+            self.journal.record(self.address, "secret", "stored", None);
+        }
+        if let Err(e @ StoreError::Command { .. }) = &stored {
+            *self.warning = Some(e.to_string());
+            return Ok(());
+        }
+        stored
+    }
+
+    /// Remember an id under `key` for later changes.
+    pub fn remember(&self, key: impl Into<String>, id: impl Into<String>) {
+        if let Ok(mut m) = self.created.lock() {
+            m.insert(key.into(), id.into());
+        }
+    }
+
+    /// An id remembered by an earlier change.
+    pub fn recall(&self, key: &str) -> Option<String> {
+        self.created.lock().ok()?.get(key).cloned()
+    }
+}
+
+/// Files `export` would write, and what it could not express.
+#[derive(Debug, Default)]
+pub struct Export {
+    /// Path (under the output folder) → content.
+    pub files: BTreeMap<PathBuf, String>,
+    /// Objects left out (export exits 1), with why.
+    pub skipped: Vec<String>,
+    /// Fields left unmanaged (notes).
+    pub notes: Vec<String>,
+    /// What was exported, for the closing line: `(noun, count)`.
+    pub counts: Vec<(&'static str, usize)>,
+    /// Every name a filter could have matched (for "did you mean").
+    pub known: Vec<String>,
+}
+
+/// What to export: names of objects (agents, workspaces) to narrow to.
+#[derive(Debug, Clone, Default)]
+pub struct ExportFilter {
+    pub workspaces: Vec<String>,
+    pub agents: Vec<String>,
+}
+
+/// A diff's result: the plan, and each change's operations (same order).
+pub type Diffed<Op> = (Plan, Vec<Vec<Op>>);
+
+/// A platform. See the module documentation for the flow.
+pub trait Provider: Send + Sync + 'static {
+    /// Validated manifests of this provider.
+    type Desired: Send + Sync + 'static;
+    /// What a read found.
+    type Live: Send + Sync + 'static;
+    /// One API call (or a short fixed sequence) of a change.
+    type Op: Serialize + DeserializeOwned + Send + Sync + 'static;
+    /// The endpoint methods, built on the engine's [`Client`].
+    type Api: Clone + Send + Sync + 'static;
+    /// What an apply keeps between operations (ids known before it began,
+    /// late clean-ups to do at the end).
+    type ApplyState: Send + Sync + 'static;
+
+    fn info(&self) -> &'static Info;
+
+    /// How its API is spoken (auth header, error format).
+    fn profile(&self) -> Profile;
+
+    fn api(&self, client: Client) -> Self::Api;
+
+    /// Its documents, with problems recorded in `ctx`.
+    fn load(&self, docs: &[Document], ctx: &mut LoadContext) -> Self::Desired;
+
+    /// `(noun, count)` of what the manifests declare, for headers and `validate`.
+    fn count(&self, desired: &Self::Desired) -> Vec<(&'static str, usize)>;
+
+    /// Names a `--workspace` may use (declared ones; live ones are added by `read`).
+    fn scope_names(&self, desired: &Self::Desired, live: Option<&Self::Live>) -> Vec<String>;
+
+    /// Addresses of every object declared or read, for `--target` checks.
+    fn addresses(&self, desired: &Self::Desired, live: &Self::Live) -> Vec<String>;
+
+    /// Read what the manifests manage, with as few calls as the API allows.
+    fn read(
+        &self,
+        api: &Self::Api,
+        desired: &Self::Desired,
+        scope: &Scope,
+        parallelism: usize,
+    ) -> impl Future<Output = Result<Self::Live, ApiError>> + Send;
+
+    /// Compare (pure: no I/O, no clock).
+    fn diff(
+        &self,
+        desired: &Self::Desired,
+        live: &Self::Live,
+        local: &Local,
+    ) -> Result<Diffed<Self::Op>, PlanError>;
+
+    /// Add facts that need more reads once the diff is known (who drifted).
+    fn explain(
+        &self,
+        api: &Self::Api,
+        changes: &mut [Change],
+        parallelism: usize,
+    ) -> impl Future<Output = Result<(), ApiError>> + Send {
+        let _ = (api, changes, parallelism);
+        async { Ok(()) }
+    }
+
+    /// A fingerprint of every live object the plan depends on, by address.
+    fn fingerprints(&self, desired: &Self::Desired, live: &Self::Live) -> BTreeMap<String, String>;
+
+    fn op_name(&self, op: &Self::Op) -> &'static str;
+
+    /// Whether an operation receives a secret that exists nowhere else.
+    fn yields_secret(&self, op: &Self::Op) -> bool;
+
+    fn begin_apply(&self, live: &Self::Live) -> Self::ApplyState;
+
+    fn execute(
+        &self,
+        api: &Self::Api,
+        state: &Self::ApplyState,
+        op: &Self::Op,
+        ctx: &mut OpContext<'_>,
+    ) -> impl Future<Output = Result<(), OpError>> + Send;
+
+    /// Late clean-ups once every change has run (or the apply was stopped).
+    fn finish_apply(
+        &self,
+        api: &Self::Api,
+        state: &Self::ApplyState,
+        journal: &Journal,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (api, state, journal);
+        async {}
+    }
+
+    /// Manifests describing what exists live.
+    fn export(
+        &self,
+        api: &Self::Api,
+        filter: &ExportFilter,
+        parallelism: usize,
+    ) -> impl Future<Output = Result<Export, ApiError>> + Send;
+
+    /// Who the API key belongs to (`twinform whoami`).
+    fn whoami(&self, api: &Self::Api) -> impl Future<Output = Result<String, ApiError>> + Send;
+
+    /// Its emulator, to run in process (`--local`) or standalone.
+    #[cfg(feature = "emulator")]
+    fn emulator(&self) -> &'static dyn super::emulation::Emulate;
+}
+
+/// A provider as a trait object: desired and live state are boxed, and
+/// operations travel as JSON values inside changes.
+pub trait DynProvider: Send + Sync {
+    fn info(&self) -> &'static Info;
+    fn profile(&self) -> Profile;
+    fn api(&self, client: Client) -> Arc<dyn Any + Send + Sync>;
+    fn load(&self, docs: &[Document], ctx: &mut LoadContext) -> Box<dyn Any + Send + Sync>;
+    fn count(&self, desired: &dyn Any) -> Vec<(&'static str, usize)>;
+    fn scope_names(&self, desired: &dyn Any, live: Option<&dyn Any>) -> Vec<String>;
+    fn addresses(&self, desired: &dyn Any, live: &dyn Any) -> Vec<String>;
+    fn read<'a>(
+        &'a self,
+        api: &'a (dyn Any + Send + Sync),
+        desired: &'a (dyn Any + Send + Sync),
+        scope: &'a Scope,
+        parallelism: usize,
+    ) -> BoxFuture<'a, Result<Box<dyn Any + Send + Sync>, ApiError>>;
+    fn diff(&self, desired: &dyn Any, live: &dyn Any, local: &Local) -> Result<Plan, PlanError>;
+    fn explain<'a>(
+        &'a self,
+        api: &'a (dyn Any + Send + Sync),
+        changes: &'a mut [Change],
+        parallelism: usize,
+    ) -> BoxFuture<'a, Result<(), ApiError>>;
+    fn fingerprints(&self, desired: &dyn Any, live: &dyn Any) -> BTreeMap<String, String>;
+    fn op_name(&self, op: &serde_json::Value) -> &'static str;
+    fn yields_secret(&self, op: &serde_json::Value) -> bool;
+    fn begin_apply(&self, live: &dyn Any) -> Box<dyn Any + Send + Sync>;
+    fn execute<'a>(
+        &'a self,
+        api: &'a (dyn Any + Send + Sync),
+        state: &'a (dyn Any + Send + Sync),
+        op: &'a serde_json::Value,
+        ctx: &'a mut OpContext<'_>,
+    ) -> BoxFuture<'a, Result<(), OpError>>;
+    fn finish_apply<'a>(
+        &'a self,
+        api: &'a (dyn Any + Send + Sync),
+        state: &'a (dyn Any + Send + Sync),
+        journal: &'a Journal,
+    ) -> BoxFuture<'a, ()>;
+    fn export<'a>(
+        &'a self,
+        api: &'a (dyn Any + Send + Sync),
+        filter: &'a ExportFilter,
+        parallelism: usize,
+    ) -> BoxFuture<'a, Result<Export, ApiError>>;
+    fn whoami<'a>(
+        &'a self,
+        api: &'a (dyn Any + Send + Sync),
+    ) -> BoxFuture<'a, Result<String, ApiError>>;
+    #[cfg(feature = "emulator")]
+    fn emulator(&self) -> &'static dyn super::emulation::Emulate;
+}
+
+/// `P` as a [`DynProvider`].
+pub fn erase<P: Provider>(p: P) -> Box<dyn DynProvider> {
+    Box::new(Erased(p))
+}
+
+struct Erased<P>(P);
+
+/// A state of the wrong provider reached another: a bug, reported as such.
+fn wrong<T: 'static>(what: &str) -> String {
+    format!(
+        "internal error: {what} is not a {} (a state crossed providers)",
+        std::any::type_name::<T>()
+    )
+}
+
+fn op<P: Provider>(v: &serde_json::Value) -> Result<P::Op, OpError> {
+    serde_json::from_value(v.clone())
+        .map_err(|e| OpError::failed(format!("internal error: an operation did not decode: {e}")))
+}
+
+impl<P: Provider> DynProvider for Erased<P> {
+    fn info(&self) -> &'static Info {
+        self.0.info()
+    }
+
+    fn profile(&self) -> Profile {
+        self.0.profile()
+    }
+
+    fn api(&self, client: Client) -> Arc<dyn Any + Send + Sync> {
+        Arc::new(self.0.api(client))
+    }
+
+    fn load(&self, docs: &[Document], ctx: &mut LoadContext) -> Box<dyn Any + Send + Sync> {
+        Box::new(self.0.load(docs, ctx))
+    }
+
+    fn count(&self, desired: &dyn Any) -> Vec<(&'static str, usize)> {
+        desired
+            .downcast_ref::<P::Desired>()
+            .map(|d| self.0.count(d))
+            .unwrap_or_default()
+    }
+
+    fn scope_names(&self, desired: &dyn Any, live: Option<&dyn Any>) -> Vec<String> {
+        let live = live.and_then(|l| l.downcast_ref::<P::Live>());
+        desired
+            .downcast_ref::<P::Desired>()
+            .map(|d| self.0.scope_names(d, live))
+            .unwrap_or_default()
+    }
+
+    fn addresses(&self, desired: &dyn Any, live: &dyn Any) -> Vec<String> {
+        match (
+            desired.downcast_ref::<P::Desired>(),
+            live.downcast_ref::<P::Live>(),
+        ) {
+            (Some(d), Some(l)) => self.0.addresses(d, l),
+            _ => Vec::new(),
+        }
+    }
+
+    fn read<'a>(
+        &'a self,
+        api: &'a (dyn Any + Send + Sync),
+        desired: &'a (dyn Any + Send + Sync),
+        scope: &'a Scope,
+        parallelism: usize,
+    ) -> BoxFuture<'a, Result<Box<dyn Any + Send + Sync>, ApiError>> {
+        Box::pin(async move {
+            let api = api
+                .downcast_ref::<P::Api>()
+                .ok_or_else(|| ApiError::Task(wrong::<P::Api>("an API client")))?;
+            let desired = desired
+                .downcast_ref::<P::Desired>()
+                .ok_or_else(|| ApiError::Task(wrong::<P::Desired>("a desired state")))?;
+            let live = self.0.read(api, desired, scope, parallelism).await?;
+            Ok(Box::new(live) as Box<dyn Any + Send + Sync>)
+        })
+    }
+
+    fn diff(&self, desired: &dyn Any, live: &dyn Any, local: &Local) -> Result<Plan, PlanError> {
+        let (Some(d), Some(l)) = (
+            desired.downcast_ref::<P::Desired>(),
+            live.downcast_ref::<P::Live>(),
+        ) else {
+            return Err(PlanError {
+                problems: vec![wrong::<P::Live>("a state")],
+            });
+        };
+        let (mut plan, ops) = self.0.diff(d, l, local)?;
+        for (change, ops) in plan.changes.iter_mut().zip(ops) {
+            change.ops = ops
+                .iter()
+                .map(|o| serde_json::to_value(o).unwrap_or_default())
+                .collect();
+        }
+        Ok(plan)
+    }
+
+    fn explain<'a>(
+        &'a self,
+        api: &'a (dyn Any + Send + Sync),
+        changes: &'a mut [Change],
+        parallelism: usize,
+    ) -> BoxFuture<'a, Result<(), ApiError>> {
+        Box::pin(async move {
+            let api = api
+                .downcast_ref::<P::Api>()
+                .ok_or_else(|| ApiError::Task(wrong::<P::Api>("an API client")))?;
+            self.0.explain(api, changes, parallelism).await
+        })
+    }
+
+    fn fingerprints(&self, desired: &dyn Any, live: &dyn Any) -> BTreeMap<String, String> {
+        match (
+            desired.downcast_ref::<P::Desired>(),
+            live.downcast_ref::<P::Live>(),
+        ) {
+            (Some(d), Some(l)) => self.0.fingerprints(d, l),
+            _ => BTreeMap::new(),
+        }
+    }
+
+    fn op_name(&self, v: &serde_json::Value) -> &'static str {
+        op::<P>(v).map_or("unknown", |o| self.0.op_name(&o))
+    }
+
+    fn yields_secret(&self, v: &serde_json::Value) -> bool {
+        op::<P>(v).is_ok_and(|o| self.0.yields_secret(&o))
+    }
+
+    fn begin_apply(&self, live: &dyn Any) -> Box<dyn Any + Send + Sync> {
+        match live.downcast_ref::<P::Live>() {
+            Some(l) => Box::new(self.0.begin_apply(l)),
+            None => Box::new(()),
+        }
+    }
+
+    fn execute<'a>(
+        &'a self,
+        api: &'a (dyn Any + Send + Sync),
+        state: &'a (dyn Any + Send + Sync),
+        v: &'a serde_json::Value,
+        ctx: &'a mut OpContext<'_>,
+    ) -> BoxFuture<'a, Result<(), OpError>> {
+        Box::pin(async move {
+            let api = api
+                .downcast_ref::<P::Api>()
+                .ok_or_else(|| OpError::failed(wrong::<P::Api>("an API client")))?;
+            let state = state
+                .downcast_ref::<P::ApplyState>()
+                .ok_or_else(|| OpError::failed(wrong::<P::ApplyState>("an apply state")))?;
+            let o = op::<P>(v)?;
+            self.0.execute(api, state, &o, ctx).await
+        })
+    }
+
+    fn finish_apply<'a>(
+        &'a self,
+        api: &'a (dyn Any + Send + Sync),
+        state: &'a (dyn Any + Send + Sync),
+        journal: &'a Journal,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let (Some(api), Some(state)) = (
+                api.downcast_ref::<P::Api>(),
+                state.downcast_ref::<P::ApplyState>(),
+            ) {
+                self.0.finish_apply(api, state, journal).await;
+            }
+        })
+    }
+
+    fn export<'a>(
+        &'a self,
+        api: &'a (dyn Any + Send + Sync),
+        filter: &'a ExportFilter,
+        parallelism: usize,
+    ) -> BoxFuture<'a, Result<Export, ApiError>> {
+        Box::pin(async move {
+            let api = api
+                .downcast_ref::<P::Api>()
+                .ok_or_else(|| ApiError::Task(wrong::<P::Api>("an API client")))?;
+            self.0.export(api, filter, parallelism).await
+        })
+    }
+
+    fn whoami<'a>(
+        &'a self,
+        api: &'a (dyn Any + Send + Sync),
+    ) -> BoxFuture<'a, Result<String, ApiError>> {
+        Box::pin(async move {
+            let api = api
+                .downcast_ref::<P::Api>()
+                .ok_or_else(|| ApiError::Task(wrong::<P::Api>("an API client")))?;
+            self.0.whoami(api).await
+        })
+    }
+
+    #[cfg(feature = "emulator")]
+    fn emulator(&self) -> &'static dyn super::emulation::Emulate {
+        self.0.emulator()
+    }
+}

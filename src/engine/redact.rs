@@ -1,0 +1,78 @@
+//! The one redaction function every output goes through.
+//!
+//! A [`Redactor`] knows every secret of the run (the API key, interpolated
+//! values, signing secrets as they arrive) and replaces each occurrence with
+//! `(sensitive)`. Renderers and loggers call [`Redactor::scrub`] last, so a
+//! secret that slipped into a message, a URL or an error body is still caught.
+
+use std::sync::{Arc, RwLock};
+
+use super::manifest::interpolate::SENSITIVE;
+
+/// Secrets shorter than this are not scrubbed (they would mangle ordinary text);
+/// interpolated values that short are still never shown, because the renderers
+/// print the `shown` form of sensitive values.
+const MIN_SECRET_LEN: usize = 4;
+
+/// Shared, growable set of secrets.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    secrets: Arc<RwLock<Vec<String>>>,
+}
+
+impl Redactor {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a secret; it is scrubbed from everything printed from now on.
+    pub fn add(&self, secret: &str) {
+        if secret.len() < MIN_SECRET_LEN {
+            return;
+        }
+        if let Ok(mut s) = self.secrets.write() {
+            if !s.iter().any(|x| x == secret) {
+                s.push(secret.to_string());
+                // Longest first, so a secret containing another is replaced whole.
+                s.sort_by_key(|x| std::cmp::Reverse(x.len()));
+            }
+        }
+    }
+
+    pub fn add_all<'a>(&self, secrets: impl IntoIterator<Item = &'a String>) {
+        for s in secrets {
+            self.add(s);
+        }
+    }
+
+    /// `text` with every known secret replaced by `(sensitive)`.
+    pub fn scrub(&self, text: &str) -> String {
+        let Ok(secrets) = self.secrets.read() else {
+            return text.to_string();
+        };
+        let mut out = text.to_string();
+        for s in secrets.iter() {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), SENSITIVE);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrubs_every_occurrence_longest_first() {
+        let r = Redactor::new();
+        r.add("abcd");
+        r.add("abcdefgh");
+        r.add("xy");
+        assert_eq!(
+            r.scrub("k=abcdefgh j=abcd xy"),
+            "k=(sensitive) j=(sensitive) xy"
+        );
+    }
+}

@@ -1,0 +1,474 @@
+//! One run over a manifest tree that may mix providers: load every document
+//! through its provider, connect to each provider the tree uses (the real
+//! service, or its emulator in process with `--local`), read, diff and
+//! explain them all into one plan.
+
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::http::{ApiError, ApiKey, Client, ClientConfig, RetryPolicy, Tracer};
+use super::manifest::diagnostic::did_you_mean;
+use super::manifest::load::{self, KindTable};
+use super::manifest::schema::{assemble, KindSchema};
+use super::manifest::{Problem, Validated};
+use super::plan::saved::Selection;
+use super::plan::{annotate, Plan};
+use super::provider::{DynProvider, Local, PlanError, Scope};
+
+/// Every provider this build knows.
+pub type Providers = Vec<Arc<dyn DynProvider>>;
+
+/// The editor schema of every kind of every provider.
+pub fn json_schema(providers: &Providers) -> serde_json::Value {
+    let kinds: Vec<KindSchema> = providers.iter().flat_map(|p| (p.info().kinds)()).collect();
+    assemble(&kinds)
+}
+
+/// One provider's part of a tree.
+pub struct Part {
+    pub provider: Arc<dyn DynProvider>,
+    pub desired: Box<dyn Any + Send + Sync>,
+}
+
+/// A manifest tree, validated.
+pub struct Tree {
+    /// The manifest root (a directory).
+    pub root: PathBuf,
+    /// Only providers with documents in the tree.
+    pub parts: Vec<Part>,
+    /// Every interpolated value, for the redactor.
+    pub secrets: Vec<String>,
+}
+
+impl Tree {
+    /// `(noun, count)` of everything declared, over every provider.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        self.parts
+            .iter()
+            .flat_map(|p| p.provider.count(p.desired.as_ref()))
+            .collect()
+    }
+}
+
+/// Load the manifests under `path` with `env` for interpolation.
+pub fn load(
+    path: &Path,
+    providers: &Providers,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Validated<Tree> {
+    let mut owner: HashMap<&'static str, usize> = HashMap::new();
+    let mut kinds = Vec::new();
+    for (i, p) in providers.iter().enumerate() {
+        for k in (p.info().kinds)() {
+            for name in k.names {
+                owner.insert(name, i);
+                kinds.push((*name, k.schema.clone()));
+            }
+        }
+    }
+    let table = KindTable::new(kinds);
+    let (mut ctx, docs) = load::load(path, &table, env);
+    let mut by_provider: BTreeMap<usize, Vec<super::manifest::Document>> = BTreeMap::new();
+    for d in docs {
+        if let Some(&i) = owner.get(d.kind.value.as_str()) {
+            by_provider.entry(i).or_default().push(d);
+        }
+    }
+    let mut parts = Vec::new();
+    for (i, docs) in by_provider {
+        let provider = providers[i].clone();
+        let desired = provider.load(&docs, &mut ctx);
+        parts.push(Part { provider, desired });
+    }
+    let mut secrets = std::mem::take(&mut ctx.secrets);
+    secrets.sort();
+    secrets.dedup();
+    let ok = !ctx.has_errors();
+    Validated {
+        desired: ok.then(|| Tree {
+            root: ctx.root.clone(),
+            parts,
+            secrets,
+        }),
+        problems: ctx.problems,
+    }
+}
+
+/// How to reach the providers of a tree.
+#[derive(Clone, Default)]
+pub struct ConnectOptions {
+    /// Endpoint overrides by provider name.
+    pub endpoints: HashMap<String, String>,
+    /// Files holding API keys, by provider name.
+    pub key_files: HashMap<String, PathBuf>,
+    /// Run each provider's emulator in process, with state next to this file.
+    pub local: Option<PathBuf>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    pub retry: RetryPolicy,
+    /// `-v`: one line per request.
+    pub tracer: Option<Tracer>,
+}
+
+/// Why a run could not connect.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("{0}")]
+    Api(#[from] ApiError),
+    #[error("cannot start the embedded {provider} emulator: {source}")]
+    Emulator {
+        provider: &'static str,
+        source: std::io::Error,
+    },
+    #[error("--local needs a build with the `emulator` feature")]
+    NoEmulator,
+}
+
+/// A provider of the tree, connected.
+pub struct Connected {
+    pub provider: Arc<dyn DynProvider>,
+    pub client: Client,
+    pub api: Arc<dyn Any + Send + Sync>,
+}
+
+/// Every provider of a tree, connected; emulators (with `--local`) stop
+/// when this is closed or dropped.
+pub struct Session {
+    pub connected: Vec<Connected>,
+    #[cfg(feature = "emulator")]
+    emulators: Vec<Box<dyn super::emulation::Running>>,
+}
+
+impl Session {
+    /// Stop the emulators, writing their state.
+    pub async fn close(self) {
+        #[cfg(feature = "emulator")]
+        for e in self.emulators {
+            let _ = e.stop().await;
+        }
+    }
+
+    /// Requests sent so far, over every provider.
+    pub fn requests(&self) -> u64 {
+        self.connected
+            .iter()
+            .map(|c| {
+                c.client
+                    .stats
+                    .requests
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .sum()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Connected> {
+        self.connected
+            .iter()
+            .find(|c| c.provider.info().name == name)
+    }
+}
+
+/// The state file of a provider's embedded emulator: `STATE` for Twin (as it
+/// always was), `STATE` with the provider's name before the extension otherwise.
+pub fn local_state(state: &Path, provider: &str) -> PathBuf {
+    if provider == "twin" {
+        return state.to_path_buf();
+    }
+    let stem = state
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let ext = state
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    state.with_file_name(format!("{stem}.{provider}{ext}"))
+}
+
+/// The key and endpoint of a provider: `--api-key-file NAME=FILE` or its key
+/// variable; `--endpoint NAME=URL` or its endpoint variables or its default.
+/// Never a key from the command line.
+pub fn credentials(
+    provider: &dyn DynProvider,
+    opts: &ConnectOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(String, ApiKey), ApiError> {
+    let info = provider.info();
+    let endpoint = opts
+        .endpoints
+        .get(info.name)
+        .cloned()
+        .or_else(|| {
+            info.endpoint_env
+                .iter()
+                .find_map(|v| env(v).filter(|s| !s.trim().is_empty()))
+        })
+        .unwrap_or_else(|| info.default_endpoint.to_string());
+    let key = match opts.key_files.get(info.name) {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ApiError::Credentials(format!("cannot read the {} API key file {}: {e}", info.title, path.display()))
+            })?;
+            ApiKey::new(text)?
+        }
+        None => match env(info.key_env) {
+            Some(k) if !k.trim().is_empty() => ApiKey::new(k)?,
+            _ => {
+                return Err(ApiError::Credentials(format!(
+                    "no {} API key: set {} or pass --api-key-file {}=FILE (or use --local for the embedded emulator)",
+                    info.title, info.key_env, info.name
+                )))
+            }
+        },
+    };
+    Ok((endpoint, key))
+}
+
+/// Connect to every provider in `providers` (those a tree uses). Every key is
+/// resolved before any emulator starts or any request is sent, so a missing
+/// key fails the run with nothing done.
+pub async fn connect(
+    providers: &[Arc<dyn DynProvider>],
+    opts: &ConnectOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+    redactor: &super::redact::Redactor,
+) -> Result<Session, ConnectError> {
+    let mut resolved = Vec::new();
+    if opts.local.is_none() {
+        for p in providers {
+            resolved.push(credentials(p.as_ref(), opts, env)?);
+        }
+    }
+    let mut session = Session {
+        connected: Vec::new(),
+        #[cfg(feature = "emulator")]
+        emulators: Vec::new(),
+    };
+    for (i, p) in providers.iter().enumerate() {
+        let (endpoint, key) = match &opts.local {
+            Some(state) => start_local(&mut session, p.as_ref(), state, opts).await?,
+            None => resolved[i].clone(),
+        };
+        redactor.add(key.expose());
+        let config = ClientConfig {
+            endpoint,
+            timeout: opts.timeout,
+            connect_timeout: opts.connect_timeout,
+            retry: opts.retry.clone(),
+        };
+        let mut client = Client::new(config, key, p.profile())?;
+        if let Some(t) = &opts.tracer {
+            client = client.with_tracer(t.clone());
+        }
+        session.connected.push(Connected {
+            provider: p.clone(),
+            api: p.api(client.clone()),
+            client,
+        });
+    }
+    Ok(session)
+}
+
+#[cfg(feature = "emulator")]
+async fn start_local(
+    session: &mut Session,
+    p: &dyn DynProvider,
+    state: &Path,
+    opts: &ConnectOptions,
+) -> Result<(String, ApiKey), ConnectError> {
+    let path = local_state(state, p.info().name);
+    let running = p
+        .emulator()
+        .start("127.0.0.1:0", Some(&path), &Default::default())
+        .await
+        .map_err(|source| ConnectError::Emulator {
+            provider: p.info().name,
+            source,
+        })?;
+    let endpoint = running.endpoint();
+    if let Some(t) = &opts.tracer {
+        t(&format!(
+            "embedded {} emulator on {endpoint} (state {})",
+            p.info().title,
+            path.display()
+        ));
+    }
+    session.emulators.push(running);
+    Ok((endpoint, ApiKey::new("local-emulator-key")?))
+}
+
+#[cfg(not(feature = "emulator"))]
+async fn start_local(
+    _: &mut Session,
+    _: &dyn DynProvider,
+    _: &Path,
+    _: &ConnectOptions,
+) -> Result<(String, ApiKey), ConnectError> {
+    Err(ConnectError::NoEmulator)
+}
+
+/// What a plan was made from, per provider: desired and live state.
+pub struct Planned {
+    pub plan: Plan,
+    pub lives: Vec<Box<dyn Any + Send + Sync>>,
+}
+
+/// Why no plan was made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFailure {
+    #[error("reading live state failed: {0}")]
+    Read(ApiError),
+    #[error("nothing to plan for:\n  - {}", .0.join("\n  - "))]
+    Selection(Vec<String>),
+    #[error("{0}")]
+    Diff(PlanError),
+    #[error("reading history failed: {0}")]
+    Explain(ApiError),
+}
+
+/// Read every provider, check the selection, diff, explain, annotate and narrow.
+pub async fn plan(
+    tree: &Tree,
+    session: &Session,
+    selection: &Selection,
+    cut_short: &BTreeSet<String>,
+    parallelism: usize,
+) -> Result<Planned, PlanFailure> {
+    let scope = Scope {
+        workspaces: (!selection.workspaces.is_empty())
+            .then(|| selection.workspaces.iter().cloned().collect()),
+    };
+    let reads = tree.parts.iter().zip(&session.connected).map(|(part, c)| {
+        part.provider
+            .read(c.api.as_ref(), part.desired.as_ref(), &scope, parallelism)
+    });
+    let lives: Vec<Box<dyn Any + Send + Sync>> = futures_util::future::try_join_all(reads)
+        .await
+        .map_err(PlanFailure::Read)?;
+    check_selection(tree, &lives, selection).map_err(PlanFailure::Selection)?;
+    let local = Local {
+        cut_short: cut_short.clone(),
+        scope,
+    };
+    let mut plan = Plan::default();
+    let mut problems = Vec::new();
+    for (part, live) in tree.parts.iter().zip(&lives) {
+        match part
+            .provider
+            .diff(part.desired.as_ref(), live.as_ref(), &local)
+        {
+            Ok(p) => plan.extend(p),
+            Err(e) => problems.extend(e.problems),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(PlanFailure::Diff(PlanError { problems }));
+    }
+    plan.narrow(&selection.targets);
+    plan.dedupe_addresses();
+    for c in &session.connected {
+        // Each provider annotates its own changes, which stay where they are.
+        let name = c.provider.info().name;
+        let at: Vec<usize> = (0..plan.changes.len())
+            .filter(|&i| plan.changes[i].provider == name)
+            .collect();
+        let mut mine: Vec<super::plan::Change> = at
+            .iter()
+            .map(|&i| {
+                std::mem::replace(
+                    &mut plan.changes[i],
+                    super::plan::Change::new(name, "", "", super::plan::Action::Update),
+                )
+            })
+            .collect();
+        let explained = c
+            .provider
+            .explain(c.api.as_ref(), &mut mine, parallelism)
+            .await;
+        for (i, ch) in at.into_iter().zip(mine) {
+            plan.changes[i] = ch;
+        }
+        explained.map_err(PlanFailure::Explain)?;
+    }
+    annotate::fire_times(&mut plan, chrono::Utc::now());
+    Ok(Planned { plan, lives })
+}
+
+/// Every `--workspace` must name a declared or live scope of some provider,
+/// and every `--target` a declared or live object: a typo must not plan
+/// "No changes" and exit 0.
+fn check_selection(
+    tree: &Tree,
+    lives: &[Box<dyn Any + Send + Sync>],
+    selection: &Selection,
+) -> Result<(), Vec<String>> {
+    let mut names: Vec<String> = Vec::new();
+    let mut roots: Vec<String> = Vec::new();
+    for (part, live) in tree.parts.iter().zip(lives) {
+        names.extend(
+            part.provider
+                .scope_names(part.desired.as_ref(), Some(live.as_ref())),
+        );
+        roots.extend(
+            part.provider
+                .addresses(part.desired.as_ref(), live.as_ref()),
+        );
+    }
+    let name_strs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let root_strs: Vec<&str> = roots.iter().map(String::as_str).collect();
+    let mut unknown = Vec::new();
+    for w in &selection.workspaces {
+        if !names.contains(w) {
+            unknown.push(match did_you_mean(w, &name_strs) {
+                Some(s) => format!("--workspace {w:?}: no such workspace (did you mean {s:?}?)"),
+                None => {
+                    format!("--workspace {w:?}: no workspace is declared or live with that name")
+                }
+            });
+        }
+    }
+    for t in &selection.targets {
+        if !roots
+            .iter()
+            .any(|r| Plan::target_matches(t, r) || Plan::target_matches(r, t))
+        {
+            let root = t.find(']').map_or(t.as_str(), |i| &t[..=i]);
+            let guess = did_you_mean(root, &root_strs).or_else(|| {
+                let bare: Vec<String> = roots
+                    .iter()
+                    .filter_map(|r| super::plan::root_name(r))
+                    .collect();
+                let bare: Vec<&str> = bare.iter().map(String::as_str).collect();
+                did_you_mean(t, &bare).and_then(|b| {
+                    root_strs
+                        .iter()
+                        .find(|r| super::plan::root_name(r).as_deref() == Some(b))
+                        .copied()
+                })
+            });
+            unknown.push(match guess {
+                Some(s) => {
+                    format!("--target {t}: nothing is declared or live there (did you mean {s}?)")
+                }
+                None => format!("--target {t}: nothing is declared or live there"),
+            });
+        }
+    }
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(unknown)
+    }
+}
+
+/// A located problem list as one message (for errors about whole trees).
+pub fn problems_text(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("{}: {}", p.location.as_deref().unwrap_or("?"), p.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,14 @@
+//! The platforms twinform manages, side by side. Each implements
+//! [`Provider`](crate::engine::provider::Provider); none imports another.
+
+pub mod twin;
+
+use std::sync::Arc;
+
+use crate::engine::provider::erase;
+use crate::engine::session::Providers;
+
+/// Every provider of this build, in the order plans list them.
+pub fn all() -> Providers {
+    vec![Arc::from(erase(twin::Twin))]
+}
