@@ -138,7 +138,9 @@ impl Row {
 
 async fn timed_plan(c: &TwinApi, d: &Desired, parallelism: usize) -> (Live, Plan, Duration) {
     let t = Instant::now();
-    let live = read::read(c, d, parallelism, &Scope::default()).await.unwrap();
+    let live = read::read(c, d, parallelism, &Scope::default())
+        .await
+        .unwrap();
     let plan = diff(d, &live);
     (live, plan, t.elapsed())
 }

@@ -230,6 +230,49 @@ fn a_500_agent_plan_comment_fits_on_github() {
 }
 
 #[test]
+fn a_4000_agent_creation_comment_fits_on_github_table_included() {
+    use twinform::engine::manifest::Text;
+    use twinform::engine::model::CreateOnly;
+    use twinform::providers::twin::model::{AgentSpec, Desired, WorkspaceSpec};
+    use twinform::providers::twin::Live;
+    let agents = (0..4000)
+        .map(|i| AgentSpec {
+            id: format!("new-agent-with-a-long-name-{i:05}"),
+            workspace: "W".into(),
+            subagent: CreateOnly(None),
+            derived_from: CreateOnly(None),
+            instructions: Some(Text::plain("Say hello.\n")),
+            schedule: None,
+            webhooks: None,
+            source: String::new(),
+        })
+        .collect();
+    let desired = Desired {
+        root: ".".into(),
+        workspaces: vec![WorkspaceSpec {
+            name: "W".into(),
+            id: None,
+            icon: None,
+            prune: false,
+        }],
+        agents,
+    };
+    let plan = common::diff(&desired, &Live::default());
+    let md = twinform::engine::plan::render::markdown::render(&plan);
+    let chars = md.chars().count();
+    assert!(chars < 65_536, "{chars} characters");
+    assert!(
+        md.contains("more rows | not shown |"),
+        "the table was not cut: {}",
+        &md[md.len() - 600..]
+    );
+    assert!(md.contains("> Truncated:"), "no truncation note");
+    assert!(md
+        .trim_end()
+        .ends_with("Plan: 8001 to add, 0 to change, 0 to destroy."));
+}
+
+#[test]
 fn completions_man_page_and_version() {
     let run = |args: &[&str]| {
         let out = assert_cmd::Command::cargo_bin("twinform")

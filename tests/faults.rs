@@ -627,3 +627,188 @@ fn two_applies_at_once_never_create_twice() {
         });
     }
 }
+
+// ---- previous values of sensitive fields ----
+
+/// Rotate an interpolated token and an interpolated webhook URL: the old
+/// values (known to the live service, never to the redactor) must appear in
+/// no output, saved plan, event or journal.
+#[test]
+fn previous_values_of_sensitive_fields_are_masked_everywhere() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Agent\nid: rot\nworkspace: My Workspace\ninstructions: |\n  Use token ${TOK} for the CRM.\n  Be brief.\nschedule:\n  cron: \"0 0 ${HOUR} * * * *\"\nwebhooks:\n  - url: https://hooks.example.com/twin/${HOOK}\n    events: [run.failed]\n  - url: https://hooks.slack.com/services/T0/B0/literalsecret42\n    events: [run.failed]\n    sensitive: true\n",
+    )
+    .unwrap();
+    let old = [
+        ("TOK", "old-token-1111"),
+        ("HOOK", "old-hook-2222"),
+        ("HOUR", "7"),
+    ];
+    let new = [
+        ("TOK", "new-token-3333"),
+        ("HOOK", "new-hook-4444"),
+        ("HOUR", "8"),
+    ];
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut c = twin.cmd(dir.path());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        let out = c.args(args).output().unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    run(&old, &["apply", "--auto-approve", "."]);
+    let mut seen = String::new();
+    for format in ["text", "json", "markdown"] {
+        seen.push_str(&run(&new, &["plan", "-o", format, "--out", "p.json", "."]));
+        seen.push_str(&std::fs::read_to_string(dir.path().join("p.json")).unwrap());
+    }
+    seen.push_str(&run(&new, &["drift", "."]));
+    seen.push_str(&run(&new, &["drift", "-o", "json", "."]));
+    seen.push_str(&run(
+        &new,
+        &[
+            "apply",
+            "--auto-approve",
+            "-o",
+            "json",
+            "--max-destroy",
+            "9",
+            ".",
+        ],
+    ));
+    seen.push_str(&std::fs::read_to_string(dir.path().join(".twinform/journal.ndjson")).unwrap());
+    for (name, value) in old.iter().chain(&new).filter(|(n, _)| *n != "HOUR") {
+        assert!(!seen.contains(value), "{name}={value} leaked:\n{seen}");
+    }
+    assert!(
+        !seen.contains("literalsecret42"),
+        "a sensitive: true URL leaked"
+    );
+    assert!(
+        !seen.contains("\"0 0 7 * * * *\""),
+        "the previous interpolated cron leaked"
+    );
+    // Masked, not missing: the plan still says what changes where.
+    assert!(
+        seen.contains("instructions   a sensitive value changed (not shown)"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("schedule       a sensitive value changed (not shown)"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("https://hooks.slack.com/(sensitive)"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("https://hooks.example.com/twin/(sensitive)"),
+        "{seen}"
+    );
+}
+
+#[test]
+fn urls_that_differ_only_in_a_secret_keep_distinct_addresses() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Agent\nid: two\nworkspace: My Workspace\nwebhooks:\n  - url: https://h.example/${A}\n    events: [run.failed]\n  - url: https://h.example/${B}\n    events: [run.completed]\n",
+    )
+    .unwrap();
+    let out = twin
+        .cmd(dir.path())
+        .env("A", "aaaa-1")
+        .env("B", "bbbb-2")
+        .args(["plan", "-o", "json", "."])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let addrs: Vec<&str> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["address"].as_str().unwrap())
+        .filter(|a| a.contains(".webhook["))
+        .collect();
+    assert_eq!(addrs.len(), 2);
+    assert_ne!(
+        addrs[0], addrs[1],
+        "one address for two webhooks: --target would hit both"
+    );
+    let target = addrs[1].to_string();
+    let out = twin
+        .cmd(dir.path())
+        .env("A", "aaaa-1")
+        .env("B", "bbbb-2")
+        .args(["plan", "-o", "json", "--target", &target, "."])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hooks = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["address"].as_str().unwrap().contains(".webhook["))
+        .count();
+    assert_eq!(hooks, 1, "--target {target} matched {hooks} webhooks");
+}
+
+/// Prompts are text from a pull request: escape sequences must not reach a
+/// reviewer's terminal, and lines that look alike must look different.
+#[test]
+fn hostile_and_invisible_text_is_shown_visibly() {
+    let twin = TestTwin::start();
+    twin.store(|s| {
+        s.create_agent(&serde_json::json!({"agent_id": "t"}))
+            .unwrap();
+        s.put_instructions("t", &serde_json::json!({"content": "same\ncafé\nline\n"}))
+            .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.md"),
+        "\u{feff}same \ncafe\u{301}\nline\u{1b}[2K\u{1b}[1A erased\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Agent\nid: t\nworkspace: My Workspace\ninstructions: {file: p.md}\n",
+    )
+    .unwrap();
+    for format in ["text", "markdown"] {
+        let out = twin
+            .cmd(dir.path())
+            .args(["plan", "-o", format, "."])
+            .env("CLICOLOR_FORCE", "1")
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let raw_escapes = text.matches('\u{1b}').count();
+        let our_colours = text.matches("\u{1b}[").count()
+            - text.matches("\u{1b}[2K").count()
+            - text.matches("\u{1b}[1A").count();
+        assert_eq!(
+            raw_escapes, our_colours,
+            "{format}: a prompt's escape reached the terminal:\n{text}"
+        );
+        assert!(text.contains("␛[2K␛[1A erased"), "{format}:\n{text}");
+        assert!(
+            text.contains("+same·"),
+            "{format}: trailing space invisible:\n{text}"
+        );
+        assert!(
+            text.contains("+cafe<U+0301>"),
+            "{format}: NFD invisible:\n{text}"
+        );
+    }
+}

@@ -367,8 +367,8 @@ pub async fn plan(
     if !problems.is_empty() {
         return Err(PlanFailure::Diff(PlanError { problems }));
     }
-    plan.narrow(&selection.targets);
     plan.dedupe_addresses();
+    plan.narrow(&selection.targets);
     for c in &session.connected {
         // Each provider annotates its own changes, which stay where they are.
         let name = c.provider.info().name;

@@ -167,6 +167,18 @@ mod tests {
     }
 
     #[test]
+    fn an_8_mib_rewrite_is_bounded() {
+        // 80,000 lines rewritten took 34 s with an unbounded diff; a hang
+        // guard, not a benchmark (BENCHMARKS.md has the numbers).
+        let old: String = (0..80_000).map(|i| format!("old line {i}\n")).collect();
+        let new: String = (0..80_000).map(|i| format!("new line {i}\n")).collect();
+        let started = std::time::Instant::now();
+        let d = unified(&old, &new);
+        assert!(d.starts_with("@@ 160000 lines changed"), "{}", &d[..80]);
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+
+    #[test]
     fn huge_rewrites_are_summarized() {
         let old: String = (0..5_000).map(|i| format!("old {i}\n")).collect();
         let new: String = (0..5_000).map(|i| format!("new {i}\n")).collect();

@@ -488,7 +488,9 @@ impl Differ<'_> {
             .shown_as(Show::Context),
         );
         let shown_live = text.mask_live(&have);
-        c.diff = Some(textdiff::unified(&shown_live, text.shown()));
+        let diff = textdiff::unified(&shown_live, text.shown());
+        // Identical once masked: only a sensitive part changed.
+        c.diff = (!diff.is_empty()).then_some(diff);
         c.depends_on = parent.to_vec();
         let op = Op::PutInstructions {
             agent_id: spec.id.clone(),

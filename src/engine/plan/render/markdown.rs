@@ -136,10 +136,14 @@ pub fn render_within(plan: &Plan, limit: usize) -> String {
     doc.push("\n| | resource | change |\n|---|---|---|\n");
     let groups = groups(&plan.changes);
     let mut rows_left = 0;
+    // Rows stop short of the limit, so the row that counts the rest fits.
+    let rows_limit = doc.limit.saturating_sub(200);
     for g in &groups {
         let row = table_row(g);
-        if rows_left > 0 || !doc.push(&row) {
+        if rows_left > 0 || doc.out.len() + row.len() > rows_limit {
             rows_left += 1;
+        } else {
+            doc.out.push_str(&row);
         }
     }
     if rows_left > 0 {

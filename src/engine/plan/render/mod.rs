@@ -100,6 +100,9 @@ pub fn summary_line(plan: &Plan) -> String {
     line
 }
 
+/// What an update says when only masked parts differ.
+pub const SECRET_CHANGED: &str = "a sensitive value changed (not shown)";
+
 /// A short description of a destructive change.
 pub fn destructive_note(c: &Change) -> String {
     match c.action {
@@ -130,6 +133,10 @@ pub fn detail(c: &Change) -> String {
         Action::Update => {
             let mut fields: Vec<_> = c.changed_fields().collect();
             fields.sort_by_key(|f| f.name);
+            if fields.is_empty() && c.diff.is_none() {
+                // Both sides are masked alike: what changed is secret.
+                return SECRET_CHANGED.into();
+            }
             fields
                 .iter()
                 .map(|f| f.transition())
