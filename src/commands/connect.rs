@@ -11,13 +11,18 @@ use crate::engine::output::Printer;
 use crate::engine::provider::DynProvider;
 use crate::engine::session::{self, ConnectError, ConnectOptions, Session};
 
-/// `NAME=VALUE` per provider, a bare value meaning Twin (the flags' meaning
-/// before other providers existed).
+/// `NAME=VALUE` per provider, a bare value meaning the original provider
+/// (the flags' meaning before other providers existed).
 fn by_provider(
     values: &[String],
     flag: &str,
-    known: &[&str],
+    providers: &[Arc<dyn DynProvider>],
 ) -> Result<HashMap<String, String>, Error> {
+    let known: Vec<&str> = providers.iter().map(|p| p.info().name).collect();
+    let original = providers
+        .iter()
+        .find(|p| p.info().original)
+        .map_or("", |p| p.info().name);
     let mut out = HashMap::new();
     for v in values {
         let (name, value) = match v.split_once('=') {
@@ -28,27 +33,24 @@ fn by_provider(
                     known.join(", ")
                 )))
             }
-            _ => ("twin".to_string(), v.clone()),
+            _ => (original.to_string(), v.clone()),
         };
         out.insert(name, value);
     }
     Ok(out)
 }
 
-/// The options of a run, from its flags.
-pub fn options(
-    printer: &Printer,
-    api: &ApiArgs,
-    providers: &[Arc<dyn DynProvider>],
-) -> Result<ConnectOptions, Error> {
-    let known: Vec<&str> = providers.iter().map(|p| p.info().name).collect();
+/// The options of a run, from its flags (a flag may name any provider of
+/// this build, whether or not the tree uses it).
+pub fn options(printer: &Printer, api: &ApiArgs) -> Result<ConnectOptions, Error> {
+    let all = crate::providers::all();
     let tracer = api.verbose.then(|| {
         let p = printer.clone();
         Arc::new(move |line: &str| p.message(line)) as crate::engine::http::Tracer
     });
     Ok(ConnectOptions {
-        endpoints: by_provider(&api.endpoint, "--endpoint", &known)?,
-        key_files: by_provider(&api.api_key_file, "--api-key-file", &known)?
+        endpoints: by_provider(&api.endpoint, "--endpoint", &all)?,
+        key_files: by_provider(&api.api_key_file, "--api-key-file", &all)?
             .into_iter()
             .map(|(k, v)| (k, PathBuf::from(v)))
             .collect(),
@@ -67,7 +69,7 @@ pub async fn connect(
     api: &ApiArgs,
     providers: &[Arc<dyn DynProvider>],
 ) -> Result<Session, Error> {
-    let opts = options(printer, api, providers)?;
+    let opts = options(printer, api)?;
     let env = |name: &str| std::env::var(name).ok();
     Ok(session::connect(providers, &opts, &env, &printer.redactor).await?)
 }

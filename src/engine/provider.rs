@@ -38,9 +38,12 @@ pub struct Info {
     pub name: &'static str,
     /// `Twin`: the name in messages.
     pub title: &'static str,
-    /// Prefix of every address (`twig.`); empty for Twin, whose addresses
-    /// predate other providers and stay as they were.
+    /// Prefix of every address (`twig.`); empty for the original provider.
     pub address_prefix: &'static str,
+    /// The platform twinform first managed: its addresses, flags and files
+    /// keep the forms they had before there were other providers (no address
+    /// prefix, `--endpoint URL` without a name, the emulator's state file).
+    pub original: bool,
     /// The variable holding the API key.
     pub key_env: &'static str,
     /// The variables that may hold the endpoint, in order of preference.

@@ -171,12 +171,14 @@ impl Session {
     }
 }
 
-/// The state file of a provider's embedded emulator: `STATE` for Twin (as it
-/// always was), `STATE` with the provider's name before the extension otherwise.
-pub fn local_state(state: &Path, provider: &str) -> PathBuf {
-    if provider == "twin" {
+/// The state file of a provider's embedded emulator: `STATE` for the
+/// original provider (as it always was), `STATE` with the provider's name
+/// before the extension for the others.
+pub fn local_state(state: &Path, info: &super::provider::Info) -> PathBuf {
+    if info.original {
         return state.to_path_buf();
     }
+    let provider = info.name;
     let stem = state
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
@@ -279,7 +281,7 @@ async fn start_local(
     state: &Path,
     opts: &ConnectOptions,
 ) -> Result<(String, ApiKey), ConnectError> {
-    let path = local_state(state, p.info().name);
+    let path = local_state(state, p.info());
     let running = p
         .emulator()
         .start("127.0.0.1:0", Some(&path), &Default::default())

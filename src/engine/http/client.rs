@@ -94,7 +94,7 @@ impl RetryPolicy {
 /// How requests carry the API key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
-    /// `<header>: <key>` (Twin: `x-api-key`).
+    /// `<header>: <key>` (an API-key header).
     Header(&'static str),
     /// `Authorization: Bearer <key>`.
     Bearer,
@@ -532,8 +532,8 @@ mod tests {
         assert!(Client::new(config("http://127.0.0.1:8080"), key.clone(), p).is_ok());
         assert!(Client::new(config("http://localhost:8080"), key.clone(), p).is_ok());
         assert!(Client::new(config("http://[::1]:8080"), key.clone(), p).is_ok());
-        assert!(Client::new(config("https://build.twin.so"), key.clone(), p).is_ok());
-        let err = Client::new(config("http://build.twin.so"), key, p)
+        assert!(Client::new(config("https://api.example.com"), key.clone(), p).is_ok());
+        let err = Client::new(config("http://api.example.com"), key, p)
             .err()
             .unwrap();
         assert!(err.to_string().contains("refusing plain http"));

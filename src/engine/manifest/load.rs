@@ -651,8 +651,8 @@ fn yaml_problem(ctx: &LoadContext, idx: usize, base: usize, e: &serde_saphyr::Er
 /// The parser's message in the manifest's words, without advice meant for
 /// the programmer of a Rust program (`use Option<String>`, `DuplicateKeyPolicy`).
 fn humanize(message: &str) -> String {
-    if message.contains("untagged enum InstructionsSpec") {
-        return "instructions must be text or `{file: path}`".into();
+    if message.contains("untagged enum TextSource") {
+        return "expected text or `{file: path}` here".into();
     }
     if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
         let key = key.split(',').next().unwrap_or(key).trim();

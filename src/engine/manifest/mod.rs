@@ -9,10 +9,12 @@ pub mod interpolate;
 pub mod load;
 pub mod node;
 pub mod schema;
+mod source;
 mod text;
 
 pub use diagnostic::{Problem, SourceFile};
 pub use load::{Document, LoadContext};
+pub use source::{FileRef, TextSource};
 pub use text::Text;
 
 /// The outcome of loading a tree: each provider's desired state (when no

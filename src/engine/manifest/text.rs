@@ -200,15 +200,15 @@ mod tests {
 
     #[test]
     fn the_previous_value_of_a_template_is_masked_like_the_current_one() {
-        let t = interpolated("https://hooks.example.com/twin/(sensitive)?v=1", "new");
+        let t = interpolated("https://hooks.example.com/svc/(sensitive)?v=1", "new");
         assert_eq!(
-            t.mask_live("https://hooks.example.com/twin/old-token?v=1"),
-            "https://hooks.example.com/twin/(sensitive)?v=1"
+            t.mask_live("https://hooks.example.com/svc/old-token?v=1"),
+            "https://hooks.example.com/svc/(sensitive)?v=1"
         );
         // Another path: up to the template's literal prefix, never the rest.
         assert_eq!(
-            t.mask_live("https://hooks.example.com/twin/old-token/x"),
-            "https://hooks.example.com/twin/(sensitive)"
+            t.mask_live("https://hooks.example.com/svc/old-token/x"),
+            "https://hooks.example.com/svc/(sensitive)"
         );
         assert_eq!(
             t.mask_live("https://other.example.org/hook/old-token"),

@@ -60,7 +60,7 @@ mod tests {
     #[test]
     fn schedules_show_their_next_fire_times() {
         let mut plan = Plan::default();
-        let mut c = Change::new("twin", "agent[\"a\"].schedule", "schedule", Action::Create);
+        let mut c = Change::new("p", "agent[\"a\"].schedule", "schedule", Action::Create);
         c.fields.push(FieldChange::after(
             "cron",
             Shown::plain(&Literal::from("0 0 9 * * MON-FRI *")),

@@ -335,7 +335,7 @@ impl Plan {
 }
 
 /// The name in an address's first brackets: `fresh` for
-/// `agent["fresh"].schedule`, `Support Agent` for `twig.agent["Support Agent"]`.
+/// `agent["fresh"].schedule`, `Support Agent` for `other.agent["Support Agent"]`.
 pub fn root_name(address: &str) -> Option<String> {
     let start = address.find('[')?;
     let rest = &address[start + 1..];
@@ -359,7 +359,7 @@ mod tests {
         assert!(Plan::target_matches("fresh", "agent[\"fresh\"].schedule"));
         assert!(Plan::target_matches(
             "Support Agent",
-            "twig.agent[\"Support Agent\"]"
+            "other.agent[\"Support Agent\"]"
         ));
         assert!(!Plan::target_matches("fresh", "agent[\"freshly\"]"));
         assert!(Plan::target_matches(
@@ -374,7 +374,7 @@ mod tests {
         let mut p = Plan::default();
         for _ in 0..3 {
             p.changes.push(Change::new(
-                "twin",
+                "p",
                 "a.webhook[\"u\"]",
                 "webhook",
                 Action::Create,

@@ -9,8 +9,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::engine::manifest::present;
 use crate::engine::manifest::schema::{schema_of, KindSchema};
+use crate::engine::manifest::{present, TextSource};
 
 /// `kind: Workspace` (or `TwinWorkspace` in trees that mix providers).
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
@@ -89,8 +89,8 @@ pub struct AgentDoc {
     /// The agent's instructions: inline text, or `{file: path}` relative to this manifest.
     /// Absent: not managed. (`null` is refused: Twin cannot remove instructions.)
     #[serde(default, deserialize_with = "present")]
-    #[schemars(with = "InstructionsSpec")]
-    pub instructions: Option<Spanned<Option<InstructionsSpec>>>,
+    #[schemars(with = "TextSource")]
+    pub instructions: Option<Spanned<Option<TextSource>>>,
     /// The cron schedule. Absent: not managed; `null`: make sure there is none.
     #[serde(default, deserialize_with = "present")]
     #[schemars(with = "Option<ScheduleSpec>")]
@@ -99,24 +99,6 @@ pub struct AgentDoc {
     #[serde(default, deserialize_with = "present")]
     #[schemars(with = "Option<Vec<WebhookSpec>>")]
     pub webhooks: Option<Spanned<Option<Vec<WebhookSpec>>>>,
-}
-
-/// Instructions inline or from a file.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub enum InstructionsSpec {
-    /// The instructions text itself.
-    Inline(String),
-    /// A file holding the instructions, relative to the manifest that names it.
-    File(InstructionsFile),
-}
-
-/// `{file: prompts/x.md}`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InstructionsFile {
-    /// Path relative to this manifest; must stay inside the manifest root.
-    pub file: String,
 }
 
 /// A cron schedule.

@@ -49,6 +49,7 @@ pub static INFO: Info = Info {
     name: "twin",
     title: "Twin",
     address_prefix: "",
+    original: true,
     key_env: "TWIN_API_KEY",
     endpoint_env: &["TWIN_ENDPOINT"],
     default_endpoint: "https://build.twin.so",

@@ -6,9 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde_saphyr::{Location, Spanned};
 
-use super::manifest::{
-    AgentDoc, InstructionsSpec, WebhookSpec as RawWebhook, WorkspaceDoc, AGENT_KINDS, EVENTS,
-};
+use super::manifest::{AgentDoc, WebhookSpec as RawWebhook, WorkspaceDoc, AGENT_KINDS, EVENTS};
 use super::model::{AgentSpec, Desired, ScheduleSpec, WebhookSpec, WorkspaceSpec};
 use super::rules::{check_cron, check_url, is_valid_agent_id, numeric_day_of_week, url_key};
 use crate::engine::manifest::diagnostic::did_you_mean;
@@ -107,7 +105,7 @@ fn agent(ctx: &mut LoadContext, d: &Document, a: &AgentDoc) -> Option<AgentSpec>
             referenced,
             ..
         }) => {
-            let t = instructions(ctx, d, spec, referenced);
+            let t = ctx.text_source(d, referenced, spec, "instruction file");
             ok &= t.is_some();
             t
         }
@@ -235,29 +233,6 @@ fn webhook(ctx: &mut LoadContext, d: &Document, w: &RawWebhook) -> Option<Webhoo
         url: url.filter(|_| ok)?,
         events: events.into_iter().collect(),
         enabled: w.enabled.unwrap_or(true),
-    })
-}
-
-fn instructions(
-    ctx: &mut LoadContext,
-    d: &Document,
-    spec: &InstructionsSpec,
-    at: &Location,
-) -> Option<Text> {
-    let text = match spec {
-        InstructionsSpec::Inline(s) => {
-            let spanned = Spanned::new(s.clone(), *at, *at);
-            ctx.text(d, &spanned)?
-        }
-        InstructionsSpec::File(f) => {
-            Text::plain(&ctx.read_file(d, at, "instruction file", &f.file)?)
-        }
-    };
-    // CRLF becomes LF: what is sent is the text as written otherwise.
-    Some(if text.expose().contains('\r') {
-        text.map(|s| s.replace("\r\n", "\n"))
-    } else {
-        text
     })
 }
 
