@@ -11,7 +11,7 @@
 //! reads back before it creates again (see `resources.rs`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
@@ -108,6 +108,12 @@ pub struct Profile {
     pub describe_error: fn(&[u8]) -> Option<ErrorBody>,
     /// Whether a 500 may be retried (for safe requests), as some references say.
     pub retry_500: bool,
+    /// The rate-limit scope a request counts against (platforms that limit
+    /// reads and writes separately); `"all"` by default.
+    pub scope: fn(&Method, &str) -> &'static str,
+    /// A scope's documented budget (its burst), used until the server's
+    /// `X-RateLimit-*` headers say otherwise.
+    pub budget: fn(&str) -> Option<i64>,
 }
 
 impl Default for Profile {
@@ -116,6 +122,8 @@ impl Default for Profile {
             auth: Auth::Bearer,
             describe_error: |_| None,
             retry_500: false,
+            scope: |_, _| "all",
+            budget: |_| None,
         }
     }
 }
@@ -140,17 +148,6 @@ pub struct ClientStats {
 /// A tracer for `-v`: receives one line per request, already free of secrets.
 pub type Tracer = Arc<dyn Fn(&str) + Send + Sync>;
 
-/// What the server's rate-limit headers said, and what we have sent since.
-#[derive(Debug, Default)]
-struct Pace {
-    remaining: Option<i64>,
-    reset_at: Option<Instant>,
-    in_flight: i64,
-    /// After a window ends, one request learns the new budget; the others wait
-    /// for its answer (or for this long-gone probe to be given up on).
-    probe_since: Option<Instant>,
-}
-
 /// An async client for one platform's API. Cheap to clone (shared
 /// connection pool, pacing and counters).
 #[derive(Clone)]
@@ -160,7 +157,7 @@ pub struct Client {
     key: ApiKey,
     profile: Profile,
     retry: RetryPolicy,
-    pace: Arc<Mutex<Pace>>,
+    pace: Arc<super::pace::Pacer>,
     pub stats: Arc<ClientStats>,
     tracer: Option<Tracer>,
     /// The request timeout: how long a request may take before its outcome
@@ -209,7 +206,7 @@ impl Client {
             key,
             profile,
             retry: config.retry,
-            pace: Arc::default(),
+            pace: Arc::new(super::pace::Pacer::new(profile.budget)),
             stats: Arc::default(),
             tracer: None,
             timeout: config.timeout,
@@ -256,17 +253,19 @@ impl Client {
         idem: Idempotency,
     ) -> Result<Response, ApiError> {
         let body = body.map(|b| b.to_json());
+        let scope = (self.profile.scope)(&method, path);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.wait_for_pace().await;
+            self.pace.wait(scope).await;
             let started = Instant::now();
             let result = self.send_once(&method, path, body.as_ref()).await;
+            self.pace.end(scope);
             let ms = started.elapsed().as_millis();
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let retry_after = match &result {
                 Ok((resp, headers)) => {
-                    self.note_rate_limit(headers);
+                    self.pace.observe(scope, headers);
                     if resp.status < 400 {
                         self.trace(&method, path, &resp.status.to_string(), ms, attempt);
                         return Ok(Response {
@@ -336,7 +335,6 @@ impl Client {
             Ok((Response { status, body }, headers))
         }
         .await;
-        self.pace_end();
         result
     }
 
@@ -348,89 +346,6 @@ impl Client {
                 String::new()
             };
             t(&format!("{method} {path} → {status} in {ms} ms{retry}"));
-        }
-    }
-
-    fn pace_end(&self) {
-        if let Ok(mut p) = self.pace.lock() {
-            p.in_flight = p.in_flight.saturating_sub(1);
-        }
-    }
-
-    /// Remember the server's budget; requests still in flight will spend some of it.
-    fn note_rate_limit(&self, headers: &reqwest::header::HeaderMap) {
-        let num = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
-        let Some(remaining) = num("x-ratelimit-remaining") else {
-            return;
-        };
-        let reset_at = num("x-ratelimit-reset").map(|unix| {
-            let now = chrono::Utc::now().timestamp();
-            // Reset may be a unix time or (some servers) seconds from now.
-            let secs = if unix > 1_000_000_000 {
-                unix.saturating_sub(now)
-            } else {
-                unix
-            };
-            // The reset is known to the second: one second of margin.
-            Instant::now() + Duration::from_secs(secs.clamp(0, 3600) as u64 + 1)
-        });
-        if let Ok(mut p) = self.pace.lock() {
-            p.probe_since = None;
-            let estimate = remaining.saturating_sub(p.in_flight.max(0));
-            // The header is a snapshot from when this request arrived; within one
-            // window the budget only shrinks, so never let a stale answer raise it.
-            let same_window = match (p.reset_at, reset_at) {
-                (Some(old), Some(new)) => new <= old + Duration::from_secs(2),
-                _ => false,
-            };
-            p.remaining = match p.remaining {
-                Some(current) if same_window => Some(current.min(estimate)),
-                _ => Some(estimate),
-            };
-            if let Some(new) = reset_at {
-                if !same_window || p.reset_at.is_none() {
-                    p.reset_at = Some(new);
-                }
-            }
-        }
-    }
-
-    /// Wait when the server's budget for this window is spent, instead of
-    /// sending requests that would only be answered 429. The request is counted
-    /// in flight in the same critical section that lets it go, so an answer
-    /// arriving meanwhile on another thread cannot forget it.
-    async fn wait_for_pace(&self) {
-        loop {
-            let wait = {
-                let Ok(mut p) = self.pace.lock() else { return };
-                let now = Instant::now();
-                let wait = match (p.remaining, p.reset_at) {
-                    (Some(r), Some(reset)) if r <= 0 && reset > now => Some(reset - now),
-                    // A new window: its budget is unknown until one request learns it.
-                    (Some(r), Some(_)) if r <= 0 => match p.probe_since {
-                        Some(t) if t.elapsed() < Duration::from_secs(5) => {
-                            Some(Duration::from_millis(20))
-                        }
-                        _ => {
-                            p.probe_since = Some(now);
-                            None
-                        }
-                    },
-                    (Some(r), _) => {
-                        p.remaining = Some(r.saturating_sub(1));
-                        None
-                    }
-                    (None, _) => None,
-                };
-                if wait.is_none() {
-                    p.in_flight = p.in_flight.saturating_add(1);
-                }
-                wait
-            };
-            match wait {
-                Some(d) => tokio::time::sleep(d).await,
-                None => return,
-            }
         }
     }
 }
@@ -590,10 +505,9 @@ mod tests {
             if let Ok(v) = reqwest::header::HeaderValue::from_str(&reset) {
                 headers.insert("x-ratelimit-reset", v);
             }
-            client.note_rate_limit(&headers);
-            client.note_rate_limit(&headers);
-            let p = client.pace.lock().unwrap();
-            if let Some(at) = p.reset_at {
+            client.pace.observe("all", &headers);
+            client.pace.observe("all", &headers);
+            if let Some(at) = client.pace.reset_at("all") {
                 proptest::prop_assert!(at <= Instant::now() + Duration::from_secs(3602));
             }
         }
@@ -614,16 +528,15 @@ mod tests {
             let mut headers = reqwest::header::HeaderMap::new();
             headers.insert("x-ratelimit-remaining", rem.parse().unwrap());
             headers.insert("x-ratelimit-reset", reset.parse().unwrap());
-            client.note_rate_limit(&headers);
+            client.pace.observe("all", &headers);
         }
         // A budget of i64::MIN with no reset would underflow on the next request.
-        client.pace.lock().unwrap().reset_at = None;
-        client.pace.lock().unwrap().remaining = Some(i64::MIN);
+        client.pace.set("all", Some(i64::MIN), None);
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        rt.block_on(client.wait_for_pace());
+        rt.block_on(client.pace.wait("all"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod client;
 mod error;
+mod pace;
 
 pub use client::{
     erased, parse_retry_after, ApiKey, Auth, Client, ClientConfig, ClientStats, Idempotency,

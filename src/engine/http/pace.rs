@@ -1,0 +1,182 @@
+//! Pacing from rate-limit headers: wait when a scope's budget is spent
+//! instead of sending requests that would only be answered 429.
+//!
+//! Per scope (platforms may limit reads and writes apart), the pacer keeps
+//! the server's last word (`X-RateLimit-Remaining` and `-Reset`), less what
+//! has been sent since. Within one window an answer can only lower the
+//! estimate (headers are snapshots from when each request arrived); once the
+//! reset time passes, one request learns the new budget while the others
+//! wait for it. Before any header, a scope's documented budget applies.
+//!
+//! `X-RateLimit-Reset` may be unix seconds (with or without a fraction) or
+//! seconds from now. A whole number is known only to the second, so one
+//! second of margin is added; a fractional one is trusted to 50 ms.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What one scope's headers said, and what has been sent since.
+#[derive(Debug, Default)]
+struct Scope {
+    remaining: Option<i64>,
+    reset_at: Option<Instant>,
+    in_flight: i64,
+    /// After a window ends, one request learns the new budget; the others wait
+    /// for its answer (or for this long-gone probe to be given up on).
+    probe_since: Option<Instant>,
+}
+
+/// The pacing state of one client.
+pub struct Pacer {
+    scopes: Mutex<HashMap<&'static str, Scope>>,
+    budget: fn(&str) -> Option<i64>,
+}
+
+impl Pacer {
+    pub fn new(budget: fn(&str) -> Option<i64>) -> Self {
+        Pacer {
+            scopes: Mutex::new(HashMap::new()),
+            budget,
+        }
+    }
+
+    fn with<T>(&self, scope: &'static str, f: impl FnOnce(&mut Scope) -> T) -> Option<T> {
+        let mut all = self.scopes.lock().ok()?;
+        let budget = self.budget;
+        let s = all.entry(scope).or_insert_with(|| Scope {
+            remaining: budget(scope),
+            ..Scope::default()
+        });
+        Some(f(s))
+    }
+
+    /// Wait until `scope` may send one more request, and count it in flight
+    /// in the same critical section that lets it go (so an answer arriving
+    /// meanwhile cannot forget it).
+    pub async fn wait(&self, scope: &'static str) {
+        loop {
+            let wait = self.with(scope, |p| {
+                let now = Instant::now();
+                let wait = match (p.remaining, p.reset_at) {
+                    (Some(r), Some(reset)) if r <= 0 && reset > now => Some(reset - now),
+                    // A new window: its budget is unknown until one request learns it.
+                    (Some(r), Some(_)) if r <= 0 => match p.probe_since {
+                        Some(t) if t.elapsed() < Duration::from_secs(5) => {
+                            Some(Duration::from_millis(20))
+                        }
+                        _ => {
+                            p.probe_since = Some(now);
+                            None
+                        }
+                    },
+                    // A documented budget spent before any header said when it
+                    // comes back: let one request find out.
+                    (Some(r), None) if r <= 0 && p.in_flight > 0 => Some(Duration::from_millis(20)),
+                    (Some(r), _) => {
+                        p.remaining = Some(r.saturating_sub(1));
+                        None
+                    }
+                    (None, _) => None,
+                };
+                if wait.is_none() {
+                    p.in_flight = p.in_flight.saturating_add(1);
+                }
+                wait
+            });
+            match wait.flatten() {
+                Some(d) => tokio::time::sleep(d).await,
+                None => return,
+            }
+        }
+    }
+
+    /// A request of `scope` is no longer in flight.
+    pub fn end(&self, scope: &'static str) {
+        self.with(scope, |p| p.in_flight = p.in_flight.saturating_sub(1));
+    }
+
+    /// Remember the server's budget; requests still in flight will spend some of it.
+    pub fn observe(&self, scope: &'static str, headers: &reqwest::header::HeaderMap) {
+        let text = |name: &str| Some(headers.get(name)?.to_str().ok()?.trim().to_string());
+        let Some(remaining) = text("x-ratelimit-remaining").and_then(|v| v.parse::<i64>().ok())
+        else {
+            return;
+        };
+        let reset_at = text("x-ratelimit-reset").and_then(|v| reset_instant(&v));
+        self.with(scope, |p| {
+            p.probe_since = None;
+            let estimate = remaining.saturating_sub(p.in_flight.max(0));
+            // The header is a snapshot from when this request arrived; within one
+            // window the budget only shrinks, so never let a stale answer raise it.
+            let same_window = match (p.reset_at, reset_at) {
+                (Some(old), Some(new)) => new <= old + Duration::from_secs(2),
+                _ => false,
+            };
+            p.remaining = match p.remaining {
+                Some(current) if same_window => Some(current.min(estimate)),
+                _ => Some(estimate),
+            };
+            if let Some(new) = reset_at {
+                if !same_window || p.reset_at.is_none() {
+                    p.reset_at = Some(new);
+                }
+            }
+        });
+    }
+
+    /// When `scope`'s budget comes back, as last heard (tests).
+    pub fn reset_at(&self, scope: &'static str) -> Option<Instant> {
+        self.with(scope, |p| p.reset_at).flatten()
+    }
+
+    /// Set a scope's state (tests).
+    pub fn set(&self, scope: &'static str, remaining: Option<i64>, reset_at: Option<Instant>) {
+        self.with(scope, |p| {
+            p.remaining = remaining;
+            p.reset_at = reset_at;
+        });
+    }
+}
+
+/// `X-RateLimit-Reset` as an instant: unix seconds (a fraction allowed) or,
+/// for small values, seconds from now; clamped to an hour.
+fn reset_instant(value: &str) -> Option<Instant> {
+    let v: f64 = value.parse().ok().filter(|v: &f64| v.is_finite())?;
+    let now = chrono::Utc::now();
+    let now_secs = now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0;
+    let secs = if v > 1_000_000_000.0 { v - now_secs } else { v };
+    let margin = if value.contains('.') { 0.05 } else { 1.0 };
+    let wait = (secs + margin).clamp(0.0, 3600.0);
+    Some(Instant::now() + Duration::from_secs_f64(wait))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resets_with_a_fraction_are_trusted_whole_seconds_get_a_margin() {
+        let now = chrono::Utc::now().timestamp() as f64;
+        let soon = reset_instant(&format!("{:.3}", now + 2.5)).unwrap();
+        let left = soon.duration_since(Instant::now()).as_secs_f64();
+        assert!((1.5..2.6).contains(&left), "{left}");
+        let whole = reset_instant(&format!("{}", now as i64 + 2)).unwrap();
+        let left = whole.duration_since(Instant::now()).as_secs_f64();
+        assert!((1.9..3.1).contains(&left), "{left}");
+        assert!(reset_instant("inf").is_none());
+        assert!(reset_instant("1e300").is_some());
+    }
+
+    #[tokio::test]
+    async fn a_documented_budget_paces_before_any_header() {
+        let p = Pacer::new(|s| (s == "write").then_some(2));
+        p.wait("write").await;
+        p.wait("write").await;
+        // The third waits for an answer to say when the budget returns.
+        let third = tokio::time::timeout(Duration::from_millis(100), p.wait("write")).await;
+        assert!(third.is_err(), "a third write went before any header");
+        // Other scopes are not held up.
+        p.wait("read").await;
+    }
+}
