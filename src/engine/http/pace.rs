@@ -126,11 +126,13 @@ impl Pacer {
     }
 
     /// When `scope`'s budget comes back, as last heard (tests).
+    #[cfg(test)]
     pub fn reset_at(&self, scope: &'static str) -> Option<Instant> {
         self.with(scope, |p| p.reset_at).flatten()
     }
 
     /// Set a scope's state (tests).
+    #[cfg(test)]
     pub fn set(&self, scope: &'static str, remaining: Option<i64>, reset_at: Option<Instant>) {
         self.with(scope, |p| {
             p.remaining = remaining;
