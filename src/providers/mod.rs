@@ -1,6 +1,7 @@
 //! The platforms twinform manages, side by side. Each implements
 //! [`Provider`](crate::engine::provider::Provider); none imports another.
 
+pub mod twig;
 pub mod twin;
 
 use std::sync::Arc;
@@ -10,5 +11,5 @@ use crate::engine::session::Providers;
 
 /// Every provider of this build, in the order plans list them.
 pub fn all() -> Providers {
-    vec![Arc::from(erase(twin::Twin))]
+    vec![Arc::from(erase(twin::Twin)), Arc::from(erase(twig::Twig))]
 }

@@ -1,11 +1,12 @@
 //! Fault injection and request counting, as one axum middleware.
 //!
-//! Order per request: count it; enforce the per-minute limit (429 with
+//! Order per request: count it; enforce the platform's documented limits (a
+//! token bucket per scope, see [`Bucket`]) and the `--rpm` window (429 with
 //! `Retry-After` and `X-RateLimit-*`); roll the 503 and 429 dice; add latency;
 //! run the handler (the write commits); then maybe answer late (a spike past
 //! the client's timeout) or drop the connection (reset after commit).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -51,20 +52,77 @@ pub struct FaultConfig {
     pub seed: u64,
 }
 
+/// A documented rate limit: a token bucket of `burst` tokens refilled at
+/// `per_minute` (scaled by `--time-scale`), one per scope.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    pub scope: &'static str,
+    pub per_minute: f64,
+    pub burst: f64,
+}
+
+/// Which bucket a request draws from (`None`: not limited).
+pub type Limits = fn(&Method, &str) -> Option<Bucket>;
+
 /// The fault settings and their dice.
 pub struct Faults {
     pub args: FaultConfig,
     rng: Mutex<StdRng>,
     window: Mutex<(Instant, u32)>,
+    limits: Option<Limits>,
+    /// Tokens and last refill per scope.
+    buckets: Mutex<HashMap<&'static str, (f64, Instant)>>,
+}
+
+/// What a bucket said about one request.
+struct Drawn {
+    allowed: bool,
+    limit: f64,
+    remaining: f64,
+    /// Seconds until the next token (0 when the bucket is full).
+    next_in: f64,
 }
 
 impl Faults {
-    pub fn new(args: &FaultConfig) -> Self {
+    pub fn new(args: &FaultConfig, limits: Option<Limits>) -> Self {
         Faults {
             args: args.clone(),
             rng: Mutex::new(StdRng::seed_from_u64(args.seed)),
             window: Mutex::new((Instant::now(), 0)),
+            limits,
+            buckets: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Draw one token of the request's bucket, if its platform limits it.
+    fn draw(&self, method: &Method, route: &str) -> Option<Drawn> {
+        let b = (self.limits?)(method, route)?;
+        let scale = if self.args.time_scale > 0.0 {
+            self.args.time_scale
+        } else {
+            1.0
+        };
+        let per_sec = b.per_minute / 60.0 * scale;
+        let mut all = self.buckets.lock().ok()?;
+        let now = Instant::now();
+        let (tokens, last) = all.entry(b.scope).or_insert((b.burst, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * per_sec).min(b.burst);
+        *last = now;
+        let allowed = *tokens >= 1.0;
+        if allowed {
+            *tokens -= 1.0;
+        }
+        let next_in = if *tokens >= b.burst || per_sec <= 0.0 {
+            0.0
+        } else {
+            (1.0 - tokens.fract()) / per_sec
+        };
+        Some(Drawn {
+            allowed,
+            limit: b.per_minute,
+            remaining: tokens.floor(),
+            next_in,
+        })
     }
 
     fn roll(&self, p: f64) -> bool {
@@ -178,6 +236,22 @@ impl Stats {
     }
 }
 
+/// `X-RateLimit-*` of a token bucket: the reset is when the next token
+/// arrives, in unix seconds with milliseconds.
+fn bucket_headers(resp: &mut Response, d: &Drawn) {
+    let now = chrono::Utc::now();
+    let at = now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0;
+    let h = resp.headers_mut();
+    h.insert("x-ratelimit-limit", HeaderValue::from(d.limit as u64));
+    h.insert(
+        "x-ratelimit-remaining",
+        HeaderValue::from(d.remaining as u64),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("{:.3}", at + d.next_in)) {
+        h.insert("x-ratelimit-reset", v);
+    }
+}
+
 fn rate_headers(resp: &mut Response, limit: u32, remaining: u32, reset_in: u64) {
     let reset_at = chrono::Utc::now().timestamp() as u64 + reset_in;
     let h = resp.headers_mut();
@@ -210,14 +284,25 @@ async fn middleware<S: Send + 'static>(
         return next.run(req).await;
     }
     let f = &shared.faults;
+    let drawn = f.draw(&method, &route);
     let budget = f.take();
     let respond = |mut resp: Response| {
         if let Some((_, remaining, reset)) = budget {
             rate_headers(&mut resp, f.args.rpm, remaining, reset);
         }
+        if let Some(d) = &drawn {
+            bucket_headers(&mut resp, d);
+        }
         shared.stats.record(&method, &route, resp.status().as_u16());
         resp
     };
+    if let Some(d) = drawn.as_ref().filter(|d| !d.allowed) {
+        let mut resp = problem_response(429, "rate limit exceeded");
+        let wait = d.next_in.ceil().max(1.0) as u64;
+        resp.headers_mut()
+            .insert("retry-after", HeaderValue::from(wait));
+        return respond(resp);
+    }
     if let Some((false, _, reset)) = budget {
         let mut resp = problem_response(429, "rate limit exceeded");
         resp.headers_mut()

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::Notify;
 
-pub use faults::{FaultConfig, Faults, Stats};
+pub use faults::{Bucket, FaultConfig, Faults, Limits, Stats};
 
 use super::provider::BoxFuture;
 
@@ -75,18 +75,21 @@ impl<S: Serialize + DeserializeOwned + Send + 'static> Emulator<S> {
     }
 
     /// Serve `router` (built over the shared state) on `listen` (use
-    /// `127.0.0.1:0` for an ephemeral port), persisting to `state` if given.
+    /// `127.0.0.1:0` for an ephemeral port), persisting to `state` if given,
+    /// answering errors with `problem` and enforcing the platform's
+    /// documented rate `limits`.
     pub async fn start(
         listen: &str,
         state: Option<&Path>,
         faults: &FaultConfig,
         store: S,
         problem: ProblemFn,
+        limits: Option<Limits>,
         router: impl FnOnce(Arc<Shared<S>>) -> axum::Router,
     ) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
-            faults: Faults::new(faults),
+            faults: Faults::new(faults, limits),
             stats: Stats::default(),
             problem,
             dirty: AtomicBool::new(state.is_some()),
@@ -208,6 +211,23 @@ pub trait Emulate: Send + Sync {
         state: Option<&'a Path>,
         faults: &'a FaultConfig,
     ) -> BoxFuture<'a, std::io::Result<Box<dyn Running>>>;
+}
+
+/// `GET /_emulator/stats` (requests seen) and `DELETE /_emulator/stats`
+/// (start counting again), for any platform's router.
+pub fn stats_routes<S: Send + 'static>() -> axum::Router<Arc<Shared<S>>> {
+    use axum::extract::State;
+    use axum::response::IntoResponse;
+    axum::Router::new().route(
+        "/_emulator/stats",
+        axum::routing::get(|State(sh): State<Arc<Shared<S>>>| async move {
+            axum::Json(sh.stats.to_json()).into_response()
+        })
+        .delete(|State(sh): State<Arc<Shared<S>>>| async move {
+            sh.stats.reset();
+            axum::http::StatusCode::NO_CONTENT.into_response()
+        }),
+    )
 }
 
 /// Whether a URL points at this machine (emulators deliver only there).

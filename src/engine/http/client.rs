@@ -280,6 +280,7 @@ impl Client {
                     let retryable = match resp.status {
                         429 => {
                             self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                            self.pace.throttled(scope);
                             true
                         }
                         500 => self.profile.retry_500 && idem == Idempotency::Safe,
@@ -289,7 +290,7 @@ impl Client {
                     if !retryable || attempt >= self.retry.max_attempts {
                         return Err(err);
                     }
-                    retry_after(headers)
+                    retry_after(headers).or_else(|| body_retry_after(&resp.body))
                 }
                 Err(err) => {
                     self.trace(&method, path, "failed", ms, attempt);
@@ -383,6 +384,20 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     parse_retry_after(v, chrono::Utc::now().timestamp())
+}
+
+/// A wait the error body asks for: `retryAfter` / `retry_after` seconds at
+/// its top or inside `error` (some platforms say it there, not in a header).
+fn body_retry_after(body: &[u8]) -> Option<Duration> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let find = |o: &serde_json::Value| {
+        ["retryAfter", "retry_after"]
+            .iter()
+            .find_map(|k| o.get(*k))
+            .and_then(|x| x.as_f64().or_else(|| x.as_str()?.trim().parse().ok()))
+    };
+    let secs = find(&v).or_else(|| find(v.get("error")?))?;
+    parse_retry_after(&secs.to_string(), 0)
 }
 
 /// `Retry-After` as seconds (integer or decimal) or an HTTP date, clamped to
@@ -482,6 +497,22 @@ mod tests {
             parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
             Some(MAX_RETRY_AFTER)
         );
+    }
+
+    #[test]
+    fn a_wait_named_in_the_error_body_is_honoured() {
+        let secs = |b: &str| body_retry_after(b.as_bytes());
+        assert_eq!(
+            secs(r#"{"error": {"code": "rate_limit_exceeded", "retryAfter": 3}}"#),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            secs(r#"{"retry_after": "1.5"}"#),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(secs(r#"{"retryAfter": 1e99}"#), Some(MAX_RETRY_AFTER));
+        assert_eq!(secs(r#"{"error": "slow down"}"#), None);
+        assert_eq!(secs("not json"), None);
     }
 
     proptest::proptest! {

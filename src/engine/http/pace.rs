@@ -10,7 +10,15 @@
 //!
 //! `X-RateLimit-Reset` may be unix seconds (with or without a fraction) or
 //! seconds from now. A whole number is known only to the second, so one
-//! second of margin is added; a fractional one is trusted to 50 ms.
+//! second of margin is added; a fractional one is trusted as it is. Either
+//! may be off by the clock skew between server and client: a 429 in a scope
+//! doubles the scope's learned skew (from 25 ms, at most 2 s), which every
+//! later wait adds.
+//!
+//! Fixed windows (a reset that stays put until the window ends) and token
+//! buckets (a reset that says when the next token arrives) are both read
+//! this way: while the last reset heard is still ahead, answers can only
+//! lower the estimate; once it has passed, the next answer is believed.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -25,6 +33,8 @@ struct Scope {
     /// After a window ends, one request learns the new budget; the others wait
     /// for its answer (or for this long-gone probe to be given up on).
     probe_since: Option<Instant>,
+    /// Learned from 429s: how far the server's clock is behind its resets.
+    skew: Duration,
 }
 
 /// The pacing state of one client.
@@ -59,7 +69,9 @@ impl Pacer {
             let wait = self.with(scope, |p| {
                 let now = Instant::now();
                 let wait = match (p.remaining, p.reset_at) {
-                    (Some(r), Some(reset)) if r <= 0 && reset > now => Some(reset - now),
+                    (Some(r), Some(reset)) if r <= 0 && reset + p.skew > now => {
+                        Some(reset + p.skew - now)
+                    }
                     // A new window: its budget is unknown until one request learns it.
                     (Some(r), Some(_)) if r <= 0 => match p.probe_since {
                         Some(t) if t.elapsed() < Duration::from_secs(5) => {
@@ -107,21 +119,27 @@ impl Pacer {
         self.with(scope, |p| {
             p.probe_since = None;
             let estimate = remaining.saturating_sub(p.in_flight.max(0));
-            // The header is a snapshot from when this request arrived; within one
-            // window the budget only shrinks, so never let a stale answer raise it.
-            let same_window = match (p.reset_at, reset_at) {
-                (Some(old), Some(new)) => new <= old + Duration::from_secs(2),
-                _ => false,
-            };
+            // The header is a snapshot from when this request arrived; until the
+            // last reset heard has passed, a stale answer must not raise the
+            // estimate (answers arrive out of order).
+            let window_open = p.reset_at.is_some_and(|old| old > Instant::now());
             p.remaining = match p.remaining {
-                Some(current) if same_window => Some(current.min(estimate)),
+                Some(current) if window_open => Some(current.min(estimate)),
                 _ => Some(estimate),
             };
-            if let Some(new) = reset_at {
-                if !same_window || p.reset_at.is_none() {
+            if !window_open {
+                if let Some(new) = reset_at {
                     p.reset_at = Some(new);
                 }
             }
+        });
+    }
+
+    /// A request of `scope` was answered 429 although it was paced: the
+    /// server's clock runs behind its resets. Wait longer from now on.
+    pub fn throttled(&self, scope: &'static str) {
+        self.with(scope, |p| {
+            p.skew = (p.skew * 2).clamp(Duration::from_millis(25), Duration::from_secs(2));
         });
     }
 
@@ -148,7 +166,7 @@ fn reset_instant(value: &str) -> Option<Instant> {
     let now = chrono::Utc::now();
     let now_secs = now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0;
     let secs = if v > 1_000_000_000.0 { v - now_secs } else { v };
-    let margin = if value.contains('.') { 0.05 } else { 1.0 };
+    let margin = if value.contains('.') { 0.0 } else { 1.0 };
     let wait = (secs + margin).clamp(0.0, 3600.0);
     Some(Instant::now() + Duration::from_secs_f64(wait))
 }
@@ -159,10 +177,11 @@ mod tests {
 
     #[test]
     fn resets_with_a_fraction_are_trusted_whole_seconds_get_a_margin() {
-        let now = chrono::Utc::now().timestamp() as f64;
+        let t = chrono::Utc::now();
+        let now = t.timestamp() as f64 + f64::from(t.timestamp_subsec_millis()) / 1000.0;
         let soon = reset_instant(&format!("{:.3}", now + 2.5)).unwrap();
         let left = soon.duration_since(Instant::now()).as_secs_f64();
-        assert!((1.5..2.6).contains(&left), "{left}");
+        assert!((2.3..2.6).contains(&left), "{left}");
         let whole = reset_instant(&format!("{}", now as i64 + 2)).unwrap();
         let left = whole.duration_since(Instant::now()).as_secs_f64();
         assert!((1.9..3.1).contains(&left), "{left}");
@@ -180,5 +199,49 @@ mod tests {
         assert!(third.is_err(), "a third write went before any header");
         // Other scopes are not held up.
         p.wait("read").await;
+    }
+
+    fn headers(remaining: i64, reset_in: f64) -> reqwest::header::HeaderMap {
+        let now = chrono::Utc::now();
+        let at = now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0;
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("x-ratelimit-remaining", remaining.into());
+        h.insert(
+            "x-ratelimit-reset",
+            format!("{:.3}", at + reset_in).parse().unwrap(),
+        );
+        h
+    }
+
+    #[tokio::test]
+    async fn a_token_bucket_is_followed_token_by_token() {
+        let p = Pacer::new(|_| None);
+        p.observe("write", &headers(0, 0.2));
+        let first = p.reset_at("write").unwrap();
+        // A later answer in the same window (a later next token) does not
+        // move the wait, and cannot raise the budget.
+        p.observe("write", &headers(3, 0.4));
+        assert_eq!(p.reset_at("write"), Some(first));
+        let started = Instant::now();
+        p.wait("write").await;
+        let waited = started.elapsed().as_secs_f64();
+        assert!((0.15..0.3).contains(&waited), "{waited}");
+        // Once the reset has passed, the next answer is believed.
+        p.end("write");
+        p.observe("write", &headers(5, 0.1));
+        assert!(p.reset_at("write").unwrap() > first);
+        p.wait("write").await;
+    }
+
+    #[tokio::test]
+    async fn a_429_teaches_the_clock_skew() {
+        let p = Pacer::new(|_| None);
+        p.throttled("write");
+        p.throttled("write");
+        p.observe("write", &headers(0, 0.0));
+        let started = Instant::now();
+        p.wait("write").await;
+        let waited = started.elapsed().as_secs_f64();
+        assert!((0.04..0.2).contains(&waited), "{waited}");
     }
 }

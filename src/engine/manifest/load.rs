@@ -135,6 +135,14 @@ impl<'a> LoadContext<'a> {
         &mut self.problems[last]
     }
 
+    /// Record an error about a document as a whole (at its start).
+    pub fn document_error(&mut self, doc: &Document, msg: impl Into<String>) -> &mut Problem {
+        let p = Problem::at(&self.files[doc.file], doc.base, 0, msg);
+        self.problems.push(p);
+        let last = self.problems.len() - 1;
+        &mut self.problems[last]
+    }
+
     /// Record a warning at a spanned value of `doc`.
     pub fn warning(
         &mut self,

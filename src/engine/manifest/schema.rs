@@ -10,6 +10,22 @@ pub fn schema_of<T: JsonSchema>() -> Value {
     serde_json::to_value(generator.into_root_schema_for::<T>()).unwrap_or_default()
 }
 
+/// Rewrite `#/definitions/X` references to `#/definitions/<prefix>X`.
+fn prefix_refs(v: &mut Value, prefix: &str) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get_mut("$ref") {
+                if let Some(name) = r.strip_prefix("#/definitions/") {
+                    *r = format!("#/definitions/{prefix}{name}");
+                }
+            }
+            m.values_mut().for_each(|x| prefix_refs(x, prefix));
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| prefix_refs(x, prefix)),
+        _ => {}
+    }
+}
+
 /// One kind as the schema describes it: the names `kind:` may take, the name
 /// of its definition, and its document schema.
 pub struct KindSchema {
@@ -27,12 +43,20 @@ pub fn assemble(kinds: &[KindSchema]) -> Value {
     let mut branches = Vec::new();
     for k in kinds {
         let mut own = k.schema.as_object().cloned().unwrap_or_default();
+        // Each kind's own definitions are namespaced by its definition name:
+        // two providers may both have an `AgentKind`.
+        let prefix = format!("{}.", k.definition);
         if let Some(Value::Object(defs)) = own.remove("definitions") {
-            definitions.extend(defs);
+            for (name, mut def) in defs {
+                prefix_refs(&mut def, &prefix);
+                definitions.insert(format!("{prefix}{name}"), def);
+            }
         }
         own.remove("$schema");
         own.remove("title");
-        definitions.insert(k.definition.to_string(), Value::Object(own));
+        let mut own = Value::Object(own);
+        prefix_refs(&mut own, &prefix);
+        definitions.insert(k.definition.to_string(), own);
         names.extend(k.names.iter().copied());
         branches.push(json!({
             "if": {"properties": {"kind": {"enum": k.names}}, "required": ["kind"]},

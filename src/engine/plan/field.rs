@@ -109,6 +109,23 @@ impl Shown {
         }
     }
 
+    /// A value written literally in a manifest (a number, a list, a map):
+    /// `${…}` is never interpolated inside one, so it cannot hold a secret.
+    pub fn manifest_literal(v: &Value) -> Self {
+        Shown(Inner::Plain(v.clone()))
+    }
+
+    /// An object of shown values (a settings map whose values are each
+    /// masked as they need); absent entries are left out.
+    pub fn object(entries: impl IntoIterator<Item = (String, Shown)>) -> Self {
+        let map = entries
+            .into_iter()
+            .filter(|(_, v)| !v.is_absent())
+            .map(|(k, v)| (k, v.to_json()))
+            .collect();
+        Shown(Inner::Plain(Value::Object(map)))
+    }
+
     /// A secret that is never shown, in any form.
     pub fn secret() -> Self {
         Shown(Inner::Masked(SENSITIVE.into()))

@@ -21,6 +21,62 @@ pub const MAX_DIFF_LINES: usize = 2_000;
 /// Lines of context around each change.
 const CONTEXT: usize = 3;
 
+/// Long texts (instructions, prompts) are equal when they differ at most in
+/// line endings (CRLF and LF are the same text; twinform sends LF), a
+/// leading byte-order mark, and one trailing newline. Everything else
+/// (trailing spaces, Unicode normalization) is a real difference, and the
+/// plan shows it visibly.
+pub fn same_text(a: &str, b: &str) -> bool {
+    fn canonical(s: &str) -> String {
+        let s = s
+            .strip_prefix('\u{feff}')
+            .unwrap_or(s)
+            .replace("\r\n", "\n");
+        s.strip_suffix('\n').map(str::to_string).unwrap_or(s)
+    }
+    a == b || canonical(a) == canonical(b)
+}
+
+/// Describe a long text's change on `c`: its hash (left out when the text
+/// is sensitive: an unsalted hash of a secret is not safe to publish) and
+/// line count as context, and a unified diff of the shown forms (none when
+/// only a masked part changed). `live` is `None` when there is no text yet.
+pub fn describe_change(
+    c: &mut super::Change,
+    live: Option<&str>,
+    text: &crate::engine::manifest::Text,
+) {
+    use super::{FieldChange, Literal, Show, Shown};
+    let describe = |content: &str| {
+        let hash =
+            (!text.is_sensitive()).then(|| Literal(crate::engine::sha256_hex(content.as_bytes())));
+        (hash, content.lines().count())
+    };
+    let (bh, bl) = live
+        .map(describe)
+        .map_or((None, None), |(h, l)| (h, Some(l)));
+    let (ah, al) = describe(text.expose());
+    c.fields.push(
+        FieldChange::new(
+            "content_sha256",
+            bh.map_or_else(Shown::absent, |h| Shown::plain(&h)),
+            ah.map_or_else(Shown::absent, |h| Shown::plain(&h)),
+        )
+        .shown_as(Show::Context),
+    );
+    c.fields.push(
+        FieldChange::new(
+            "lines",
+            bl.map_or_else(Shown::absent, |l| Shown::plain(&l)),
+            Shown::plain(&al),
+        )
+        .shown_as(Show::Context),
+    );
+    let shown_live = text.mask_live(live.unwrap_or_default());
+    let diff = unified(&shown_live, text.shown());
+    c.diff = (!diff.is_empty()).then_some(diff);
+}
+
 /// A unified diff (hunks only, no file headers) of two shown texts, or a
 /// one-line summary when it would be too long. Both sides end with a
 /// newline, so a missing final newline is not shown as a change.

@@ -27,20 +27,8 @@ pub fn workspace_address(name: &str) -> String {
     format!("workspace[{}]", quote(name))
 }
 
-/// Instructions are equal when they differ at most in line endings (CRLF and
-/// LF are the same text; twinform sends LF), a leading byte-order mark, and
-/// one trailing newline. Everything else (trailing spaces, Unicode
-/// normalization) is a real difference, and the plan shows it visibly.
-pub fn same_instructions(a: &str, b: &str) -> bool {
-    fn canonical(s: &str) -> String {
-        let s = s
-            .strip_prefix('\u{feff}')
-            .unwrap_or(s)
-            .replace("\r\n", "\n");
-        s.strip_suffix('\n').map(str::to_string).unwrap_or(s)
-    }
-    a == b || canonical(a) == canonical(b)
-}
+/// Instructions compare as long texts do (see [`textdiff::same_text`]).
+pub use crate::engine::plan::textdiff::same_text as same_instructions;
 
 /// A resolved workspace: how to reference it and its display name.
 #[derive(Debug, Clone)]
@@ -458,39 +446,8 @@ impl Differ<'_> {
             Action::Create
         };
         let mut c = change(&address, "instructions", action, Some(&spec.id));
-        // Sensitive text (interpolated) is shown masked on both sides, and
-        // without a hash (an unsalted hash of a secret is not safe to publish).
-        let describe = |content: &str| {
-            let hash = (!text.is_sensitive())
-                .then(|| Literal(crate::engine::sha256_hex(content.as_bytes())));
-            (hash, content.lines().count())
-        };
-        let (bh, bl) = live
-            .as_deref()
-            .map(describe)
-            .map_or((None, None), |(h, l)| (h, Some(l)));
-        let (ah, al) = describe(text.expose());
-        let hash_field = |b: Option<Literal>, a: Option<Literal>| {
-            FieldChange::new(
-                "content_sha256",
-                b.map_or_else(Shown::absent, |h| Shown::plain(&h)),
-                a.map_or_else(Shown::absent, |h| Shown::plain(&h)),
-            )
-            .shown_as(Show::Context)
-        };
-        c.fields.push(hash_field(bh, ah));
-        c.fields.push(
-            FieldChange::new(
-                "lines",
-                bl.map_or_else(Shown::absent, |l| Shown::plain(&l)),
-                Shown::plain(&al),
-            )
-            .shown_as(Show::Context),
-        );
-        let shown_live = text.mask_live(&have);
-        let diff = textdiff::unified(&shown_live, text.shown());
-        // Identical once masked: only a sensitive part changed.
-        c.diff = (!diff.is_empty()).then_some(diff);
+        // Sensitive text (interpolated) is shown masked on both sides.
+        textdiff::describe_change(&mut c, live.as_deref(), text);
         c.depends_on = parent.to_vec();
         let op = Op::PutInstructions {
             agent_id: spec.id.clone(),

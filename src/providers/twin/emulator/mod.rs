@@ -33,6 +33,7 @@ pub async fn start_with(
         faults,
         store,
         routes::problem_response,
+        None,
         routes::router,
     )
     .await

@@ -17,7 +17,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::store::{Answer, Problem, Store};
-use crate::engine::emulation::{is_loopback_url, Shared};
+use crate::engine::emulation::{is_loopback_url, stats_routes, Shared};
 
 type S = State<Arc<Shared<Store>>>;
 type Q = Query<HashMap<String, String>>;
@@ -92,7 +92,7 @@ async fn auth(State(shared): S, headers: HeaderMap, req: Request, next: Next) ->
 
 pub fn router(shared: Arc<Shared<Store>>) -> Router {
     Router::new()
-        .route("/_emulator/stats", get(stats).delete(reset_stats))
+        .merge(stats_routes())
         .route(
             "/api/public/v1/access-api-keys",
             get(list_keys).post(create_key),
@@ -144,15 +144,6 @@ pub fn router(shared: Arc<Shared<Store>>) -> Router {
         .fallback(|| async { problem_response(404, "no such endpoint") })
         .layer(middleware::from_fn_with_state(shared.clone(), auth))
         .with_state(shared)
-}
-
-async fn stats(State(shared): S) -> Response {
-    axum::Json(shared.stats.to_json()).into_response()
-}
-
-async fn reset_stats(State(shared): S) -> Response {
-    shared.stats.reset();
-    StatusCode::NO_CONTENT.into_response()
 }
 
 /// A handler that reads the store.

@@ -1,0 +1,654 @@
+//! Twig's rules: compare desired with live state and list the changes. A
+//! pure function: no I/O, no clock, no randomness.
+//!
+//! - Data sources are created when missing; any other difference is a
+//!   `manual` change (the API has no update or delete for them).
+//! - Agents are created, updated (a `PUT` of only the fields that differ)
+//!   and, with `prune: true`, deleted.
+//! - Users are invited when missing; a different name or role is `manual`.
+//! - Identity is the name (email for users) unless `id:` pins one; two live
+//!   objects with the name a manifest uses stop the plan, naming both ids.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use super::model::{AgentSpec, ConfigValue, DataSourceSpec, Desired, UserSpec};
+use super::ops::{AgentFields, Op, SourceRef};
+use super::read::Live;
+use super::wire::{Agent, DataSource};
+use crate::engine::plan::textdiff::{describe_change, same_text};
+use crate::engine::plan::{quote, Action, Change, FieldChange, Literal, Plan, Show, Shown};
+use crate::engine::provider::{Diffed, PlanError};
+
+const PROVIDER: &str = "twig";
+
+pub fn agent_address(name: &str) -> String {
+    format!("twig.agent[{}]", quote(name))
+}
+
+pub fn data_source_address(name: &str) -> String {
+    format!("twig.data_source[{}]", quote(name))
+}
+
+pub fn user_address(email: &str) -> String {
+    format!("twig.user[{}]", quote(email))
+}
+
+fn lit(s: &str) -> Shown {
+    Shown::plain(&Literal::from(s))
+}
+
+/// What an agent's `data_sources` entry resolved to.
+struct Resolved {
+    reference: SourceRef,
+    /// The address creating it, when it is created by this plan.
+    created_by: Option<String>,
+}
+
+struct Differ<'a> {
+    desired: &'a Desired,
+    live: &'a Live,
+    plan: Plan,
+    ops: Vec<Vec<Op>>,
+    errors: Vec<String>,
+    /// Declared data source name → how agents reference it.
+    sources: HashMap<String, Resolved>,
+}
+
+/// Compare `desired` with `live`.
+pub fn diff(desired: &Desired, live: &Live) -> Result<Diffed<Op>, PlanError> {
+    let mut d = Differ {
+        desired,
+        live,
+        plan: Plan::default(),
+        ops: Vec::new(),
+        errors: Vec::new(),
+        sources: HashMap::new(),
+    };
+    d.plan.managed = vec![
+        ("data source", desired.data_sources.len()),
+        ("agent", desired.agents.len()),
+        ("user", desired.users.len()),
+    ];
+    d.plan
+        .managed
+        .retain(|(noun, n)| *n > 0 || *noun == "agent");
+    for s in &desired.data_sources {
+        d.data_source(s);
+    }
+    let mut matched = HashSet::new();
+    for a in &desired.agents {
+        if let Some(id) = d.agent(a) {
+            if !matched.insert(id.clone()) {
+                d.errors.push(format!(
+                    "two TwigAgent documents manage the live agent `{id}` (one by `id:`, one by name): remove one"
+                ));
+            }
+        }
+    }
+    d.prune(&matched);
+    for u in &desired.users {
+        d.user(u);
+    }
+    if d.errors.is_empty() {
+        Ok((d.plan, d.ops))
+    } else {
+        Err(PlanError { problems: d.errors })
+    }
+}
+
+/// The one live object named `name`, `None` when there is none; an error
+/// naming every id when there are several.
+fn by_name<'l, T>(
+    items: &'l [T],
+    name: &str,
+    what: &str,
+    id: impl Fn(&T) -> &str,
+    named: impl Fn(&T) -> &str,
+) -> Result<Option<&'l T>, String> {
+    let found: Vec<&T> = items.iter().filter(|x| named(x) == name).collect();
+    match found.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(*one)),
+        many => Err(format!(
+            "{} live {what}s are named `{name}` ({}): pin one with `id:` in the manifest",
+            many.len(),
+            many.iter().map(|x| id(x)).collect::<Vec<_>>().join(", ")
+        )),
+    }
+}
+
+/// A config value as the API would hold it, for comparison.
+fn same_json(live: &Value, desired: &Value) -> bool {
+    match (live, desired) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::String(a), Value::Number(b)) | (Value::Number(b), Value::String(a)) => {
+            a.trim().parse::<f64>().ok() == b.as_f64()
+        }
+        _ => live == desired,
+    }
+}
+
+/// `config` as it is sent.
+pub fn config_body(config: &BTreeMap<String, ConfigValue>) -> Map<String, Value> {
+    config
+        .iter()
+        .map(|(k, v)| (k.clone(), v.expose()))
+        .collect()
+}
+
+/// One config value as shown: masked as its manifest value is.
+fn shown_config(v: &ConfigValue) -> Shown {
+    match v {
+        ConfigValue::Text(t) => Shown::text(t),
+        ConfigValue::Json(j) => Shown::manifest_literal(j),
+    }
+}
+
+/// A live config value as shown beside the declared one.
+fn shown_live_config(live: &Value, like: &ConfigValue) -> Shown {
+    match (live, like) {
+        (Value::String(s), ConfigValue::Text(t)) => Shown::live(s, t),
+        (other, ConfigValue::Text(t)) => Shown::live(&other.to_string(), t),
+        (other, ConfigValue::Json(_)) => Shown::manifest_literal(other),
+    }
+}
+
+fn same_config(live: Option<&Value>, desired: &ConfigValue) -> bool {
+    match (live, desired) {
+        (None, _) => false,
+        (Some(Value::String(l)), ConfigValue::Text(t)) => l == t.expose(),
+        (Some(l), ConfigValue::Text(t)) => *l == t.expose(),
+        (Some(l), ConfigValue::Json(j)) => same_json(l, j),
+    }
+}
+
+fn sources_of(live: &Live) -> &[DataSource] {
+    live.data_sources.as_deref().unwrap_or_default()
+}
+
+impl Differ<'_> {
+    fn push(&mut self, change: Change, ops: Vec<Op>) {
+        self.plan.changes.push(change);
+        self.ops.push(ops);
+    }
+
+    fn data_source(&mut self, spec: &DataSourceSpec) {
+        let address = data_source_address(&spec.name);
+        let found = match &spec.id {
+            Some(id) => match sources_of(self.live).iter().find(|d| &d.id == id) {
+                Some(d) => Some(d),
+                None => {
+                    self.errors.push(format!(
+                        "{address} pins id `{id}`, which does not exist live"
+                    ));
+                    return;
+                }
+            },
+            None => match by_name(
+                sources_of(self.live),
+                &spec.name,
+                "data source",
+                |d| &d.id,
+                |d| &d.name,
+            ) {
+                Ok(f) => f,
+                Err(e) => {
+                    self.errors.push(e);
+                    return;
+                }
+            },
+        };
+        let Some(live) = found else {
+            self.create_data_source(spec, &address);
+            return;
+        };
+        self.sources.insert(
+            spec.name.clone(),
+            Resolved {
+                reference: SourceRef::Id(live.id.clone()),
+                created_by: None,
+            },
+        );
+        let mut c = Change::new(PROVIDER, &address, "data_source", Action::Manual);
+        c.label = Some(lit(&live.id));
+        if live.name != spec.name {
+            c.fields
+                .push(FieldChange::new("name", lit(&live.name), lit(&spec.name)));
+        }
+        if let Some(t) = live
+            .source_type
+            .as_deref()
+            .filter(|t| *t != spec.source_type)
+        {
+            c.fields
+                .push(FieldChange::new("type", lit(t), lit(&spec.source_type)));
+        }
+        if let (Some(want), Some(have)) = (&spec.sync_frequency, live.sync_frequency.as_deref()) {
+            if want != have {
+                c.fields
+                    .push(FieldChange::new("sync_frequency", lit(have), lit(want)));
+            }
+        }
+        if let (Some(want), Some(have)) = (&spec.config, &live.config) {
+            let differ: Vec<&String> = want
+                .iter()
+                .filter(|(k, v)| !same_config(have.get(*k), v))
+                .map(|(k, _)| k)
+                .collect();
+            if !differ.is_empty() {
+                let before = Shown::object(differ.iter().map(|k| {
+                    let shown = have
+                        .get(*k)
+                        .map_or_else(Shown::none, |l| shown_live_config(l, &want[*k]));
+                    ((*k).clone(), shown)
+                }));
+                let after = Shown::object(
+                    differ
+                        .iter()
+                        .map(|k| ((*k).clone(), shown_config(&want[*k]))),
+                );
+                c.fields.push(FieldChange::new("config", before, after));
+            }
+        }
+        if c.fields.is_empty() {
+            return;
+        }
+        let what: Vec<&str> = c.fields.iter().map(|f| f.name).collect();
+        c.reason = Some(format!(
+            "cannot be applied through the API (Twig cannot change a data source): change its {} in Twig's settings (Data sources → {}), or declare a new data source",
+            what.join(", "),
+            live.name
+        ));
+        self.push(c, Vec::new());
+    }
+
+    fn create_data_source(&mut self, spec: &DataSourceSpec, address: &str) {
+        let mut c = Change::new(PROVIDER, address, "data_source", Action::Create);
+        c.fields
+            .push(FieldChange::after("name", lit(&spec.name)).shown_as(Show::Context));
+        c.fields
+            .push(FieldChange::after("type", lit(&spec.source_type)));
+        if let Some(config) = &spec.config {
+            c.fields.push(FieldChange::after(
+                "config",
+                Shown::object(config.iter().map(|(k, v)| (k.clone(), shown_config(v)))),
+            ));
+        }
+        if let Some(f) = &spec.sync_frequency {
+            c.fields.push(FieldChange::after("sync_frequency", lit(f)));
+        }
+        let mut ops = vec![Op::CreateDataSource {
+            name: spec.name.clone(),
+            source_type: spec.source_type.clone(),
+            config: spec.config.as_ref().map(config_body).unwrap_or_default(),
+            sync_frequency: spec.sync_frequency.clone(),
+        }];
+        if spec.sync_on_create {
+            c.notes
+                .push("a first sync starts once it is created".into());
+            ops.push(Op::SyncDataSource {
+                name: spec.name.clone(),
+            });
+        }
+        self.sources.insert(
+            spec.name.clone(),
+            Resolved {
+                reference: SourceRef::New(spec.name.clone()),
+                created_by: Some(address.to_string()),
+            },
+        );
+        self.push(c, ops);
+    }
+
+    /// Resolve an agent's `data_sources`: declared names, live names, ids.
+    fn resolve_sources(
+        &mut self,
+        spec: &AgentSpec,
+        wanted: &[String],
+    ) -> Option<(Vec<SourceRef>, Vec<String>)> {
+        let mut refs = Vec::new();
+        let mut deps = Vec::new();
+        for entry in wanted {
+            if let Some(r) = self.sources.get(entry) {
+                refs.push(r.reference.clone());
+                deps.extend(r.created_by.clone());
+                continue;
+            }
+            if sources_of(self.live).iter().any(|d| &d.id == entry) {
+                refs.push(SourceRef::Id(entry.clone()));
+                continue;
+            }
+            let declared = self.desired.data_sources.iter().any(|d| &d.name == entry);
+            match by_name(
+                sources_of(self.live),
+                entry,
+                "data source",
+                |d| &d.id,
+                |d| &d.name,
+            ) {
+                // A declared data source that failed to resolve already has its error.
+                _ if declared => return None,
+                Ok(Some(d)) => refs.push(SourceRef::Id(d.id.clone())),
+                Ok(None) => {
+                    self.errors.push(format!(
+                        "{} ({}) answers from data source `{entry}`, which is neither declared nor live",
+                        agent_address(&spec.name),
+                        spec.source
+                    ));
+                    return None;
+                }
+                Err(e) => {
+                    self.errors.push(e);
+                    return None;
+                }
+            }
+        }
+        Some((refs, deps))
+    }
+
+    /// A data source id as people know it (its name when known).
+    fn source_name(&self, id: &str) -> String {
+        sources_of(self.live)
+            .iter()
+            .find(|d| d.id == id)
+            .map_or_else(|| id.to_string(), |d| d.name.clone())
+    }
+
+    /// Plan one agent; the live id it manages, if it exists.
+    fn agent(&mut self, spec: &AgentSpec) -> Option<String> {
+        let address = agent_address(&spec.name);
+        let found = match &spec.id {
+            Some(id) => match self.live.agents.iter().find(|a| &a.id == id) {
+                Some(a) => Some(a),
+                None => {
+                    self.errors.push(format!(
+                        "{address} pins id `{id}`, which does not exist live"
+                    ));
+                    return None;
+                }
+            },
+            None => match by_name(
+                &self.live.agents,
+                &spec.name,
+                "agent",
+                |a| &a.id,
+                |a| &a.name,
+            ) {
+                Ok(f) => f,
+                Err(e) => {
+                    self.errors.push(e);
+                    return None;
+                }
+            },
+        };
+        let sources = match &spec.data_sources {
+            Some(wanted) => Some(self.resolve_sources(spec, wanted)?),
+            None => None,
+        };
+        match found {
+            None => {
+                self.create_agent(spec, &address, sources);
+                None
+            }
+            Some(live) => {
+                let id = live.id.clone();
+                self.update_agent(spec, &address, live, sources);
+                Some(id)
+            }
+        }
+    }
+
+    fn create_agent(
+        &mut self,
+        spec: &AgentSpec,
+        address: &str,
+        sources: Option<(Vec<SourceRef>, Vec<String>)>,
+    ) {
+        let mut c = Change::new(PROVIDER, address, "agent", Action::Create);
+        c.fields
+            .push(FieldChange::after("name", lit(&spec.name)).shown_as(Show::Context));
+        let mut fields = AgentFields {
+            name: Some(spec.name.clone()),
+            ..AgentFields::default()
+        };
+        if let Some(m) = &spec.model {
+            c.fields.push(FieldChange::after("model", lit(m)));
+            fields.model = Some(m.clone());
+        }
+        if let Some(r) = &spec.rag_strategy {
+            c.fields.push(FieldChange::after("rag_strategy", lit(r)));
+            fields.rag_strategy = Some(r.clone());
+        }
+        if let Some(t) = spec.temperature {
+            c.fields
+                .push(FieldChange::after("temperature", Shown::plain(&t)));
+            fields.temperature = Some(t);
+        }
+        if let Some(m) = spec.max_tokens {
+            c.fields
+                .push(FieldChange::after("max_tokens", Shown::plain(&m)));
+            fields.max_tokens = Some(m);
+        }
+        if let (Some(wanted), Some((refs, deps))) = (&spec.data_sources, sources) {
+            let names: Vec<Literal> = wanted.iter().map(Literal::from).collect();
+            c.fields
+                .push(FieldChange::after("data_sources", Shown::plain(&names)));
+            fields.data_sources = Some(refs);
+            c.depends_on = deps;
+        }
+        if let Some(p) = &spec.system_prompt {
+            c.fields.push(FieldChange::after(
+                "system_prompt",
+                Shown::long_text(p.expose(), p.is_sensitive()),
+            ));
+            describe_change(&mut c, None, p);
+            fields.system_prompt = Some(p.expose().to_string());
+        }
+        self.push(c, vec![Op::CreateAgent { fields }]);
+    }
+
+    fn update_agent(
+        &mut self,
+        spec: &AgentSpec,
+        address: &str,
+        live: &Agent,
+        sources: Option<(Vec<SourceRef>, Vec<String>)>,
+    ) {
+        let mut c = Change::new(PROVIDER, address, "agent", Action::Update);
+        c.label = Some(lit(&live.id));
+        let mut fields = AgentFields::default();
+        if live.name != spec.name {
+            c.fields
+                .push(FieldChange::new("name", lit(&live.name), lit(&spec.name)));
+            fields.name = Some(spec.name.clone());
+        }
+        let text = |have: &Option<String>, want: &Option<String>| match want {
+            Some(w) if have.as_deref() != Some(w.as_str()) => Some(w.clone()),
+            _ => None,
+        };
+        if let Some(m) = text(&live.model, &spec.model) {
+            c.fields.push(FieldChange::new(
+                "model",
+                live.model.as_deref().map_or_else(Shown::none, lit),
+                lit(&m),
+            ));
+            fields.model = Some(m);
+        }
+        if let Some(r) = text(&live.rag_strategy, &spec.rag_strategy) {
+            c.fields.push(FieldChange::new(
+                "rag_strategy",
+                live.rag_strategy.as_deref().map_or_else(Shown::none, lit),
+                lit(&r),
+            ));
+            fields.rag_strategy = Some(r);
+        }
+        if let Some(t) = spec.temperature {
+            if live.temperature.is_none_or(|l| (l - t).abs() > 1e-9) {
+                c.fields.push(FieldChange::new(
+                    "temperature",
+                    Shown::plain(&live.temperature),
+                    Shown::plain(&t),
+                ));
+                fields.temperature = Some(t);
+            }
+        }
+        if let Some(m) = spec.max_tokens {
+            if live.max_tokens != Some(m) {
+                c.fields.push(FieldChange::new(
+                    "max_tokens",
+                    Shown::plain(&live.max_tokens),
+                    Shown::plain(&m),
+                ));
+                fields.max_tokens = Some(m);
+            }
+        }
+        if let (Some(wanted), Some((refs, deps))) = (&spec.data_sources, sources) {
+            let want: HashSet<&SourceRef> = refs.iter().collect();
+            let have: HashSet<SourceRef> = live
+                .data_source_ids
+                .iter()
+                .map(|i| SourceRef::Id(i.clone()))
+                .collect();
+            if want.len() != have.len() || want.iter().any(|r| !have.contains(*r)) {
+                let before: Vec<Literal> = live
+                    .data_source_ids
+                    .iter()
+                    .map(|i| Literal(self.source_name(i)))
+                    .collect();
+                let after: Vec<Literal> = wanted.iter().map(Literal::from).collect();
+                c.fields.push(FieldChange::new(
+                    "data_sources",
+                    Shown::plain(&before),
+                    Shown::plain(&after),
+                ));
+                fields.data_sources = Some(refs);
+                c.depends_on = deps;
+            }
+        }
+        if let Some(p) = &spec.system_prompt {
+            let have = live.system_prompt.as_deref();
+            if !same_text(have.unwrap_or_default(), p.expose()) {
+                let before =
+                    have.map_or_else(Shown::none, |h| Shown::long_text(h, p.is_sensitive()));
+                let after = Shown::long_text(p.expose(), p.is_sensitive());
+                c.fields
+                    .push(FieldChange::new("system_prompt", before, after));
+                describe_change(&mut c, have, p);
+                fields.system_prompt = Some(p.expose().to_string());
+            }
+        }
+        if fields == AgentFields::default() {
+            return;
+        }
+        self.push(
+            c,
+            vec![Op::UpdateAgent {
+                id: live.id.clone(),
+                fields,
+            }],
+        );
+    }
+
+    /// Live agents no manifest declares: deleted with `prune: true`, else
+    /// listed as unmanaged.
+    fn prune(&mut self, matched: &HashSet<String>) {
+        let declared: HashSet<&str> = self
+            .desired
+            .agents
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        for a in &self.live.agents {
+            // An agent another document pins by id, or one whose name a
+            // document uses (resolved above, or an error already).
+            if matched.contains(&a.id) || declared.contains(a.name.as_str()) {
+                continue;
+            }
+            let address = agent_address(&a.name);
+            if !self.desired.prune {
+                self.plan.unmanaged.push(address);
+                continue;
+            }
+            let mut c = Change::new(PROVIDER, &address, "agent", Action::Delete);
+            c.label = Some(lit(&a.id));
+            c.fields
+                .push(FieldChange::before("name", lit(&a.name)).shown_as(Show::Context));
+            if let Some(m) = &a.model {
+                c.fields.push(FieldChange::before("model", lit(m)));
+            }
+            self.push(c, vec![Op::DeleteAgent { id: a.id.clone() }]);
+        }
+    }
+
+    fn user(&mut self, spec: &UserSpec) {
+        let address = user_address(&spec.email);
+        let users = self.live.users.as_deref().unwrap_or_default();
+        let Some(live) = users
+            .iter()
+            .find(|u| u.email.eq_ignore_ascii_case(&spec.email))
+        else {
+            let mut c = Change::new(PROVIDER, &address, "user", Action::Create);
+            c.fields
+                .push(FieldChange::after("email", lit(&spec.email)).shown_as(Show::Context));
+            c.fields.push(FieldChange::after("name", lit(&spec.name)));
+            c.fields.push(FieldChange::after("role", lit(&spec.role)));
+            c.notes
+                .push("Twig emails an invitation; it expires after 7 days".into());
+            self.push(
+                c,
+                vec![Op::CreateUser {
+                    email: spec.email.clone(),
+                    name: spec.name.clone(),
+                    role: spec.role.clone(),
+                }],
+            );
+            return;
+        };
+        let mut c = Change::new(PROVIDER, &address, "user", Action::Manual);
+        if !live.name.is_empty() && live.name != spec.name {
+            c.fields
+                .push(FieldChange::new("name", lit(&live.name), lit(&spec.name)));
+        }
+        if !live.role.is_empty() && !live.role.eq_ignore_ascii_case(&spec.role) {
+            c.fields
+                .push(FieldChange::new("role", lit(&live.role), lit(&spec.role)));
+        }
+        if c.fields.is_empty() {
+            return;
+        }
+        let what: Vec<&str> = c.fields.iter().map(|f| f.name).collect();
+        c.reason = Some(format!(
+            "cannot be applied through the API (Twig cannot change a user): change their {} in Twig (Admin → Users)",
+            what.join(" and ")
+        ));
+        self.push(c, Vec::new());
+    }
+}
+
+/// A fingerprint of every live object a plan depends on, by address (the
+/// id is part of the key: two objects of one name are two entries).
+pub fn fingerprints(live: &Live) -> BTreeMap<String, String> {
+    fn hash<T: serde::Serialize>(v: &T) -> String {
+        crate::engine::sha256_hex(serde_json::to_string(v).unwrap_or_default().as_bytes())
+    }
+    let mut out = BTreeMap::new();
+    for a in &live.agents {
+        out.insert(format!("{}#{}", agent_address(&a.name), a.id), hash(a));
+    }
+    // A data source's config may hold credentials: it is left out (the API
+    // cannot change it anyway, so a plan never depends on it).
+    for d in live.data_sources.iter().flatten() {
+        let key = format!("{}#{}", data_source_address(&d.name), d.id);
+        out.insert(key, hash(&(&d.name, &d.source_type, &d.sync_frequency)));
+    }
+    for u in live.users.iter().flatten() {
+        out.insert(user_address(&u.email.to_lowercase()), hash(u));
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "diff/tests.rs"]
+mod tests;

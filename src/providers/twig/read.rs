@@ -1,0 +1,161 @@
+//! Reading Twig's live state with as few calls as the API allows.
+//!
+//! Read-call formula (asserted in tests against the emulator's counter),
+//! with pages of 200 (the reference's maximum):
+//!
+//! ```text
+//! reads = max(1, ceil(A / 200))     GET /api/v1/agents, A = live agents
+//!       + D · max(1, ceil(S / 200)) GET /api/v1/data-sources, S = live data sources;
+//!                                   D = 1 when a data source is declared or an
+//!                                   agent manages `data_sources`, else 0
+//!       + U · max(1, ceil(N / 200)) GET /api/v1/users, N = live users;
+//!                                   U = 1 when a user is declared, else 0
+//!       + G                         GET /api/v1/agents/:id per managed live agent
+//!                                   that manages system_prompt, temperature or
+//!                                   max_tokens (the list omits them)
+//! ```
+//!
+//! A list whose `total` changed while it was read is read once more from
+//! the start (see `api.rs`); on a quiet account the formula is exact.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::api::TwigApi;
+use super::model::{AgentSpec, Desired};
+use super::wire::{Agent, DataSource, User};
+use crate::engine::http::ApiError;
+
+/// What the API said.
+#[derive(Debug, Clone, Default)]
+pub struct Live {
+    /// Every live agent; those the manifests manage with their details.
+    pub agents: Vec<Agent>,
+    /// Ids of agents read in full (`GET /agents/:id`).
+    pub detailed: HashSet<String>,
+    /// `None`: not read (nothing needs them).
+    pub data_sources: Option<Vec<DataSource>>,
+    pub users: Option<Vec<User>>,
+}
+
+/// Whether a declared agent needs the fields only `GET /agents/:id` gives.
+pub fn needs_details(a: &AgentSpec) -> bool {
+    a.system_prompt.is_some() || a.temperature.is_some() || a.max_tokens.is_some()
+}
+
+/// The declared agent a live one is, if any: pinned by id, else by name.
+pub fn managed_ids(desired: &Desired, agents: &[Agent]) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for spec in desired.agents.iter().filter(|a| needs_details(a)) {
+        match &spec.id {
+            Some(id) => {
+                if agents.iter().any(|a| &a.id == id) {
+                    out.insert(id.clone());
+                }
+            }
+            None => out.extend(
+                agents
+                    .iter()
+                    .filter(|a| a.name == spec.name)
+                    .map(|a| a.id.clone()),
+            ),
+        }
+    }
+    out
+}
+
+/// Read what `desired` manages.
+pub async fn read(api: &TwigApi, desired: &Desired, parallelism: usize) -> Result<Live, ApiError> {
+    let wants_sources =
+        !desired.data_sources.is_empty() || desired.agents.iter().any(|a| a.data_sources.is_some());
+    let wants_users = !desired.users.is_empty();
+    let (agents, data_sources, users) = tokio::try_join!(
+        api.list_agents(),
+        async {
+            if wants_sources {
+                api.list_data_sources().await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+        async {
+            if wants_users {
+                api.list_users().await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    )?;
+    let detailed = managed_ids(desired, &agents);
+    let full = details(api, &detailed, parallelism).await?;
+    let agents = agents
+        .into_iter()
+        .map(|a| match full.get(&a.id) {
+            Some(f) => merge(a, f.clone()),
+            None => a,
+        })
+        .collect();
+    Ok(Live {
+        agents,
+        detailed,
+        data_sources,
+        users,
+    })
+}
+
+/// `GET /agents/:id` for each of `ids`, `parallelism` at a time. An agent
+/// deleted between the list and its read is left as listed.
+pub async fn details(
+    api: &TwigApi,
+    ids: &HashSet<String>,
+    parallelism: usize,
+) -> Result<HashMap<String, Agent>, ApiError> {
+    let limit = Arc::new(Semaphore::new(parallelism.max(1)));
+    let mut tasks = JoinSet::new();
+    for id in ids {
+        let (api, limit, id) = (api.clone(), limit.clone(), id.clone());
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            match api.get_agent(&id).await {
+                Ok(a) => Ok(Some((id, a))),
+                Err(e) if e.status() == Some(404) => Ok(None),
+                Err(e) => Err(e),
+            }
+        });
+    }
+    let mut out = HashMap::new();
+    while let Some(joined) = tasks.join_next().await {
+        if let Some((id, a)) = joined.map_err(|e| ApiError::Task(e.to_string()))?? {
+            out.insert(id, a);
+        }
+    }
+    Ok(out)
+}
+
+/// The listed agent with what its full read adds (the list's fields win
+/// where the full answer leaves them out).
+fn merge(listed: Agent, full: Agent) -> Agent {
+    Agent {
+        id: listed.id,
+        name: if full.name.is_empty() {
+            listed.name
+        } else {
+            full.name
+        },
+        system_prompt: full.system_prompt,
+        rag_strategy: full.rag_strategy.or(listed.rag_strategy),
+        model: full.model.or(listed.model),
+        temperature: full.temperature,
+        max_tokens: full.max_tokens,
+        status: full.status.or(listed.status),
+        data_source_ids: if full.data_source_ids.is_empty() {
+            listed.data_source_ids
+        } else {
+            full.data_source_ids
+        },
+        created_at: full.created_at.or(listed.created_at),
+    }
+}
