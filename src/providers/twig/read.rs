@@ -7,7 +7,7 @@
 //! reads = max(1, ceil(A / 200))     GET /api/v1/agents, A = live agents
 //!       + D · max(1, ceil(S / 200)) GET /api/v1/data-sources, S = live data sources;
 //!                                   D = 1 when a data source is declared or an
-//!                                   agent manages `data_sources`, else 0
+//!                                   agent lists one in `data_sources`, else 0
 //!       + U · max(1, ceil(N / 200)) GET /api/v1/users, N = live users;
 //!                                   U = 1 when a user is declared, else 0
 //!       + G                         GET /api/v1/agents/:id per managed live agent
@@ -69,8 +69,11 @@ pub fn managed_ids(desired: &Desired, agents: &[Agent]) -> HashSet<String> {
 
 /// Read what `desired` manages.
 pub async fn read(api: &TwigApi, desired: &Desired, parallelism: usize) -> Result<Live, ApiError> {
-    let wants_sources =
-        !desired.data_sources.is_empty() || desired.agents.iter().any(|a| a.data_sources.is_some());
+    let wants_sources = !desired.data_sources.is_empty()
+        || desired
+            .agents
+            .iter()
+            .any(|a| a.data_sources.as_ref().is_some_and(|d| !d.is_empty()));
     let wants_users = !desired.users.is_empty();
     let (agents, data_sources, users) = tokio::try_join!(
         api.list_agents(),

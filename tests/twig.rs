@@ -1,0 +1,572 @@
+//! Twig end to end: the binary against the Twig emulator (reads by formula,
+//! convergence, manual changes and their exit codes, pacing without 429s,
+//! faults without duplicates, secrets never shown, export round trip) and
+//! the client against hand-made servers (shifting pages, error shapes).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+use twinform::cli::FaultArgs;
+use twinform::engine::emulation::Shared;
+use twinform::engine::http::{ApiKey, Client, ClientConfig, RetryPolicy};
+use twinform::engine::provider::Provider;
+use twinform::providers::twig::emulator::{self, Emulator, Store};
+use twinform::providers::twig::wire::{Agent, DataSource};
+use twinform::providers::twig::{Twig, TwigApi};
+
+const KEY: &str = "twigsk_test_0123456789abcdef";
+
+struct TestTwig {
+    rt: Runtime,
+    endpoint: String,
+    shared: Arc<Shared<Store>>,
+    emulator: Option<Emulator>,
+}
+
+impl TestTwig {
+    fn with(faults: FaultArgs, store: Store) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let emulator = rt
+            .block_on(emulator::start_with(
+                "127.0.0.1:0",
+                None,
+                &faults.config(),
+                store,
+            ))
+            .unwrap();
+        TestTwig {
+            endpoint: emulator.endpoint(),
+            shared: emulator.shared.clone(),
+            emulator: Some(emulator),
+            rt,
+        }
+    }
+
+    /// Rate limits 600 times faster than documented (a minute is 0.1 s).
+    fn start() -> Self {
+        Self::with(fast(), Store::default())
+    }
+
+    fn cmd(&self, dir: &Path) -> assert_cmd::Command {
+        let mut c = assert_cmd::Command::cargo_bin("twinform").unwrap();
+        c.current_dir(dir)
+            .env("TWIG_ENDPOINT", &self.endpoint)
+            .env("TWIG_API_KEY", KEY)
+            .env("NO_COLOR", "1")
+            .env_remove("TWIN_API_KEY");
+        c
+    }
+
+    fn store<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        self.shared.with_store(true, f)
+    }
+
+    fn reads(&self) -> u64 {
+        self.shared.stats.reads()
+    }
+
+    fn writes(&self) -> u64 {
+        self.shared.stats.writes()
+    }
+
+    fn reset_stats(&self) {
+        self.shared.stats.reset();
+    }
+
+    fn apply(&self, dir: &Path) -> std::process::Output {
+        self.cmd(dir)
+            .args(["apply", "--auto-approve", "."])
+            .output()
+            .unwrap()
+    }
+
+    fn plan_code(&self, dir: &Path) -> i32 {
+        let out = self
+            .cmd(dir)
+            .args(["plan", "--detailed-exitcode", "."])
+            .output()
+            .unwrap();
+        out.status.code().unwrap_or(-1)
+    }
+}
+
+impl Drop for TestTwig {
+    fn drop(&mut self) {
+        if let Some(e) = self.emulator.take() {
+            let _ = self.rt.block_on(e.stop());
+        }
+    }
+}
+
+fn fast() -> FaultArgs {
+    FaultArgs {
+        time_scale: 600.0,
+        ..FaultArgs::default()
+    }
+}
+
+fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (name, content) in files {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+const TREE: &str = "kind: TwigDataSource
+name: Docs
+type: website
+config: {url: https://docs.example.com, max_pages: 100}
+sync_frequency: daily
+---
+kind: TwigAgent
+name: Support
+system_prompt: {file: support.md}
+model: gpt-4
+rag_strategy: cedar
+temperature: 0.3
+max_tokens: 400
+data_sources: [Docs]
+---
+kind: TwigUser
+email: ana@example.com
+name: Ana
+role: train
+";
+
+fn agents_tree(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("kind: TwigAgent\nname: agent-{i:03}\nsystem_prompt: Prompt {i}\nmodel: gpt-4\ndata_sources: []\n"))
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+#[test]
+fn apply_converges_and_a_no_op_plan_reads_exactly_the_formula() {
+    let t = TestTwig::start();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            ("twig.yaml", TREE),
+            ("support.md", "Answer from the docs.\n"),
+        ],
+    );
+    let out = t.apply(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    // Data source create + its first sync, agent create, user invite.
+    assert_eq!(t.writes(), 4);
+    let (agent, source) = t.store(|s| (s.agents[0].clone(), s.data_sources[0].clone()));
+    assert_eq!(agent.data_source_ids, vec![source.id.clone()]);
+    assert_eq!(
+        agent.system_prompt.as_deref(),
+        Some("Answer from the docs.\n")
+    );
+    assert_eq!(
+        source.status.as_deref(),
+        Some("processing"),
+        "the first sync started"
+    );
+
+    t.reset_stats();
+    assert_eq!(t.plan_code(dir.path()), 0);
+    // 1 agent page + 1 data source page + 1 user page + 1 GET per managed agent.
+    assert_eq!(t.reads(), 1 + 1 + 1 + 1);
+    t.reset_stats();
+    let out = t.apply(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(t.writes(), 0, "a no-op apply writes nothing");
+}
+
+#[test]
+fn reads_page_through_200_at_a_time() {
+    let t = TestTwig::start();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("twig.yaml", &agents_tree(3))]);
+    t.store(|s| {
+        for i in 0..450 {
+            s.agents.push(Agent {
+                id: format!("agent_other{i}"),
+                name: format!("other-{i}"),
+                ..Agent::default()
+            });
+        }
+    });
+    assert!(t.apply(dir.path()).status.success());
+    t.reset_stats();
+    assert_eq!(t.plan_code(dir.path()), 0);
+    // ceil(453 / 200) = 3 agent pages, no data sources or users (none
+    // declared, none referenced by name), 3 GETs for managed agents.
+    assert_eq!(t.reads(), 3 + 3);
+}
+
+#[test]
+fn a_long_apply_is_paced_by_the_write_bucket_and_never_answered_429() {
+    // Write: 15 at once, then 10 per (scaled) minute: 40 agents need the
+    // bucket to refill 25 times.
+    let t = TestTwig::with(
+        FaultArgs {
+            time_scale: 120.0,
+            ..FaultArgs::default()
+        },
+        Store::default(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("twig.yaml", &agents_tree(40))]);
+    let out = t.apply(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(t.store(|s| s.agents.len()), 40);
+    assert_eq!(
+        t.shared.stats.with_status(429),
+        0,
+        "{}",
+        t.shared.stats.to_json()
+    );
+}
+
+#[test]
+fn manual_changes_are_listed_counted_and_keep_drift_exit_2() {
+    let t = TestTwig::start();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            ("twig.yaml", TREE),
+            ("support.md", "Answer from the docs.\n"),
+        ],
+    );
+    assert!(t.apply(dir.path()).status.success());
+    // Someone changes the data source's schedule and the user's role in Twig's UI…
+    let changed = TREE
+        .replace("sync_frequency: daily", "sync_frequency: hourly")
+        .replace("role: train", "role: admin");
+    write(dir.path(), &[("twig.yaml", &changed)]);
+    let out = t
+        .cmd(dir.path())
+        .args(["plan", "--detailed-exitcode", "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let shown = text(&out);
+    assert!(
+        shown.contains("twig.data_source[\"Docs\"]") && shown.contains("Twig's settings"),
+        "{shown}"
+    );
+    assert!(shown.contains("2 to do by hand"), "{shown}");
+    let json = t
+        .cmd(dir.path())
+        .args(["plan", "-o", "json", "."])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let actions: Vec<&str> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["manual", "manual"]);
+    assert_eq!(v["summary"]["manual"], 2);
+    let md = t
+        .cmd(dir.path())
+        .args(["plan", "-o", "markdown", "."])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&md.stdout).contains("2 to do by hand"));
+    // apply does what it can (nothing), lists the rest, and exits 0.
+    t.reset_stats();
+    let out = t.apply(dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("left to do by hand"), "{}", text(&out));
+    assert_eq!(t.writes(), 0);
+    let drift = t.cmd(dir.path()).args(["drift", "."]).output().unwrap();
+    assert_eq!(drift.status.code(), Some(2), "{}", text(&drift));
+}
+
+#[test]
+fn changes_update_only_what_differs_and_prune_deletes() {
+    let t = TestTwig::start();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("twig.yaml", &agents_tree(3))]);
+    assert!(t.apply(dir.path()).status.success());
+    t.store(|s| s.agents[1].model = Some("gpt-3.5-turbo".into()));
+    let mut tree = agents_tree(2);
+    tree.push_str("---\nkind: TwigOrganization\nprune: true\n");
+    write(dir.path(), &[("twig.yaml", &tree)]);
+    let plan = t.cmd(dir.path()).args(["plan", "."]).output().unwrap();
+    let shown = text(&plan);
+    assert!(
+        shown.contains("model: \"gpt-3.5-turbo\" → \"gpt-4\""),
+        "{shown}"
+    );
+    assert!(shown.contains("- twig.agent[\"agent-002\"]"), "{shown}");
+    t.reset_stats();
+    let out = t.apply(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(t.shared.stats.count("PUT", "/api/v1/agents/{id}"), 1);
+    assert_eq!(t.shared.stats.count("DELETE", "/api/v1/agents/{id}"), 1);
+    assert_eq!(t.plan_code(dir.path()), 0);
+}
+
+#[test]
+fn lost_create_answers_never_duplicate() {
+    // Every write's connection is dropped after it commits half the time, and
+    // some answers come back 503: the creates read back by name before retrying.
+    let t = TestTwig::with(
+        FaultArgs {
+            time_scale: 600.0,
+            rate_reset: 0.5,
+            rate_503: 0.1,
+            seed: 7,
+            ..FaultArgs::default()
+        },
+        Store::default(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut tree = agents_tree(12);
+    tree.push_str("---\nkind: TwigDataSource\nname: Docs\ntype: website\nconfig: {url: https://d.example.com}\nsync_on_create: false\n");
+    tree.push_str("---\nkind: TwigUser\nemail: ana@example.com\nname: Ana\nrole: train\n");
+    write(dir.path(), &[("twig.yaml", &tree)]);
+    for _ in 0..4 {
+        if t.apply(dir.path()).status.success() {
+            break;
+        }
+    }
+    let (agents, sources, users) =
+        t.store(|s| (s.agents.len(), s.data_sources.len(), s.users.len()));
+    assert_eq!((agents, sources, users), (12, 1, 1));
+    let quiet = TestTwig::with(fast(), t.store(|s| std::mem::take(s)));
+    assert_eq!(quiet.plan_code(dir.path()), 0);
+}
+
+#[test]
+fn secrets_in_config_and_the_api_key_never_show() {
+    let t = TestTwig::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tree = "kind: TwigDataSource
+name: Wiki
+type: confluence
+config: {url: https://wiki.example.com, api_token: \"${WIKI_TOKEN}\"}
+sync_on_create: false
+";
+    write(dir.path(), &[("twig.yaml", tree)]);
+    let secret = "wiki-token-very-secret-1";
+    let run = |args: &[&str], token: &str| {
+        let out = t
+            .cmd(dir.path())
+            .env("WIKI_TOKEN", token)
+            .args(args)
+            .output()
+            .unwrap();
+        text(&out)
+    };
+    let mut everything = String::new();
+    for format in ["text", "json", "markdown"] {
+        everything += &run(&["plan", "-v", "-o", format, "."], secret);
+    }
+    everything += &run(&["plan", "--out", "saved.json", "."], secret);
+    everything += &std::fs::read_to_string(dir.path().join("saved.json")).unwrap();
+    everything += &run(
+        &["apply", "-v", "--auto-approve", "-o", "json", "."],
+        secret,
+    );
+    // The token changes: a manual change, shown masked on both sides.
+    let rotated = "wiki-token-rotated-2";
+    everything += &run(&["plan", "-o", "json", "."], rotated);
+    everything += &run(&["plan", "."], rotated);
+    everything += &run(&["apply", "--auto-approve", "-o", "markdown", "."], rotated);
+    for leak in [secret, rotated, KEY] {
+        assert!(!everything.contains(leak), "`{leak}` leaked:\n{everything}");
+    }
+    assert!(everything.contains("(sensitive)"), "{everything}");
+    let stored = t.store(|s| s.data_sources[0].config.clone().unwrap());
+    assert_eq!(stored["api_token"], secret, "the real value was sent");
+}
+
+#[test]
+fn export_round_trips_to_no_changes() {
+    let t = TestTwig::start();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            ("twig.yaml", TREE),
+            ("support.md", "Answer from the docs.\nLine ${two}.\n"),
+        ],
+    );
+    assert!(t.apply(dir.path()).status.success());
+    t.store(|s| {
+        s.data_sources.push(DataSource {
+            id: "ds_manual".into(),
+            name: "Slack".into(),
+            source_type: Some("slack".into()),
+            config: serde_json::from_value(
+                serde_json::json!({"channel": "#help", "bot_token": "xoxb-secret"}),
+            )
+            .ok(),
+            sync_frequency: Some("hourly".into()),
+            ..DataSource::default()
+        })
+    });
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = t
+        .cmd(dir.path())
+        .args(["export", "--provider", "twig", "--out"])
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("bot_token"),
+        "the note names what was left out: {}",
+        text(&out)
+    );
+    let mut all = String::new();
+    for entry in walk(out_dir.path()) {
+        all += &std::fs::read_to_string(entry).unwrap();
+    }
+    assert!(!all.contains("xoxb-secret"), "{all}");
+    t.reset_stats();
+    let plan = t
+        .cmd(out_dir.path())
+        .args(["plan", "--detailed-exitcode", "."])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A client for a hand-made server.
+fn client(endpoint: &str) -> TwigApi {
+    let config = ClientConfig {
+        endpoint: endpoint.to_string(),
+        timeout: Duration::from_secs(5),
+        connect_timeout: Duration::from_secs(2),
+        retry: RetryPolicy {
+            max_attempts: 4,
+            base: Duration::from_millis(5),
+            max_delay: Duration::from_millis(20),
+        },
+    };
+    let client = Client::new(config, ApiKey::new(KEY).unwrap(), Twig.profile()).unwrap();
+    TwigApi { client }
+}
+
+async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_list_that_shifts_while_read_is_read_again_and_deduplicated() {
+    use axum::extract::Query;
+    use std::collections::HashMap;
+    // 201 agents; while the second page is read, one is inserted at the
+    // front, so the second page repeats the last of the first and `total`
+    // moves. The first pass sees the shift; the second is stable.
+    let calls = Arc::new(AtomicU64::new(0));
+    let seen = calls.clone();
+    let app = axum::Router::new().route(
+        "/api/v1/agents",
+        axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
+            let calls = seen.clone();
+            async move {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                let offset: usize = q.get("offset").and_then(|o| o.parse().ok()).unwrap_or(0);
+                let total = if n == 0 { 201 } else { 202 };
+                let all: Vec<serde_json::Value> = (0..total)
+                    .rev()
+                    .map(|i| serde_json::json!({"id": format!("agent_{i}"), "name": format!("a{i}")}))
+                    .collect();
+                let page: Vec<_> = all.iter().skip(offset).take(200).cloned().collect();
+                axum::Json(serde_json::json!({"agents": page, "total": total, "limit": 200, "offset": offset}))
+            }
+        }),
+    );
+    let api = client(&serve(app).await);
+    let agents = api.list_agents().await.unwrap();
+    assert_eq!(agents.len(), 202);
+    let ids: std::collections::HashSet<&str> = agents.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids.len(), 202, "no duplicates");
+    assert_eq!(calls.load(Ordering::SeqCst), 4, "two passes of two pages");
+}
+
+#[tokio::test]
+async fn a_server_ignoring_offset_ends_the_list_instead_of_looping() {
+    let app = axum::Router::new().route(
+        "/api/v1/agents",
+        axum::routing::get(|| async {
+            let page: Vec<_> = (0..200)
+                .map(|i| serde_json::json!({"id": format!("agent_{i}")}))
+                .collect();
+            axum::Json(serde_json::json!({"agents": page, "total": 1000}))
+        }),
+    );
+    let api = client(&serve(app).await);
+    assert_eq!(api.list_agents().await.unwrap().len(), 200);
+}
+
+#[tokio::test]
+async fn every_documented_error_shape_is_read_and_4xx_is_never_retried() {
+    let calls = Arc::new(AtomicU64::new(0));
+    let seen = calls.clone();
+    let app = axum::Router::new()
+        .route(
+            "/api/v1/agents/{id}",
+            axum::routing::get(move |axum::extract::Path(id): axum::extract::Path<String>| {
+                let calls = seen.clone();
+                async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    let body = match id.as_str() {
+                        "seed" => serde_json::json!({"error": {"code": "not_found", "message": "Agent not found", "details": {"agent_id": "seed"}}, "request_id": "req_1"}),
+                        "status" => serde_json::json!({"status": "error", "error": {"code": "not_found", "message": "No such agent", "retryAfter": 1}}),
+                        _ => serde_json::json!({"error": "Invalid API key", "status": 401}),
+                    };
+                    let code = if id == "flat" { 401 } else { 404 };
+                    (axum::http::StatusCode::from_u16(code).unwrap(), axum::Json(body))
+                }
+            }),
+        );
+    let api = client(&serve(app).await);
+    let e = api.get_agent("seed").await.unwrap_err().to_string();
+    assert!(
+        e.contains("Agent not found") && e.contains("not_found") && e.contains("req_1"),
+        "{e}"
+    );
+    let e = api.get_agent("status").await.unwrap_err().to_string();
+    assert!(e.contains("No such agent"), "{e}");
+    let e = api.get_agent("flat").await.unwrap_err().to_string();
+    assert!(e.starts_with("401") && e.contains("Invalid API key"), "{e}");
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "no 4xx was retried");
+}
