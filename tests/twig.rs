@@ -350,7 +350,7 @@ fn lost_create_answers_never_duplicate() {
     let (agents, sources, users) =
         t.store(|s| (s.agents.len(), s.data_sources.len(), s.users.len()));
     assert_eq!((agents, sources, users), (12, 1, 1));
-    let quiet = TestTwig::with(fast(), t.store(|s| std::mem::take(s)));
+    let quiet = TestTwig::with(fast(), t.store(std::mem::take));
     assert_eq!(quiet.plan_code(dir.path()), 0);
 }
 
