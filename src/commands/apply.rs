@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -228,8 +229,12 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: Prepared) -> Result<Out
     let bar = progress_bar(total, args.format);
     let reporter = {
         let (printer, format, bar) = (printer.clone(), args.format, bar.clone());
+        let mut progress = Progress::new(total, format == Format::Text && bar.is_none());
         tokio::spawn(async move {
             while let Some(f) = rx.recv().await {
+                if let Some(line) = progress.step() {
+                    printer.message(&line);
+                }
                 // After a signal, the changes never started are counted in the
                 // summary, not listed one by one (a thousand lines of noise).
                 if format == Format::Text && f.status == Status::Skipped(apply::NOT_STARTED.into())
@@ -268,12 +273,70 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: Prepared) -> Result<Out
     ))
 }
 
+/// Progress lines for logs (no terminal): applies paced by a platform's
+/// write limit take minutes, so a CI log says how far along it is and how
+/// long is left, at most every [`Progress::EVERY`].
+struct Progress {
+    total: u64,
+    done: u64,
+    started: Instant,
+    last: Instant,
+    on: bool,
+}
+
+impl Progress {
+    const EVERY: Duration = Duration::from_secs(30);
+
+    fn new(total: u64, on: bool) -> Self {
+        let now = Instant::now();
+        Progress {
+            total,
+            done: 0,
+            started: now,
+            last: now,
+            on: on && total >= 20,
+        }
+    }
+
+    /// Count one finished change; a line when one is due.
+    fn step(&mut self) -> Option<String> {
+        self.done += 1;
+        if !self.on || self.done >= self.total || self.last.elapsed() < Self::EVERY {
+            return None;
+        }
+        self.last = Instant::now();
+        Some(progress_line(self.done, self.total, self.started.elapsed()))
+    }
+}
+
+/// `40 of 100 changes done in 4 min, about 6 min left`.
+fn progress_line(done: u64, total: u64, elapsed: Duration) -> String {
+    let per = elapsed.as_secs_f64() / done.max(1) as f64;
+    let left = Duration::from_secs_f64(per * total.saturating_sub(done) as f64);
+    format!(
+        "{done} of {total} changes done in {}, about {} left",
+        human_duration(elapsed),
+        human_duration(left)
+    )
+}
+
+fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 90 {
+        format!("{s} s")
+    } else if s < 90 * 60 {
+        format!("{} min", (s + 30) / 60)
+    } else {
+        format!("{:.1} h", s as f64 / 3600.0)
+    }
+}
+
 fn progress_bar(total: u64, format: Format) -> Option<indicatif::ProgressBar> {
     (format == Format::Text && total >= 20 && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(total);
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} changes · {elapsed}")
-        {
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} changes · {elapsed} · about {eta} left",
+        ) {
             bar.set_style(style);
         }
         bar
@@ -413,5 +476,31 @@ fn resume(printer: &Printer, journal: &Path) -> Result<Outcome, Error> {
             Ok(Outcome::Success)
         }
         Err(e) => Err(Error::Io(format!("cannot read {}: {e}", journal.display()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_lines_estimate_what_is_left() {
+        assert_eq!(
+            progress_line(40, 100, Duration::from_secs(240)),
+            "40 of 100 changes done in 4 min, about 6 min left"
+        );
+        assert_eq!(
+            progress_line(1, 3, Duration::from_secs(10)),
+            "1 of 3 changes done in 10 s, about 20 s left"
+        );
+        let mut p = Progress::new(100, true);
+        assert_eq!(p.step(), None, "not before 30 s");
+        p.last -= Progress::EVERY;
+        assert!(p.step().unwrap().starts_with("2 of 100"));
+        assert_eq!(
+            Progress::new(5, true).step(),
+            None,
+            "short applies say nothing"
+        );
     }
 }
