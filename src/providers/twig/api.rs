@@ -160,6 +160,14 @@ impl TwigApi {
         self.list("/api/v1/agents", &["agents"]).await
     }
 
+    /// How many agents the organization has (one small page).
+    pub async fn count_agents(&self) -> Result<u64> {
+        let url = "/api/v1/agents?limit=1&offset=0";
+        let v = self.value(Method::GET, url, None, Idempotency::Safe).await?;
+        let page: Page<Agent> = wire::page(v, &["agents"]).map_err(|m| decode(&Method::GET, url, m))?;
+        Ok(page.total.unwrap_or(page.items.len() as u64))
+    }
+
     pub async fn get_agent(&self, id: &str) -> Result<Agent> {
         self.get_one(&format!("/api/v1/agents/{}", seg(id)), "agent")
             .await

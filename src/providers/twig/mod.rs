@@ -219,10 +219,9 @@ impl Provider for Twig {
     }
 
     async fn whoami(&self, api: &TwigApi) -> Result<String, ApiError> {
-        let agents = api.list_agents().await?;
+        let agents = api.count_agents().await?;
         Ok(format!(
-            "a Twig organization with {} agents (Twig has no identity endpoint)",
-            agents.len()
+            "a Twig organization with {agents} agents (Twig has no identity endpoint)"
         ))
     }
 
