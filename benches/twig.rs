@@ -68,13 +68,17 @@ async fn case(c: &Case, scale: f64) {
         time_scale: scale,
         ..FaultConfig::default()
     };
-    let emu = emulator::start_with("127.0.0.1:0", None, &faults, Store::default()).await.unwrap();
+    let emu = emulator::start_with("127.0.0.1:0", None, &faults, Store::default())
+        .await
+        .unwrap();
     let endpoint = emu.endpoint();
     let dir = tempfile::tempdir().unwrap();
     write_tree(dir.path(), c.agents, c.sources);
     let stats = &emu.shared.stats;
 
-    let (wall, code) = tokio::task::block_in_place(|| run(&endpoint, dir.path(), &["apply", "--auto-approve", "."]));
+    let (wall, code) = tokio::task::block_in_place(|| {
+        run(&endpoint, dir.path(), &["apply", "--auto-approve", "."])
+    });
     assert_eq!(code, 0, "apply failed");
     let writes = stats.writes() as f64;
     let minute = 60.0 / scale;
@@ -89,15 +93,27 @@ async fn case(c: &Case, scale: f64) {
     );
 
     stats.reset();
-    let (_, code) = tokio::task::block_in_place(|| run(&endpoint, dir.path(), &["plan", "--detailed-exitcode", "."]));
+    let (_, code) = tokio::task::block_in_place(|| {
+        run(&endpoint, dir.path(), &["plan", "--detailed-exitcode", "."])
+    });
     let reads = stats.reads();
     let page = |n: usize| n.div_ceil(200).max(1) as u64;
-    let formula = page(c.agents) + if c.sources > 0 { page(c.sources) } else { 0 } + c.agents as u64;
-    println!("| no-op plan (exit {code}) | {} agents | reads {reads} | formula {formula} | | | |", c.agents);
+    let formula =
+        page(c.agents) + if c.sources > 0 { page(c.sources) } else { 0 } + c.agents as u64;
+    println!(
+        "| no-op plan (exit {code}) | {} agents | reads {reads} | formula {formula} | | | |",
+        c.agents
+    );
 
     stats.reset();
-    let (_, code) = tokio::task::block_in_place(|| run(&endpoint, dir.path(), &["apply", "--auto-approve", "."]));
-    println!("| no-op apply (exit {code}) | {} agents | writes {} | | | | |", c.agents, stats.writes());
+    let (_, code) = tokio::task::block_in_place(|| {
+        run(&endpoint, dir.path(), &["apply", "--auto-approve", "."])
+    });
+    println!(
+        "| no-op apply (exit {code}) | {} agents | writes {} | | | | |",
+        c.agents,
+        stats.writes()
+    );
     emu.stop().await.unwrap();
 }
 
@@ -105,15 +121,24 @@ fn main() {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         return;
     }
-    let agents: usize = std::env::var("TWINFORM_TWIG_AGENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
-    let scale: f64 = std::env::var("TWINFORM_TWIG_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(60.0);
+    let agents: usize = std::env::var("TWINFORM_TWIG_AGENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let scale: f64 = std::env::var("TWINFORM_TWIG_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60.0);
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     println!(
         "twinform Twig benchmark · {cores} cores · Write {WRITE_PER_MINUTE}/min burst {WRITE_BURST}, time scale {scale} (a minute lasts {:.2} s)\n",
         60.0 / scale
     );
     println!("| operation | size | writes | answered 429 | wall | rate bound | ratio |\n|---|---|---|---|---|---|---|");
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     for c in [
         Case { agents, sources: 0 },
         Case {

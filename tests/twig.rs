@@ -355,6 +355,40 @@ fn lost_create_answers_never_duplicate() {
 }
 
 #[test]
+fn creates_that_commit_after_the_client_gave_up_are_swept() {
+    // Half the writes commit 0.8 s after they arrive; the client gives up
+    // after 0.5 s, finds nothing by name yet, and creates again. The late
+    // first request then commits a second agent of the name, which the
+    // apply deletes at its end.
+    let t = TestTwig::with(
+        FaultArgs {
+            time_scale: 600.0,
+            rate_late_commit: 0.5,
+            spike_ms: 800,
+            seed: 3,
+            ..FaultArgs::default()
+        },
+        Store::default(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("twig.yaml", &agents_tree(6))]);
+    let out = t
+        .cmd(dir.path())
+        .args(["apply", "--auto-approve", "--timeout", "0.5", "."])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let names: Vec<String> = t.store(|s| s.agents.iter().map(|a| a.name.clone()).collect());
+    let unique: std::collections::HashSet<&String> = names.iter().collect();
+    assert_eq!((names.len(), unique.len()), (6, 6), "{names:?}");
+    let journal = std::fs::read_to_string(dir.path().join(".twinform/journal.ndjson")).unwrap();
+    assert!(
+        journal.contains("late duplicate(s) deleted"),
+        "no create lost its answer: {journal}"
+    );
+}
+
+#[test]
 fn secrets_in_config_and_the_api_key_never_show() {
     let t = TestTwig::start();
     let dir = tempfile::tempdir().unwrap();

@@ -10,6 +10,7 @@
 //!   users) before it is tried again, so nothing is created twice.
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -163,8 +164,11 @@ impl TwigApi {
     /// How many agents the organization has (one small page).
     pub async fn count_agents(&self) -> Result<u64> {
         let url = "/api/v1/agents?limit=1&offset=0";
-        let v = self.value(Method::GET, url, None, Idempotency::Safe).await?;
-        let page: Page<Agent> = wire::page(v, &["agents"]).map_err(|m| decode(&Method::GET, url, m))?;
+        let v = self
+            .value(Method::GET, url, None, Idempotency::Safe)
+            .await?;
+        let page: Page<Agent> =
+            wire::page(v, &["agents"]).map_err(|m| decode(&Method::GET, url, m))?;
         Ok(page.total.unwrap_or(page.items.len() as u64))
     }
 
@@ -212,7 +216,11 @@ impl TwigApi {
     }
 
     /// Create an agent exactly once: `known` are the ids that existed before.
-    pub async fn create_agent(&self, body: &AgentBody, known: &HashSet<String>) -> Result<Agent> {
+    pub async fn create_agent(
+        &self,
+        body: &AgentBody,
+        known: &HashSet<String>,
+    ) -> Result<Created<Agent>> {
         let name = body.name.clone().unwrap_or_default();
         self.create_once("/api/v1/agents", body, "agent", || async {
             Ok(self
@@ -228,7 +236,7 @@ impl TwigApi {
         &self,
         body: &DataSourceBody,
         known: &HashSet<String>,
-    ) -> Result<DataSource> {
+    ) -> Result<Created<DataSource>> {
         self.create_once("/api/v1/data-sources", body, "data_source", || async {
             Ok(self
                 .list_data_sources()
@@ -253,7 +261,7 @@ impl TwigApi {
                 Some(u) => Ok(u),
                 None => Err(e),
             },
-            other => other,
+            other => other.map(|c| c.value),
         }
     }
 
@@ -265,29 +273,50 @@ impl TwigApi {
         body: &(dyn erased::Body + Sync),
         key: &str,
         find: F,
-    ) -> Result<T>
+    ) -> Result<Created<T>>
     where
         T: DeserializeOwned,
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>>>,
     {
         let mut attempt = 0;
+        let mut ambiguous_at = None;
         loop {
             attempt += 1;
+            let sent = Instant::now();
             match self
                 .value(Method::POST, path, Some(body), Idempotency::Create)
                 .await
             {
-                Ok(v) => return wire::one(v, key).map_err(|m| decode(&Method::POST, path, m)),
+                Ok(v) => {
+                    let value = wire::one(v, key).map_err(|m| decode(&Method::POST, path, m))?;
+                    return Ok(Created {
+                        value,
+                        ambiguous_at,
+                    });
+                }
                 Err(e) if lost(&e) && attempt < CREATE_ATTEMPTS => {
-                    if let Some(found) = find().await? {
-                        return Ok(found);
+                    ambiguous_at = Some(sent);
+                    if let Some(value) = find().await? {
+                        return Ok(Created {
+                            value,
+                            ambiguous_at,
+                        });
                     }
                 }
                 Err(e) => return Err(e),
             }
         }
     }
+}
+
+/// What a create made, and when a request of it lost its answer: that
+/// request may still commit late (a slow server finishing after the client
+/// gave up), so an apply looks again once it cannot be pending any more.
+#[derive(Debug)]
+pub struct Created<T> {
+    pub value: T,
+    pub ambiguous_at: Option<Instant>,
 }
 
 /// Percent-encode one path segment.

@@ -33,6 +33,7 @@ use std::collections::BTreeMap;
 
 use reqwest::Method;
 
+use crate::engine::apply::journal::Journal;
 use crate::engine::http::ApiError;
 use crate::engine::http::{describe, Auth, Client, ErrorBody, Profile};
 use crate::engine::manifest::{Document, LoadContext};
@@ -207,6 +208,10 @@ impl Provider for Twig {
         ctx: &mut OpContext<'_>,
     ) -> Result<(), OpError> {
         ops::execute(api, state, op, ctx).await
+    }
+
+    async fn finish_apply(&self, api: &TwigApi, state: &ops::ApplyState, journal: &Journal) {
+        ops::sweep(api, state, journal).await;
     }
 
     async fn export(

@@ -3,6 +3,8 @@
 //! create answers of the same apply).
 
 use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -10,6 +12,7 @@ use serde_json::{Map, Value};
 use super::api::TwigApi;
 use super::read::Live;
 use super::wire::{AgentBody, DataSourceBody, UserBody};
+use crate::engine::apply::journal::Journal;
 use crate::engine::provider::{OpContext, OpError};
 
 /// A data source an agent answers from: live, or created earlier in the
@@ -75,16 +78,35 @@ impl Op {
     }
 }
 
-/// Ids that existed when the plan was made: a create that lost its answer
-/// looks for a new object of its name among the others.
+/// Ids that existed when the plan was made (a create that lost its answer
+/// looks for a new object of its name among the others), and the late
+/// commits to look for at the end.
 pub struct ApplyState {
     pub agents: HashSet<String>,
     pub data_sources: HashSet<String>,
+    sweeps: Mutex<Vec<Sweep>>,
 }
+
+/// An agent create one of whose requests lost its answer: that request may
+/// commit after the create was retried, leaving a second agent of the name.
+/// At the end of the apply, once it cannot be pending, new agents of the
+/// name other than the kept one are deleted.
+struct Sweep {
+    address: String,
+    name: String,
+    kept: String,
+    not_before: Instant,
+}
+
+/// How long after a lost answer the sweep waits, in request timeouts.
+const SWEEP_AFTER_TIMEOUTS: u32 = 2;
+/// The longest an apply waits for a sweep.
+const SWEEP_WAIT_CAP: Duration = Duration::from_secs(30);
 
 impl ApplyState {
     pub fn new(live: &Live) -> Self {
         ApplyState {
+            sweeps: Mutex::new(Vec::new()),
             agents: live.agents.iter().map(|a| a.id.clone()).collect(),
             data_sources: live
                 .data_sources
@@ -145,7 +167,10 @@ pub async fn execute(
                 config: config.clone(),
                 sync_frequency: sync_frequency.clone(),
             };
-            let created = api.create_data_source(&body, &state.data_sources).await?;
+            let created = api
+                .create_data_source(&body, &state.data_sources)
+                .await?
+                .value;
             ctx.remember(source_key(name), created.id.clone());
             *ctx.previous = Some(created.id);
             Ok(())
@@ -168,7 +193,15 @@ pub async fn execute(
             let mut b = body(ctx, fields)?;
             // `data_source_ids` is required on create.
             b.data_source_ids.get_or_insert_with(Vec::new);
-            api.create_agent(&b, &state.agents).await?;
+            let created = api.create_agent(&b, &state.agents).await?;
+            if let (Some(at), Ok(mut sweeps)) = (created.ambiguous_at, state.sweeps.lock()) {
+                sweeps.push(Sweep {
+                    address: ctx.address.to_string(),
+                    name: created.value.name.clone(),
+                    kept: created.value.id.clone(),
+                    not_before: at + api.client.timeout * SWEEP_AFTER_TIMEOUTS,
+                });
+            }
             Ok(())
         }
         Op::UpdateAgent { id, fields } => {
@@ -185,5 +218,48 @@ pub async fn execute(
             api.create_user(&b).await?;
             Ok(())
         }
+    }
+}
+
+/// Delete late commits of agent creates that lost an answer (see [`Sweep`]).
+pub async fn sweep(api: &TwigApi, state: &ApplyState, journal: &Journal) {
+    let sweeps = state
+        .sweeps
+        .lock()
+        .map(|mut s| std::mem::take(&mut *s))
+        .unwrap_or_default();
+    if sweeps.is_empty() {
+        return;
+    }
+    let last = sweeps
+        .iter()
+        .map(|s| s.not_before)
+        .max()
+        .unwrap_or_else(Instant::now);
+    tokio::time::sleep_until(last.min(Instant::now() + SWEEP_WAIT_CAP).into()).await;
+    let agents = match api.list_agents().await {
+        Ok(a) => a,
+        Err(e) => {
+            for s in &sweeps {
+                let m = format!("sweep failed (the next plan names any duplicate): {e}");
+                journal.record(&s.address, "sweep_agents", "done", Some(&m));
+            }
+            return;
+        }
+    };
+    for s in &sweeps {
+        let late: Vec<&str> = agents
+            .iter()
+            .filter(|a| a.name == s.name && a.id != s.kept && !state.agents.contains(&a.id))
+            .map(|a| a.id.as_str())
+            .collect();
+        let mut deleted = 0;
+        for id in &late {
+            if api.delete_agent(id).await.is_ok() {
+                deleted += 1;
+            }
+        }
+        let m = format!("{deleted} of {} late duplicate(s) deleted", late.len());
+        journal.record(&s.address, "sweep_agents", "done", Some(&m));
     }
 }
