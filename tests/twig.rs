@@ -304,7 +304,10 @@ fn changes_update_only_what_differs_and_prune_deletes() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), &[("twig.yaml", &agents_tree(3))]);
     assert!(t.apply(dir.path()).status.success());
-    t.store(|s| s.agents[1].model = Some("gpt-3.5-turbo".into()));
+    t.store(|s| {
+        let a = s.agents.iter_mut().find(|a| a.name == "agent-001").unwrap();
+        a.model = Some("gpt-3.5-turbo".into());
+    });
     let mut tree = agents_tree(2);
     tree.push_str("---\nkind: TwigOrganization\nprune: true\n");
     write(dir.path(), &[("twig.yaml", &tree)]);

@@ -351,11 +351,14 @@ impl Client {
     }
 }
 
+/// How a timed-out request's message starts.
+pub(super) const TIMED_OUT: &str = "timed out";
+
 fn transport(method: &Method, path: &str, e: &reqwest::Error) -> ApiError {
     // A request that failed to connect never reached the server; anything else might have.
     let ambiguous = !e.is_connect();
     let kind = if e.is_timeout() {
-        "timed out"
+        TIMED_OUT
     } else if e.is_connect() {
         "could not connect"
     } else if e.is_body() || e.is_decode() {

@@ -76,6 +76,18 @@ impl ApiError {
         matches!(self.status(), Some(403 | 404))
     }
 
+    /// A failure after which the server may still be working on the request
+    /// and commit it later: a timeout, or a gateway that gave up on its
+    /// backend (502, 504). A connection dropped while the answer was being
+    /// read came after the server finished.
+    pub fn may_commit_late(&self) -> bool {
+        match self {
+            Self::Transport { message, .. } => message.starts_with(super::client::TIMED_OUT),
+            Self::Status { status, .. } => matches!(status, 502 | 504),
+            _ => false,
+        }
+    }
+
     /// A failure after which a write may or may not have happened.
     pub fn is_ambiguous(&self) -> bool {
         match self {

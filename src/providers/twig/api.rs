@@ -296,7 +296,9 @@ impl TwigApi {
                     });
                 }
                 Err(e) if lost(&e) && attempt < CREATE_ATTEMPTS => {
-                    ambiguous_at = Some(sent);
+                    if e.may_commit_late() {
+                        ambiguous_at = Some(sent);
+                    }
                     if let Some(value) = find().await? {
                         return Ok(Created {
                             value,
