@@ -157,6 +157,13 @@ pub struct PlanArgs {
     /// Narrow the plan to agents in these workspaces. Repeatable.
     #[arg(long)]
     pub workspace: Vec<String>,
+    /// Take over live resources that have a declared id but not the
+    /// workspace owner's mark (Cadenya).
+    #[arg(long)]
+    pub adopt: bool,
+    /// Rewrite every declared secret's value, changed or not (Cadenya).
+    #[arg(long)]
+    pub sync_secrets: bool,
     #[command(flatten)]
     pub journal: JournalArgs,
 }
@@ -195,6 +202,13 @@ pub struct ApplyArgs {
     /// Narrow to agents in these workspaces. Repeatable.
     #[arg(long)]
     pub workspace: Vec<String>,
+    /// Take over live resources that have a declared id but not the
+    /// workspace owner's mark (Cadenya).
+    #[arg(long)]
+    pub adopt: bool,
+    /// Rewrite every declared secret's value, changed or not (Cadenya).
+    #[arg(long)]
+    pub sync_secrets: bool,
     /// Show where the last apply recorded in the journal stopped, then exit.
     #[arg(long)]
     pub resume: bool,

@@ -57,6 +57,8 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
             Selection {
                 targets: args.target.clone(),
                 workspaces: args.workspace.clone(),
+                adopt: args.adopt,
+                sync_secrets: args.sync_secrets,
             },
         ),
     };

@@ -120,6 +120,8 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> Result<Outcome, Error> {
     let selection = Selection {
         targets: args.target.clone(),
         workspaces: args.workspace.clone(),
+        adopt: args.adopt,
+        sync_secrets: args.sync_secrets,
     };
     let prepared = prepare(printer, &args.path, &args.api, &selection, &args.journal).await?;
     let text = rendered(printer, &prepared, args.format);

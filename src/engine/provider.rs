@@ -83,6 +83,10 @@ impl Scope {
 pub struct Local {
     pub cut_short: BTreeSet<String>,
     pub scope: Scope,
+    /// `--adopt`: live resources without the owner's mark may be taken over.
+    pub adopt: bool,
+    /// `--sync-secrets`: write-only values are rewritten even when unchanged.
+    pub sync_secrets: bool,
 }
 
 /// A failed operation: its message, and whether the user must act (blocked)

@@ -354,6 +354,8 @@ pub async fn plan(
     let local = Local {
         cut_short: cut_short.clone(),
         scope,
+        adopt: selection.adopt,
+        sync_secrets: selection.sync_secrets,
     };
     let mut plan = Plan::default();
     let mut problems = Vec::new();

@@ -114,6 +114,8 @@ pub struct Profile {
     /// A scope's documented budget (its burst), used until the server's
     /// `X-RateLimit-*` headers say otherwise.
     pub budget: fn(&str) -> Option<i64>,
+    /// Adapt concurrency to 429s (platforms that publish no limits).
+    pub adaptive: bool,
 }
 
 impl Default for Profile {
@@ -124,6 +126,7 @@ impl Default for Profile {
             retry_500: false,
             scope: |_, _| "all",
             budget: |_| None,
+            adaptive: false,
         }
     }
 }
@@ -158,6 +161,7 @@ pub struct Client {
     profile: Profile,
     retry: RetryPolicy,
     pace: Arc<super::pace::Pacer>,
+    adaptive: Option<Arc<super::adapt::Adaptive>>,
     pub stats: Arc<ClientStats>,
     tracer: Option<Tracer>,
     /// The request timeout: how long a request may take before its outcome
@@ -207,6 +211,7 @@ impl Client {
             profile,
             retry: config.retry,
             pace: Arc::new(super::pace::Pacer::new(profile.budget)),
+            adaptive: profile.adaptive.then(Arc::default),
             stats: Arc::default(),
             tracer: None,
             timeout: config.timeout,
@@ -221,6 +226,28 @@ impl Client {
 
     pub fn endpoint(&self) -> &str {
         &self.base
+    }
+
+    /// A keyed fingerprint of `parts` (HMAC-SHA256, hex, 32 characters),
+    /// keyed by a hash of the API key: stable for one key, meaningless
+    /// without it. For platforms where a write-only value's change must be
+    /// detected without storing the value or an unsalted hash of it.
+    pub fn keyed_digest(&self, parts: &[&str]) -> String {
+        use hmac::{Hmac, Mac};
+        use sha2::{Digest, Sha256};
+        let key = Sha256::new()
+            .chain_update(b"twinform keyed digest v1\0")
+            .chain_update(self.key.expose().as_bytes())
+            .finalize();
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
+            return String::new();
+        };
+        for p in parts {
+            // Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
+            mac.update(&(p.len() as u64).to_be_bytes());
+            mac.update(p.as_bytes());
+        }
+        hex::encode(&mac.finalize().into_bytes()[..16])
     }
 
     /// Send a request and decode a JSON answer.
@@ -258,9 +285,17 @@ impl Client {
         loop {
             attempt += 1;
             self.pace.wait(scope).await;
+            let slot = match &self.adaptive {
+                Some(a) => Some(a.acquire().await),
+                None => None,
+            };
             let started = Instant::now();
             let result = self.send_once(&method, path, body.as_ref()).await;
             self.pace.end(scope);
+            if let (Some(a), Some(sent)) = (&self.adaptive, slot) {
+                let throttled = matches!(&result, Ok((r, _)) if r.status == 429);
+                a.release(sent, throttled);
+            }
             let ms = started.elapsed().as_millis();
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let retry_after = match &result {

@@ -2,6 +2,7 @@
 //! with the retry policy, pacing from rate-limit headers, `-v` tracing and
 //! typed errors. Providers build their endpoint methods on [`Client`].
 
+mod adapt;
 mod client;
 mod error;
 mod pace;

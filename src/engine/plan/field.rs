@@ -199,6 +199,7 @@ impl Shown {
             ),
             Inner::Plain(v) => v.to_string(),
             Inner::Masked(m) => format!("{m:?}"),
+            Inner::Text { lines: 1, .. } => "1 line".into(),
             Inner::Text { lines, .. } => format!("{lines} lines"),
         }
     }

@@ -18,6 +18,12 @@ pub const KIND: &str = "twinform-plan";
 pub struct Selection {
     pub targets: Vec<String>,
     pub workspaces: Vec<String>,
+    /// `--adopt`: take over live resources without the owner's mark.
+    #[serde(default)]
+    pub adopt: bool,
+    /// `--sync-secrets`: rewrite write-only values whether or not they changed.
+    #[serde(default)]
+    pub sync_secrets: bool,
 }
 
 /// A saved plan.

@@ -124,6 +124,7 @@ impl Provider for Twig {
             retry_500: true,
             scope,
             budget,
+            adaptive: false,
         }
     }
 

@@ -1,0 +1,189 @@
+//! Cadenya's endpoints (the index's version: `/v1/workspaces/{id}/...`) on
+//! [`CadenyaApi`]: cursor lists, reads by `external_id:`, and creates that
+//! are never blindly repeated (a lost answer is followed by a read of the
+//! externalId before the create is sent again).
+
+use std::collections::HashSet;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use super::wire::{self, Resource};
+use crate::engine::http::{erased, ApiError, Client, Idempotency};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+#[derive(Clone)]
+pub struct CadenyaApi {
+    pub client: Client,
+}
+
+impl std::ops::Deref for CadenyaApi {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// The page size asked for (the API documents no maximum).
+pub const PAGE_LIMIT: u32 = 100;
+/// Pages of one list, at most.
+const MAX_PAGES: usize = 10_000;
+/// How many times a create is tried across lost answers.
+const CREATE_ATTEMPTS: u32 = 4;
+
+/// `/v1/workspaces/{id}`.
+pub fn ws_path(id: &str) -> String {
+    format!("/v1/workspaces/{}", seg(id))
+}
+
+/// Percent-encode one path segment (`external_id:x` keeps its colon).
+pub fn seg(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+        .replace("%3A", ":")
+}
+
+/// `external_id:<x>` as a path segment.
+pub fn by_ext(ext: &str) -> String {
+    seg(&format!("external_id:{ext}"))
+}
+
+fn decode(method: &Method, path: &str, message: String) -> ApiError {
+    ApiError::Decode {
+        message,
+        method: method.to_string(),
+        path: path.to_string(),
+    }
+}
+
+/// A lost answer to a write: it may have happened.
+pub fn lost(e: &ApiError) -> bool {
+    e.is_ambiguous() || e.status() == Some(500)
+}
+
+impl CadenyaApi {
+    /// Every item of a cursor list at `path` (`query` without `?`).
+    pub async fn list(&self, path: &str, query: &str) -> Result<Vec<Resource>> {
+        let mut out: Vec<Resource> = Vec::new();
+        let mut ids = HashSet::new();
+        let mut cursors = HashSet::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut url = format!("{path}?limit={PAGE_LIMIT}");
+            if !query.is_empty() {
+                url.push('&');
+                url.push_str(query);
+            }
+            if let Some(c) = &cursor {
+                url.push_str("&cursor=");
+                url.push_str(&seg(c));
+            }
+            let v: Value = self
+                .client
+                .json(Method::GET, &url, None, Idempotency::Safe)
+                .await?;
+            let page = wire::page(v).map_err(|m| decode(&Method::GET, &url, m))?;
+            for item in page.items {
+                if ids.insert(item.metadata.id.clone()) {
+                    out.push(item);
+                }
+            }
+            match page.next {
+                // A server repeating a cursor would loop forever.
+                Some(next) if cursors.insert(next.clone()) => cursor = Some(next),
+                Some(next) => {
+                    return Err(decode(
+                        &Method::GET,
+                        &url,
+                        format!("the cursor `{next}` came back twice"),
+                    ));
+                }
+                None => return Ok(out),
+            }
+        }
+        Ok(out)
+    }
+
+    /// One resource, `None` when it does not exist.
+    pub async fn get(&self, path: &str) -> Result<Option<Resource>> {
+        match self
+            .client
+            .json::<Value>(Method::GET, path, None, Idempotency::Safe)
+            .await
+        {
+            Ok(v) => serde_json::from_value(v)
+                .map(Some)
+                .map_err(|e| decode(&Method::GET, path, e.to_string())),
+            Err(e) if e.status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A write whose answer is not needed (PATCH, PUT, DELETE; 404 on a
+    /// DELETE is success: a retry may already have deleted it).
+    pub async fn write(&self, method: Method, path: &str, body: Option<&Value>) -> Result<()> {
+        let body = body.map(|b| b as &dyn erased::Body);
+        match self
+            .client
+            .send(method.clone(), path, body, Idempotency::Safe)
+            .await
+        {
+            Err(e) if method == Method::DELETE && e.status() == Some(404) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    /// Create at `collection` exactly once. After a lost answer, the
+    /// resource is looked for under `collection/external_id:<ext>` (or in the
+    /// list when the server does not take that form) before the next try.
+    pub async fn create(
+        &self,
+        collection: &str,
+        body: &Value,
+        ext: Option<&str>,
+    ) -> Result<Resource> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self
+                .client
+                .json::<Value>(
+                    Method::POST,
+                    collection,
+                    Some(body as &dyn erased::Body),
+                    Idempotency::Create,
+                )
+                .await
+            {
+                Ok(v) => {
+                    return serde_json::from_value(v)
+                        .map_err(|e| decode(&Method::POST, collection, e.to_string()));
+                }
+                Err(e) if lost(&e) && attempt < CREATE_ATTEMPTS => {
+                    if let Some(ext) = ext {
+                        if let Some(found) = self.find(collection, ext).await? {
+                            return Ok(found);
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The resource of `collection` whose externalId is `ext`.
+    pub async fn find(&self, collection: &str, ext: &str) -> Result<Option<Resource>> {
+        match self.get(&format!("{collection}/{}", by_ext(ext))).await {
+            Ok(found) => Ok(found),
+            // A server that does not take `external_id:` for a resource's own id.
+            Err(e) if matches!(e.status(), Some(400 | 405)) => {
+                let all = self.list(collection, "").await?;
+                Ok(all.into_iter().find(|r| r.metadata.ext() == Some(ext)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! Cadenya (api.cadenya.com): workspace-scoped agents with weighted
+//! variations (prompt, model, tools, sub-agents, memory stack) and
+//! schedules; tool sets with tools; memory layers with entries; secrets.
+//!
+//! - [`manifest`] and [`validate`] → [`model`]; [`cron`]: 7-field crons and
+//!   `every` compiled to the wire's calendars and intervals.
+//! - [`wire`]: `{metadata, spec, info}` read tolerantly; [`api`]: cursor
+//!   lists, `external_id:` reads, creates exactly once.
+//! - [`read`] (with its formula), [`diff`] (pure; masks, sets, stacks,
+//!   ordering, ownership, keyed secret fingerprints), [`ops`], [`export`].
+//! - `emulator`: a local Cadenya enforcing the API's rules (feature `emulator`).
+//!
+//! Cadenya publishes no rate limits: the engine's client adapts its
+//! concurrency to 429s (halve, then recover one request at a time) and
+//! honours `Retry-After`.
+
+pub mod api;
+pub mod cron;
+pub mod diff;
+#[cfg(feature = "emulator")]
+pub mod emulator;
+pub mod export;
+pub mod manifest;
+pub mod model;
+pub mod ops;
+pub mod read;
+pub mod validate;
+pub mod wire;
+
+use std::collections::BTreeMap;
+
+use crate::engine::http::{ApiError, Auth, Client, Profile};
+use crate::engine::manifest::{Document, LoadContext};
+use crate::engine::provider::{
+    Diffed, Export, ExportFilter, Info, Local, OpContext, OpError, PlanError, Provider, Scope,
+};
+
+pub use api::CadenyaApi;
+pub use model::Desired;
+pub use read::Live;
+
+/// Cadenya, as the engine sees it.
+pub struct Cadenya;
+
+pub static INFO: Info = Info {
+    name: "cadenya",
+    title: "Cadenya",
+    address_prefix: "cadenya.",
+    original: false,
+    key_env: "CADENYA_API_KEY",
+    endpoint_env: &["CADENYA_ENDPOINT", "CADENYA_BASE_URL"],
+    default_endpoint: "https://api.cadenya.com",
+    kinds: manifest::kinds,
+};
+
+impl Provider for Cadenya {
+    type Desired = Desired;
+    type Live = Live;
+    type Op = ops::Op;
+    type Api = CadenyaApi;
+    type ApplyState = ();
+
+    fn info(&self) -> &'static Info {
+        &INFO
+    }
+
+    fn profile(&self) -> Profile {
+        Profile {
+            auth: Auth::Bearer,
+            retry_500: true,
+            adaptive: true,
+            ..Profile::default()
+        }
+    }
+
+    fn api(&self, client: Client) -> CadenyaApi {
+        CadenyaApi { client }
+    }
+
+    fn load(&self, docs: &[Document], ctx: &mut LoadContext) -> Desired {
+        validate::load(docs, ctx)
+    }
+
+    fn count(&self, d: &Desired) -> Vec<(&'static str, usize)> {
+        vec![
+            ("workspace", d.workspaces.len()),
+            ("agent", d.agents.len()),
+            ("tool set", d.tool_sets.len()),
+            ("memory layer", d.layers.len()),
+            ("secret", d.secrets.len()),
+        ]
+    }
+
+    fn scope_names(&self, _: &Desired, _: Option<&Live>) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn addresses(&self, d: &Desired, live: &Live) -> Vec<String> {
+        let mut out: Vec<String> = d
+            .workspaces
+            .iter()
+            .map(|w| diff::workspace_address(&w.id))
+            .collect();
+        out.extend(
+            d.agents
+                .iter()
+                .map(|a| diff::agent_address(&a.workspace, &a.id)),
+        );
+        out.extend(
+            d.tool_sets
+                .iter()
+                .map(|t| diff::tool_set_address(&t.workspace, &t.id)),
+        );
+        out.extend(
+            d.layers
+                .iter()
+                .map(|l| diff::layer_address(&l.workspace, &l.id)),
+        );
+        out.extend(
+            d.secrets
+                .iter()
+                .map(|s| diff::secret_address(&s.workspace, &s.id)),
+        );
+        for (ws, space) in &live.spaces {
+            for a in space.agents.iter().flatten() {
+                out.push(diff::agent_address(ws, a.metadata.ext().unwrap_or(a.id())));
+            }
+        }
+        out
+    }
+
+    /// Cadenya's workspaces are not `--workspace` scopes (those are Twin's):
+    /// a narrowed plan leaves Cadenya out.
+    async fn read(
+        &self,
+        api: &CadenyaApi,
+        desired: &Desired,
+        scope: &Scope,
+        parallelism: usize,
+    ) -> Result<Live, ApiError> {
+        if !scope.is_everything() {
+            return Ok(Live::default());
+        }
+        read::read(api, desired, parallelism).await
+    }
+
+    fn diff(&self, d: &Desired, live: &Live, local: &Local) -> Result<Diffed<ops::Op>, PlanError> {
+        if !local.scope.is_everything() {
+            return Ok(Default::default());
+        }
+        diff::diff(d, live, local)
+    }
+
+    fn fingerprints(&self, _: &Desired, live: &Live) -> BTreeMap<String, String> {
+        diff::fingerprints(live)
+    }
+
+    fn op_name(&self, op: &ops::Op) -> &'static str {
+        op.name()
+    }
+
+    fn yields_secret(&self, _: &ops::Op) -> bool {
+        false
+    }
+
+    fn begin_apply(&self, _: &Live) {}
+
+    async fn execute(
+        &self,
+        api: &CadenyaApi,
+        _: &(),
+        op: &ops::Op,
+        ctx: &mut OpContext<'_>,
+    ) -> Result<(), OpError> {
+        ops::execute(api, op, ctx).await
+    }
+
+    async fn export(
+        &self,
+        api: &CadenyaApi,
+        filter: &ExportFilter,
+        parallelism: usize,
+    ) -> Result<Export, ApiError> {
+        export::export(api, filter, parallelism).await
+    }
+
+    async fn whoami(&self, api: &CadenyaApi) -> Result<String, ApiError> {
+        let ws = api.get("/v1/workspaces/current").await?;
+        Ok(match ws {
+            Some(w) => format!(
+                "a key of workspace `{}` ({})",
+                w.metadata.ext().unwrap_or(&w.metadata.name),
+                w.metadata.id
+            ),
+            None => "a key with no current workspace".into(),
+        })
+    }
+
+    #[cfg(feature = "emulator")]
+    fn emulator(&self) -> &'static dyn crate::engine::emulation::Emulate {
+        &emulator::EMULATOR
+    }
+}

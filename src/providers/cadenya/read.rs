@@ -1,0 +1,307 @@
+//! Reading Cadenya's live state: only the kinds a workspace's manifests
+//! touch, children only of managed parents, concurrently.
+//!
+//! Read-call formula (asserted in tests against the emulator's counter);
+//! `pages(n)` = `max(1, ceil(n / 100))`:
+//!
+//! ```text
+//! reads = pages(workspaces)                      GET /v1/workspaces
+//!   for each declared workspace that exists:
+//!   + pages(agents)         when it declares an agent, or prunes
+//!   + pages(tool sets)      when it declares or references one, or prunes
+//!   + pages(memory layers)  when it declares or references one, or prunes
+//!   + pages(secrets)        when it declares one, or prunes
+//!   + pages(models)         when it declares `models`
+//!   + per declared agent that exists:
+//!       pages(variations, includeInfo=true)  when it declares `variations`
+//!       pages(schedules)                      when it declares `schedules`
+//!   + per tool set that exists and declares `tools` or is named by `tool:`:
+//!       pages(tools)
+//!   + per declared memory layer that exists and declares `entries`:
+//!       pages(entries) + one GET per declared entry that exists (the list
+//!       omits the content)
+//! ```
+//!
+//! Variations are listed with `includeInfo=true` because their tool and
+//! memory assignments are only in `info`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::api::{ws_path, CadenyaApi};
+use super::model::{Desired, ToolRef, WorkspaceSpec};
+use super::wire::Resource;
+use crate::engine::http::ApiError;
+
+/// What was read of one declared workspace. `None`: not read (not needed).
+#[derive(Debug, Clone, Default)]
+pub struct Space {
+    pub workspace: Resource,
+    pub agents: Option<Vec<Resource>>,
+    pub tool_sets: Option<Vec<Resource>>,
+    pub layers: Option<Vec<Resource>>,
+    pub secrets: Option<Vec<Resource>>,
+    pub models: Option<Vec<Resource>>,
+    /// By agent id.
+    pub variations: HashMap<String, Vec<Resource>>,
+    pub schedules: HashMap<String, Vec<Resource>>,
+    /// By tool set id.
+    pub tools: HashMap<String, Vec<Resource>>,
+    /// By layer id; declared entries with their content.
+    pub entries: HashMap<String, Vec<Resource>>,
+}
+
+/// What the API said.
+#[derive(Debug, Clone, Default)]
+pub struct Live {
+    /// By declared workspace id; absent when the workspace does not exist.
+    pub spaces: BTreeMap<String, Space>,
+    /// The keyed fingerprint each declared secret's value would have, by
+    /// (workspace, secret id). See `diff.rs`.
+    pub secret_digests: HashMap<(String, String), String>,
+}
+
+/// The live workspace a declared one is: by externalId, else by id.
+pub fn find_workspace<'a>(all: &'a [Resource], spec: &WorkspaceSpec) -> Option<&'a Resource> {
+    all.iter()
+        .find(|w| w.metadata.ext() == Some(spec.id.as_str()))
+        .or_else(|| all.iter().find(|w| w.metadata.id == spec.id))
+}
+
+/// The live resource with externalId `ext`.
+pub fn by_ext_in<'a>(items: &'a [Resource], ext: &str) -> Option<&'a Resource> {
+    items.iter().find(|r| r.metadata.ext() == Some(ext))
+}
+
+/// What one workspace's manifests need read.
+struct Needs {
+    agents: bool,
+    tool_sets: bool,
+    layers: bool,
+    secrets: bool,
+    models: bool,
+    /// Tool sets named by `tool:` references.
+    tools_of: HashSet<String>,
+}
+
+fn needs(d: &Desired, w: &WorkspaceSpec) -> Needs {
+    let here = |ws: &str| ws == w.id;
+    let refs = || {
+        d.agents
+            .iter()
+            .filter(|a| here(&a.workspace))
+            .flat_map(|a| a.variations.iter().flatten())
+            .flat_map(|v| v.tools.iter().flatten())
+    };
+    let tools_of: HashSet<String> = refs()
+        .filter_map(|r| match r {
+            ToolRef::Tool(s, _) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    let memory_refs = d
+        .agents
+        .iter()
+        .filter(|a| here(&a.workspace))
+        .flat_map(|a| a.variations.iter().flatten())
+        .any(|v| v.memory.as_ref().is_some_and(|m| !m.is_empty()));
+    Needs {
+        agents: w.prune || d.agents.iter().any(|a| here(&a.workspace)),
+        tool_sets: w.prune
+            || d.tool_sets.iter().any(|t| here(&t.workspace))
+            || refs().any(|r| !matches!(r, ToolRef::Agent(_))),
+        layers: w.prune || memory_refs || d.layers.iter().any(|l| here(&l.workspace)),
+        secrets: w.prune || d.secrets.iter().any(|s| here(&s.workspace)),
+        models: w.models.is_some(),
+        tools_of,
+    }
+}
+
+async fn maybe(
+    api: &CadenyaApi,
+    on: bool,
+    path: String,
+    query: &str,
+) -> Result<Option<Vec<Resource>>, ApiError> {
+    if on {
+        api.list(&path, query).await.map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Read what `desired` manages.
+pub async fn read(
+    api: &CadenyaApi,
+    desired: &Desired,
+    parallelism: usize,
+) -> Result<Live, ApiError> {
+    let all = api.list("/v1/workspaces", "").await?;
+    let limit = Arc::new(Semaphore::new(parallelism.max(1)));
+    let mut live = Live::default();
+    for spec in &desired.workspaces {
+        let Some(ws) = find_workspace(&all, spec) else {
+            continue;
+        };
+        let space = read_space(api, desired, spec, ws.clone(), &limit).await?;
+        live.spaces.insert(spec.id.clone(), space);
+    }
+    for s in &desired.secrets {
+        live.secret_digests.insert(
+            (s.workspace.clone(), s.id.clone()),
+            api.keyed_digest(&[&s.workspace, &s.id, s.value.expose()]),
+        );
+    }
+    Ok(live)
+}
+
+enum Child {
+    Variations(String, Vec<Resource>),
+    Schedules(String, Vec<Resource>),
+    Tools(String, Vec<Resource>),
+    Entries(String, Vec<Resource>),
+}
+
+async fn read_space(
+    api: &CadenyaApi,
+    desired: &Desired,
+    spec: &WorkspaceSpec,
+    workspace: Resource,
+    limit: &Arc<Semaphore>,
+) -> Result<Space, ApiError> {
+    let n = needs(desired, spec);
+    let base = ws_path(workspace.id());
+    let (agents, tool_sets, layers, secrets, models) = tokio::try_join!(
+        maybe(api, n.agents, format!("{base}/agents"), ""),
+        maybe(api, n.tool_sets, format!("{base}/tool_sets"), ""),
+        maybe(api, n.layers, format!("{base}/memory_layers"), ""),
+        maybe(api, n.secrets, format!("{base}/workspace_secrets"), ""),
+        maybe(api, n.models, format!("{base}/models"), ""),
+    )?;
+    let mut tasks: JoinSet<Result<Child, ApiError>> = JoinSet::new();
+    let spawn = |tasks: &mut JoinSet<Result<Child, ApiError>>,
+                 fut: std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Child, ApiError>> + Send>,
+    >| {
+        let limit = limit.clone();
+        tasks.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            fut.await
+        });
+    };
+    for a in desired.agents.iter().filter(|a| a.workspace == spec.id) {
+        let Some(found) = agents.as_deref().and_then(|all| by_ext_in(all, &a.id)) else {
+            continue;
+        };
+        let path = format!("{base}/agents/{}", found.id());
+        if a.variations.is_some() {
+            let (api, id, path) = (api.clone(), found.id().to_string(), path.clone());
+            spawn(
+                &mut tasks,
+                Box::pin(async move {
+                    Ok(Child::Variations(
+                        id,
+                        api.list(&format!("{path}/variations"), "includeInfo=true")
+                            .await?,
+                    ))
+                }),
+            );
+        }
+        if a.schedules.is_some() {
+            let (api, id) = (api.clone(), found.id().to_string());
+            spawn(
+                &mut tasks,
+                Box::pin(async move {
+                    Ok(Child::Schedules(
+                        id,
+                        api.list(&format!("{path}/schedules"), "").await?,
+                    ))
+                }),
+            );
+        }
+    }
+    let mut tool_sets_needing_tools: HashSet<String> = n.tools_of.clone();
+    for t in desired
+        .tool_sets
+        .iter()
+        .filter(|t| t.workspace == spec.id && t.tools.is_some())
+    {
+        tool_sets_needing_tools.insert(t.id.clone());
+    }
+    for ext in tool_sets_needing_tools {
+        let Some(found) = tool_sets.as_deref().and_then(|all| by_ext_in(all, &ext)) else {
+            continue;
+        };
+        let (api, id) = (api.clone(), found.id().to_string());
+        let path = format!("{base}/tool_sets/{id}/tools");
+        spawn(
+            &mut tasks,
+            Box::pin(async move { Ok(Child::Tools(id, api.list(&path, "").await?)) }),
+        );
+    }
+    for l in desired.layers.iter().filter(|l| l.workspace == spec.id) {
+        let (Some(entries), Some(found)) = (
+            &l.entries,
+            layers.as_deref().and_then(|all| by_ext_in(all, &l.id)),
+        ) else {
+            continue;
+        };
+        let declared: HashSet<String> = entries.iter().map(|e| e.id.clone()).collect();
+        let (api, id, limit) = (api.clone(), found.id().to_string(), limit.clone());
+        let path = format!("{base}/memory_layers/{id}/entries");
+        // Not through `spawn`: its permit would be held while the GETs
+        // below wait for theirs (a deadlock at parallelism 1).
+        tasks.spawn(async move {
+            let listed = {
+                let _permit = limit.clone().acquire_owned().await;
+                api.list(&path, "").await?
+            };
+            // The list omits content: one GET per declared entry that exists.
+            let mut full = JoinSet::new();
+            for e in listed
+                .into_iter()
+                .filter(|e| e.metadata.ext().is_some_and(|x| declared.contains(x)))
+            {
+                let (api, url, limit) = (api.clone(), format!("{path}/{}", e.id()), limit.clone());
+                full.spawn(async move {
+                    let _permit = limit.acquire_owned().await;
+                    Ok::<_, ApiError>(api.get(&url).await?.unwrap_or(e))
+                });
+            }
+            let mut out = Vec::new();
+            while let Some(r) = full.join_next().await {
+                out.push(r.map_err(|e| ApiError::Task(e.to_string()))??);
+            }
+            Ok(Child::Entries(id, out))
+        });
+    }
+    let mut space = Space {
+        workspace,
+        agents,
+        tool_sets,
+        layers,
+        secrets,
+        models,
+        ..Space::default()
+    };
+    while let Some(joined) = tasks.join_next().await {
+        match joined.map_err(|e| ApiError::Task(e.to_string()))?? {
+            Child::Variations(id, v) => {
+                space.variations.insert(id, v);
+            }
+            Child::Schedules(id, v) => {
+                space.schedules.insert(id, v);
+            }
+            Child::Tools(id, v) => {
+                space.tools.insert(id, v);
+            }
+            Child::Entries(id, v) => {
+                space.entries.insert(id, v);
+            }
+        }
+    }
+    Ok(space)
+}
