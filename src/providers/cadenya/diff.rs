@@ -125,7 +125,7 @@ impl Patch {
     }
 
     fn is_empty(&self) -> bool {
-        self.mask.is_empty()
+        self.mask.is_empty() && self.name.is_none() && self.labels.is_none()
     }
 
     /// The body; `live` gives the metadata name the API requires whenever
