@@ -61,7 +61,11 @@ fn run(endpoint: &str, dir: &Path, args: &[&str]) -> Duration {
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     started.elapsed()
 }
 
@@ -89,7 +93,14 @@ async fn loader(api: &CadenyaApi, agents: usize) {
     let live_agents = api.list(&format!("{base}/agents"), "").await.unwrap();
     let mut variations = Vec::new();
     for a in &live_agents {
-        variations.push(api.list(&format!("{base}/agents/{}/variations", a.id()), "includeInfo=true").await.unwrap());
+        variations.push(
+            api.list(
+                &format!("{base}/agents/{}/variations", a.id()),
+                "includeInfo=true",
+            )
+            .await
+            .unwrap(),
+        );
     }
     let mut set_ids = Vec::new();
     for t in ["search", "crm"] {
@@ -97,52 +108,105 @@ async fn loader(api: &CadenyaApi, agents: usize) {
         match live_sets.iter().find(|s| s.metadata.ext() == Some(t)) {
             Some(s) => {
                 let body = json!({"metadata": {"name": t}, "spec": spec, "updateMask": "metadata.name,spec.adapter"});
-                api.write(Method::PUT, &format!("{base}/tool_sets/{}", s.id()), Some(&body)).await.unwrap();
+                api.write(
+                    Method::PUT,
+                    &format!("{base}/tool_sets/{}", s.id()),
+                    Some(&body),
+                )
+                .await
+                .unwrap();
                 set_ids.push(s.id().to_string());
             }
             None => {
                 let body = json!({"metadata": {"name": t, "externalId": t}, "spec": spec});
-                set_ids.push(api.create(&format!("{base}/tool_sets"), &body, Some(t)).await.unwrap().id().to_string());
+                set_ids.push(
+                    api.create(&format!("{base}/tool_sets"), &body, Some(t))
+                        .await
+                        .unwrap()
+                        .id()
+                        .to_string(),
+                );
             }
         }
     }
     for i in 0..agents {
         let ext = format!("agent-{i:03}");
         let spec = json!({"status": "AGENT_STATUS_DRAFT", "variationSelectionMode": "VARIATION_SELECTION_MODE_WEIGHTED"});
-        let existing = live_agents.iter().position(|a| a.metadata.ext() == Some(ext.as_str()));
+        let existing = live_agents
+            .iter()
+            .position(|a| a.metadata.ext() == Some(ext.as_str()));
         let agent_id = match existing {
             Some(k) => {
                 let a = &live_agents[k];
                 let body = json!({"metadata": {"name": format!("Agent {i}")}, "spec": {"variationSelectionMode": "VARIATION_SELECTION_MODE_WEIGHTED"}, "updateMask": "metadata.name,spec.variationSelectionMode"});
-                api.write(Method::PATCH, &format!("{base}/agents/{}", a.id()), Some(&body)).await.unwrap();
+                api.write(
+                    Method::PATCH,
+                    &format!("{base}/agents/{}", a.id()),
+                    Some(&body),
+                )
+                .await
+                .unwrap();
                 a.id().to_string()
             }
             None => {
                 let body = json!({"metadata": {"name": format!("Agent {i}"), "externalId": ext}, "spec": spec});
-                api.create(&format!("{base}/agents"), &body, Some(&ext)).await.unwrap().id().to_string()
+                api.create(&format!("{base}/agents"), &body, Some(&ext))
+                    .await
+                    .unwrap()
+                    .id()
+                    .to_string()
             }
         };
-        for (v, model, weight) in [("a", "anthropic/claude-sonnet-4.6", 3), ("b", "openai/gpt-5", 1)] {
+        for (v, model, weight) in [
+            ("a", "anthropic/claude-sonnet-4.6", 3),
+            ("b", "openai/gpt-5", 1),
+        ] {
             let spec = json!({"prompt": format!("You are agent {i}, variation {v}."), "modelConfig": {"modelId": model}, "weight": weight});
-            let live = existing.and_then(|k| variations[k].iter().find(|x| x.metadata.ext() == Some(v)));
+            let live =
+                existing.and_then(|k| variations[k].iter().find(|x| x.metadata.ext() == Some(v)));
             match live {
                 Some(lv) => {
                     let body = json!({"metadata": {"name": v}, "spec": spec, "updateMask": "metadata.name,spec.prompt,spec.modelConfig,spec.weight"});
-                    api.write(Method::PATCH, &format!("{base}/agents/{agent_id}/variations/{}", lv.id()), Some(&body)).await.unwrap();
+                    api.write(
+                        Method::PATCH,
+                        &format!("{base}/agents/{agent_id}/variations/{}", lv.id()),
+                        Some(&body),
+                    )
+                    .await
+                    .unwrap();
                 }
                 None => {
                     let body = json!({"metadata": {"name": v, "externalId": v}, "spec": spec});
-                    let created = api.create(&format!("{base}/agents/{agent_id}/variations"), &body, Some(v)).await.unwrap();
+                    let created = api
+                        .create(
+                            &format!("{base}/agents/{agent_id}/variations"),
+                            &body,
+                            Some(v),
+                        )
+                        .await
+                        .unwrap();
                     for s in &set_ids {
-                        let path = format!("{base}/agents/{agent_id}/variations/{}/assignments", created.id());
-                        api.create(&path, &json!({"toolSetId": s}), None).await.unwrap();
+                        let path = format!(
+                            "{base}/agents/{agent_id}/variations/{}/assignments",
+                            created.id()
+                        );
+                        api.create(&path, &json!({"toolSetId": s}), None)
+                            .await
+                            .unwrap();
                     }
                 }
             }
         }
         if existing.is_none() {
-            let body = json!({"spec": {"status": "AGENT_STATUS_PUBLISHED"}, "updateMask": "spec.status"});
-            api.write(Method::PATCH, &format!("{base}/agents/{agent_id}"), Some(&body)).await.unwrap();
+            let body =
+                json!({"spec": {"status": "AGENT_STATUS_PUBLISHED"}, "updateMask": "spec.status"});
+            api.write(
+                Method::PATCH,
+                &format!("{base}/agents/{agent_id}"),
+                Some(&body),
+            )
+            .await
+            .unwrap();
         }
     }
 }
@@ -161,44 +225,99 @@ fn main() {
     if std::env::args().any(|a| a == "--list" || a == "--test") {
         return;
     }
-    let agents: usize = std::env::var("TWINFORM_CADENYA_AGENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    let agents: usize = std::env::var("TWINFORM_CADENYA_AGENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     println!("twinform Cadenya benchmark · {cores} cores · {agents} agents × 2 variations × 2 assignments · emulator latency {LATENCY_MS} ms/request\n");
     println!("| operation | strategy | requests | expected | writes | wall | ideal (p=16) | ratio |\n|---|---|---|---|---|---|---|---|");
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let faults = FaultConfig {
         latency_ms: LATENCY_MS,
         ..FaultConfig::default()
     };
     // twinform.
-    let emu = rt.block_on(emulator::start_with("127.0.0.1:0", None, &faults, Store::seeded())).unwrap();
+    let emu = rt
+        .block_on(emulator::start_with(
+            "127.0.0.1:0",
+            None,
+            &faults,
+            Store::seeded(),
+        ))
+        .unwrap();
     let endpoint = emu.endpoint();
     let dir = tempfile::tempdir().unwrap();
     write_tree(dir.path(), agents);
     let stats = &emu.shared.stats;
     let writes_expected = 2 + agents * (1 + 2 + 4 + 1);
     let wall = run(&endpoint, dir.path(), &["apply", "--auto-approve", "."]);
-    row("apply from empty", "twinform", stats.total.load(std::sync::atomic::Ordering::Relaxed), stats.writes(), &format!("{writes_expected} writes"), wall);
+    row(
+        "apply from empty",
+        "twinform",
+        stats.total.load(std::sync::atomic::Ordering::Relaxed),
+        stats.writes(),
+        &format!("{writes_expected} writes"),
+        wall,
+    );
     stats.reset();
     let wall = run(&endpoint, dir.path(), &["plan", "."]);
     // workspaces + agents (pages of 100) + tool sets + variations per agent.
     let formula = 1 + agents.div_ceil(100).max(1) as u64 + 1 + agents as u64;
-    row("no-op plan", "twinform", stats.reads(), stats.writes(), &format!("{formula} reads"), wall);
+    row(
+        "no-op plan",
+        "twinform",
+        stats.reads(),
+        stats.writes(),
+        &format!("{formula} reads"),
+        wall,
+    );
     stats.reset();
     let wall = run(&endpoint, dir.path(), &["apply", "--auto-approve", "."]);
-    row("no-op apply", "twinform", stats.total.load(std::sync::atomic::Ordering::Relaxed), stats.writes(), "0 writes", wall);
+    row(
+        "no-op apply",
+        "twinform",
+        stats.total.load(std::sync::atomic::Ordering::Relaxed),
+        stats.writes(),
+        "0 writes",
+        wall,
+    );
     rt.block_on(emu.stop()).unwrap();
 
     // The loader's strategy, on a fresh account.
-    let emu = rt.block_on(emulator::start_with("127.0.0.1:0", None, &faults, Store::seeded())).unwrap();
+    let emu = rt
+        .block_on(emulator::start_with(
+            "127.0.0.1:0",
+            None,
+            &faults,
+            Store::seeded(),
+        ))
+        .unwrap();
     let client = api(&emu.endpoint());
     let stats = &emu.shared.stats;
     let started = Instant::now();
     rt.block_on(loader(&client, agents));
-    row("apply from empty", "loader strategy", stats.total.load(std::sync::atomic::Ordering::Relaxed), stats.writes(), &format!("{writes_expected} writes"), started.elapsed());
+    row(
+        "apply from empty",
+        "loader strategy",
+        stats.total.load(std::sync::atomic::Ordering::Relaxed),
+        stats.writes(),
+        &format!("{writes_expected} writes"),
+        started.elapsed(),
+    );
     stats.reset();
     let started = Instant::now();
     rt.block_on(loader(&client, agents));
-    row("no-op apply", "loader strategy", stats.total.load(std::sync::atomic::Ordering::Relaxed), stats.writes(), "0 writes", started.elapsed());
+    row(
+        "no-op apply",
+        "loader strategy",
+        stats.total.load(std::sync::atomic::Ordering::Relaxed),
+        stats.writes(),
+        "0 writes",
+        started.elapsed(),
+    );
     rt.block_on(emu.stop()).unwrap();
 }
