@@ -582,11 +582,13 @@ fn crons_a_calendar_cannot_express_are_located_errors() {
         "cron: \"0 0 2 * * * *\"",
         "cron: \"0 0 2 L * * *\"",
     );
+    let manifest = std::fs::read_to_string(dir.path().join("cadenya.yaml")).unwrap();
+    let line = manifest.lines().position(|l| l.contains("cron:")).unwrap() + 1;
     let out = t.run(dir.path(), &["validate", "."]);
     assert_eq!(out.status.code(), Some(1));
     let shown = text(&out);
     assert!(
-        shown.contains("cadenya.yaml:34:") && shown.contains("`L` has no equivalent"),
+        shown.contains(&format!("cadenya.yaml:{line}:")) && shown.contains("`L` has no equivalent"),
         "{shown}"
     );
 }

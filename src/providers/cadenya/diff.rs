@@ -1202,6 +1202,13 @@ impl Differ<'_> {
                         Shown::manifest_literal(schema),
                     ));
                 }
+                if let Some(out) = &spec.output_definition {
+                    s["outputDefinition"] = out.clone();
+                    c.fields.push(FieldChange::after(
+                        "output_definition",
+                        Shown::manifest_literal(out),
+                    ));
+                }
                 c.depends_on = ws.deps();
                 let body =
                     json!({"metadata": create_meta(&name, &spec.id, ws.owner(), &[]), "spec": s});
@@ -1306,6 +1313,20 @@ impl Differ<'_> {
                             Shown::manifest_literal(schema),
                         ));
                         p.spec("inputDataSchema", schema.clone());
+                    }
+                }
+                if let Some(out) = &spec.output_definition {
+                    let have = live
+                        .spec("/outputDefinition")
+                        .cloned()
+                        .unwrap_or(Value::Null);
+                    if !same_json(&have, out) {
+                        c.fields.push(FieldChange::new(
+                            "output_definition",
+                            Shown::manifest_literal(&have),
+                            Shown::manifest_literal(out),
+                        ));
+                        p.spec("outputDefinition", out.clone());
                     }
                 }
                 if adopt {

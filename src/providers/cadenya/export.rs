@@ -276,6 +276,8 @@ struct AgentOut {
     webhook_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     input_schema: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_definition: Option<Value>,
     variations: BTreeMap<String, VariationOut>,
     schedules: BTreeMap<String, ScheduleOut>,
 }
@@ -604,6 +606,7 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
             ),
             webhook_url: a.spec_str("/webhookEventsUrl").map(literal),
             input_schema: a.spec("/inputDataSchema").cloned(),
+            output_definition: a.spec("/outputDefinition").cloned(),
             variations,
             schedules,
         };

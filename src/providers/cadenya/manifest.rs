@@ -89,6 +89,10 @@ pub struct AgentDoc {
     #[serde(default)]
     #[schemars(with = "Option<serde_json::Value>")]
     pub input_schema: Option<Spanned<serde_json::Value>>,
+    /// What the agent's objectives produce (Cadenya's `outputDefinition`).
+    #[serde(default)]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
+    pub output_definition: Option<Spanned<serde_json::Value>>,
     /// Complete when present, keyed by externalId.
     #[serde(default)]
     #[schemars(with = "Option<BTreeMap<String, VariationDoc>>")]

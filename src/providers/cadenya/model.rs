@@ -52,6 +52,7 @@ pub struct AgentSpec {
     pub selection: Option<String>,
     pub webhook_url: Option<Text>,
     pub input_schema: Option<Value>,
+    pub output_definition: Option<Value>,
     /// Complete when present.
     pub variations: Option<Vec<VariationSpec>>,
     /// Complete when present.

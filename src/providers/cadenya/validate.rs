@@ -310,6 +310,14 @@ fn agent(
         }
         None => None,
     };
+    if let Some(o) = a
+        .output_definition
+        .as_ref()
+        .filter(|o| !o.value.is_object())
+    {
+        ctx.error(d, &o.referenced, "`output_definition` must be a map");
+        ok = false;
+    }
     let ws = a.workspace.value.as_str();
     let variations = a.variations.as_ref().map(|map| {
         if map.value.is_empty() && status == Some(Status::Published) {
@@ -354,6 +362,7 @@ fn agent(
         selection: text_opt(&a.selection),
         webhook_url,
         input_schema: a.input_schema.as_ref().map(|s| s.value.clone()),
+        output_definition: a.output_definition.as_ref().map(|o| o.value.clone()),
         variations,
         schedules,
         source,

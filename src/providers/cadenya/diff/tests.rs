@@ -1,1 +1,224 @@
+use super::*;
+use crate::providers::cadenya::read::Space;
 
+fn ws() -> WorkspaceSpec {
+    WorkspaceSpec {
+        id: "dev".into(),
+        name: None,
+        description: None,
+        owner: Some("team".into()),
+        prune: false,
+        models: None,
+    }
+}
+
+fn res(v: Value) -> Resource {
+    serde_json::from_value(v).unwrap()
+}
+
+fn agent(variations: Option<Vec<VariationSpec>>) -> AgentSpec {
+    AgentSpec {
+        workspace: "dev".into(),
+        id: "ask".into(),
+        name: None,
+        description: None,
+        status: None,
+        selection: None,
+        webhook_url: None,
+        input_schema: None,
+        output_definition: None,
+        variations,
+        schedules: None,
+        source: "c.yaml:1".into(),
+    }
+}
+
+fn variation(memory: Option<Vec<&str>>) -> VariationSpec {
+    VariationSpec {
+        id: "v".into(),
+        name: None,
+        description: None,
+        prompt: None,
+        model: None,
+        temperature: None,
+        weight: None,
+        tools: None,
+        memory: memory.map(|m| m.into_iter().map(str::to_string).collect()),
+    }
+}
+
+fn live_with(agent_spec: Value, variations: Vec<Value>, layers: Vec<Value>) -> Live {
+    let mut space = Space {
+        workspace: res(json!({"metadata": {"id": "ws_1", "externalId": "dev"}})),
+        agents: Some(vec![res(agent_spec)]),
+        layers: Some(layers.into_iter().map(res).collect()),
+        ..Space::default()
+    };
+    space
+        .variations
+        .insert("agent_1".into(), variations.into_iter().map(res).collect());
+    let mut live = Live::default();
+    live.spaces.insert("dev".into(), space);
+    live
+}
+
+fn owned_agent(spec: Value) -> Value {
+    json!({"metadata": {"id": "agent_1", "name": "ask", "externalId": "ask", "labels": {OWNER_LABEL: "team"}}, "spec": spec})
+}
+
+fn writes(ops: &[Vec<Op>]) -> Vec<Write> {
+    ops.iter()
+        .flatten()
+        .filter_map(|o| match o {
+            Op::Write(w) => Some(w.clone()),
+            Op::SetModels { .. } => None,
+        })
+        .collect()
+}
+
+#[test]
+fn an_output_definition_change_is_one_patch_of_that_path() {
+    let mut a = agent(None);
+    a.output_definition = Some(json!({"format": "markdown"}));
+    let desired = Desired {
+        workspaces: vec![ws()],
+        agents: vec![a],
+        ..Desired::default()
+    };
+    let live = live_with(
+        owned_agent(json!({"outputDefinition": {"format": "text"}, "description": "kept"})),
+        vec![],
+        vec![],
+    );
+    let (plan, ops) = diff(&desired, &live, &Local::default()).unwrap();
+    assert_eq!(plan.changes.len(), 1);
+    let w = &writes(&ops)[0];
+    assert_eq!(w.method, "PATCH");
+    let body = w.body.as_ref().unwrap();
+    assert_eq!(body["updateMask"], "spec.outputDefinition");
+    assert_eq!(
+        body["spec"],
+        json!({"outputDefinition": {"format": "markdown"}})
+    );
+}
+
+/// Replay a stack's writes on positions: no two layers ever share one.
+fn replay(start: &[(&str, &str, i64)], ws: &[Write]) -> Vec<(String, i64)> {
+    let mut rows: Vec<(String, String, i64)> = start
+        .iter()
+        .map(|(r, l, p)| (r.to_string(), l.to_string(), *p))
+        .collect();
+    for w in ws.iter().filter(|w| w.what == What::LayerAssignment) {
+        match w.verb {
+            Verb::Delete => {
+                let Some(Seg::Id(row)) = w.path.last() else {
+                    panic!()
+                };
+                rows.retain(|r| r.0 != *row);
+            }
+            Verb::Update => {
+                let Some(Seg::Id(row)) = w.path.last() else {
+                    panic!()
+                };
+                let pos = w.body.as_ref().unwrap()["position"].as_i64().unwrap();
+                assert!(
+                    !rows.iter().any(|r| r.2 == pos && r.0 != *row),
+                    "position {pos} collides"
+                );
+                rows.iter_mut().find(|r| r.0 == *row).unwrap().2 = pos;
+            }
+            Verb::Create => {
+                let pos = w.body.as_ref().unwrap()["position"].as_i64().unwrap();
+                assert!(!rows.iter().any(|r| r.2 == pos), "position {pos} collides");
+                let layer = match &w.fill[0].1 {
+                    Seg::Id(id) => id.clone(),
+                    Seg::New(k) => k.clone(),
+                    Seg::Lit(l) => l.clone(),
+                };
+                rows.push((format!("new-{layer}"), layer, pos));
+            }
+        }
+    }
+    rows.sort_by_key(|r| r.2);
+    rows.into_iter().map(|r| (r.1, r.2)).collect()
+}
+
+#[test]
+fn a_stack_is_reordered_without_any_collision() {
+    let layers: Vec<Value> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|x| json!({"metadata": {"id": format!("memlyr_{x}"), "externalId": x, "labels": {OWNER_LABEL: "team"}}, "spec": {"type": "MEMORY_LAYER_TYPE_SKILLS"}}))
+        .collect();
+    let start = [
+        ("r1", "memlyr_a", 1),
+        ("r2", "memlyr_b", 2),
+        ("r3", "memlyr_c", 3),
+    ];
+    let var = json!({"metadata": {"id": "av_1", "externalId": "v"}, "spec": {}, "info": {
+        "memoryLayerAssignments": start.iter().map(|(r, l, p)| json!({"id": r, "memoryLayerId": l, "position": p})).collect::<Vec<_>>()
+    }});
+    let desired = Desired {
+        workspaces: vec![ws()],
+        agents: vec![agent(Some(vec![variation(Some(vec!["d", "c", "a"]))]))],
+        ..Desired::default()
+    };
+    let live = live_with(owned_agent(json!({})), vec![var], layers);
+    let (_, ops) = diff(&desired, &live, &Local::default()).unwrap();
+    let end = replay(&start, &writes(&ops));
+    assert_eq!(
+        end,
+        vec![
+            ("memlyr_d".to_string(), 1),
+            ("memlyr_c".to_string(), 2),
+            ("memlyr_a".to_string(), 3)
+        ]
+    );
+}
+
+#[test]
+fn the_same_order_at_other_positions_is_no_change() {
+    let layers = vec![
+        json!({"metadata": {"id": "memlyr_a", "externalId": "a"}, "spec": {}}),
+        json!({"metadata": {"id": "memlyr_b", "externalId": "b"}, "spec": {}}),
+    ];
+    let var = json!({"metadata": {"id": "av_1", "externalId": "v"}, "spec": {}, "info": {
+        "memoryLayerAssignments": [{"id": "r1", "memoryLayerId": "memlyr_a", "position": 4}, {"id": "r2", "memoryLayerId": "memlyr_b", "position": 9}]
+    }});
+    let desired = Desired {
+        workspaces: vec![ws()],
+        agents: vec![agent(Some(vec![variation(Some(vec!["a", "b"]))]))],
+        ..Desired::default()
+    };
+    let live = live_with(owned_agent(json!({})), vec![var], layers);
+    let (plan, _) = diff(&desired, &live, &Local::default()).unwrap();
+    assert!(
+        plan.changes.is_empty(),
+        "{:?}",
+        plan.changes.iter().map(|c| &c.address).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn an_unowned_resource_stops_the_plan_unless_adopted() {
+    let desired = Desired {
+        workspaces: vec![ws()],
+        agents: vec![agent(None)],
+        ..Desired::default()
+    };
+    let mut a = owned_agent(json!({}));
+    a["metadata"]["labels"] = json!({OWNER_LABEL: "other"});
+    let live = live_with(a, vec![], vec![]);
+    let e = diff(&desired, &live, &Local::default()).unwrap_err();
+    assert!(
+        e.problems[0].contains("--adopt") && e.problems[0].contains("owned by `other`"),
+        "{e}"
+    );
+    let local = Local {
+        adopt: true,
+        ..Local::default()
+    };
+    let (_, ops) = diff(&desired, &live, &local).unwrap();
+    let body = writes(&ops)[0].body.clone().unwrap();
+    assert_eq!(body["updateMask"], "metadata.labels");
+    assert_eq!(body["metadata"]["labels"][OWNER_LABEL], "team");
+}
