@@ -286,6 +286,61 @@ fn a_failure_skips_only_its_dependents() {
     assert_eq!(status["good"], &twinform::engine::apply::Status::Applied);
 }
 
+/// A saved plan's operation digests and live fingerprints, together.
+fn json_pair(v: &serde_json::Value) -> serde_json::Value {
+    let mut m = v["operations"].as_object().cloned().unwrap_or_default();
+    for (k, f) in v["fingerprints"].as_object().into_iter().flatten() {
+        m.insert(format!("fingerprint {k}"), f.clone());
+    }
+    serde_json::Value::Object(m)
+}
+
+#[test]
+fn a_saved_plan_records_operations_by_a_keyed_digest() {
+    // Operations carry interpolated secrets and live prompts may too: a plain
+    // hash of either in the file would let its reader test guesses. Both are
+    // keyed by the API key.
+    let (twin, dir) = scenario();
+    let saved = |key: &str, name: &str| {
+        let out = twin
+            .cmd(dir.path())
+            .env("HOOK_TOKEN", HOOK_TOKEN)
+            .env("TWIN_API_KEY", key)
+            .args(["plan", "--out", name, "."])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(name)).unwrap()).unwrap();
+        json_pair(&v)
+    };
+    let a = saved("key-one-0123456789", "a.json");
+    let again = saved("key-one-0123456789", "b.json");
+    let other = saved("key-two-0123456789", "c.json");
+    assert!(!a.as_object().unwrap().is_empty());
+    assert_eq!(a, again, "the same key and plan give the same digests");
+    for (address, digest) in a.as_object().unwrap() {
+        assert_ne!(Some(digest), other.get(address), "{address}: not keyed");
+    }
+    // Plan and apply with different API keys agree through TWINFORM_PLAN_KEY.
+    let with_plan_key = |key: &str, args: &[&str]| {
+        twin.cmd(dir.path())
+            .env("HOOK_TOKEN", HOOK_TOKEN)
+            .env("TWIN_API_KEY", key)
+            .env("TWINFORM_PLAN_KEY", "shared-plan-key-42")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(with_plan_key("read-only-key-1", &["plan", "--out", "d.json", "."]).status.success());
+    let out = with_plan_key("writer-key-2", &["apply", "--max-destroy", "10", "d.json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
 fn a_saved_plan_applies_exactly_and_refuses_when_stale() {
     let (twin, dir) = scenario();

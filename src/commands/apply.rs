@@ -86,14 +86,27 @@ fn check_and_confirm(
     p: &Prepared,
 ) -> Result<bool, Error> {
     if let Some(saved) = saved {
-        let stale = saved::changed(&saved.fingerprints, &p.fingerprints());
+        let now = p.fingerprints();
+        let stale = saved::changed(&saved.fingerprints, &now);
         if !stale.is_empty() {
+            // Every fingerprint differing, none added or gone: another key.
+            let rekeyed = stale.len() == now.len()
+                && saved.fingerprints.keys().eq(now.keys())
+                && now.len() > 1;
+            let hint = if rekeyed {
+                "hint: every object differs: if the plan was saved with another API key, set TWINFORM_PLAN_KEY to one value for both plan and apply"
+            } else {
+                "hint: run `twinform plan --out` again"
+            };
             return Err(Error::Refused(format!(
-                "the saved plan is stale: these live objects changed since it was made: {}\nhint: run `twinform plan --out` again",
+                "the saved plan is stale: these live objects changed since it was made: {}\n{hint}",
                 stale.join(", ")
             )));
         }
-        let differs = saved::changed(&saved.operations, &saved::operation_hashes(&p.plan));
+        let differs = saved::changed(
+            &saved.operations,
+            &saved::operation_hashes(&p.plan, &|pr, d| p.session.keyed_digest(pr, d)),
+        );
         if !differs.is_empty() {
             return Err(Error::Refused(format!(
                 "the manifests (or the variables they use) changed since the plan was saved: {}\nhint: run `twinform plan --out` again",

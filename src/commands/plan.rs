@@ -27,13 +27,17 @@ pub struct Prepared {
 
 impl Prepared {
     /// Fingerprints of every live object the plan depends on, all providers.
+    /// Fingerprints of what was read, keyed like the operations (a live
+    /// prompt may hold a secret; a plain hash of it must not be in the file).
     pub fn fingerprints(&self) -> BTreeMap<String, String> {
-        self.tree
-            .parts
-            .iter()
-            .zip(&self.lives)
-            .flat_map(|(p, l)| p.provider.fingerprints(p.desired.as_ref(), l.as_ref()))
-            .collect()
+        let mut out = BTreeMap::new();
+        for (p, l) in self.tree.parts.iter().zip(&self.lives) {
+            let name = p.provider.info().name;
+            for (address, f) in p.provider.fingerprints(p.desired.as_ref(), l.as_ref()) {
+                out.insert(address, self.session.keyed_digest(name, &f));
+            }
+        }
+        out
     }
 }
 
@@ -98,7 +102,9 @@ fn save(
         selection: selection.clone(),
         created_at: chrono::Utc::now().to_rfc3339(),
         fingerprints: prepared.fingerprints(),
-        operations: saved::operation_hashes(&prepared.plan),
+        operations: saved::operation_hashes(&prepared.plan, &|p, d| {
+            prepared.session.keyed_digest(p, d)
+        }),
         plan: render::json::to_value(&prepared.plan),
     };
     let text = printer

@@ -138,6 +138,9 @@ pub struct Connected {
 /// when this is closed or dropped.
 pub struct Session {
     pub connected: Vec<Connected>,
+    /// `TWINFORM_PLAN_KEY`: keys saved plans when plan and apply run with
+    /// different API keys (a read-only key for pull requests).
+    plan_key: Option<String>,
     #[cfg(feature = "emulator")]
     emulators: Vec<Box<dyn super::emulation::Running>>,
 }
@@ -168,6 +171,20 @@ impl Session {
         self.connected
             .iter()
             .find(|c| c.provider.info().name == name)
+    }
+
+    /// A digest of `data` keyed by `TWINFORM_PLAN_KEY` when set, else by
+    /// `provider`'s API key; saved plans record operations and live
+    /// fingerprints this way, so the file holds no plain hash of a secret.
+    pub fn keyed_digest(&self, provider: &str, data: &str) -> String {
+        let parts = ["saved plan", provider, data];
+        match &self.plan_key {
+            Some(k) => super::http::keyed_digest(k.as_bytes(), &parts),
+            None => self
+                .get(provider)
+                .map(|c| c.client.keyed_digest(&parts))
+                .unwrap_or_default(),
+        }
     }
 }
 
@@ -244,7 +261,12 @@ pub async fn connect(
             resolved.push(credentials(p.as_ref(), opts, env)?);
         }
     }
+    let plan_key = env("TWINFORM_PLAN_KEY").filter(|k| !k.trim().is_empty());
+    if let Some(k) = &plan_key {
+        redactor.add(k);
+    }
     let mut session = Session {
+        plan_key,
         connected: Vec::new(),
         #[cfg(feature = "emulator")]
         emulators: Vec::new(),

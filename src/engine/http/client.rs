@@ -233,21 +233,7 @@ impl Client {
     /// without it. For platforms where a write-only value's change must be
     /// detected without storing the value or an unsalted hash of it.
     pub fn keyed_digest(&self, parts: &[&str]) -> String {
-        use hmac::{Hmac, Mac};
-        use sha2::{Digest, Sha256};
-        let key = Sha256::new()
-            .chain_update(b"twinform keyed digest v1\0")
-            .chain_update(self.key.expose().as_bytes())
-            .finalize();
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
-            return String::new();
-        };
-        for p in parts {
-            // Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
-            mac.update(&(p.len() as u64).to_be_bytes());
-            mac.update(p.as_bytes());
-        }
-        hex::encode(&mac.finalize().into_bytes()[..16])
+        keyed_digest(self.key.expose().as_bytes(), parts)
     }
 
     /// Send a request and decode a JSON answer.
@@ -384,6 +370,25 @@ impl Client {
             t(&format!("{method} {path} → {status} in {ms} ms{retry}"));
         }
     }
+}
+
+/// HMAC-SHA256 of `parts` (length-prefixed, so ("ab", "c") and ("a", "bc")
+/// differ) under a key derived from `secret`; hex, 32 characters.
+pub fn keyed_digest(secret: &[u8], parts: &[&str]) -> String {
+    use hmac::{Hmac, Mac};
+    use sha2::{Digest, Sha256};
+    let key = Sha256::new()
+        .chain_update(b"twinform keyed digest v1\0")
+        .chain_update(secret)
+        .finalize();
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&key) else {
+        return String::new();
+    };
+    for p in parts {
+        mac.update(&(p.len() as u64).to_be_bytes());
+        mac.update(p.as_bytes());
+    }
+    hex::encode(&mac.finalize().into_bytes()[..16])
 }
 
 /// How a timed-out request's message starts.

@@ -8,7 +8,7 @@ mod error;
 mod pace;
 
 pub use client::{
-    erased, parse_retry_after, ApiKey, Auth, Client, ClientConfig, ClientStats, Idempotency,
-    Profile, Response, RetryPolicy, Tracer, MAX_RETRY_AFTER,
+    erased, keyed_digest, parse_retry_after, ApiKey, Auth, Client, ClientConfig, ClientStats,
+    Idempotency, Profile, Response, RetryPolicy, Tracer, MAX_RETRY_AFTER,
 };
 pub use error::{describe, from_response, ApiError, ErrorBody};

@@ -46,13 +46,20 @@ pub struct SavedPlan {
     pub plan: serde_json::Value,
 }
 
-/// Hash of each change's operations, by address.
-pub fn operation_hashes(plan: &Plan) -> BTreeMap<String, String> {
+/// A keyed digest of each change's operations, by address. Operations
+/// hold real values (interpolated secrets included), so a plain hash would
+/// let whoever holds the plan file test guesses of a secret; `digest` is
+/// keyed (the provider's client keys it with its API key), which plan and
+/// apply both have and a reader of the file does not.
+pub fn operation_hashes(
+    plan: &Plan,
+    digest: &dyn Fn(&str, &str) -> String,
+) -> BTreeMap<String, String> {
     plan.changes
         .iter()
         .map(|c| {
             let ops = serde_json::to_string(&c.ops).unwrap_or_default();
-            (c.address.clone(), crate::engine::sha256_hex(ops.as_bytes()))
+            (c.address.clone(), digest(c.provider, &ops))
         })
         .collect()
 }
