@@ -336,9 +336,17 @@ fn a_saved_plan_records_operations_by_a_keyed_digest() {
             .output()
             .unwrap()
     };
-    assert!(with_plan_key("read-only-key-1", &["plan", "--out", "d.json", "."]).status.success());
+    assert!(
+        with_plan_key("read-only-key-1", &["plan", "--out", "d.json", "."])
+            .status
+            .success()
+    );
     let out = with_plan_key("writer-key-2", &["apply", "--max-destroy", "10", "d.json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

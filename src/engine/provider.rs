@@ -182,6 +182,31 @@ pub struct Export {
     pub known: Vec<String>,
 }
 
+/// A file-name-safe form of a name for exported files (`fallback` when
+/// nothing of it is left).
+pub fn slug(name: &str, fallback: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let s = s
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if s.is_empty() {
+        fallback.into()
+    } else {
+        s
+    }
+}
+
 /// What to export: names of objects (agents, workspaces) to narrow to.
 #[derive(Debug, Clone, Default)]
 pub struct ExportFilter {

@@ -2015,98 +2015,82 @@ impl Differ<'_> {
         let (Some(owner), true) = (ws.owner(), ws.spec.prune) else {
             return;
         };
-        let kinds: [(&str, &str, What, Vec<&str>); 4] = [
+        let d = self.desired;
+        let here = |w: &String| *w == ws.spec.id;
+        type Address = fn(&str, &str) -> String;
+        let kinds: [(What, &'static str, &str, Address, &[Resource], Vec<&str>); 4] = [
             (
+                What::Agent,
                 "agent",
                 "agents",
-                What::Agent,
-                self.desired
-                    .agents
+                agent_address,
+                ws.list(|s| &s.agents),
+                d.agents
                     .iter()
-                    .filter(|a| a.workspace == ws.id())
-                    .map(|a| a.id.as_str())
+                    .filter(|x| here(&x.workspace))
+                    .map(|x| x.id.as_str())
                     .collect(),
             ),
             (
+                What::ToolSet,
                 "tool_set",
                 "tool_sets",
-                What::ToolSet,
-                self.desired
-                    .tool_sets
+                tool_set_address,
+                ws.list(|s| &s.tool_sets),
+                d.tool_sets
                     .iter()
-                    .filter(|a| a.workspace == ws.id())
-                    .map(|a| a.id.as_str())
+                    .filter(|x| here(&x.workspace))
+                    .map(|x| x.id.as_str())
                     .collect(),
             ),
             (
+                What::Layer,
                 "memory_layer",
                 "memory_layers",
-                What::Layer,
-                self.desired
-                    .layers
+                layer_address,
+                ws.list(|s| &s.layers),
+                d.layers
                     .iter()
-                    .filter(|a| a.workspace == ws.id())
-                    .map(|a| a.id.as_str())
+                    .filter(|x| here(&x.workspace))
+                    .map(|x| x.id.as_str())
                     .collect(),
             ),
             (
+                What::Secret,
                 "secret",
                 "workspace_secrets",
-                What::Secret,
-                self.desired
-                    .secrets
+                secret_address,
+                ws.list(|s| &s.secrets),
+                d.secrets
                     .iter()
-                    .filter(|a| a.workspace == ws.id())
-                    .map(|a| a.id.as_str())
+                    .filter(|x| here(&x.workspace))
+                    .map(|x| x.id.as_str())
                     .collect(),
             ),
         ];
-        for (resource, collection, what, declared) in kinds {
-            let items: &[Resource] = match what {
-                What::Agent => ws.list(|s| &s.agents),
-                What::ToolSet => ws.list(|s| &s.tool_sets),
-                What::Layer => ws.list(|s| &s.layers),
-                _ => ws.list(|s| &s.secrets),
-            };
+        for (what, resource, collection, address_of, items, declared) in kinds {
             for r in items {
                 if !r.metadata.owned_by(owner)
                     || r.metadata.ext().is_some_and(|e| declared.contains(&e))
                 {
                     continue;
                 }
-                let ext = r.metadata.ext().unwrap_or(r.id());
-                let address = match what {
-                    What::Agent => agent_address(ws.id(), ext),
-                    What::ToolSet => tool_set_address(ws.id(), ext),
-                    What::Layer => layer_address(ws.id(), ext),
-                    _ => secret_address(ws.id(), ext),
-                };
+                let address = address_of(ws.id(), r.metadata.ext().unwrap_or(r.id()));
                 if self.referenced.contains(r.id()) {
                     self.errors.push(format!(
                         "{address} is to be pruned (no manifest declares it) but a declared variation still uses it: declare it, or stop using it"
                     ));
                     continue;
                 }
-                let resource: &'static str = match resource {
-                    "agent" => "agent",
-                    "tool_set" => "tool_set",
-                    "memory_layer" => "memory_layer",
-                    _ => "secret",
-                };
                 let mut c = self.change(&address, resource, Action::Delete, None);
                 c.label = Some(lit(r.id()));
                 c.fields
                     .push(FieldChange::before("name", lit(&r.metadata.name)));
-                let w = write(
-                    what,
-                    Verb::Delete,
-                    "DELETE",
-                    under(
-                        &ws.seg,
-                        vec![Seg::Lit(collection.into()), Seg::Id(r.id().into())],
-                    ),
-                    None,
+                let path = under(
+                    &ws.seg,
+                    vec![Seg::Lit(collection.into()), Seg::Id(r.id().into())],
                 );
+                let w = write(what, Verb::Delete, "DELETE", path, None);
                 let i = self.push(c, vec![Op::Write(w)]);
                 self.deletes.push((i, r.id().to_string()));
             }

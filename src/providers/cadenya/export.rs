@@ -117,16 +117,10 @@ async fn read(api: &CadenyaApi, workspace: Resource, parallelism: usize) -> Resu
             l.id().to_string(),
         );
         tasks.spawn(async move {
-            let listed = {
-                let _permit = limit.clone().acquire_owned().await;
-                api.list(&path, "").await?
-            };
-            let mut full = Vec::new();
-            for e in listed {
-                let _permit = limit.clone().acquire_owned().await;
-                full.push(api.get(&format!("{path}/{}", e.id())).await?.unwrap_or(e));
-            }
-            Ok(Part::Entries(id, full))
+            Ok(Part::Entries(
+                id,
+                super::read::entries(&api, &path, &limit, |_| true).await?,
+            ))
         });
     }
     let mut r = Read {

@@ -158,6 +158,35 @@ pub async fn read(
     Ok(live)
 }
 
+/// A layer's entries at `path` that `keep` selects, each read in full (the
+/// list omits content), `limit` requests at a time. The list and the GETs
+/// take their permits one by one: a task holding one while waiting for
+/// another would deadlock at parallelism 1.
+pub async fn entries(
+    api: &CadenyaApi,
+    path: &str,
+    limit: &Arc<Semaphore>,
+    keep: impl Fn(&Resource) -> bool,
+) -> Result<Vec<Resource>, ApiError> {
+    let listed = {
+        let _permit = limit.clone().acquire_owned().await;
+        api.list(path, "").await?
+    };
+    let mut full = JoinSet::new();
+    for e in listed.into_iter().filter(|e| keep(e)) {
+        let (api, url, limit) = (api.clone(), format!("{path}/{}", e.id()), limit.clone());
+        full.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            Ok::<_, ApiError>(api.get(&url).await?.unwrap_or(e))
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(r) = full.join_next().await {
+        out.push(r.map_err(|e| ApiError::Task(e.to_string()))??);
+    }
+    Ok(out)
+}
+
 enum Child {
     Variations(String, Vec<Resource>),
     Schedules(String, Vec<Resource>),
@@ -243,39 +272,22 @@ async fn read_space(
         );
     }
     for l in desired.layers.iter().filter(|l| l.workspace == spec.id) {
-        let (Some(entries), Some(found)) = (
+        let (Some(declared_entries), Some(found)) = (
             &l.entries,
             layers.as_deref().and_then(|all| by_ext_in(all, &l.id)),
         ) else {
             continue;
         };
-        let declared: HashSet<String> = entries.iter().map(|e| e.id.clone()).collect();
+        let declared: HashSet<String> = declared_entries.iter().map(|e| e.id.clone()).collect();
         let (api, id, limit) = (api.clone(), found.id().to_string(), limit.clone());
         let path = format!("{base}/memory_layers/{id}/entries");
-        // Not through `spawn`: its permit would be held while the GETs
-        // below wait for theirs (a deadlock at parallelism 1).
+        // Not through `spawn`, whose permit would be held meanwhile.
         tasks.spawn(async move {
-            let listed = {
-                let _permit = limit.clone().acquire_owned().await;
-                api.list(&path, "").await?
-            };
-            // The list omits content: one GET per declared entry that exists.
-            let mut full = JoinSet::new();
-            for e in listed
-                .into_iter()
-                .filter(|e| e.metadata.ext().is_some_and(|x| declared.contains(x)))
-            {
-                let (api, url, limit) = (api.clone(), format!("{path}/{}", e.id()), limit.clone());
-                full.spawn(async move {
-                    let _permit = limit.acquire_owned().await;
-                    Ok::<_, ApiError>(api.get(&url).await?.unwrap_or(e))
-                });
-            }
-            let mut out = Vec::new();
-            while let Some(r) = full.join_next().await {
-                out.push(r.map_err(|e| ApiError::Task(e.to_string()))??);
-            }
-            Ok(Child::Entries(id, out))
+            let keep = |e: &Resource| e.metadata.ext().is_some_and(|x| declared.contains(x));
+            Ok(Child::Entries(
+                id,
+                entries(&api, &path, &limit, keep).await?,
+            ))
         });
     }
     let mut space = Space {

@@ -48,26 +48,7 @@ pub fn is_credential_key(key: &str) -> bool {
 
 /// A file-name-safe form of a name.
 fn slug(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s
-        .split('-')
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
-    if s.is_empty() {
-        "agent".into()
-    } else {
-        s
-    }
+    crate::engine::provider::slug(name, "agent")
 }
 
 /// A live string written where a manifest interpolates.

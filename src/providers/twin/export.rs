@@ -33,26 +33,7 @@ struct AgentState {
 
 /// A file-name-safe form of a name.
 fn slug(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    let s = s
-        .split('-')
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
-    if s.is_empty() {
-        "workspace".into()
-    } else {
-        s
-    }
+    crate::engine::provider::slug(name, "workspace")
 }
 
 const MODELINE: &str = "# yaml-language-server: $schema=../twinform.schema.json\n";
