@@ -2016,62 +2016,42 @@ impl Differ<'_> {
             return;
         };
         let d = self.desired;
-        let here = |w: &String| *w == ws.spec.id;
+        let ids = |it: &mut dyn Iterator<Item = (&'_ String, &'_ String)>| -> Vec<String> {
+            it.filter(|(w, _)| **w == ws.spec.id)
+                .map(|(_, id)| id.clone())
+                .collect()
+        };
         type Address = fn(&str, &str) -> String;
-        let kinds: [(What, &'static str, &str, Address, &[Resource], Vec<&str>); 4] = [
-            (
-                What::Agent,
-                "agent",
-                "agents",
-                agent_address,
-                ws.list(|s| &s.agents),
-                d.agents
-                    .iter()
-                    .filter(|x| here(&x.workspace))
-                    .map(|x| x.id.as_str())
-                    .collect(),
-            ),
-            (
-                What::ToolSet,
-                "tool_set",
-                "tool_sets",
-                tool_set_address,
-                ws.list(|s| &s.tool_sets),
-                d.tool_sets
-                    .iter()
-                    .filter(|x| here(&x.workspace))
-                    .map(|x| x.id.as_str())
-                    .collect(),
-            ),
-            (
-                What::Layer,
-                "memory_layer",
-                "memory_layers",
-                layer_address,
-                ws.list(|s| &s.layers),
-                d.layers
-                    .iter()
-                    .filter(|x| here(&x.workspace))
-                    .map(|x| x.id.as_str())
-                    .collect(),
-            ),
-            (
-                What::Secret,
-                "secret",
-                "workspace_secrets",
-                secret_address,
-                ws.list(|s| &s.secrets),
-                d.secrets
-                    .iter()
-                    .filter(|x| here(&x.workspace))
-                    .map(|x| x.id.as_str())
-                    .collect(),
-            ),
+        const PRUNED: [(What, &str, &str, Address); 4] = [
+            (What::Agent, "agent", "agents", agent_address),
+            (What::ToolSet, "tool_set", "tool_sets", tool_set_address),
+            (What::Layer, "memory_layer", "memory_layers", layer_address),
+            (What::Secret, "secret", "workspace_secrets", secret_address),
         ];
-        for (what, resource, collection, address_of, items, declared) in kinds {
+        for (what, resource, collection, address_of) in PRUNED {
+            let (items, declared) = match what {
+                What::Agent => (
+                    ws.list(|s| &s.agents),
+                    ids(&mut d.agents.iter().map(|x| (&x.workspace, &x.id))),
+                ),
+                What::ToolSet => (
+                    ws.list(|s| &s.tool_sets),
+                    ids(&mut d.tool_sets.iter().map(|x| (&x.workspace, &x.id))),
+                ),
+                What::Layer => (
+                    ws.list(|s| &s.layers),
+                    ids(&mut d.layers.iter().map(|x| (&x.workspace, &x.id))),
+                ),
+                _ => (
+                    ws.list(|s| &s.secrets),
+                    ids(&mut d.secrets.iter().map(|x| (&x.workspace, &x.id))),
+                ),
+            };
             for r in items {
                 if !r.metadata.owned_by(owner)
-                    || r.metadata.ext().is_some_and(|e| declared.contains(&e))
+                    || r.metadata
+                        .ext()
+                        .is_some_and(|e| declared.iter().any(|x| x == e))
                 {
                     continue;
                 }
