@@ -231,6 +231,60 @@ fn a_changed_prompt_is_one_patch_of_that_path() {
 }
 
 #[test]
+fn variation_prompts_and_memory_entries_render_from_templates() {
+    let t = TestCadenya::start();
+    let dir = example();
+    std::fs::create_dir_all(dir.path().join("fragments")).unwrap();
+    std::fs::write(dir.path().join("fragments/tone.md"), "Be brief.\n").unwrap();
+    std::fs::write(
+        dir.path().join("prompts/concise.md.j2"),
+        "Answer in {{ n }} sentence{{ 's' if n > 1 }}.\n{% include \"fragments/tone.md\" %}",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("memory/refunds.md.j2"),
+        "{% include \"memory/refunds.md\" %}{% include \"fragments/tone.md\" %}",
+    )
+    .unwrap();
+    edit(
+        dir.path(),
+        "prompt: Answer in one sentence.",
+        "prompt: {template: prompts/concise.md.j2, vars: {n: 2}}",
+    );
+    edit(
+        dir.path(),
+        "{file: memory/refunds.md}",
+        "{template: memory/refunds.md.j2}",
+    );
+    assert!(t.apply(dir.path()).status.success());
+    let concise = t
+        .all("/variations")
+        .into_iter()
+        .find(|v| ext(v) == "concise")
+        .unwrap();
+    assert_eq!(
+        concise.pointer("/spec/prompt"),
+        Some(&json!("Answer in 2 sentences.\nBe brief.\n"))
+    );
+    let refunds = std::fs::read_to_string(dir.path().join("memory/refunds.md")).unwrap();
+    let rendered = json!(format!("{refunds}Be brief.\n")).to_string();
+    let entries = t.all("/entries");
+    assert!(
+        entries.iter().any(|e| e.to_string().contains(&rendered)),
+        "{entries:#?}"
+    );
+    assert_eq!(t.plan_code(dir.path()), 0);
+    // The shared fragment changes: both resources change, and the plan names it.
+    std::fs::write(dir.path().join("fragments/tone.md"), "Be brief and kind.\n").unwrap();
+    let out = text(&t.run(dir.path(), &["plan", "."]));
+    assert_eq!(
+        out.matches("from fragment fragments/tone.md").count(),
+        2,
+        "{out}"
+    );
+}
+
+#[test]
 fn assignments_are_a_set_and_removals_come_before_deletes() {
     let t = TestCadenya::start();
     let dir = example();

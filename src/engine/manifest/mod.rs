@@ -14,7 +14,7 @@ mod text;
 
 pub use diagnostic::{Problem, SourceFile};
 pub use load::{Document, LoadContext};
-pub use source::{FileRef, TextSource};
+pub use source::{FileRef, TemplateRef, TextSource};
 pub use text::Text;
 
 /// The outcome of loading a tree: each provider's desired state (when no

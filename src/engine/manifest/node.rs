@@ -161,8 +161,22 @@ fn walk<'a>(node: &'a Node, schema: &Value, root: &Value, out: &mut Vec<UnknownF
     let schema = resolve(schema, root);
     for branch in ["anyOf", "oneOf"] {
         if let Some(branches) = schema.get(branch).and_then(Value::as_array) {
-            // The branch shaped like the node (a mapping's object branch).
-            if let Some(b) = branches.iter().find(|b| fits(node, resolve(b, root), root)) {
+            // The branch shaped like the node (a mapping's object branch);
+            // among several object branches, the one naming most of its keys.
+            let known = |b: &Value| match node {
+                Node::Map(entries) => entries
+                    .iter()
+                    .filter(|(k, _)| names_property(resolve(b, root), root, &k.value))
+                    .count(),
+                _ => 0,
+            };
+            let best = branches
+                .iter()
+                .filter(|b| fits(node, resolve(b, root), root))
+                .enumerate()
+                .max_by_key(|(i, b)| (known(b), std::cmp::Reverse(*i)))
+                .map(|(_, b)| b);
+            if let Some(b) = best {
                 walk(node, b, root, out);
             }
             return;
@@ -199,6 +213,21 @@ fn walk<'a>(node: &'a Node, schema: &Value, root: &Value, out: &mut Vec<UnknownF
         }
         Node::Scalar => {}
     }
+}
+
+/// Whether `schema` (or a schema it is `allOf`) has property `key`.
+fn names_property(schema: &Value, root: &Value, key: &str) -> bool {
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .is_some_and(|p| p.contains_key(key))
+        || schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .is_some_and(|all| {
+                all.iter()
+                    .any(|b| names_property(resolve(b, root), root, key))
+            })
 }
 
 /// Whether a schema branch could describe `node` (by its JSON type).

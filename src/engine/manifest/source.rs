@@ -1,10 +1,24 @@
 //! [`TextSource`]: long text (a prompt, instructions, a memory entry) given
-//! inline or as a file next to the manifest.
+//! inline, as a file next to the manifest, or as a template.
+//!
+//! Templates are Jinja-compatible (minijinja): `{template: prompts/x.md.j2,
+//! vars: {tone: friendly}}`. The template path is relative to the manifest;
+//! `{% include "fragments/rules.md" %}` names are relative to the manifest
+//! root, and every file a template reads must resolve inside the root (as
+//! for `{file: …}`). An undefined variable is an error, and every error is
+//! reported at the template's file:line:col.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Location;
 
+use super::diagnostic::{Problem, SourceFile};
+use super::load::{read_text, Content};
+use super::text::Rendered;
 use super::{Document, LoadContext, Text};
 
 /// Text inline, or read from a file.
@@ -16,6 +30,19 @@ pub enum TextSource {
     /// A file holding the text, relative to the manifest that names it
     /// (taken as written: no interpolation).
     File(FileRef),
+    /// A template rendered with `vars`.
+    Template(TemplateRef),
+}
+
+/// `{template: prompts/x.md.j2, vars: {…}}`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateRef {
+    /// Path relative to this manifest; must stay inside the manifest root.
+    pub template: String,
+    /// Variables the template uses (`{{ tone }}`).
+    #[serde(default)]
+    pub vars: BTreeMap<String, serde_json::Value>,
 }
 
 /// `{file: prompts/x.md}`.
@@ -43,11 +70,172 @@ impl LoadContext<'_> {
                 self.text(doc, &spanned)?
             }
             TextSource::File(f) => Text::plain(&self.read_file(doc, at, what, &f.file)?),
+            TextSource::Template(t) => self.render(doc, at, t)?,
         };
         Some(if text.expose().contains('\r') {
             text.map(|s| s.replace("\r\n", "\n"))
         } else {
             text
         })
+    }
+}
+
+/// What a template read while rendering: every file by its name (relative
+/// to the root), in the order first read.
+#[derive(Default)]
+struct Reads {
+    order: Vec<String>,
+    text: HashMap<String, String>,
+    problems: Vec<Problem>,
+}
+
+/// A manifest value as a template value.
+fn jinja(v: &serde_json::Value) -> minijinja::Value {
+    use serde_json::Value as J;
+    match v {
+        J::Null => minijinja::Value::from(()),
+        J::Bool(b) => minijinja::Value::from(*b),
+        J::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => minijinja::Value::from(i),
+            (None, Some(f)) => minijinja::Value::from(f),
+            _ => minijinja::Value::from(n.to_string()),
+        },
+        J::String(s) => minijinja::Value::from(s.as_str()),
+        J::Array(a) => a.iter().map(jinja).collect(),
+        J::Object(m) => minijinja::Value::from_pairs(m.iter().map(|(k, v)| (k.as_str(), jinja(v)))),
+    }
+}
+
+/// A path as people see it: relative to the working directory when inside it.
+fn shown(path: &Path) -> String {
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+    match cwd.as_deref().and_then(|c| path.strip_prefix(c).ok()) {
+        Some(rel) => rel.display().to_string(),
+        None => path.display().to_string(),
+    }
+}
+
+impl LoadContext<'_> {
+    /// Render a template of `doc`; problems are recorded at the template's
+    /// own file:line:col (or at `at` when the template cannot be found).
+    fn render(&mut self, doc: &Document, at: &Location, t: &TemplateRef) -> Option<Text> {
+        let dir = self.paths[doc.file]
+            .parent()
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let resolved = match std::fs::canonicalize(dir.join(&t.template)) {
+            Ok(p) => p,
+            Err(e) => {
+                self.error(
+                    doc,
+                    at,
+                    format!("template `{}` cannot be read: {e}", t.template),
+                );
+                return None;
+            }
+        };
+        let Ok(name) = resolved
+            .strip_prefix(&self.root)
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+        else {
+            self.error(
+                doc,
+                at,
+                format!("template `{}` is outside the manifest root", t.template),
+            )
+            .set_help("templates must resolve (symlinks included) inside the manifest root");
+            return None;
+        };
+        let root: PathBuf = self.root.clone();
+        let reads: Arc<Mutex<Reads>> = Arc::default();
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()
+        {
+            env.set_syntax(syntax);
+        }
+        let loader_reads = reads.clone();
+        env.set_loader(move |name: &str| {
+            let refused =
+                |why: String| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, why);
+            let path = std::fs::canonicalize(root.join(name))
+                .map_err(|e| refused(format!("`{name}` cannot be read: {e}")))?;
+            if !path.starts_with(&root) {
+                return Err(refused(format!("`{name}` is outside the manifest root")));
+            }
+            let mut problems = Vec::new();
+            let text = read_text(&path, Content::Text, &mut problems);
+            let mut r = loader_reads
+                .lock()
+                .map_err(|_| refused("internal error".into()))?;
+            r.problems.extend(problems);
+            let Some(text) = text else {
+                return Ok(None);
+            };
+            let text = text
+                .strip_prefix('\u{feff}')
+                .unwrap_or(&text)
+                .replace("\r\n", "\n");
+            if !r.text.contains_key(name) {
+                r.order.push(name.to_string());
+                r.text.insert(name.to_string(), text.clone());
+            }
+            Ok(Some(text))
+        });
+        let vars = minijinja::Value::from_pairs(t.vars.iter().map(|(k, v)| (k.as_str(), jinja(v))));
+        let result = env.get_template(&name).and_then(|tpl| tpl.render(vars));
+        let mut r = match reads.lock() {
+            Ok(mut r) => std::mem::take(&mut *r),
+            Err(_) => Reads::default(),
+        };
+        self.problems.append(&mut r.problems);
+        match result {
+            Ok(text) => {
+                let fragments = r
+                    .order
+                    .iter()
+                    .filter(|n| **n != name)
+                    .map(|n| (n.clone(), r.text.get(n).cloned().unwrap_or_default()))
+                    .collect();
+                Some(Text::rendered(
+                    text,
+                    Rendered {
+                        template: name,
+                        fragments,
+                    },
+                ))
+            }
+            Err(e) => {
+                self.template_error(doc, at, &e, &r);
+                None
+            }
+        }
+    }
+
+    /// A template error at the line (and span) minijinja names, in the
+    /// template it names; at the manifest when it names none.
+    fn template_error(&mut self, doc: &Document, at: &Location, e: &minijinja::Error, r: &Reads) {
+        let detail = e
+            .detail()
+            .map_or_else(|| e.kind().to_string(), str::to_string);
+        let message = format!("template error: {detail}");
+        let source = e.name().and_then(|n| Some((n, r.text.get(n)?)));
+        match (source, e.line()) {
+            (Some((name, text)), Some(line)) => {
+                let file = SourceFile::new(shown(&self.root.join(name)), text.as_str());
+                let (offset, len) = match e.range() {
+                    Some(range) if range.end <= text.len() => {
+                        (range.start, range.end - range.start)
+                    }
+                    _ => (file.offset_of(line, 1), 0),
+                };
+                self.problems.push(Problem::at(&file, offset, len, message));
+            }
+            _ => {
+                self.error(doc, at, message);
+            }
+        }
     }
 }

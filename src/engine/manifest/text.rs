@@ -15,6 +15,16 @@ pub struct Text {
     shown: String,
     sensitive: bool,
     secrets: Vec<String>,
+    /// The template it was rendered from, if any.
+    template: Option<std::sync::Arc<Rendered>>,
+}
+
+/// Where a rendered text came from: its template and the fragments it
+/// included, with their text (to say which one a change comes from).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub template: String,
+    pub fragments: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Text {
@@ -32,6 +42,7 @@ impl Text {
             shown: s.to_string(),
             sensitive: false,
             secrets: Vec::new(),
+            template: None,
         }
     }
 
@@ -42,6 +53,7 @@ impl Text {
             shown,
             sensitive: true,
             secrets,
+            template: None,
         }
     }
 
@@ -53,6 +65,7 @@ impl Text {
             shown: host_only(url),
             sensitive: true,
             secrets: vec![url.to_string()],
+            template: None,
         }
     }
 
@@ -63,7 +76,51 @@ impl Text {
             shown: SENSITIVE.into(),
             sensitive: true,
             secrets: vec![value.to_string()],
+            template: None,
         }
+    }
+
+    /// A text rendered from a template (not sensitive: templates and their
+    /// variables are written in the tree, never interpolated).
+    pub fn rendered(value: String, from: Rendered) -> Self {
+        Text {
+            shown: value.clone(),
+            value,
+            sensitive: false,
+            secrets: Vec::new(),
+            template: Some(std::sync::Arc::new(from)),
+        }
+    }
+
+    /// Where a change of this text comes from, said for a plan: its
+    /// template, and the fragments whose text is not in `live` (those that
+    /// changed, or were added).
+    pub fn template_note(&self, live: Option<&str>) -> Option<String> {
+        let r = self.template.as_ref()?;
+        let live = live.unwrap_or_default();
+        let changed: Vec<&str> = r
+            .fragments
+            .iter()
+            .filter(|(_, text)| {
+                // A fragment's literal lines (no template syntax) all in the live text.
+                let mut literal = text
+                    .lines()
+                    .map(str::trim_end)
+                    .filter(|l| !l.trim().is_empty() && !l.contains("{{") && !l.contains("{%"));
+                !literal.all(|l| live.lines().any(|x| x.trim_end() == l))
+            })
+            .map(|(name, _)| name.as_str())
+            .collect();
+        Some(if changed.is_empty() {
+            format!("rendered from {}", r.template)
+        } else {
+            format!(
+                "rendered from {}; from fragment{} {}",
+                r.template,
+                if changed.len() == 1 { "" } else { "s" },
+                changed.join(", ")
+            )
+        })
     }
 
     /// The real value: for requests and comparisons, never for display.

@@ -75,6 +75,11 @@ pub fn describe_change(
     let shown_live = text.mask_live(live.unwrap_or_default());
     let diff = unified(&shown_live, text.shown());
     c.diff = (!diff.is_empty()).then_some(diff);
+    // A templated text says what it is rendered from, and which fragment
+    // the change comes from (a shared fragment changes many prompts).
+    if let Some(note) = text.template_note(live) {
+        c.notes.push(note);
+    }
 }
 
 /// A unified diff (hunks only, no file headers) of two shown texts, or a

@@ -1,0 +1,164 @@
+//! Prompt templates: includes of shared fragments, variables, errors at the
+//! template's own line, confinement, and plans that say which fragment a
+//! change comes from.
+
+mod common;
+
+use common::{write_tree, TestTwin};
+
+const TREE: &[(&str, &str)] = &[
+    ("ws.yaml", "kind: Workspace\nname: Ops\n"),
+    (
+        "agents.yaml",
+        "kind: Agent
+id: digest
+workspace: Ops
+instructions: {template: prompts/digest.md.j2, vars: {tone: friendly, topics: [sales, support]}}
+---
+kind: Agent
+id: triage
+workspace: Ops
+instructions: {template: prompts/triage.md.j2}
+",
+    ),
+    (
+        "prompts/digest.md.j2",
+        "Write the daily digest in a {{ tone }} tone.\n{% for t in topics %}- {{ t }}\n{% endfor %}\n{% include \"fragments/rules.md\" %}",
+    ),
+    ("prompts/triage.md.j2", "Sort incoming tickets.\n\n{% include \"fragments/rules.md\" %}"),
+    ("fragments/rules.md", "Rules:\n- Be concise.\n"),
+];
+
+fn run(twin: &TestTwin, dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = twin.cmd(dir).args(args).output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[test]
+fn templates_render_with_vars_and_shared_fragments() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), TREE);
+    let (code, out) = run(&twin, dir.path(), &["apply", "--auto-approve", "."]);
+    assert_eq!(code, 0, "{out}");
+    let digest = twin.store(|s| s.instructions["digest"].content.clone());
+    assert_eq!(
+        digest,
+        "Write the daily digest in a friendly tone.\n- sales\n- support\n\nRules:\n- Be concise.\n"
+    );
+    let (code, _) = run(&twin, dir.path(), &["plan", "--detailed-exitcode", "."]);
+    assert_eq!(code, 0, "converged");
+
+    // One shared fragment changes: every agent including it changes, and
+    // the plan says the fragment is why.
+    write_tree(
+        dir.path(),
+        &[(
+            "fragments/rules.md",
+            "Rules:\n- Be concise.\n- Cite sources.\n",
+        )],
+    );
+    let (code, out) = run(&twin, dir.path(), &["plan", "--detailed-exitcode", "."]);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        out.matches("from fragment fragments/rules.md").count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("+- Cite sources."), "{out}");
+    // A change in the template itself names no fragment.
+    write_tree(
+        dir.path(),
+        &[("fragments/rules.md", "Rules:\n- Be concise.\n")],
+    );
+    write_tree(
+        dir.path(),
+        &[(
+            "prompts/triage.md.j2",
+            "Sort incoming tickets by urgency.\n\n{% include \"fragments/rules.md\" %}",
+        )],
+    );
+    let (_, out) = run(&twin, dir.path(), &["plan", "."]);
+    assert!(
+        out.contains("rendered from prompts/triage.md.j2") && !out.contains("from fragment"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_template_error_is_reported_at_the_template_line() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), TREE);
+    write_tree(
+        dir.path(),
+        &[(
+            "prompts/triage.md.j2",
+            "Sort incoming tickets.\n\nUrgency: {{ urgency }}\n",
+        )],
+    );
+    let (code, out) = run(&twin, dir.path(), &["validate", "."]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("prompts/triage.md.j2:3:") && out.contains("template error"),
+        "{out}"
+    );
+    // An unknown include is an error too, in the including template.
+    write_tree(
+        dir.path(),
+        &[(
+            "prompts/triage.md.j2",
+            "Sort.\n{% include \"fragments/nope.md\" %}",
+        )],
+    );
+    let (code, out) = run(&twin, dir.path(), &["validate", "."]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("prompts/triage.md.j2:2:"), "{out}");
+}
+
+#[test]
+fn includes_cannot_leave_the_manifest_root() {
+    let twin = TestTwin::start();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "TOP SECRET").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), TREE);
+    let escape = format!(
+        "{{% include \"../{}/secret.txt\" %}}",
+        outside.path().file_name().unwrap().to_string_lossy()
+    );
+    write_tree(dir.path(), &[("prompts/triage.md.j2", &escape)]);
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(
+        outside.path().join("secret.txt"),
+        dir.path().join("fragments/link.md"),
+    )
+    .unwrap();
+    let (code, out) = run(&twin, dir.path(), &["validate", "."]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("outside the manifest root") && !out.contains("TOP SECRET"),
+        "{out}"
+    );
+    #[cfg(unix)]
+    {
+        write_tree(
+            dir.path(),
+            &[(
+                "prompts/triage.md.j2",
+                "{% include \"fragments/link.md\" %}",
+            )],
+        );
+        let (code, out) = run(&twin, dir.path(), &["validate", "."]);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("outside the manifest root") && !out.contains("TOP SECRET"),
+            "{out}"
+        );
+    }
+}
