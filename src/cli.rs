@@ -24,6 +24,8 @@ pub enum Command {
         /// A manifest file or a directory of manifests.
         #[arg(default_value = ".")]
         path: PathBuf,
+        #[command(flatten)]
+        vars: VarArgs,
     },
     /// Print the JSON Schema of the manifest language (for editors).
     Schema,
@@ -111,6 +113,16 @@ pub enum Format {
     Markdown,
 }
 
+/// Values for the tree's variables (environments).
+#[derive(Debug, Args, Clone, Default)]
+pub struct VarArgs {
+    /// A YAML map of variable names to values (`env: staging`), overriding
+    /// the tree's `kind: Variables` defaults; `${var.NAME}` in manifests.
+    /// Repeatable; a later file wins.
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_file: Vec<PathBuf>,
+}
+
 /// The local record of applies.
 #[derive(Debug, Args, Clone)]
 pub struct JournalArgs {
@@ -127,6 +139,8 @@ pub struct DriftArgs {
     pub path: PathBuf,
     #[command(flatten)]
     pub api: ApiArgs,
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -141,6 +155,8 @@ pub struct PlanArgs {
     pub path: PathBuf,
     #[command(flatten)]
     pub api: ApiArgs,
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -175,6 +191,8 @@ pub struct ApplyArgs {
     pub path: PathBuf,
     #[command(flatten)]
     pub api: ApiArgs,
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,

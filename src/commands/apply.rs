@@ -50,10 +50,18 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
     if saved.is_some() && !(args.target.is_empty() && args.workspace.is_empty()) {
         return Err(Error::Refused("--target and --workspace cannot narrow a saved plan: it applies exactly what was reviewed\nhint: narrow when saving it: `twinform plan --target … --out FILE`".into()));
     }
-    let (manifests, selection) = match &saved {
-        Some(s) => (s.manifests.clone(), s.selection.clone()),
+    if saved.is_some() && !args.vars.var_file.is_empty() {
+        return Err(Error::Refused("--var-file cannot change a saved plan: it applies with the var files it was made with\nhint: pass them when saving it: `twinform plan --var-file … --out FILE`".into()));
+    }
+    let (manifests, var_files, selection) = match &saved {
+        Some(s) => (
+            s.manifests.clone(),
+            s.var_files.clone(),
+            s.selection.clone(),
+        ),
         None => (
             args.path.clone(),
+            args.vars.var_file.clone(),
             Selection {
                 targets: args.target.clone(),
                 workspaces: args.workspace.clone(),
@@ -62,7 +70,15 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
             },
         ),
     };
-    let prepared = prepare(&printer, &manifests, &args.api, &selection, &args.journal).await?;
+    let prepared = prepare(
+        &printer,
+        &manifests,
+        &var_files,
+        &args.api,
+        &selection,
+        &args.journal,
+    )
+    .await?;
     let result = match check_and_confirm(&printer, &args, saved.as_ref(), &prepared) {
         Ok(true) => execute(&printer, &args, prepared).await,
         // Nothing to do: machine formats still get their (empty) report.

@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::connect::connect;
@@ -45,11 +45,12 @@ impl Prepared {
 pub async fn prepare(
     printer: &Printer,
     path: &Path,
+    var_files: &[PathBuf],
     api: &ApiArgs,
     selection: &Selection,
     journal_args: &JournalArgs,
 ) -> Result<Prepared, Error> {
-    let tree = validate::load(printer, path)?;
+    let tree = validate::load(printer, path, var_files)?;
     let providers: Vec<_> = tree.parts.iter().map(|p| p.provider.clone()).collect();
     let session = connect(printer, api, &providers).await?;
     let started = Instant::now();
@@ -91,6 +92,7 @@ fn save(
     printer: &Printer,
     out: &Path,
     path: &Path,
+    var_files: &[PathBuf],
     selection: &Selection,
     prepared: &Prepared,
 ) -> std::io::Result<()> {
@@ -99,6 +101,10 @@ fn save(
         format_version: plan::FORMAT_VERSION.into(),
         twinform_version: env!("CARGO_PKG_VERSION").into(),
         manifests: saved::portable(path)?,
+        var_files: var_files
+            .iter()
+            .map(|f| saved::portable(f))
+            .collect::<std::io::Result<_>>()?,
         selection: selection.clone(),
         created_at: chrono::Utc::now().to_rfc3339(),
         fingerprints: prepared.fingerprints(),
@@ -129,7 +135,15 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> Result<Outcome, Error> {
         adopt: args.adopt,
         sync_secrets: args.sync_secrets,
     };
-    let prepared = prepare(printer, &args.path, &args.api, &selection, &args.journal).await?;
+    let prepared = prepare(
+        printer,
+        &args.path,
+        &args.vars.var_file,
+        &args.api,
+        &selection,
+        &args.journal,
+    )
+    .await?;
     let text = rendered(printer, &prepared, args.format);
     match args.format {
         Format::Json => printer.data(&text),
@@ -141,7 +155,14 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> Result<Outcome, Error> {
         Outcome::Success
     };
     if let Some(out) = &args.out {
-        match save(printer, out, &args.path, &selection, &prepared) {
+        match save(
+            printer,
+            out,
+            &args.path,
+            &args.vars.var_file,
+            &selection,
+            &prepared,
+        ) {
             Ok(()) => printer.message(&format!(
                 "Saved the plan to {}; apply it with `twinform apply {}`.",
                 out.display(),
@@ -162,6 +183,7 @@ pub async fn drift(printer: &Printer, args: DriftArgs) -> Result<Outcome, Error>
     let prepared = prepare(
         printer,
         &args.path,
+        &args.vars.var_file,
         &args.api,
         &Selection::default(),
         &args.journal,

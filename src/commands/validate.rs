@@ -1,6 +1,6 @@
 //! `twinform validate`, and the shared "load manifests or show why not" step.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
@@ -30,22 +30,22 @@ pub fn render_problems(printer: &Printer, problems: &[Problem]) {
 }
 
 /// Load and check the manifests under `path` with every provider.
-pub fn check(path: &Path) -> Validated<Tree> {
+pub fn check(path: &Path, var_files: &[PathBuf]) -> Validated<Tree> {
     let env = |name: &str| std::env::var(name).ok();
-    session::load(path, &crate::providers::all(), &env)
+    session::load_with(path, &crate::providers::all(), &env, var_files)
 }
 
 /// Load manifests; on error print every problem. Warnings are printed either way.
-pub fn load(printer: &Printer, path: &Path) -> Result<Tree, Error> {
-    let validated = check(path);
+pub fn load(printer: &Printer, path: &Path, var_files: &[PathBuf]) -> Result<Tree, Error> {
+    let validated = check(path, var_files);
     render_problems(printer, &validated.problems);
     let tree = validated.desired.ok_or(Error::Invalid)?;
     printer.redactor.add_all(&tree.secrets);
     Ok(tree)
 }
 
-pub fn run(printer: &Printer, path: &Path) -> Result<Outcome, Error> {
-    let validated = check(path);
+pub fn run(printer: &Printer, path: &Path, var_files: &[PathBuf]) -> Result<Outcome, Error> {
+    let validated = check(path, var_files);
     render_problems(printer, &validated.problems);
     let errors = validated.problems.iter().filter(|p| p.is_error()).count();
     let warnings = validated.problems.len() - errors;

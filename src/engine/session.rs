@@ -13,6 +13,7 @@ use super::http::{ApiError, ApiKey, Client, ClientConfig, RetryPolicy, Tracer};
 use super::manifest::diagnostic::did_you_mean;
 use super::manifest::load::{self, KindTable};
 use super::manifest::schema::{assemble, KindSchema};
+use super::manifest::variables;
 use super::manifest::{Problem, Validated};
 use super::plan::saved::Selection;
 use super::plan::{annotate, Plan};
@@ -23,7 +24,8 @@ pub type Providers = Vec<Arc<dyn DynProvider>>;
 
 /// The editor schema of every kind of every provider.
 pub fn json_schema(providers: &Providers) -> serde_json::Value {
-    let kinds: Vec<KindSchema> = providers.iter().flat_map(|p| (p.info().kinds)()).collect();
+    let mut kinds: Vec<KindSchema> = providers.iter().flat_map(|p| (p.info().kinds)()).collect();
+    kinds.extend(variables::kinds());
     assemble(&kinds)
 }
 
@@ -59,6 +61,17 @@ pub fn load(
     providers: &Providers,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Validated<Tree> {
+    load_with(path, providers, env, &[])
+}
+
+/// Load the manifests under `path` with `env` for interpolation and
+/// `var_files` overriding the tree's `Variables` (later wins).
+pub fn load_with(
+    path: &Path,
+    providers: &Providers,
+    env: &dyn Fn(&str) -> Option<String>,
+    var_files: &[PathBuf],
+) -> Validated<Tree> {
     let mut owner: HashMap<&'static str, usize> = HashMap::new();
     let mut kinds = Vec::new();
     for (i, p) in providers.iter().enumerate() {
@@ -69,8 +82,11 @@ pub fn load(
             }
         }
     }
+    for k in variables::kinds() {
+        kinds.extend(k.names.iter().map(|n| (*n, k.schema.clone())));
+    }
     let table = KindTable::new(kinds);
-    let (mut ctx, docs) = load::load(path, &table, env);
+    let (mut ctx, docs) = load::load(path, &table, env, var_files);
     let mut by_provider: BTreeMap<usize, Vec<super::manifest::Document>> = BTreeMap::new();
     for d in docs {
         if let Some(&i) = owner.get(d.kind.value.as_str()) {

@@ -1,10 +1,106 @@
-//! `${VAR}` interpolation of manifest strings from the environment.
+//! `${VAR}` interpolation of manifest strings from the environment, and
+//! `${var.NAME}` from manifest variables.
 //!
 //! `${VAR}` takes the variable, `${VAR:-default}` falls back to a default,
 //! `$${` writes a literal `${`. Every value that came from the environment is
 //! sensitive: the result keeps a `shown` form with `(sensitive)` in its place.
+//! `${var.NAME}` takes a variable of the tree (`kind: Variables` documents,
+//! overridden by `--var-file`s): those are configuration, not secrets, and
+//! are shown as they are.
+
+use std::collections::BTreeMap;
 
 use super::Text;
+
+/// The variables of a tree: name to value and where the value was set.
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    values: BTreeMap<String, (serde_json::Value, String)>,
+}
+
+impl Vars {
+    /// Set `name` (a later set wins); `origin` names the file for messages.
+    pub fn set(&mut self, name: &str, value: serde_json::Value, origin: &str) {
+        self.values
+            .insert(name.to_string(), (value, origin.to_string()));
+    }
+
+    pub fn get(&self, name: &str) -> Option<&serde_json::Value> {
+        self.values.get(name).map(|(v, _)| v)
+    }
+
+    /// Where `name` was set.
+    pub fn origin(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(|(_, o)| o.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// Every variable as one JSON object (templates see it as `var`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.values
+                .iter()
+                .map(|(k, (v, _))| (k.clone(), v.clone()))
+                .collect(),
+        )
+    }
+
+    /// The value of `name` as it is written into a string: scalars only.
+    fn scalar(&self, name: &str) -> Result<Option<String>, InterpolateError> {
+        use serde_json::Value as J;
+        match self.get(name) {
+            None => Ok(None),
+            Some(J::String(s)) => Ok(Some(s.clone())),
+            Some(J::Null) => Ok(Some(String::new())),
+            Some(v @ (J::Bool(_) | J::Number(_))) => Ok(Some(v.to_string())),
+            Some(_) => Err(InterpolateError::Malformed(format!(
+                "variable `{name}` is a list or a map; only a template can use it"
+            ))),
+        }
+    }
+}
+
+/// Substitute only `${var.NAME}` (and `${var.NAME:-default}`) in `input`,
+/// leaving everything else as written: for identities (names, ids), which
+/// never take the environment.
+pub fn substitute_vars(input: &str, vars: &Vars) -> Result<String, InterpolateError> {
+    let mut out = String::with_capacity(input.len());
+    let mut rest = input;
+    while let Some(pos) = rest.find("${var.") {
+        out.push_str(&rest[..pos]);
+        let tail = &rest[pos + 2..];
+        let end = tail
+            .find('}')
+            .ok_or_else(|| InterpolateError::Malformed("`${` without a closing `}`".into()))?;
+        out.push_str(&var_value(&tail[..end], vars)?);
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The value of `var.NAME` or `var.NAME:-default`.
+fn var_value(expr: &str, vars: &Vars) -> Result<String, InterpolateError> {
+    let expr = expr.strip_prefix("var.").unwrap_or(expr);
+    let (name, default) = match expr.split_once(":-") {
+        Some((n, d)) => (n, Some(d)),
+        None => (expr, None),
+    };
+    if !is_var_name(name) {
+        return Err(InterpolateError::Malformed(format!(
+            "`var.{name}` is not a variable name"
+        )));
+    }
+    match (vars.scalar(name)?, default) {
+        (Some(v), Some(d)) if v.is_empty() => Ok(d.to_string()),
+        (Some(v), _) => Ok(v),
+        (None, Some(d)) => Ok(d.to_string()),
+        (None, None) => Err(InterpolateError::Undefined(name.to_string())),
+    }
+}
 
 /// The marker shown in place of interpolated values.
 pub const SENSITIVE: &str = "(sensitive)";
@@ -14,6 +110,8 @@ pub const SENSITIVE: &str = "(sensitive)";
 pub enum InterpolateError {
     /// `${NAME}` with NAME unset and no default.
     Unset(String),
+    /// `${var.NAME}` with NAME set by no `Variables` document or var file.
+    Undefined(String),
     /// `${` without a closing `}` or with a name that is not `[A-Za-z_][A-Za-z0-9_]*`.
     Malformed(String),
 }
@@ -22,6 +120,10 @@ impl std::fmt::Display for InterpolateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Unset(name) => write!(f, "environment variable `{name}` is not set"),
+            Self::Undefined(name) => write!(
+                f,
+                "variable `{name}` is not defined (no `kind: Variables` document or --var-file sets it)"
+            ),
             Self::Malformed(why) => write!(f, "malformed interpolation: {why}"),
         }
     }
@@ -32,12 +134,23 @@ pub fn interpolate(
     input: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Text, InterpolateError> {
+    interpolate_with(input, lookup, &Vars::default())
+}
+
+/// Interpolate `input`: environment variables through `lookup` (sensitive),
+/// `${var.NAME}` from `vars` (shown).
+pub fn interpolate_with(
+    input: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    vars: &Vars,
+) -> Result<Text, InterpolateError> {
     if !input.contains('$') {
         return Ok(Text::plain(input));
     }
     let mut value = String::with_capacity(input.len());
     let mut shown = String::with_capacity(input.len());
     let mut secrets = Vec::new();
+    let mut from_env = false;
     let mut rest = input;
     while let Some(pos) = rest.find('$') {
         value.push_str(&rest[..pos]);
@@ -52,6 +165,14 @@ pub fn interpolate(
                 .find('}')
                 .ok_or_else(|| InterpolateError::Malformed("`${` without a closing `}`".into()))?;
             let expr = &tail[..end];
+            if expr.starts_with("var.") {
+                let v = var_value(expr, vars)?;
+                value.push_str(&v);
+                shown.push_str(&v);
+                rest = &tail[end + 1..];
+                continue;
+            }
+            from_env = true;
             let (name, default) = match expr.split_once(":-") {
                 Some((n, d)) => (n, Some(d)),
                 None => (expr, None),
@@ -83,10 +204,13 @@ pub fn interpolate(
     }
     value.push_str(rest);
     shown.push_str(rest);
+    if !from_env {
+        return Ok(Text::plain(&value));
+    }
     Ok(Text::interpolated(value, shown, secrets))
 }
 
-fn is_var_name(name: &str) -> bool {
+pub(crate) fn is_var_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c == '_' || c.is_ascii_alphabetic())
         && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
@@ -142,6 +266,40 @@ mod tests {
         assert_eq!(
             interpolate("${TOKEN:-fallback}", &env).unwrap().expose(),
             "s3cr3t"
+        );
+    }
+
+    #[test]
+    fn manifest_variables_are_shown_and_environment_values_are_not() {
+        let mut vars = Vars::default();
+        vars.set("env", serde_json::json!("staging"), "staging.yaml");
+        vars.set("replicas", serde_json::json!(3), "staging.yaml");
+        vars.set("teams", serde_json::json!(["a"]), "staging.yaml");
+        let t =
+            interpolate_with("https://${var.env}.example/${var.replicas}", &env, &vars).unwrap();
+        assert_eq!(t.expose(), "https://staging.example/3");
+        assert!(!t.is_sensitive(), "configuration, not a secret");
+        let t = interpolate_with("https://${var.env}.example/${TOKEN}", &env, &vars).unwrap();
+        assert_eq!(t.shown(), "https://staging.example/(sensitive)");
+        assert_eq!(t.secrets(), ["s3cr3t".to_string()]);
+        assert_eq!(
+            interpolate_with("${var.region:-eu}", &env, &vars)
+                .unwrap()
+                .expose(),
+            "eu"
+        );
+        assert_eq!(
+            interpolate_with("${var.region}", &env, &vars),
+            Err(InterpolateError::Undefined("region".into()))
+        );
+        assert!(matches!(
+            interpolate_with("${var.teams}", &env, &vars),
+            Err(InterpolateError::Malformed(_))
+        ));
+        // Identities take variables and nothing else.
+        assert_eq!(
+            substitute_vars("Support ${var.env} ${HOME}", &vars).unwrap(),
+            "Support staging ${HOME}"
         );
     }
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_saphyr::{Location, Options, Spanned};
 
 use super::diagnostic::{did_you_mean, Problem, SourceFile};
-use super::interpolate::interpolate;
+use super::interpolate::{interpolate_with, substitute_vars, Vars};
 use super::node::{self, Node};
 use super::Text;
 
@@ -87,7 +87,20 @@ pub struct LoadContext<'a> {
     pub problems: Vec<Problem>,
     /// Every interpolated value, for the redactor.
     pub secrets: Vec<String>,
+    /// The tree's variables (`${var.NAME}`), set before any provider parses.
+    pub vars: Vars,
     env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// A document type whose identity fields (names, ids and references to
+/// them) take `${var.NAME}`, so one tree can name things per environment
+/// (`name: Support ${var.env}`). Identities never take the environment.
+pub trait Identities {
+    /// The identity fields, substituted in place right after parsing, so
+    /// every later check (duplicates included) sees the final names.
+    fn identities(&mut self) -> Vec<&mut Spanned<String>> {
+        Vec::new()
+    }
 }
 
 impl<'a> LoadContext<'a> {
@@ -98,6 +111,7 @@ impl<'a> LoadContext<'a> {
             paths: Vec::new(),
             problems: Vec::new(),
             secrets: Vec::new(),
+            vars: Vars::default(),
             env,
         }
     }
@@ -169,8 +183,27 @@ impl<'a> LoadContext<'a> {
         format!("{}:{l}", self.files[doc.file].name)
     }
 
-    /// Parse `doc` as its provider's concrete type; a failure is recorded.
-    pub fn parse<T: DeserializeOwned>(&mut self, doc: &Document) -> Option<T> {
+    /// Parse `doc` as its provider's concrete type, with `${var.NAME}`
+    /// substituted in its identities; a failure is recorded.
+    pub fn parse<T: DeserializeOwned + Identities>(&mut self, doc: &Document) -> Option<T> {
+        let mut parsed: T = self.parse_raw(doc)?;
+        let mut ok = true;
+        for field in parsed.identities() {
+            if !field.value.contains("${var.") {
+                continue;
+            }
+            match substitute_vars(&field.value, &self.vars) {
+                Ok(v) => field.value = v,
+                Err(e) => {
+                    self.error(doc, &field.referenced, e.to_string());
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(parsed)
+    }
+
+    fn parse_raw<T: DeserializeOwned>(&mut self, doc: &Document) -> Option<T> {
         let mut problems = Vec::new();
         let parsed = parse_doc(self, doc.file, doc.base, &doc.text, &mut problems);
         // Unknown fields were all reported when the document was read;
@@ -185,7 +218,7 @@ impl<'a> LoadContext<'a> {
 
     /// Interpolate a manifest string; an unset or malformed variable is recorded.
     pub fn text(&mut self, doc: &Document, s: &Spanned<String>) -> Option<Text> {
-        match interpolate(&s.value, self.env) {
+        match interpolate_with(&s.value, self.env, &self.vars) {
             Ok(t) => {
                 self.secrets.extend(t.secrets().iter().cloned());
                 Some(t)
@@ -344,6 +377,7 @@ pub fn load<'a>(
     path: &Path,
     kinds: &KindTable,
     env: &'a dyn Fn(&str) -> Option<String>,
+    var_files: &[PathBuf],
 ) -> (LoadContext<'a>, Vec<Document>) {
     let mut ctx = LoadContext::new(root_of(path), env);
     let files = discover(path, &ctx.root, &mut ctx.problems);
@@ -370,6 +404,7 @@ pub fn load<'a>(
             "no manifests found: no YAML file here has a document with a `kind`",
         ));
     }
+    super::variables::collect(&mut ctx, &docs, var_files);
     (ctx, docs)
 }
 

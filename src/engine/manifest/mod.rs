@@ -11,9 +11,10 @@ pub mod node;
 pub mod schema;
 mod source;
 mod text;
+pub mod variables;
 
 pub use diagnostic::{Problem, SourceFile};
-pub use load::{Document, LoadContext};
+pub use load::{Document, Identities, LoadContext};
 pub use source::{FileRef, TemplateRef, TextSource};
 pub use text::Text;
 

@@ -53,6 +53,28 @@ pub struct FileRef {
     pub file: String,
 }
 
+/// `v` with `${var.NAME}` substituted in every string in it.
+fn with_vars(
+    v: &serde_json::Value,
+    vars: &super::interpolate::Vars,
+) -> Result<serde_json::Value, super::interpolate::InterpolateError> {
+    use serde_json::Value as J;
+    Ok(match v {
+        J::String(s) => J::String(super::interpolate::substitute_vars(s, vars)?),
+        J::Array(a) => J::Array(
+            a.iter()
+                .map(|x| with_vars(x, vars))
+                .collect::<Result<_, _>>()?,
+        ),
+        J::Object(m) => J::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), with_vars(x, vars)?)))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
 impl LoadContext<'_> {
     /// The text of a [`TextSource`] of `doc` at `at`: interpolated when
     /// inline, read (confined to the manifest root) when a file; CRLF line
@@ -184,7 +206,20 @@ impl LoadContext<'_> {
             }
             Ok(Some(text))
         });
-        let vars = minijinja::Value::from_pairs(t.vars.iter().map(|(k, v)| (k.as_str(), jinja(v))));
+        // The tree's variables are `var` in every template; `vars` values may
+        // name them as `${var.NAME}` too.
+        env.add_global("var", jinja(&self.vars.to_json()));
+        let mut given = Vec::with_capacity(t.vars.len());
+        for (k, v) in &t.vars {
+            match with_vars(v, &self.vars) {
+                Ok(v) => given.push((k.as_str(), jinja(&v))),
+                Err(e) => {
+                    self.error(doc, at, format!("template variable `{k}`: {e}"));
+                    return None;
+                }
+            }
+        }
+        let vars = minijinja::Value::from_pairs(given);
         let result = env.get_template(&name).and_then(|tpl| tpl.render(vars));
         let mut r = match reads.lock() {
             Ok(mut r) => std::mem::take(&mut *r),

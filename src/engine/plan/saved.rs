@@ -36,6 +36,9 @@ pub struct SavedPlan {
     pub twinform_version: String,
     /// The manifests, relative to the working directory when inside it.
     pub manifests: PathBuf,
+    /// The `--var-file`s the plan was made with (apply uses the same).
+    #[serde(default)]
+    pub var_files: Vec<PathBuf>,
     pub selection: Selection,
     pub created_at: String,
     /// Fingerprints of every live object read, by address.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::engine::manifest::schema::{schema_of, KindSchema};
-use crate::engine::manifest::TextSource;
+use crate::engine::manifest::{Identities, TextSource};
 
 macro_rules! kind {
     ($name:ident, $variant:ident) => {
@@ -393,3 +393,25 @@ pub fn kinds() -> Vec<KindSchema> {
         },
     ]
 }
+
+impl Identities for WorkspaceDoc {
+    fn identities(&mut self) -> Vec<&mut Spanned<String>> {
+        let mut out = vec![&mut self.id];
+        out.extend(self.name.as_mut());
+        out
+    }
+}
+
+/// Workspace-scoped documents: the workspace, the id and the display name.
+macro_rules! scoped_identities {
+    ($($doc:ty),*) => {$(
+        impl Identities for $doc {
+            fn identities(&mut self) -> Vec<&mut Spanned<String>> {
+                let mut out = vec![&mut self.workspace, &mut self.id];
+                out.extend(self.name.as_mut());
+                out
+            }
+        }
+    )*};
+}
+scoped_identities!(AgentDoc, ToolSetDoc, MemoryLayerDoc, SecretDoc);

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::engine::manifest::schema::{schema_of, KindSchema};
-use crate::engine::manifest::TextSource;
+use crate::engine::manifest::{Identities, TextSource};
 
 /// The data source types Twig knows.
 pub const SOURCE_TYPES: &[&str] = &[
@@ -216,3 +216,30 @@ pub fn kinds() -> Vec<KindSchema> {
         },
     ]
 }
+
+impl Identities for DataSourceDoc {
+    fn identities(&mut self) -> Vec<&mut Spanned<String>> {
+        let mut out = vec![&mut self.name];
+        out.extend(self.id.as_mut());
+        out
+    }
+}
+
+impl Identities for AgentDoc {
+    fn identities(&mut self) -> Vec<&mut Spanned<String>> {
+        let mut out = vec![&mut self.name];
+        out.extend(self.id.as_mut());
+        if let Some(list) = self.data_sources.as_mut() {
+            out.extend(list.value.iter_mut());
+        }
+        out
+    }
+}
+
+impl Identities for UserDoc {
+    fn identities(&mut self) -> Vec<&mut Spanned<String>> {
+        vec![&mut self.email, &mut self.name]
+    }
+}
+
+impl Identities for OrganizationDoc {}

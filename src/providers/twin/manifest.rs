@@ -9,6 +9,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use crate::engine::manifest::Identities;
+
 use crate::engine::manifest::schema::{schema_of, KindSchema};
 use crate::engine::manifest::{present, TextSource};
 
@@ -159,3 +161,19 @@ pub const EVENTS: [&str; 5] = [
     "run.stopped",
     "run.paused",
 ];
+
+impl Identities for WorkspaceDoc {
+    fn identities(&mut self) -> Vec<&mut Spanned<String>> {
+        let mut out = vec![&mut self.name];
+        out.extend(self.id.as_mut());
+        out
+    }
+}
+
+impl Identities for AgentDoc {
+    fn identities(&mut self) -> Vec<&mut Spanned<String>> {
+        let mut out = vec![&mut self.id, &mut self.workspace];
+        out.extend(self.derived_from.as_mut());
+        out
+    }
+}
