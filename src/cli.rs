@@ -35,6 +35,14 @@ pub enum Command {
     Drift(DriftArgs),
     /// Plan and then execute the changes (or execute a plan saved with `plan --out`).
     Apply(ApplyArgs),
+    /// Render a plan saved with `plan --out` (no API access, no keys needed).
+    Show {
+        /// The saved plan file.
+        plan: PathBuf,
+        /// Output format: as `plan -o` printed it when it was saved.
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Write manifests that describe existing workspaces and agents.
     Export(ExportArgs),
     /// Run a local emulator of one platform's API.

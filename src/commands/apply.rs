@@ -20,24 +20,6 @@ use crate::engine::output::{Printer, Style};
 use crate::engine::plan::render::{self, count as plural};
 use crate::engine::plan::saved::{self, SavedPlan, Selection};
 
-/// The git commit of the manifests, sent as `source_id`; `<sha>-dirty` when
-/// the manifest tree has uncommitted changes (the text is not that commit's).
-fn git_commit(root: &Path) -> Option<String> {
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(root)
-            .args(args)
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-    };
-    let sha = git(&["rev-parse", "HEAD"]).filter(|s| !s.is_empty())?;
-    let dirty = git(&["status", "--porcelain", "--", "."]).is_none_or(|s| !s.is_empty());
-    Some(if dirty { format!("{sha}-dirty") } else { sha })
-}
 
 pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
     let mut printer = printer.clone();
@@ -250,7 +232,7 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: Prepared) -> Result<Out
     let ctx = apply::Context {
         targets,
         parallelism: args.api.parallelism,
-        source_id: git_commit(&p.tree.root),
+        source_id: super::git_commit(&p.tree.root),
         secrets: secrets.clone(),
         journal: journal.clone(),
         interrupted: interrupt.flag.clone(),

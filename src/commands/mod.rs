@@ -7,7 +7,10 @@ mod connect;
 mod emulator;
 mod export;
 mod plan;
+mod show;
 mod validate;
+
+use std::path::Path;
 
 use crate::cli::{Cli, Command};
 use crate::engine::output::Printer;
@@ -104,8 +107,28 @@ pub fn run(cli: Cli) -> i32 {
         Command::Drift(args) => runtime(|| plan::drift(&printer, args)),
         Command::Apply(args) => runtime(|| apply::run(&printer, args)),
         Command::Export(args) => runtime(|| export::run(&printer, args)),
+        Command::Show { plan, format } => show::run(&printer, &plan, format),
     };
     exit_code(&printer, result)
+}
+
+/// The git commit of the manifests, sent as `source_id`; `<sha>-dirty` when
+/// the manifest tree has uncommitted changes (the text is not that commit's).
+pub(crate) fn git_commit(root: &Path) -> Option<String> {
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let sha = git(&["rev-parse", "HEAD"]).filter(|s| !s.is_empty())?;
+    let dirty = git(&["status", "--porcelain", "--", "."]).is_none_or(|s| !s.is_empty());
+    Some(if dirty { format!("{sha}-dirty") } else { sha })
 }
 
 /// Run an async command on a fresh multi-threaded runtime.

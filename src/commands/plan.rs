@@ -12,7 +12,7 @@ use crate::cli::{ApiArgs, DriftArgs, Format, JournalArgs, PlanArgs};
 use crate::engine::apply::journal;
 use crate::engine::output::Printer;
 use crate::engine::plan::render::{self, Context};
-use crate::engine::plan::saved::{self, SavedPlan, Selection};
+use crate::engine::plan::saved::{self, RenderedPlan, SavedPlan, Selection};
 use crate::engine::plan::{self, Plan};
 use crate::engine::session::{self, Session, Tree};
 
@@ -112,6 +112,11 @@ fn save(
             prepared.session.keyed_digest(p, d)
         }),
         plan: render::json::to_value(&prepared.plan),
+        commit: super::git_commit(&prepared.tree.root),
+        rendered: Some(RenderedPlan {
+            text: render::text::render(&prepared.plan, &prepared.context, &printer.plain()),
+            markdown: render::markdown::render(&prepared.plan),
+        }),
     };
     let text = printer
         .redactor

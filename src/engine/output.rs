@@ -105,6 +105,14 @@ impl Printer {
     }
 
     /// Colour `text` when colour is on (with markers; see the module doc).
+    /// The same printer, building text without colour (for files).
+    pub fn plain(&self) -> Printer {
+        Printer {
+            color: false,
+            ..self.clone()
+        }
+    }
+
     pub fn paint(&self, text: &str, style: Style) -> String {
         if !self.color {
             return text.to_string();

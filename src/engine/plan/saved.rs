@@ -47,6 +47,20 @@ pub struct SavedPlan {
     pub operations: BTreeMap<String, String>,
     /// The plan as `-o json` shows it.
     pub plan: serde_json::Value,
+    /// The git commit of the manifests when the plan was made
+    /// (`<sha>-dirty` with uncommitted changes), if they are in git.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The plan as `-o text` and `-o markdown` showed it, for `twinform show`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<RenderedPlan>,
+}
+
+/// A plan's human renderings, made when it was saved (no colour).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RenderedPlan {
+    pub text: String,
+    pub markdown: String,
 }
 
 /// A keyed digest of each change's operations, by address. Operations

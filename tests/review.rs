@@ -1,0 +1,70 @@
+//! Review tools: `show` renders a saved plan offline; validate and plan
+//! problems in machine form (`-o json`, `--annotations github`).
+
+mod common;
+
+use std::path::Path;
+
+use common::{write_tree, TestTwin};
+
+const TREE: &[(&str, &str)] = &[
+    ("ws.yaml", "kind: Workspace\nname: Ops\n"),
+    (
+        "agents.yaml",
+        "kind: Agent\nid: digest\nworkspace: Ops\ninstructions: |\n  Summarize the day.\nschedule:\n  cron: \"0 0 9 * * MON-FRI *\"\n",
+    ),
+];
+
+fn output(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The binary with no API key and no endpoint: nothing can be reached.
+fn offline(dir: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("twinform").unwrap();
+    c.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("TWIN_API_KEY")
+        .env("TWIN_ENDPOINT", "http://127.0.0.1:9");
+    c
+}
+
+#[test]
+fn show_renders_a_saved_plan_offline_in_every_format() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), TREE);
+    let (code, text, err) = output(twin.cmd(dir.path()).args(["plan", "--out", "p.json", "."]));
+    assert_eq!(code, 0, "{err}");
+    let (_, markdown, _) = output(twin.cmd(dir.path()).args(["plan", "-o", "markdown", "."]));
+    let (_, json, _) = output(twin.cmd(dir.path()).args(["plan", "-o", "json", "."]));
+    drop(twin);
+
+    let (code, shown, err) = output(offline(dir.path()).args(["show", "p.json"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(shown.starts_with("Saved plan of . made "), "{shown}");
+    // The plan as it was printed, read time included.
+    assert!(shown.ends_with(&text), "{shown}\n---\n{text}");
+    assert!(shown.contains("+ agent[\"digest\"]") && shown.contains("next: "), "{shown}");
+
+    let (code, shown, _) = output(offline(dir.path()).args(["show", "-o", "markdown", "p.json"]));
+    assert_eq!(code, 0);
+    assert_eq!(shown, markdown);
+
+    let (code, shown, _) = output(offline(dir.path()).args(["show", "-o", "json", "p.json"]));
+    assert_eq!(code, 0);
+    let shown: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let planned: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(shown["changes"], planned["changes"]);
+    assert_eq!(shown["format_version"], "1");
+
+    // A file that is not a saved plan is refused with a reason.
+    let (code, _, err) = output(offline(dir.path()).args(["show", "ws.yaml"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("is not a plan saved by `twinform plan --out`"), "{err}");
+}
