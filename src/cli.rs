@@ -25,7 +25,11 @@ pub enum Command {
         #[arg(default_value = ".")]
         path: PathBuf,
         #[command(flatten)]
-        vars: VarArgs,
+        input: ManifestArgs,
+        /// Output: `text` (reports with snippets), `json` (every problem with
+        /// file, line and column; versioned) or `markdown`.
+        #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Print the JSON Schema of the manifest language (for editors).
     Schema,
@@ -121,14 +125,29 @@ pub enum Format {
     Markdown,
 }
 
-/// Values for the tree's variables (environments).
+/// How manifests are read (the tree's variables) and how their problems
+/// are reported.
 #[derive(Debug, Args, Clone, Default)]
-pub struct VarArgs {
+pub struct ManifestArgs {
     /// A YAML map of variable names to values (`env: staging`), overriding
     /// the tree's `kind: Variables` defaults; `${var.NAME}` in manifests.
     /// Repeatable; a later file wins.
     #[arg(long = "var-file", value_name = "FILE")]
     pub var_file: Vec<PathBuf>,
+    /// Also report manifest problems as CI annotations: `github` prints
+    /// workflow commands (`::error file=…,line=…,col=…::…`), so problems
+    /// show on the pull request's diff.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub annotations: Option<Annotations>,
+    /// Problems as a JSON document on stdout (set by `-o json`, not a flag).
+    #[arg(skip)]
+    pub json_problems: bool,
+}
+
+/// CI systems whose annotation syntax twinform writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Annotations {
+    Github,
 }
 
 /// The local record of applies.
@@ -148,7 +167,7 @@ pub struct DriftArgs {
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]
-    pub vars: VarArgs,
+    pub input: ManifestArgs,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -164,7 +183,7 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]
-    pub vars: VarArgs,
+    pub input: ManifestArgs,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -200,7 +219,7 @@ pub struct ApplyArgs {
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]
-    pub vars: VarArgs,
+    pub input: ManifestArgs,
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,

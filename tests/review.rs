@@ -50,7 +50,10 @@ fn show_renders_a_saved_plan_offline_in_every_format() {
     assert!(shown.starts_with("Saved plan of . made "), "{shown}");
     // The plan as it was printed, read time included.
     assert!(shown.ends_with(&text), "{shown}\n---\n{text}");
-    assert!(shown.contains("+ agent[\"digest\"]") && shown.contains("next: "), "{shown}");
+    assert!(
+        shown.contains("+ agent[\"digest\"]") && shown.contains("next: "),
+        "{shown}"
+    );
 
     let (code, shown, _) = output(offline(dir.path()).args(["show", "-o", "markdown", "p.json"]));
     assert_eq!(code, 0);
@@ -66,5 +69,101 @@ fn show_renders_a_saved_plan_offline_in_every_format() {
     // A file that is not a saved plan is refused with a reason.
     let (code, _, err) = output(offline(dir.path()).args(["show", "ws.yaml"]));
     assert_eq!(code, 1);
-    assert!(err.contains("is not a plan saved by `twinform plan --out`"), "{err}");
+    assert!(
+        err.contains("is not a plan saved by `twinform plan --out`"),
+        "{err}"
+    );
+}
+
+const BROKEN: &[(&str, &str)] = &[
+    ("ws.yaml", "kind: Workspace\nname: Ops\n"),
+    (
+        "agents.yaml",
+        "kind: Agent\nid: digest\nworkspace: Ops\nschedule:\n  cron: \"0 0 9 * * 2 *\"\n---\nkind: Agent\nid: bad id\nworkspace: Ops\n",
+    ),
+];
+
+#[test]
+fn validate_reports_problems_as_json_and_github_annotations() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), BROKEN);
+    let (code, out, _) = output(offline(dir.path()).args(["validate", "-o", "json", "."]));
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["format_version"], "1");
+    assert_eq!(v["valid"], false);
+    assert_eq!(
+        (v["errors"].as_u64(), v["warnings"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let error = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["severity"] == "error")
+        .unwrap();
+    assert_eq!(error["message"], "invalid agent id `bad id`");
+    assert_eq!(error["position"]["file"], "./agents.yaml");
+    assert_eq!(
+        (
+            error["position"]["line"].as_u64(),
+            error["position"]["column"].as_u64()
+        ),
+        (Some(8), Some(5))
+    );
+    assert!(error["help"].as_str().unwrap().contains("agent ids match"));
+
+    let (code, out, _) =
+        output(offline(dir.path()).args(["validate", "--annotations", "github", "."]));
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("::")).collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines.iter().any(|l| l.starts_with("::error file=./agents.yaml,line=8,col=5,endLine=8,endColumn=11,title=twinform::invalid agent id `bad id`%0Ahelp: ")), "{out}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("::warning file=./agents.yaml,line=5,col=9,")),
+        "{out}"
+    );
+
+    // A valid tree: JSON says so, with its warning.
+    write_tree(
+        dir.path(),
+        &[("agents.yaml", "kind: Agent\nid: digest\nworkspace: Ops\n")],
+    );
+    let (code, out, _) = output(offline(dir.path()).args(["validate", "-o", "json", "."]));
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["valid"].as_bool(), v["errors"].as_u64()),
+        (Some(true), Some(0))
+    );
+}
+
+#[test]
+fn plan_reports_invalid_manifests_in_its_machine_forms() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), BROKEN);
+    // `-o json`: the problems document on stdout, nothing else; no request made.
+    let (code, out, _) = output(offline(dir.path()).args(["plan", "-o", "json", "."]));
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["problems"].as_array().unwrap().len(), 2);
+    // Annotations go to stderr: a plan's stdout is its report.
+    let (code, out, err) = output(offline(dir.path()).args([
+        "plan",
+        "-o",
+        "markdown",
+        "--annotations",
+        "github",
+        ".",
+    ]));
+    assert_eq!(code, 1);
+    assert!(!out.contains("::error"), "{out}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("::error file=./agents.yaml,line=8,col=5")),
+        "{err}"
+    );
 }

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use super::plan::{prepare, Prepared};
 use super::{Error, Outcome};
-use crate::cli::{ApplyArgs, Format};
+use crate::cli::{ApplyArgs, Format, ManifestArgs};
 use crate::engine::apply::journal::{last_apply, Journal};
 use crate::engine::apply::report::{self, Event, EventBody, Summary};
 use crate::engine::apply::secrets::SecretSink;
@@ -19,7 +19,6 @@ use crate::engine::apply::{self, Finished, Status, Target};
 use crate::engine::output::{Printer, Style};
 use crate::engine::plan::render::{self, count as plural};
 use crate::engine::plan::saved::{self, SavedPlan, Selection};
-
 
 pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
     let mut printer = printer.clone();
@@ -32,7 +31,7 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
     if saved.is_some() && !(args.target.is_empty() && args.workspace.is_empty()) {
         return Err(Error::Refused("--target and --workspace cannot narrow a saved plan: it applies exactly what was reviewed\nhint: narrow when saving it: `twinform plan --target … --out FILE`".into()));
     }
-    if saved.is_some() && !args.vars.var_file.is_empty() {
+    if saved.is_some() && !args.input.var_file.is_empty() {
         return Err(Error::Refused("--var-file cannot change a saved plan: it applies with the var files it was made with\nhint: pass them when saving it: `twinform plan --var-file … --out FILE`".into()));
     }
     let (manifests, var_files, selection) = match &saved {
@@ -43,7 +42,7 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
         ),
         None => (
             args.path.clone(),
-            args.vars.var_file.clone(),
+            args.input.var_file.clone(),
             Selection {
                 targets: args.target.clone(),
                 workspaces: args.workspace.clone(),
@@ -52,10 +51,14 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
             },
         ),
     };
+    let input = ManifestArgs {
+        var_file: var_files,
+        ..args.input.clone()
+    };
     let prepared = prepare(
         &printer,
         &manifests,
-        &var_files,
+        &input,
         &args.api,
         &selection,
         &args.journal,

@@ -75,7 +75,14 @@ fn exit_code(printer: &Printer, result: Result<Outcome, Error>) -> i32 {
 pub fn run(cli: Cli) -> i32 {
     let printer = Printer::new(cli.no_color);
     let result = match cli.command {
-        Command::Validate { path, vars } => validate::run(&printer, &path, &vars.var_file),
+        Command::Validate {
+            path,
+            mut input,
+            format,
+        } => {
+            input.json_problems = format == crate::cli::Format::Json;
+            validate::run(&printer, &path, &input)
+        }
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();

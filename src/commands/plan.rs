@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::connect::connect;
 use super::{validate, Error, Outcome};
-use crate::cli::{ApiArgs, DriftArgs, Format, JournalArgs, PlanArgs};
+use crate::cli::{ApiArgs, DriftArgs, Format, JournalArgs, ManifestArgs, PlanArgs};
 use crate::engine::apply::journal;
 use crate::engine::output::Printer;
 use crate::engine::plan::render::{self, Context};
@@ -45,12 +45,12 @@ impl Prepared {
 pub async fn prepare(
     printer: &Printer,
     path: &Path,
-    var_files: &[PathBuf],
+    input: &ManifestArgs,
     api: &ApiArgs,
     selection: &Selection,
     journal_args: &JournalArgs,
 ) -> Result<Prepared, Error> {
-    let tree = validate::load(printer, path, var_files)?;
+    let tree = validate::load(printer, path, input)?;
     let providers: Vec<_> = tree.parts.iter().map(|p| p.provider.clone()).collect();
     let session = connect(printer, api, &providers).await?;
     let started = Instant::now();
@@ -140,10 +140,14 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> Result<Outcome, Error> {
         adopt: args.adopt,
         sync_secrets: args.sync_secrets,
     };
+    let input = ManifestArgs {
+        json_problems: args.format == Format::Json,
+        ..args.input.clone()
+    };
     let prepared = prepare(
         printer,
         &args.path,
-        &args.vars.var_file,
+        &input,
         &args.api,
         &selection,
         &args.journal,
@@ -164,7 +168,7 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> Result<Outcome, Error> {
             printer,
             out,
             &args.path,
-            &args.vars.var_file,
+            &args.input.var_file,
             &selection,
             &prepared,
         ) {
@@ -185,10 +189,14 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> Result<Outcome, Error> {
 
 /// `twinform drift`: a compact report for alerts; exit 0 (none), 2 (drift), 1 (error).
 pub async fn drift(printer: &Printer, args: DriftArgs) -> Result<Outcome, Error> {
+    let input = ManifestArgs {
+        json_problems: args.format == Format::Json,
+        ..args.input.clone()
+    };
     let prepared = prepare(
         printer,
         &args.path,
-        &args.vars.var_file,
+        &input,
         &args.api,
         &Selection::default(),
         &args.journal,

@@ -9,14 +9,12 @@ use crate::engine::output::Printer;
 use crate::engine::plan::saved;
 
 pub fn run(printer: &Printer, path: &Path, format: Format) -> Result<Outcome, Error> {
-    let saved = saved::read(path)
-        .map_err(Error::Refused)?
-        .ok_or_else(|| {
-            Error::Refused(format!(
-                "{} is not a plan saved by `twinform plan --out`",
-                path.display()
-            ))
-        })?;
+    let saved = saved::read(path).map_err(Error::Refused)?.ok_or_else(|| {
+        Error::Refused(format!(
+            "{} is not a plan saved by `twinform plan --out`",
+            path.display()
+        ))
+    })?;
     match format {
         Format::Json => printer.data(&format!(
             "{}\n",

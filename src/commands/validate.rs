@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use super::{Error, Outcome};
+use crate::cli::{Annotations, ManifestArgs};
+use crate::engine::manifest::diagnostic::problems_json;
 use crate::engine::manifest::{Problem, Validated};
 use crate::engine::output::Printer;
 use crate::engine::plan::render::count;
@@ -35,20 +37,61 @@ pub fn check(path: &Path, var_files: &[PathBuf]) -> Validated<Tree> {
     session::load_with(path, &crate::providers::all(), &env, var_files)
 }
 
-/// Load manifests; on error print every problem. Warnings are printed either way.
-pub fn load(printer: &Printer, path: &Path, var_files: &[PathBuf]) -> Result<Tree, Error> {
-    let validated = check(path, var_files);
-    render_problems(printer, &validated.problems);
+/// Report problems as `input` asks: reports on stderr (or one JSON document
+/// on stdout), plus CI annotations.
+fn report(printer: &Printer, input: &ManifestArgs, problems: &[Problem], stdout: bool) {
+    if input.json_problems {
+        if !problems.is_empty() || stdout {
+            printer.data(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&problems_json(problems)).unwrap_or_default()
+            ));
+        }
+    } else {
+        render_problems(printer, problems);
+    }
+    if input.annotations == Some(Annotations::Github) {
+        let lines: String = problems
+            .iter()
+            .map(|p| p.github_annotation() + "\n")
+            .collect();
+        // validate owns stdout; a plan's stdout is its report, so there the
+        // commands go to stderr, which the runner reads too.
+        if stdout && !input.json_problems {
+            printer.data(&lines);
+        } else {
+            printer.report(lines.trim_end());
+        }
+    }
+}
+
+/// Load manifests; on error report every problem. Warnings are reported either way.
+pub fn load(printer: &Printer, path: &Path, input: &ManifestArgs) -> Result<Tree, Error> {
+    let validated = check(path, &input.var_file);
+    // A valid tree's warnings stay off stdout: it carries the plan.
+    let json = input.json_problems && validated.desired.is_none();
+    let shown = ManifestArgs {
+        json_problems: json,
+        ..input.clone()
+    };
+    report(printer, &shown, &validated.problems, false);
     let tree = validated.desired.ok_or(Error::Invalid)?;
     printer.redactor.add_all(&tree.secrets);
     Ok(tree)
 }
 
-pub fn run(printer: &Printer, path: &Path, var_files: &[PathBuf]) -> Result<Outcome, Error> {
-    let validated = check(path, var_files);
-    render_problems(printer, &validated.problems);
+pub fn run(printer: &Printer, path: &Path, input: &ManifestArgs) -> Result<Outcome, Error> {
+    let validated = check(path, &input.var_file);
+    report(printer, input, &validated.problems, true);
     let errors = validated.problems.iter().filter(|p| p.is_error()).count();
     let warnings = validated.problems.len() - errors;
+    if input.json_problems {
+        return if validated.desired.is_some() {
+            Ok(Outcome::Success)
+        } else {
+            Err(Error::Invalid)
+        };
+    }
     let Some(tree) = &validated.desired else {
         printer.message(&format!(
             "{}, {}",

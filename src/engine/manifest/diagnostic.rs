@@ -73,6 +73,23 @@ pub struct Problem {
     pub severity: Severity,
     /// `file:line:col`, for machine-readable listings and tests.
     pub location: Option<String>,
+    /// The same, structured (with where the span ends), for `-o json` and
+    /// CI annotations.
+    pub position: Option<Position>,
+}
+
+/// Where a problem is: a file, and a range in it when one is known.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Position {
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_column: Option<usize>,
 }
 
 impl Diagnostic for Problem {
@@ -105,6 +122,7 @@ impl Problem {
     /// neutralized here, once, for every output.
     pub fn at(file: &SourceFile, offset: usize, len: usize, message: impl Into<String>) -> Self {
         let (line, col) = file.line_col(offset);
+        let (end_line, end_column) = file.line_col(offset + len);
         Problem {
             message: clean(message.into()),
             src: Some(NamedSource::new(file.name.clone(), file.text.clone())),
@@ -113,6 +131,13 @@ impl Problem {
             help: None,
             severity: Severity::Error,
             location: Some(format!("{}:{line}:{col}", file.name)),
+            position: Some(Position {
+                file: file.name.clone(),
+                line: Some(line),
+                column: Some(col),
+                end_line: Some(end_line),
+                end_column: Some(end_column),
+            }),
         }
     }
 
@@ -127,6 +152,13 @@ impl Problem {
             help: None,
             severity: Severity::Error,
             location: Some(name.to_string()),
+            position: Some(Position {
+                file: name.to_string(),
+                line: None,
+                column: None,
+                end_line: None,
+                end_column: None,
+            }),
         }
     }
 
@@ -148,6 +180,86 @@ impl Problem {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    fn severity_name(&self) -> &'static str {
+        match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Advice => "notice",
+        }
+    }
+
+    /// The problem as one JSON object (`-o json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "severity": self.severity_name(),
+            "message": self.message,
+        });
+        if let Some(p) = &self.position {
+            v["position"] = serde_json::to_value(p).unwrap_or_default();
+        }
+        if let Some(h) = &self.help {
+            v["help"] = h.clone().into();
+        }
+        v
+    }
+
+    /// The problem as a GitHub Actions workflow command, so it shows on the
+    /// pull request's diff at its line. Values are escaped as the runner
+    /// requires (`%`, CR, LF everywhere; `:` and `,` in properties too), so
+    /// no message can end the command early or inject another.
+    pub fn github_annotation(&self) -> String {
+        let mut props = Vec::new();
+        if let Some(p) = &self.position {
+            props.push(format!("file={}", gh_property(&p.file)));
+            let pairs = [
+                ("line", p.line),
+                ("col", p.column),
+                ("endLine", p.end_line),
+                ("endColumn", p.end_column),
+            ];
+            for (k, v) in pairs {
+                if let Some(v) = v {
+                    props.push(format!("{k}={v}"));
+                }
+            }
+        }
+        props.push(format!("title={}", gh_property("twinform")));
+        let mut message = self.message.clone();
+        if let Some(h) = &self.help {
+            message.push_str("\nhelp: ");
+            message.push_str(h);
+        }
+        format!(
+            "::{} {}::{}",
+            self.severity_name(),
+            props.join(","),
+            gh_data(&message)
+        )
+    }
+}
+
+/// Every problem of a run as one versioned JSON document.
+pub fn problems_json(problems: &[Problem]) -> serde_json::Value {
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    serde_json::json!({
+        "format_version": "1",
+        "twinform_version": env!("CARGO_PKG_VERSION"),
+        "valid": errors == 0,
+        "errors": errors,
+        "warnings": problems.len() - errors,
+        "problems": problems.iter().map(Problem::to_json).collect::<Vec<_>>(),
+    })
+}
+
+fn gh_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn gh_property(s: &str) -> String {
+    gh_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 fn clean(s: String) -> String {
@@ -189,6 +301,22 @@ mod tests {
             Some("schedule")
         );
         assert_eq!(did_you_mean("zzz", &["schedule", "webhooks"]), None);
+    }
+
+    #[test]
+    fn github_annotations_cannot_be_broken_out_of() {
+        let f = SourceFile::new("dir,x/a:b.yaml", "name: x\nid: y\n");
+        let p = Problem::at(&f, 8, 5, "bad\n::error::forged 100%").help("fix, it");
+        assert_eq!(
+            p.github_annotation(),
+            "::error file=dir%2Cx/a%3Ab.yaml,line=2,col=1,endLine=2,endColumn=6,title=twinform::bad%0A::error::forged 100%25%0Ahelp: fix, it"
+        );
+        let mut w = Problem::file("x.yaml", "cannot read");
+        w.severity = Severity::Warning;
+        assert_eq!(
+            w.github_annotation(),
+            "::warning file=x.yaml,title=twinform::x.yaml: cannot read"
+        );
     }
 
     #[test]
