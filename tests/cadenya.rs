@@ -285,6 +285,32 @@ fn variation_prompts_and_memory_entries_render_from_templates() {
 }
 
 #[test]
+fn a_schedule_shows_its_next_fire_times_in_its_timezone_and_utc() {
+    let t = TestCadenya::start();
+    let dir = example();
+    let out = text(&t.run(dir.path(), &["plan", "."]));
+    let line = out
+        .lines()
+        .skip_while(|l| !l.contains("+ schedule"))
+        .nth(1)
+        .unwrap_or_default();
+    // 02:00 in Paris is 01:00 UTC in winter and 00:00 UTC in summer.
+    assert!(line.trim_start().starts_with("next: "), "{out}");
+    assert_eq!(line.matches(" 02:00:00 CE").count(), 3, "{line}");
+    assert_eq!(line.matches(":00 UTC)").count(), 3, "{line}");
+    let json = t.run(dir.path(), &["plan", "-o", "json", "."]);
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let sched = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["resource"] == "schedule")
+        .unwrap();
+    assert_eq!(sched["after"]["cron"], "0 0 2 * * * *");
+    assert_eq!(sched["notes"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
 fn assignments_are_a_set_and_removals_come_before_deletes() {
     let t = TestCadenya::start();
     let dir = example();

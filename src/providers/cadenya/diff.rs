@@ -1872,8 +1872,8 @@ impl Differ<'_> {
             match by_ext_in(live_s, &s.id) {
                 None => {
                     let mut c = self.change(&address, "schedule", Action::Create, Some(parent));
-                    c.fields
-                        .push(FieldChange::after("when", lit(&rule_text(&s.rule))));
+                    let (field, text) = rule_field(&s.rule);
+                    c.fields.push(FieldChange::after(field, lit(text)));
                     c.fields
                         .push(FieldChange::after("timezone", lit(&s.timezone)));
                     c.fields
@@ -1916,10 +1916,11 @@ impl Differ<'_> {
                     }
                     let have_rule = live.spec("/schedule").cloned().unwrap_or(Value::Null);
                     if !same_rule(&have_rule, &rule) {
+                        let (field, text) = rule_field(&s.rule);
                         c.fields.push(FieldChange::new(
-                            "when",
+                            field,
                             lit(&live_rule_text(&have_rule)),
-                            lit(&rule_text(&s.rule)),
+                            lit(text),
                         ));
                         c.fields.push(FieldChange::new(
                             "timezone",
@@ -2106,10 +2107,13 @@ fn schedule_rule(s: &ScheduleSpec) -> Value {
     }
 }
 
-fn rule_text(r: &Rule) -> String {
+/// The field a schedule's rule is shown as, and its text: `cron` (the
+/// engine adds the next fire times of a `cron` field, in `timezone` too) or
+/// `every`.
+fn rule_field(r: &Rule) -> (&'static str, &str) {
     match r {
-        Rule::Cron { text, .. } => format!("cron {text}"),
-        Rule::Every { text, .. } => format!("every {text}"),
+        Rule::Cron { text, .. } => ("cron", text),
+        Rule::Every { text, .. } => ("every", text),
     }
 }
 
