@@ -39,6 +39,9 @@ pub enum Command {
     Drift(DriftArgs),
     /// Plan and then execute the changes (or execute a plan saved with `plan --out`).
     Apply(ApplyArgs),
+    /// Write live changes back into the manifests: every managed value that
+    /// drifted, edited in place (prompt files rewritten byte for byte).
+    Pull(PullArgs),
     /// Render a plan saved with `plan --out` (no API access, no keys needed).
     Show {
         /// The saved plan file.
@@ -257,6 +260,26 @@ pub struct ApplyArgs {
     /// Show where the last apply recorded in the journal stopped, then exit.
     #[arg(long)]
     pub resume: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// A manifest file or a directory of manifests.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub input: ManifestArgs,
+    /// Print the patch (a unified diff of the manifests) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only these agents (by id). Repeatable.
+    #[arg(long)]
+    pub agent: Vec<String>,
+    /// Only agents in these workspaces (by name). Repeatable.
+    #[arg(long)]
+    pub workspace: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -189,6 +189,7 @@ fn a_500_agent_plan_comment_fits_on_github() {
             schedule: None,
             webhooks: None,
             source: String::new(),
+            origin: Default::default(),
         });
     }
     let desired = Desired {
@@ -198,6 +199,7 @@ fn a_500_agent_plan_comment_fits_on_github() {
             id: None,
             icon: None,
             prune: false,
+            origin: Default::default(),
         }],
         agents,
     };
@@ -245,6 +247,7 @@ fn a_4000_agent_creation_comment_fits_on_github_table_included() {
             schedule: None,
             webhooks: None,
             source: String::new(),
+            origin: Default::default(),
         })
         .collect();
     let desired = Desired {
@@ -254,6 +257,7 @@ fn a_4000_agent_creation_comment_fits_on_github_table_included() {
             id: None,
             icon: None,
             prune: false,
+            origin: Default::default(),
         }],
         agents,
     };

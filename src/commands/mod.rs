@@ -7,6 +7,7 @@ mod connect;
 mod emulator;
 mod export;
 mod plan;
+mod pull;
 mod show;
 mod validate;
 
@@ -114,6 +115,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Drift(args) => runtime(|| plan::drift(&printer, args)),
         Command::Apply(args) => runtime(|| apply::run(&printer, args)),
         Command::Export(args) => runtime(|| export::run(&printer, args)),
+        Command::Pull(args) => runtime(|| pull::run(&printer, args)),
         Command::Show { plan, format } => show::run(&printer, &plan, format),
     };
     exit_code(&printer, result)

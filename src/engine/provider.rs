@@ -214,6 +214,15 @@ pub struct ExportFilter {
     pub agents: Vec<String>,
 }
 
+/// What `pull` found for one drifted value: write it back into the
+/// manifests, or leave it (a structural change, an interpolated field) and
+/// say why.
+#[derive(Debug, Clone)]
+pub enum Pulled {
+    Write(crate::engine::manifest::edit::Request),
+    Leave { address: String, why: String },
+}
+
 /// A diff's result: the plan, and each change's operations (same order).
 pub type Diffed<Op> = (Plan, Vec<Vec<Op>>);
 
@@ -318,6 +327,19 @@ pub trait Provider: Send + Sync + 'static {
     /// Who the API key belongs to (`twinform whoami`).
     fn whoami(&self, api: &Self::Api) -> impl Future<Output = Result<String, ApiError>> + Send;
 
+    /// Every managed value that drifted, as what to write back into the
+    /// manifests (`twinform pull`; pure, like `diff`). `None`: this provider
+    /// does not pull yet.
+    fn pull(
+        &self,
+        desired: &Self::Desired,
+        live: &Self::Live,
+        filter: &ExportFilter,
+    ) -> Option<Vec<Pulled>> {
+        let _ = (desired, live, filter);
+        None
+    }
+
     /// Its emulator, to run in process (`--local`) or standalone.
     #[cfg(feature = "emulator")]
     fn emulator(&self) -> &'static dyn super::emulation::Emulate;
@@ -374,6 +396,8 @@ pub trait DynProvider: Send + Sync {
         &'a self,
         api: &'a (dyn Any + Send + Sync),
     ) -> BoxFuture<'a, Result<String, ApiError>>;
+    fn pull(&self, desired: &dyn Any, live: &dyn Any, filter: &ExportFilter)
+        -> Option<Vec<Pulled>>;
     #[cfg(feature = "emulator")]
     fn emulator(&self) -> &'static dyn super::emulation::Emulate;
 }
@@ -576,6 +600,17 @@ impl<P: Provider> DynProvider for Erased<P> {
                 .ok_or_else(|| ApiError::Task(wrong::<P::Api>("an API client")))?;
             self.0.whoami(api).await
         })
+    }
+
+    fn pull(
+        &self,
+        desired: &dyn Any,
+        live: &dyn Any,
+        filter: &ExportFilter,
+    ) -> Option<Vec<Pulled>> {
+        let desired = desired.downcast_ref::<P::Desired>()?;
+        let live = live.downcast_ref::<P::Live>()?;
+        self.0.pull(desired, live, filter)
     }
 
     #[cfg(feature = "emulator")]

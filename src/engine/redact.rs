@@ -12,7 +12,7 @@ use super::manifest::interpolate::SENSITIVE;
 /// Secrets shorter than this are not scrubbed (they would mangle ordinary text);
 /// interpolated values that short are still never shown, because the renderers
 /// print the `shown` form of sensitive values.
-const MIN_SECRET_LEN: usize = 4;
+pub const MIN_SECRET_LEN: usize = 4;
 
 /// Shared, growable set of secrets.
 #[derive(Debug, Clone, Default)]

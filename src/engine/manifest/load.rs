@@ -275,6 +275,14 @@ impl<'a> LoadContext<'a> {
         text.map(|t| t.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(t))
     }
 
+    /// Where `doc` is, for editing it in place later (`pull`).
+    pub fn origin(&self, doc: &Document) -> super::edit::Origin {
+        super::edit::Origin {
+            file: self.paths[doc.file].clone(),
+            base: doc.base,
+        }
+    }
+
     /// Whether an error has been recorded.
     pub fn has_errors(&self) -> bool {
         self.problems.iter().any(Problem::is_error)

@@ -5,6 +5,7 @@
 //! [`Text`], a manifest string that knows what of it may be shown.
 
 pub mod diagnostic;
+pub mod edit;
 pub mod interpolate;
 pub mod load;
 pub mod node;

@@ -11,7 +11,8 @@ use serde_saphyr::Spanned;
 pub enum Node {
     Map(Vec<(Spanned<String>, Spanned<Node>)>),
     Seq(Vec<Spanned<Node>>),
-    Scalar,
+    /// A scalar, with its value when it is a string.
+    Scalar(Option<String>),
 }
 
 impl Node {
@@ -44,7 +45,7 @@ struct NodeVisitor;
 macro_rules! scalar {
     ($($name:ident: $ty:ty),*) => {
         $(fn $name<E: de::Error>(self, _: $ty) -> Result<Node, E> {
-            Ok(Node::Scalar)
+            Ok(Node::Scalar(None))
         })*
     };
 }
@@ -57,14 +58,18 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 
     scalar!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_i128: i128,
-        visit_u128: u128, visit_f64: f64, visit_str: &str, visit_bytes: &[u8]);
+        visit_u128: u128, visit_f64: f64, visit_bytes: &[u8]);
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Scalar(Some(v.to_string())))
+    }
 
     fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
-        Ok(Node::Scalar)
+        Ok(Node::Scalar(None))
     }
 
     fn visit_none<E: de::Error>(self) -> Result<Node, E> {
-        Ok(Node::Scalar)
+        Ok(Node::Scalar(None))
     }
 
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
@@ -211,7 +216,7 @@ fn walk<'a>(node: &'a Node, schema: &Value, root: &Value, out: &mut Vec<UnknownF
                 }
             }
         }
-        Node::Scalar => {}
+        Node::Scalar(_) => {}
     }
 }
 
@@ -248,7 +253,7 @@ fn fits(node: &Node, schema: &Value, root: &Value) -> bool {
     match node {
         Node::Map(_) => types.contains(&"object"),
         Node::Seq(_) => types.contains(&"array"),
-        Node::Scalar => types.iter().any(|t| *t != "object" && *t != "array"),
+        Node::Scalar(_) => types.iter().any(|t| *t != "object" && *t != "array"),
     }
 }
 

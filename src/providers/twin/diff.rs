@@ -832,7 +832,7 @@ fn create_webhook_ops(spec: &AgentSpec, w: &WebhookSpec) -> Vec<Op> {
     ops
 }
 
-fn sorted(events: &[String]) -> Vec<String> {
+pub(crate) fn sorted(events: &[String]) -> Vec<String> {
     let mut e = events.to_vec();
     e.sort();
     e.dedup();
@@ -840,7 +840,7 @@ fn sorted(events: &[String]) -> Vec<String> {
 }
 
 /// Two icon documents are the same when they parse to the same JSON.
-fn same_json(live: Option<&str>, want: &str) -> bool {
+pub(crate) fn same_json(live: Option<&str>, want: &str) -> bool {
     match (
         live.map(serde_json::from_str::<serde_json::Value>),
         serde_json::from_str::<serde_json::Value>(want),

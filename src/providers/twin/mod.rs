@@ -18,6 +18,7 @@ pub mod export;
 pub mod manifest;
 pub mod model;
 pub mod ops;
+pub mod pull;
 pub mod read;
 pub mod reconcile;
 pub mod rules;
@@ -169,6 +170,15 @@ impl Provider for Twin {
 
     async fn whoami(&self, api: &TwinApi) -> Result<String, ApiError> {
         Ok(api.me().await?.user_id)
+    }
+
+    fn pull(
+        &self,
+        desired: &Desired,
+        live: &Live,
+        filter: &crate::engine::provider::ExportFilter,
+    ) -> Option<Vec<crate::engine::provider::Pulled>> {
+        Some(pull::pull(desired, live, filter))
     }
 
     #[cfg(feature = "emulator")]

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use crate::engine::manifest::edit::Origin;
 use crate::engine::manifest::Text;
 use crate::engine::model::CreateOnly;
 
@@ -25,6 +26,8 @@ pub struct WorkspaceSpec {
     /// `icon_config`; `None` is not managed.
     pub icon: Option<Text>,
     pub prune: bool,
+    /// Its document (for `pull`).
+    pub origin: Origin,
 }
 
 /// A declared agent. `None` on a field means "not managed".
@@ -43,6 +46,8 @@ pub struct AgentSpec {
     pub webhooks: Option<Vec<WebhookSpec>>,
     /// `file:line` of the document, for messages.
     pub source: String,
+    /// Its document (for `pull`).
+    pub origin: Origin,
 }
 
 /// A declared schedule.

@@ -67,6 +67,7 @@ fn workspace(ctx: &mut LoadContext, d: &Document, w: &WorkspaceDoc) -> Option<Wo
         id: w.id.as_ref().map(|i| i.value.clone()),
         icon,
         prune: w.prune,
+        origin: ctx.origin(d),
     })
 }
 
@@ -188,6 +189,7 @@ fn agent(ctx: &mut LoadContext, d: &Document, a: &AgentDoc) -> Option<AgentSpec>
         schedule,
         webhooks,
         source,
+        origin: ctx.origin(d),
     })
 }
 

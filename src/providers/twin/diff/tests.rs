@@ -47,6 +47,7 @@ fn spec(id: &str, workspace: &str) -> AgentSpec {
         schedule: None,
         webhooks: None,
         source: "m.yaml:1".into(),
+        origin: Default::default(),
     }
 }
 
@@ -68,6 +69,7 @@ fn desired(workspaces: &[&str], agents: Vec<AgentSpec>) -> Desired {
                 id: None,
                 icon: None,
                 prune: false,
+                origin: Default::default(),
             })
             .collect(),
         agents,

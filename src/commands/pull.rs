@@ -1,0 +1,206 @@
+//! `twinform pull`: live changes back into git. Reads live state, asks each
+//! provider which managed values drifted, and edits the manifests in place
+//! at those values' spans (comments and layout kept; prompt files rewritten
+//! byte for byte). Templated and interpolated values are never overwritten:
+//! they are listed instead. `--dry-run` prints the patch.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::connect::connect;
+use super::{validate, Error, Outcome};
+use crate::cli::PullArgs;
+use crate::engine::manifest::edit::{self, Edit, Files};
+use crate::engine::output::Printer;
+use crate::engine::plan::render::count;
+use crate::engine::provider::{ExportFilter, Pulled, Scope};
+use crate::engine::redact::MIN_SECRET_LEN;
+
+pub async fn run(printer: &Printer, args: PullArgs) -> Result<Outcome, Error> {
+    let tree = validate::load(printer, &args.path, &args.input)?;
+    let providers: Vec<_> = tree.parts.iter().map(|p| p.provider.clone()).collect();
+    let session = connect(printer, &args.api, &providers).await?;
+    let scope = Scope {
+        workspaces: (!args.workspace.is_empty()).then(|| args.workspace.iter().cloned().collect()),
+    };
+    let filter = ExportFilter {
+        workspaces: args.workspace.clone(),
+        agents: args.agent.clone(),
+    };
+    let mut pulled = Vec::new();
+    for (part, c) in tree.parts.iter().zip(&session.connected) {
+        let live = part
+            .provider
+            .read(
+                c.api.as_ref(),
+                part.desired.as_ref(),
+                &scope,
+                args.api.parallelism,
+            )
+            .await;
+        let live = match live {
+            Ok(l) => l,
+            Err(e) => {
+                session.close().await;
+                return Err(Error::Refused(format!(
+                    "reading live state failed, nothing was written: {e}"
+                )));
+            }
+        };
+        let name = part.provider.info().name;
+        match part
+            .provider
+            .pull(part.desired.as_ref(), live.as_ref(), &filter)
+        {
+            Some(p) => pulled.extend(p),
+            None => printer.message(&format!(
+                "note: pull does not read {name} back yet; its manifests are left as they are"
+            )),
+        }
+    }
+    session.close().await;
+
+    let mut files = Files::default();
+    let mut edits = Vec::new();
+    let mut left: Vec<(String, String)> = Vec::new();
+    for p in pulled {
+        match p {
+            Pulled::Leave { address, why } => left.push((address, why)),
+            Pulled::Write(req) => {
+                // A live value that holds an interpolated secret (pasted into
+                // a prompt) must never reach git. Secrets too short to
+                // redact are too short to recognize, as in every output.
+                let secret_in = |t: &str| {
+                    tree.secrets
+                        .iter()
+                        .any(|s| s.len() >= MIN_SECRET_LEN && t.contains(s.as_str()))
+                };
+                let holds_secret = match &req.value {
+                    edit::NewValue::Text(t) => secret_in(t),
+                    edit::NewValue::List(l) => l.iter().any(|t| secret_in(t)),
+                    edit::NewValue::Bool(_) => false,
+                };
+                if holds_secret {
+                    left.push((
+                        req.address.clone(),
+                        format!(
+                            "{} drifted to a value that holds a secret; not written",
+                            req.field
+                        ),
+                    ));
+                    continue;
+                }
+                match edit::plan(&mut files, &tree.root, &req) {
+                    Edit::Skip(why) => {
+                        left.push((req.address.clone(), format!("{}: {why}", req.field)))
+                    }
+                    e => edits.push((req, e)),
+                }
+            }
+        }
+    }
+    // One prompt file rewritten two ways (agents sharing it drifted apart)
+    // cannot be settled here.
+    let mut rewrites: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
+    for (i, (_, e)) in edits.iter().enumerate() {
+        if let Edit::Rewrite { file, .. } = e {
+            rewrites.entry(file.clone()).or_default().push(i);
+        }
+    }
+    let mut drop = Vec::new();
+    for (file, at) in &rewrites {
+        let contents: Vec<&str> = at
+            .iter()
+            .filter_map(|&i| match &edits[i].1 {
+                Edit::Rewrite { content, .. } => Some(content.as_str()),
+                _ => None,
+            })
+            .collect();
+        if contents.windows(2).any(|w| w[0] != w[1]) {
+            for &i in at {
+                left.push((
+                    edits[i].0.address.clone(),
+                    format!(
+                        "{} is shared by agents whose live texts differ; not written",
+                        shown_path(file, &tree.root)
+                    ),
+                ));
+                drop.push(i);
+            }
+        } else {
+            drop.extend(at.iter().skip(1));
+        }
+    }
+    let kept: Vec<Edit> = edits
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !drop.contains(i))
+        .map(|(_, (_, e))| e)
+        .collect();
+    let changed = edit::apply(&mut files, &kept);
+
+    if args.dry_run {
+        let mut patch = String::new();
+        for (file, old, new) in &changed {
+            let name = shown_path(file, &tree.root);
+            patch.push_str(
+                &similar::TextDiff::from_lines(old, new)
+                    .unified_diff()
+                    .header(&format!("a/{name}"), &format!("b/{name}"))
+                    .to_string(),
+            );
+        }
+        printer.data(&patch);
+    } else {
+        for (file, _, new) in &changed {
+            write_atomic(file, new)
+                .map_err(|e| Error::Io(format!("cannot write {}: {e}", file.display())))?;
+        }
+    }
+    for (address, why) in &left {
+        printer.message(&format!("not pulled: {address}: {why}"));
+    }
+    let values = kept.len();
+    printer.message(&format!(
+        "{} {} into {}{}.",
+        if args.dry_run { "Would pull" } else { "Pulled" },
+        count(values, "drifted value"),
+        count(changed.len(), "file"),
+        if left.is_empty() {
+            String::new()
+        } else {
+            format!("; {} left for a person", count(left.len(), "difference"))
+        }
+    ));
+    Ok(Outcome::Success)
+}
+
+fn shown_path(file: &Path, root: &Path) -> String {
+    let abs = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    abs.strip_prefix(root)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| file.display().to_string())
+}
+
+/// Replace `file` with `text` in one step (a temporary file beside it,
+/// renamed over it, its permissions kept): an interrupted pull never
+/// leaves half a manifest.
+fn write_atomic(file: &Path, text: &str) -> std::io::Result<()> {
+    let file = &std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.twinform-pull.{}", std::process::id()));
+    std::fs::write(&tmp, text)?;
+    if let Ok(meta) = std::fs::metadata(file) {
+        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+    }
+    std::fs::rename(&tmp, file).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}

@@ -1,0 +1,630 @@
+//! Editing manifests in place, for `pull`: a value at a path of a document
+//! is replaced at its span, so comments, layout and every other byte stay as
+//! they were. A scalar keeps its style (plain, quoted, block); a text field
+//! that names a file (`{file: …}`) has that file rewritten instead; a
+//! templated or interpolated field is never overwritten.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_saphyr::Spanned;
+
+use super::load::split_documents;
+use super::node::Node;
+
+/// Where a document is: its file and the byte offset of its first byte.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub base: usize,
+}
+
+/// One step of a path into a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// `Seg::Key` from a field name.
+pub fn key(k: &str) -> Seg {
+    Seg::Key(k.to_string())
+}
+
+/// A value to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewValue {
+    /// A string; for a long-text field it may be a file or template instead.
+    Text(String),
+    Bool(bool),
+    List(Vec<String>),
+}
+
+/// What a provider asks to write back: `value` at `path` in the document at
+/// `origin`, for the change at `address` (field `field`).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub origin: Origin,
+    pub path: Vec<Seg>,
+    pub value: NewValue,
+    pub address: String,
+    pub field: String,
+}
+
+/// How a request is carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// Replace `len` bytes at `offset` of `file` (an insertion when 0).
+    Splice {
+        file: PathBuf,
+        offset: usize,
+        len: usize,
+        text: String,
+    },
+    /// Rewrite a whole file (a prompt named by `{file: …}`), byte for byte.
+    Rewrite { file: PathBuf, content: String },
+    /// Not written, and why (templated, interpolated, not found).
+    Skip(String),
+}
+
+/// Files as read once, for many edits.
+#[derive(Default)]
+pub struct Files {
+    text: BTreeMap<PathBuf, String>,
+}
+
+impl Files {
+    fn get(&mut self, file: &Path) -> Result<&str, String> {
+        if !self.text.contains_key(file) {
+            let t = std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            self.text.insert(file.to_path_buf(), t);
+        }
+        Ok(self.text.get(file).map(String::as_str).unwrap_or_default())
+    }
+}
+
+/// Decide how to carry out `req` (nothing is written here). Prompt files
+/// must resolve inside `root`, as when they were read.
+pub fn plan(files: &mut Files, root: &Path, req: &Request) -> Edit {
+    match plan_inner(files, root, req) {
+        Ok(e) => e,
+        Err(why) => Edit::Skip(why),
+    }
+}
+
+fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, String> {
+    let text = files.get(&req.origin.file)?;
+    let doc = split_documents(text)
+        .into_iter()
+        .find(|(b, _)| *b == req.origin.base)
+        .map(|(_, d)| d)
+        .ok_or("the document moved since it was read")?;
+    let node: Spanned<Node> =
+        serde_saphyr::from_str(doc).map_err(|_| "the document no longer parses".to_string())?;
+    let (parent, last) = match req.path.split_last() {
+        Some((last, parent)) => (parent, last),
+        None => return Err("no field named".into()),
+    };
+    let mut at = &node;
+    for seg in parent {
+        at = step(at, seg).ok_or("the field's parent is not in the manifest")?;
+    }
+    let base = req.origin.base;
+    let Some(target) = step(at, last) else {
+        // A missing key of a mapping (a default made explicit).
+        let Seg::Key(k) = last else {
+            return Err("the list entry is not in the manifest".into());
+        };
+        return insert(text, base, at, k, &req.value).map(|(offset, t)| Edit::Splice {
+            file: req.origin.file.clone(),
+            offset,
+            len: 0,
+            text: t,
+        });
+    };
+    let start = base + offset(target);
+    match (&target.value, &req.value) {
+        (Node::Map(_), NewValue::Text(v)) => {
+            if target.value.get("template").is_some() {
+                return Err("rendered from a template; change the template by hand".into());
+            }
+            let Some(Node::Scalar(Some(rel))) = target.value.get("file").map(|n| &n.value) else {
+                return Err("not a text the manifest holds".into());
+            };
+            let dir = req.origin.file.parent().unwrap_or(Path::new("."));
+            let path = std::fs::canonicalize(dir.join(rel))
+                .map_err(|e| format!("cannot resolve `{rel}`: {e}"))?;
+            if !path.starts_with(root) {
+                return Err(format!("`{rel}` is outside the manifest root"));
+            }
+            Ok(Edit::Rewrite {
+                file: path,
+                content: v.clone(),
+            })
+        }
+        (Node::Scalar(_), value) => {
+            let len = scalar_len(target);
+            let raw = text.get(start..start + len).unwrap_or_default();
+            if raw.contains("${") {
+                return Err("interpolated (`${…}`); change the manifest by hand".into());
+            }
+            let (offset, len, t) = scalar(text, start, len, value);
+            Ok(Edit::Splice {
+                file: req.origin.file.clone(),
+                offset,
+                len,
+                text: t,
+            })
+        }
+        (Node::Seq(items), NewValue::List(values)) => {
+            let (offset, len, t) = list(text, start, items, base, values)?;
+            Ok(Edit::Splice {
+                file: req.origin.file.clone(),
+                offset,
+                len,
+                text: t,
+            })
+        }
+        _ => Err("the manifest has another shape there; change it by hand".into()),
+    }
+}
+
+fn step<'a>(n: &'a Spanned<Node>, seg: &Seg) -> Option<&'a Spanned<Node>> {
+    match (seg, &n.value) {
+        (Seg::Key(k), Node::Map(_)) => n.value.get(k),
+        (Seg::Index(i), Node::Seq(items)) => items.get(*i),
+        _ => None,
+    }
+}
+
+fn offset(n: &Spanned<Node>) -> usize {
+    n.referenced.span().byte_offset().unwrap_or(0) as usize
+}
+
+fn scalar_len(n: &Spanned<Node>) -> usize {
+    n.referenced.span().byte_len().unwrap_or(0) as usize
+}
+
+/// The byte after the last scalar or flow bracket of `n` (relative to its document).
+fn end_of(n: &Spanned<Node>) -> usize {
+    match &n.value {
+        Node::Scalar(_) => offset(n) + scalar_len(n),
+        Node::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| end_of(v).max(offset_key(k)))
+            .max()
+            .unwrap_or(offset(n)),
+        Node::Seq(items) => items.iter().map(end_of).max().unwrap_or(offset(n)),
+    }
+}
+
+fn offset_key(k: &Spanned<String>) -> usize {
+    let s = k.referenced.span();
+    (s.byte_offset().unwrap_or(0) + s.byte_len().unwrap_or(0)) as usize
+}
+
+fn line_start(text: &str, at: usize) -> usize {
+    text[..at].rfind('\n').map_or(0, |i| i + 1)
+}
+
+fn line_end(text: &str, at: usize) -> usize {
+    text[at..].find('\n').map_or(text.len(), |i| at + i + 1)
+}
+
+/// A block scalar's header (`|`, `>-`, …) before `start`, if the scalar
+/// at `start` is one: the offset of the indicator and the end of its code
+/// (a comment after it stays).
+fn block_header(text: &str, start: usize) -> Option<(usize, usize)> {
+    // A block scalar's content starts on a line after its header.
+    let before = text[..start].trim_end_matches([' ', '\t']);
+    if !before.ends_with('\n') {
+        return None;
+    }
+    let before = before.trim_end_matches(['\n', '\r', ' ', '\t']);
+    let from = line_start(before, before.len());
+    let line = &before[from..];
+    let code = line.find(" #").map_or(line, |i| &line[..i]).trim_end();
+    let ind = code.rfind(['|', '>'])?;
+    let tail = &code[ind + 1..];
+    let head = &code[..ind];
+    let ok = tail
+        .chars()
+        .all(|c| c == '-' || c == '+' || c.is_ascii_digit())
+        && (head.is_empty() || head.ends_with([' ', ':']));
+    ok.then_some((from + ind, from + code.len()))
+}
+
+/// The replacement of the scalar at `start` (`len` bytes) by `value`, in
+/// the scalar's own style where the value allows it.
+fn scalar(text: &str, start: usize, len: usize, value: &NewValue) -> (usize, usize, String) {
+    let v = match value {
+        NewValue::Bool(b) => return (start, len, b.to_string()),
+        NewValue::List(items) => return (start, len, flow_list(items)),
+        NewValue::Text(v) => v,
+    };
+    if let Some((header, code_end)) = block_header(text, start) {
+        let indent = start - line_start(text, start);
+        let end = start + len;
+        let comment = text[code_end..line_end(text, code_end)].trim_end_matches(['\n', '\r']);
+        let replacement = match literal_block(v, indent) {
+            Some((chomp, lines)) => format!("|{chomp}{comment}\n{lines}"),
+            // Not expressible as a literal block: a quoted scalar on the
+            // key's line, and the old block's lines go.
+            None => format!("{}{comment}\n", quoted(v)),
+        };
+        return (header, end - header, replacement);
+    }
+    let raw = &text[start..start + len];
+    let t = if raw.starts_with('\'') && !v.contains('\n') {
+        format!("'{}'", v.replace('\'', "''"))
+    } else if raw.starts_with('"') || !plain_ok(v) {
+        quoted(v)
+    } else {
+        v.clone()
+    };
+    (start, len, t)
+}
+
+/// `v` as a literal block: its chomping indicator (`""`, `-`, `+`) and its
+/// lines at `indent`, or `None` when a literal block cannot hold it exactly.
+fn literal_block(v: &str, indent: usize) -> Option<(&'static str, String)> {
+    if v.is_empty()
+        || v.starts_with([' ', '\n'])
+        || v.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+        || v.contains('\r')
+    {
+        return None;
+    }
+    let (chomp, body) = match v.strip_suffix('\n') {
+        None => ("-", v),
+        Some(b) if b.ends_with('\n') => ("+", b),
+        Some(b) => ("", b),
+    };
+    let pad = " ".repeat(indent.max(1));
+    let mut out = String::new();
+    for line in body.split('\n') {
+        if !line.is_empty() {
+            out.push_str(&pad);
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    Some((chomp, out))
+}
+
+/// A double-quoted YAML scalar (JSON's escaping is valid YAML).
+fn quoted(v: &str) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// Whether `v` reads back as the same string when written plain.
+fn plain_ok(v: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "true", "false", "null", "~", "yes", "no", "on", "off", "y", "n",
+    ];
+    !v.is_empty()
+        && v.trim() == v
+        && !v.starts_with([
+            '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%',
+            '@', '`',
+        ])
+        && !v.contains(": ")
+        && !v.contains(" #")
+        && !v.ends_with(':')
+        && !v.chars().any(|c| c.is_control())
+        && !RESERVED.contains(&v.to_ascii_lowercase().as_str())
+        && v.parse::<f64>().is_err()
+}
+
+fn flow_list(items: &[String]) -> String {
+    let items: Vec<String> = items
+        .iter()
+        .map(|i| {
+            if plain_ok(i) && !i.contains([',', '[', ']', '{', '}']) {
+                i.clone()
+            } else {
+                quoted(i)
+            }
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// A list replaced in its own style: flow (`[a, b]`) or block (`- a` lines).
+fn list(
+    text: &str,
+    start: usize,
+    items: &[Spanned<Node>],
+    base: usize,
+    values: &[String],
+) -> Result<(usize, usize, String), String> {
+    if text[start..].starts_with('[') {
+        let last = items
+            .iter()
+            .map(|i| base + offset(i) + scalar_len(i))
+            .max()
+            .unwrap_or(start + 1);
+        let close = text[last..].find(']').ok_or("an unclosed list")? + last;
+        return Ok((start, close + 1 - start, flow_list(values)));
+    }
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        return Err("an empty block list; change it by hand".into());
+    };
+    if !items.iter().all(|i| matches!(i.value, Node::Scalar(_))) {
+        return Err("a list of mappings; change it by hand".into());
+    }
+    let first_at = base + offset(first);
+    let from = line_start(text, first_at);
+    let prefix = &text[from..first_at];
+    if !prefix.trim_start().starts_with('-') {
+        return Err("a list whose layout twinform does not edit; change it by hand".into());
+    }
+    let to = line_end(text, base + offset(last) + scalar_len(last));
+    let mut out = String::new();
+    for v in values {
+        out.push_str(prefix);
+        out.push_str(&flow_item(v));
+        out.push('\n');
+    }
+    if values.is_empty() {
+        let indent = prefix.len() - prefix.trim_start().len();
+        out = format!("{}[]\n", " ".repeat(indent));
+    }
+    Ok((from, to - from, out))
+}
+
+fn flow_item(v: &str) -> String {
+    if plain_ok(v) {
+        v.to_string()
+    } else {
+        quoted(v)
+    }
+}
+
+/// A `key: value` entry added to the mapping `map` (block or flow).
+fn insert(
+    text: &str,
+    base: usize,
+    map: &Spanned<Node>,
+    key: &str,
+    value: &NewValue,
+) -> Result<(usize, String), String> {
+    let Node::Map(entries) = &map.value else {
+        return Err("the field's parent is not a mapping".into());
+    };
+    let rendered = match value {
+        NewValue::Bool(b) => b.to_string(),
+        NewValue::List(items) => flow_list(items),
+        NewValue::Text(v) if plain_ok(v) => v.clone(),
+        NewValue::Text(v) => quoted(v),
+    };
+    let Some((first_key, _)) = entries.first() else {
+        return Err("an empty mapping; change it by hand".into());
+    };
+    let doc_end = base + end_of(map);
+    let map_at = base + offset(map);
+    if text[map_at..].starts_with('{') {
+        let close = text[doc_end..].find('}').ok_or("an unclosed mapping")? + doc_end;
+        return Ok((close, format!(", {key}: {rendered}")));
+    }
+    let key_at = base + first_key.referenced.span().byte_offset().unwrap_or(0) as usize;
+    let indent = key_at - line_start(text, key_at);
+    let at = line_end(text, doc_end);
+    let newline = if at == text.len() && !text.ends_with('\n') {
+        "\n"
+    } else {
+        ""
+    };
+    Ok((
+        at,
+        format!("{newline}{}{key}: {rendered}\n", " ".repeat(indent)),
+    ))
+}
+
+/// Apply splices to files' text: `(file, old, new)` for every file changed.
+/// Splices in one file must not overlap (each field is edited once).
+pub fn apply(files: &mut Files, edits: &[Edit]) -> Vec<(PathBuf, String, String)> {
+    let mut by_file: BTreeMap<&Path, Vec<(usize, usize, &str)>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for e in edits {
+        match e {
+            Edit::Splice {
+                file,
+                offset,
+                len,
+                text,
+            } => by_file
+                .entry(file.as_path())
+                .or_default()
+                .push((*offset, *len, text.as_str())),
+            Edit::Rewrite { file, content } => {
+                let old = std::fs::read_to_string(file).unwrap_or_default();
+                if old != *content {
+                    out.push((file.clone(), old, content.clone()));
+                }
+            }
+            Edit::Skip(_) => {}
+        }
+    }
+    for (file, mut splices) in by_file {
+        let Ok(old) = files.get(file).map(str::to_string) else {
+            continue;
+        };
+        splices.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+        let mut new = old.clone();
+        for (offset, len, text) in splices {
+            if offset + len <= new.len()
+                && new.is_char_boundary(offset)
+                && new.is_char_boundary(offset + len)
+            {
+                new.replace_range(offset..offset + len, text);
+            }
+        }
+        if new != old {
+            out.push((file.to_path_buf(), old, new));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(text: &str, path: Vec<Seg>, value: NewValue) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("m.yaml");
+        std::fs::write(&file, text).unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let mut files = Files::default();
+        let req = Request {
+            origin: Origin {
+                file: file.clone(),
+                base: 0,
+            },
+            path,
+            value,
+            address: "a".into(),
+            field: "f".into(),
+        };
+        let e = plan(&mut files, &root, &req);
+        if let Edit::Skip(why) = &e {
+            return format!("skip: {why}");
+        }
+        let changed = apply(&mut files, &[e]);
+        changed
+            .into_iter()
+            .next()
+            .map(|(_, _, new)| new)
+            .unwrap_or_else(|| text.to_string())
+    }
+
+    const DOC: &str = "kind: Agent # the agent\nid: a\ninstructions: |\n  Hello\n  World\nschedule:\n  cron: \"0 0 9 * * * *\"   # nine\n  paused: false\nwebhooks:\n  - url: https://x\n    events: [run.failed, run.completed]\n  - url: https://y\n    events:\n      - run.failed\n      - run.started\n    enabled: true\nicon: 'x''y'\n";
+
+    #[test]
+    fn scalars_keep_their_style_and_everything_around_them() {
+        let out = edit(
+            DOC,
+            vec![key("schedule"), key("cron")],
+            NewValue::Text("0 30 8 * * * *".into()),
+        );
+        assert_eq!(
+            out,
+            DOC.replace("\"0 0 9 * * * *\"   # nine", "\"0 30 8 * * * *\"   # nine")
+        );
+        let out = edit(
+            DOC,
+            vec![key("schedule"), key("paused")],
+            NewValue::Bool(true),
+        );
+        assert_eq!(out, DOC.replace("paused: false", "paused: true"));
+        let out = edit(DOC, vec![key("icon")], NewValue::Text("it's".into()));
+        assert_eq!(out, DOC.replace("icon: 'x''y'", "icon: 'it''s'"));
+    }
+
+    #[test]
+    fn block_text_stays_a_literal_block_with_the_right_chomping() {
+        let out = edit(
+            DOC,
+            vec![key("instructions")],
+            NewValue::Text("Hi\n\nthere\n".into()),
+        );
+        assert_eq!(
+            out,
+            DOC.replace("|\n  Hello\n  World\n", "|\n  Hi\n\n  there\n")
+        );
+        let out = edit(
+            DOC,
+            vec![key("instructions")],
+            NewValue::Text("no newline".into()),
+        );
+        assert_eq!(
+            out,
+            DOC.replace("|\n  Hello\n  World\n", "|-\n  no newline\n")
+        );
+        let out = edit(
+            DOC,
+            vec![key("instructions")],
+            NewValue::Text(" leading space".into()),
+        );
+        assert_eq!(
+            out,
+            DOC.replace("|\n  Hello\n  World\n", "\" leading space\"\n")
+        );
+        for v in [
+            "Hi\n\nthere\n",
+            "no newline",
+            " leading space",
+            "two\n\n",
+            "a: b # c\n",
+        ] {
+            let out = edit(DOC, vec![key("instructions")], NewValue::Text(v.into()));
+            let back: serde_json::Value = serde_saphyr::from_str(&out).unwrap();
+            assert_eq!(back["instructions"], v, "{out}");
+        }
+    }
+
+    #[test]
+    fn lists_keep_their_flow_or_block_layout() {
+        let events = NewValue::List(vec!["run.completed".into(), "run.stopped".into()]);
+        let out = edit(
+            DOC,
+            vec![key("webhooks"), Seg::Index(0), key("events")],
+            events.clone(),
+        );
+        assert_eq!(
+            out,
+            DOC.replace(
+                "[run.failed, run.completed]",
+                "[run.completed, run.stopped]"
+            )
+        );
+        let out = edit(
+            DOC,
+            vec![key("webhooks"), Seg::Index(1), key("events")],
+            events,
+        );
+        assert_eq!(
+            out,
+            DOC.replace(
+                "      - run.failed\n      - run.started\n",
+                "      - run.completed\n      - run.stopped\n"
+            )
+        );
+    }
+
+    #[test]
+    fn a_missing_key_is_added_to_its_mapping() {
+        let out = edit(
+            DOC,
+            vec![key("webhooks"), Seg::Index(0), key("enabled")],
+            NewValue::Bool(false),
+        );
+        assert_eq!(
+            out,
+            DOC.replace("completed]\n", "completed]\n    enabled: false\n")
+        );
+        let flow = "kind: Agent\nwebhooks:\n  - {url: https://x, events: [run.failed]}\n";
+        let out = edit(
+            flow,
+            vec![key("webhooks"), Seg::Index(0), key("enabled")],
+            NewValue::Bool(false),
+        );
+        assert_eq!(
+            out,
+            flow.replace("[run.failed]}", "[run.failed], enabled: false}")
+        );
+    }
+
+    #[test]
+    fn interpolated_and_templated_fields_are_never_overwritten() {
+        let doc = "kind: Agent\nicon: '${ICON}'\ninstructions: {template: p.j2}\n";
+        assert!(edit(doc, vec![key("icon")], NewValue::Text("x".into()))
+            .starts_with("skip: interpolated"));
+        assert!(
+            edit(doc, vec![key("instructions")], NewValue::Text("x".into()))
+                .starts_with("skip: rendered from a template")
+        );
+    }
+}

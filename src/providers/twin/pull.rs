@@ -1,0 +1,251 @@
+//! `twinform pull` for Twin: every managed value that drifted live, as what
+//! to write back into the manifests. Pure, like the diff; matching follows
+//! the diff's rules (workspaces by pinned id or name, agents by id,
+//! webhooks by URL), so after a pull the plan has nothing to change.
+
+use super::diff::{agent_address, same_instructions, same_json, sorted, workspace_address};
+use super::model::{AgentSpec, Desired, WorkspaceSpec};
+use super::read::Live;
+use super::rules::url_key;
+use crate::engine::manifest::edit::{key, NewValue, Request, Seg};
+use crate::engine::manifest::Text;
+use crate::engine::provider::{ExportFilter, Pulled};
+
+/// What to write back, in manifest order.
+pub fn pull(desired: &Desired, live: &Live, filter: &ExportFilter) -> Vec<Pulled> {
+    let mut out = Vec::new();
+    let wanted =
+        |name: &str| filter.workspaces.is_empty() || filter.workspaces.iter().any(|w| w == name);
+    for ws in desired
+        .workspaces
+        .iter()
+        .filter(|w| wanted(&w.name) && filter.agents.is_empty())
+    {
+        workspace(ws, live, &mut out);
+    }
+    for a in &desired.agents {
+        if !wanted(&a.workspace) || !(filter.agents.is_empty() || filter.agents.contains(&a.id)) {
+            continue;
+        }
+        agent(a, live, &mut out);
+    }
+    out
+}
+
+fn write(
+    origin: &crate::engine::manifest::edit::Origin,
+    address: &str,
+    field: &str,
+    path: Vec<Seg>,
+    value: NewValue,
+) -> Pulled {
+    Pulled::Write(Request {
+        origin: origin.clone(),
+        path,
+        value,
+        address: address.to_string(),
+        field: field.to_string(),
+    })
+}
+
+fn leave(address: &str, why: impl Into<String>) -> Pulled {
+    Pulled::Leave {
+        address: address.to_string(),
+        why: why.into(),
+    }
+}
+
+/// Interpolated values are never overwritten: say which drifted instead.
+fn interpolated(address: &str, field: &str) -> Pulled {
+    leave(
+        address,
+        format!("{field} drifted, but it is interpolated from the environment; change it by hand"),
+    )
+}
+
+fn workspace(ws: &WorkspaceSpec, live: &Live, out: &mut Vec<Pulled>) {
+    let address = workspace_address(&ws.name);
+    let found = match &ws.id {
+        Some(id) => live.workspaces.iter().find(|w| &w.workspace_id == id),
+        None => live.workspaces.iter().find(|w| w.name == ws.name),
+    };
+    let Some(lw) = found else {
+        out.push(leave(&address, "does not exist live (apply creates it)"));
+        return;
+    };
+    if ws.id.is_some() && lw.name != ws.name {
+        out.push(leave(
+            &address,
+            format!(
+                "renamed live to `{}`; rename it, and the agents that name it, by hand",
+                lw.name
+            ),
+        ));
+    }
+    if let Some(icon) = &ws.icon {
+        if !same_json(lw.icon_config.as_deref(), icon.expose()) {
+            out.push(match (&lw.icon_config, icon.is_sensitive()) {
+                (_, true) => interpolated(&address, "icon"),
+                (None, _) => leave(&address, "icon was removed live; remove `icon` by hand"),
+                (Some(now), _) => write(
+                    &ws.origin,
+                    &address,
+                    "icon",
+                    vec![key("icon")],
+                    NewValue::Text(now.clone()),
+                ),
+            });
+        }
+    }
+}
+
+fn agent(a: &AgentSpec, live: &Live, out: &mut Vec<Pulled>) {
+    let address = agent_address(&a.id);
+    let Some(la) = live.agents.get(&a.id) else {
+        out.push(leave(&address, "does not exist live (apply creates it)"));
+        return;
+    };
+    let live_ws = la
+        .workspace_id
+        .as_deref()
+        .and_then(|id| live.workspaces.iter().find(|w| w.workspace_id == id));
+    if let Some(lw) = live_ws {
+        if lw.name != a.workspace {
+            out.push(write(
+                &a.origin,
+                &address,
+                "workspace",
+                vec![key("workspace")],
+                NewValue::Text(lw.name.clone()),
+            ));
+        }
+    }
+    instructions(a, live, &address, out);
+    schedule(a, live, &address, out);
+    webhooks(a, live, &address, out);
+}
+
+fn instructions(a: &AgentSpec, live: &Live, address: &str, out: &mut Vec<Pulled>) {
+    let Some(want) = &a.instructions else {
+        return;
+    };
+    let address = format!("{address}.instructions");
+    match live.instructions.get(&a.id) {
+        Some(Some(now)) if !same_instructions(&now.content, want.expose()) => {
+            out.push(if want.is_sensitive() {
+                interpolated(&address, "instructions")
+            } else {
+                write(
+                    &a.origin,
+                    &address,
+                    "instructions",
+                    vec![key("instructions")],
+                    NewValue::Text(now.content.clone()),
+                )
+            });
+        }
+        Some(None) => out.push(leave(
+            &address,
+            "the agent has no instructions live (apply writes them)",
+        )),
+        _ => {}
+    }
+}
+
+fn schedule(a: &AgentSpec, live: &Live, address: &str, out: &mut Vec<Pulled>) {
+    let address = format!("{address}.schedule");
+    match (&a.schedule, live.schedules.get(&a.id)) {
+        (Some(Some(want)), Some(now)) => {
+            if now.cron != want.cron.expose() {
+                out.push(if want.cron.is_sensitive() {
+                    interpolated(&address, "cron")
+                } else {
+                    write(
+                        &a.origin,
+                        &address,
+                        "cron",
+                        vec![key("schedule"), key("cron")],
+                        NewValue::Text(now.cron.clone()),
+                    )
+                });
+            }
+            if want.paused.is_some_and(|p| p != now.paused) {
+                out.push(write(
+                    &a.origin,
+                    &address,
+                    "paused",
+                    vec![key("schedule"), key("paused")],
+                    NewValue::Bool(now.paused),
+                ));
+            }
+        }
+        (Some(Some(_)), None) => out.push(leave(
+            &address,
+            "was deleted live; write `schedule: null` to keep it off, or apply to restore it",
+        )),
+        (Some(None), Some(now)) => out.push(leave(
+            &address,
+            format!(
+                "was added live (cron \"{}\"); declare it by hand to keep it",
+                now.cron
+            ),
+        )),
+        _ => {}
+    }
+}
+
+fn webhooks(a: &AgentSpec, live: &Live, address: &str, out: &mut Vec<Pulled>) {
+    let (Some(want), Some(now)) = (&a.webhooks, live.webhooks.get(&a.id)) else {
+        return;
+    };
+    let mut matched = vec![false; now.len()];
+    for (i, w) in want.iter().enumerate() {
+        let at = format!(
+            "{address}.webhook[{}]",
+            crate::engine::plan::quote(w.url.shown())
+        );
+        let found = now
+            .iter()
+            .enumerate()
+            .find(|(j, l)| !matched[*j] && url_key(&l.url) == url_key(w.url.expose()));
+        let Some((j, l)) = found else {
+            out.push(leave(
+                &at,
+                "was deleted live; remove it from the manifest by hand, or apply to restore it",
+            ));
+            continue;
+        };
+        matched[j] = true;
+        let path = |field: &str| vec![key("webhooks"), Seg::Index(i), key(field)];
+        if sorted(&l.events) != w.events {
+            out.push(write(
+                &a.origin,
+                &at,
+                "events",
+                path("events"),
+                NewValue::List(sorted(&l.events)),
+            ));
+        }
+        let enabled = l.status == "active";
+        if enabled != w.enabled {
+            out.push(write(
+                &a.origin,
+                &at,
+                "enabled",
+                path("enabled"),
+                NewValue::Bool(enabled),
+            ));
+        }
+    }
+    for (l, _) in now.iter().zip(&matched).filter(|(_, m)| !**m) {
+        // The live URL may carry a token: only its host is said.
+        let host = Text::secret_url(&l.url);
+        out.push(leave(
+            &format!(
+                "{address}.webhook[{}]",
+                crate::engine::plan::quote(host.shown())
+            ),
+            "was added live; declare it by hand to keep it",
+        ));
+    }
+}

@@ -1,0 +1,287 @@
+//! `twinform pull`: drift made through the API for every managed field kind
+//! is written back into the manifests at its span (comments and layout
+//! kept, prompt files byte for byte), after which the plan is empty;
+//! templated and interpolated fields are never overwritten.
+
+mod common;
+
+use std::path::Path;
+
+use common::{write_tree, TestTwin};
+use twinform::providers::twin::wire::{PatchWebhook, PutInstructions};
+
+const WS: &str = "# The ops team's workspace.\nkind: Workspace\nname: Ops\nicon: '{\"emoji\":\"gear\"}'   # shown in the sidebar\n---\nkind: Workspace\nname: Other\n";
+
+const AGENTS: &str = "# Agents of the ops team.
+kind: Agent
+id: digest
+workspace: Ops
+instructions: |   # reviewed by the ops leads
+  Summarize the day.
+  Keep it short.
+schedule:
+  cron: \"0 0 9 * * MON-FRI *\"   # weekday mornings
+  paused: false
+webhooks:
+  - url: https://hooks.example.com/digest
+    events: [run.failed]
+  - url: https://hooks.example.com/digest-all
+    events:
+      - run.completed
+      - run.failed
+---
+kind: Agent
+id: triage
+workspace: Ops
+instructions: {file: prompts/triage.md}
+---
+kind: Agent
+id: templated
+workspace: Ops
+instructions: {template: prompts/t.md.j2}
+schedule:
+  cron: \"0 0 ${HOUR:-8} * * * *\"
+";
+
+const TRIAGE: &str = "Sort incoming tickets.\r\nNever close one.\r\n";
+
+fn tree(dir: &Path) {
+    write_tree(
+        dir,
+        &[
+            ("ws.yaml", WS),
+            ("agents.yaml", AGENTS),
+            ("prompts/triage.md", TRIAGE),
+            ("prompts/t.md.j2", "Templated {{ 1 + 1 }}.\n"),
+        ],
+    );
+}
+
+fn output(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Drift every managed field kind through the API.
+fn drift(twin: &TestTwin) {
+    let c = twin.client();
+    let (ops, other) = twin.store(|s| {
+        let id = |n: &str| {
+            s.workspaces
+                .iter()
+                .find(|w| w.name == n)
+                .unwrap()
+                .workspace_id
+                .clone()
+        };
+        (id("Ops"), id("Other"))
+    });
+    twin.rt.block_on(async {
+        let put = |content: &str| PutInstructions {
+            content: content.into(),
+            source_type: Some("builder".into()),
+            source_id: None,
+        };
+        c.put_instructions(
+            "digest",
+            &put("Summarize the day.\n\nList every failed run.\n"),
+        )
+        .await
+        .unwrap();
+        c.put_instructions("triage", &put("Sort incoming tickets by urgency.\n"))
+            .await
+            .unwrap();
+        c.put_instructions("templated", &put("Changed live.\n"))
+            .await
+            .unwrap();
+        c.put_schedule("digest", "0 30 8 * * MON-FRI *")
+            .await
+            .unwrap();
+        c.pause_schedule("digest").await.unwrap();
+        c.put_schedule("templated", "0 0 7 * * * *").await.unwrap();
+        let hooks = c.list_webhooks("digest").await.unwrap();
+        for h in hooks {
+            let patch = if h.url.ends_with("digest") {
+                PatchWebhook {
+                    events: Some(vec!["run.failed".into(), "run.stopped".into()]),
+                    status: Some("disabled".into()),
+                    ..Default::default()
+                }
+            } else {
+                PatchWebhook {
+                    events: Some(vec!["run.completed".into()]),
+                    ..Default::default()
+                }
+            };
+            c.patch_webhook("digest", &h.webhook_id, &patch)
+                .await
+                .unwrap();
+        }
+        c.update_workspace(&ops, "Ops", Some("{\"emoji\":\"rocket\"}"))
+            .await
+            .unwrap();
+        c.move_agent("triage", &other).await.unwrap();
+    });
+}
+
+#[test]
+fn pull_writes_every_drifted_value_back_and_the_plan_is_empty() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    twin.assert_converges(dir.path());
+    drift(&twin);
+
+    // The dry run prints the patch and writes nothing.
+    let (code, patch, err) = output(twin.cmd(dir.path()).args(["pull", "--dry-run", "."]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        patch.contains("--- a/agents.yaml")
+            && patch.contains("+  cron: \"0 30 8 * * MON-FRI *\"   # weekday mornings"),
+        "{patch}\n{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("agents.yaml")).unwrap(),
+        AGENTS
+    );
+
+    let (code, _, err) = output(twin.cmd(dir.path()).args(["pull", "."]));
+    assert_eq!(code, 0, "{err}");
+    // Templated and interpolated fields are named, not overwritten.
+    assert!(
+        err.contains(
+            "not pulled: agent[\"templated\"].instructions: instructions: rendered from a template"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "not pulled: agent[\"templated\"].schedule: cron drifted, but it is interpolated"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("Pulled 9 drifted values into 3 files; 2 differences left for a person."),
+        "{err}"
+    );
+
+    // Only the drifted values changed; comments and layout stayed.
+    let agents = std::fs::read_to_string(dir.path().join("agents.yaml")).unwrap();
+    let expected = AGENTS
+        .replace(
+            "instructions: |   # reviewed by the ops leads\n  Summarize the day.\n  Keep it short.\n",
+            "instructions: |   # reviewed by the ops leads\n  Summarize the day.\n\n  List every failed run.\n",
+        )
+        .replace("0 0 9 * * MON-FRI *", "0 30 8 * * MON-FRI *")
+        .replace("paused: false", "paused: true")
+        .replace(
+            "    events: [run.failed]\n",
+            "    events: [run.failed, run.stopped]\n    enabled: false\n",
+        )
+        .replace("      - run.completed\n      - run.failed\n", "      - run.completed\n")
+        .replace("id: triage\nworkspace: Ops", "id: triage\nworkspace: Other");
+    assert_eq!(agents, expected);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("ws.yaml")).unwrap(),
+        WS.replace("'{\"emoji\":\"gear\"}'", "'{\"emoji\":\"rocket\"}'")
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("prompts/triage.md")).unwrap(),
+        b"Sort incoming tickets by urgency.\n",
+        "byte for byte"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("prompts/t.md.j2")).unwrap(),
+        "Templated {{ 1 + 1 }}.\n"
+    );
+
+    // The plan now has only what was left for a person.
+    let (_, plan, _) = output(twin.cmd(dir.path()).args(["plan", "-o", "json", "."]));
+    let v: serde_json::Value = serde_json::from_str(&plan).unwrap();
+    let addresses: Vec<&str> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        addresses,
+        [
+            "agent[\"templated\"].instructions",
+            "agent[\"templated\"].schedule"
+        ],
+        "{plan}"
+    );
+    // A second pull changes nothing.
+    let (code, _, err) = output(twin.cmd(dir.path()).args(["pull", "."]));
+    assert_eq!(code, 0);
+    assert!(
+        err.contains("Pulled 0 drifted values into 0 files"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pull_narrows_to_agents_and_never_writes_a_secret() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    twin.assert_converges(dir.path());
+    drift(&twin);
+    let (code, _, err) = output(
+        twin.cmd(dir.path())
+            .args(["pull", "--agent", "triage", "."]),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("Pulled 2 drifted values into 2 files."),
+        "{err}"
+    );
+    let agents = std::fs::read_to_string(dir.path().join("agents.yaml")).unwrap();
+    assert!(agents.contains("0 0 9 * * MON-FRI *"), "digest untouched");
+    assert!(agents.contains("id: triage\nworkspace: Other"));
+
+    // A live prompt that holds an interpolated secret never reaches git.
+    let token = "tok-live-0123456789";
+    write_tree(
+        dir.path(),
+        &[(
+            "hook.yaml",
+            "kind: Agent\nid: hooked\nworkspace: Ops\ninstructions: hi\nwebhooks:\n  - url: https://hooks.example.com/${HOOK_TOKEN}\n    events: [run.failed]\n",
+        )],
+    );
+    let (code, _, err) = output(twin.cmd(dir.path()).env("HOOK_TOKEN", token).args([
+        "apply",
+        "--auto-approve",
+        "hook.yaml",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    twin.rt.block_on(async {
+        twin.client()
+            .put_instructions(
+                "hooked",
+                &PutInstructions {
+                    content: format!("call https://hooks.example.com/{token}"),
+                    source_type: Some("builder".into()),
+                    source_id: None,
+                },
+            )
+            .await
+            .unwrap()
+    });
+    let (code, out, err) = output(twin.cmd(dir.path()).env("HOOK_TOKEN", token).args([
+        "pull",
+        "--dry-run",
+        "hook.yaml",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("holds a secret; not written"), "{err}");
+    assert!(!out.contains(token) && !err.contains(token));
+    assert!(std::fs::read_to_string(dir.path().join("hook.yaml"))
+        .unwrap()
+        .contains("instructions: hi"));
+}
