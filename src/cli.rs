@@ -42,6 +42,11 @@ pub enum Command {
     /// Write live changes back into the manifests: every managed value that
     /// drifted, edited in place (prompt files rewritten byte for byte).
     Pull(PullArgs),
+    /// List an agent's server-side instruction versions, or diff two of them.
+    History(HistoryArgs),
+    /// Write an earlier version of an agent's instructions into its manifest
+    /// (the next apply restores it, through review).
+    Rollback(RollbackArgs),
     /// Render a plan saved with `plan --out` (no API access, no keys needed).
     Show {
         /// The saved plan file.
@@ -280,6 +285,47 @@ pub struct PullArgs {
     /// Only agents in these workspaces (by name). Repeatable.
     #[arg(long)]
     pub workspace: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The agent (its id).
+    pub agent: String,
+    /// Show the change from version A to version B (an id, `@N` with @1 the
+    /// newest, or a content-hash prefix).
+    #[arg(long, num_args = 2, value_names = ["A", "B"])]
+    pub diff: Option<Vec<String>>,
+    /// Which platform's agent.
+    #[arg(long, default_value = "twin")]
+    pub provider: String,
+    /// Manifests whose interpolated values are redacted from the output.
+    #[arg(long, default_value = ".")]
+    pub manifests: PathBuf,
+    /// Output format (`markdown` is the text form).
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The agent (its id).
+    pub agent: String,
+    /// The version to restore: an id, `@N` (@1 is the newest), or a
+    /// content-hash prefix, as `history` lists them.
+    #[arg(long)]
+    pub to: String,
+    /// A manifest file or a directory of manifests.
+    #[arg(default_value = ".")]
+    pub path: PathBuf,
+    /// Print the patch and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub input: ManifestArgs,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod apply;
 mod connect;
 mod emulator;
 mod export;
+mod history;
 mod plan;
 mod pull;
 mod show;
@@ -116,6 +117,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Apply(args) => runtime(|| apply::run(&printer, args)),
         Command::Export(args) => runtime(|| export::run(&printer, args)),
         Command::Pull(args) => runtime(|| pull::run(&printer, args)),
+        Command::History(args) => runtime(|| history::list(&printer, args)),
+        Command::Rollback(args) => runtime(|| history::rollback(&printer, args)),
         Command::Show { plan, format } => show::run(&printer, &plan, format),
     };
     exit_code(&printer, result)

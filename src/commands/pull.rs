@@ -15,6 +15,7 @@ use crate::engine::output::Printer;
 use crate::engine::plan::render::count;
 use crate::engine::provider::{ExportFilter, Pulled, Scope};
 use crate::engine::redact::MIN_SECRET_LEN;
+use crate::engine::session::Tree;
 
 pub async fn run(printer: &Printer, args: PullArgs) -> Result<Outcome, Error> {
     let tree = validate::load(printer, &args.path, &args.input)?;
@@ -60,6 +61,47 @@ pub async fn run(printer: &Printer, args: PullArgs) -> Result<Outcome, Error> {
     }
     session.close().await;
 
+    let written = write_back(printer, &tree, pulled, args.dry_run)?;
+    for (address, why) in &written.left {
+        printer.message(&format!("not pulled: {address}: {why}"));
+    }
+    printer.message(&format!(
+        "{} {} into {}{}.",
+        if args.dry_run { "Would pull" } else { "Pulled" },
+        count(written.values, "drifted value"),
+        count(written.files, "file"),
+        if written.left.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; {} left for a person",
+                count(written.left.len(), "difference")
+            )
+        }
+    ));
+    Ok(Outcome::Success)
+}
+
+/// What [`write_back`] did.
+pub struct Written {
+    /// Values written (or, with `dry_run`, that would be).
+    pub values: usize,
+    /// Files changed.
+    pub files: usize,
+    /// What was not written, and why: `(address, why)`.
+    pub left: Vec<(String, String)>,
+}
+
+/// Carry out `pulled` on the manifests of `tree`: edits planned first, a
+/// live value holding an interpolated secret refused, one prompt file
+/// rewritten two ways refused, then every file replaced atomically, or with
+/// `dry_run` the patch printed (a unified diff) and nothing written.
+pub fn write_back(
+    printer: &Printer,
+    tree: &Tree,
+    pulled: Vec<Pulled>,
+    dry_run: bool,
+) -> Result<Written, Error> {
     let mut files = Files::default();
     let mut edits = Vec::new();
     let mut left: Vec<(String, String)> = Vec::new();
@@ -139,7 +181,7 @@ pub async fn run(printer: &Printer, args: PullArgs) -> Result<Outcome, Error> {
         .collect();
     let changed = edit::apply(&mut files, &kept);
 
-    if args.dry_run {
+    if dry_run {
         let mut patch = String::new();
         for (file, old, new) in &changed {
             let name = shown_path(file, &tree.root);
@@ -157,22 +199,11 @@ pub async fn run(printer: &Printer, args: PullArgs) -> Result<Outcome, Error> {
                 .map_err(|e| Error::Io(format!("cannot write {}: {e}", file.display())))?;
         }
     }
-    for (address, why) in &left {
-        printer.message(&format!("not pulled: {address}: {why}"));
-    }
-    let values = kept.len();
-    printer.message(&format!(
-        "{} {} into {}{}.",
-        if args.dry_run { "Would pull" } else { "Pulled" },
-        count(values, "drifted value"),
-        count(changed.len(), "file"),
-        if left.is_empty() {
-            String::new()
-        } else {
-            format!("; {} left for a person", count(left.len(), "difference"))
-        }
-    ));
-    Ok(Outcome::Success)
+    Ok(Written {
+        values: kept.len(),
+        files: changed.len(),
+        left,
+    })
 }
 
 fn shown_path(file: &Path, root: &Path) -> String {

@@ -223,6 +223,30 @@ pub enum Pulled {
     Leave { address: String, why: String },
 }
 
+/// One server-side version of an agent's long text (`twinform history`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TextVersion {
+    /// The platform's id of the version, when it gives one.
+    pub id: Option<String>,
+    pub created_at: Option<String>,
+    /// Who or what wrote it (`checkpoint`, `builder`, `api`, …).
+    pub source: Option<String>,
+    pub author: Option<String>,
+    /// A digest of the content, when the platform gives one.
+    pub content_hash: Option<String>,
+    pub content: String,
+}
+
+/// Where an agent's long text is declared, for `rollback`.
+#[derive(Debug, Clone)]
+pub struct TextLocation {
+    pub origin: crate::engine::manifest::edit::Origin,
+    pub path: Vec<crate::engine::manifest::edit::Seg>,
+    pub address: String,
+    /// Interpolated: never overwritten.
+    pub sensitive: bool,
+}
+
 /// A diff's result: the plan, and each change's operations (same order).
 pub type Diffed<Op> = (Plan, Vec<Vec<Op>>);
 
@@ -327,6 +351,23 @@ pub trait Provider: Send + Sync + 'static {
     /// Who the API key belongs to (`twinform whoami`).
     fn whoami(&self, api: &Self::Api) -> impl Future<Output = Result<String, ApiError>> + Send;
 
+    /// Versions of an agent's long text, newest first (`twinform history`).
+    /// `None`: the platform keeps none.
+    fn history(
+        &self,
+        api: &Self::Api,
+        agent: &str,
+    ) -> impl Future<Output = Result<Option<Vec<TextVersion>>, ApiError>> + Send {
+        let _ = (api, agent);
+        async { Ok(None) }
+    }
+
+    /// Where `agent`'s long text is declared (`twinform rollback`).
+    fn text_location(&self, desired: &Self::Desired, agent: &str) -> Option<TextLocation> {
+        let _ = (desired, agent);
+        None
+    }
+
     /// Every managed value that drifted, as what to write back into the
     /// manifests (`twinform pull`; pure, like `diff`). `None`: this provider
     /// does not pull yet.
@@ -398,6 +439,12 @@ pub trait DynProvider: Send + Sync {
     ) -> BoxFuture<'a, Result<String, ApiError>>;
     fn pull(&self, desired: &dyn Any, live: &dyn Any, filter: &ExportFilter)
         -> Option<Vec<Pulled>>;
+    fn history<'a>(
+        &'a self,
+        api: &'a (dyn Any + Send + Sync),
+        agent: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<TextVersion>>, ApiError>>;
+    fn text_location(&self, desired: &dyn Any, agent: &str) -> Option<TextLocation>;
     #[cfg(feature = "emulator")]
     fn emulator(&self) -> &'static dyn super::emulation::Emulate;
 }
@@ -611,6 +658,24 @@ impl<P: Provider> DynProvider for Erased<P> {
         let desired = desired.downcast_ref::<P::Desired>()?;
         let live = live.downcast_ref::<P::Live>()?;
         self.0.pull(desired, live, filter)
+    }
+
+    fn history<'a>(
+        &'a self,
+        api: &'a (dyn Any + Send + Sync),
+        agent: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<TextVersion>>, ApiError>> {
+        Box::pin(async move {
+            let api = api
+                .downcast_ref::<P::Api>()
+                .ok_or_else(|| ApiError::Task(wrong::<P::Api>("an API client")))?;
+            self.0.history(api, agent).await
+        })
+    }
+
+    fn text_location(&self, desired: &dyn Any, agent: &str) -> Option<TextLocation> {
+        self.0
+            .text_location(desired.downcast_ref::<P::Desired>()?, agent)
     }
 
     #[cfg(feature = "emulator")]

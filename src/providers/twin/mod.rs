@@ -172,6 +172,23 @@ impl Provider for Twin {
         Ok(api.me().await?.user_id)
     }
 
+    async fn history(
+        &self,
+        api: &TwinApi,
+        agent: &str,
+    ) -> Result<Option<Vec<crate::engine::provider::TextVersion>>, ApiError> {
+        let versions = api.instructions_history(agent, None).await?;
+        Ok(Some(versions.into_iter().map(pull::version).collect()))
+    }
+
+    fn text_location(
+        &self,
+        desired: &Desired,
+        agent: &str,
+    ) -> Option<crate::engine::provider::TextLocation> {
+        pull::text_location(desired, agent)
+    }
+
     fn pull(
         &self,
         desired: &Desired,

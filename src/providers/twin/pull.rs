@@ -7,9 +7,10 @@ use super::diff::{agent_address, same_instructions, same_json, sorted, workspace
 use super::model::{AgentSpec, Desired, WorkspaceSpec};
 use super::read::Live;
 use super::rules::url_key;
+use super::wire::InstructionVersion;
 use crate::engine::manifest::edit::{key, NewValue, Request, Seg};
 use crate::engine::manifest::Text;
-use crate::engine::provider::{ExportFilter, Pulled};
+use crate::engine::provider::{ExportFilter, Pulled, TextLocation, TextVersion};
 
 /// What to write back, in manifest order.
 pub fn pull(desired: &Desired, live: &Live, filter: &ExportFilter) -> Vec<Pulled> {
@@ -248,4 +249,34 @@ fn webhooks(a: &AgentSpec, live: &Live, address: &str, out: &mut Vec<Pulled>) {
             "was added live; declare it by hand to keep it",
         ));
     }
+}
+
+/// A history entry as the engine shows it (ids and times may be numbers or
+/// strings on the wire).
+pub fn version(v: InstructionVersion) -> TextVersion {
+    let text = |x: Option<serde_json::Value>| {
+        x.map(|x| match x {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        })
+    };
+    TextVersion {
+        id: text(v.id),
+        created_at: text(v.created_at),
+        source: v.source_type,
+        author: v.user_email.or(v.user_id),
+        content_hash: v.content_hash,
+        content: v.content,
+    }
+}
+
+/// Where an agent's instructions are declared.
+pub fn text_location(desired: &Desired, agent: &str) -> Option<TextLocation> {
+    let a = desired.agents.iter().find(|a| a.id == agent)?;
+    Some(TextLocation {
+        origin: a.origin.clone(),
+        path: vec![key("instructions")],
+        address: format!("{}.instructions", agent_address(&a.id)),
+        sensitive: a.instructions.as_ref().is_some_and(Text::is_sensitive),
+    })
 }

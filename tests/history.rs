@@ -1,0 +1,187 @@
+//! `history` lists an agent's server-side instruction versions and diffs
+//! two; `rollback` writes one into the manifest (inline or file), so the
+//! next apply restores it through review.
+
+mod common;
+
+use std::path::Path;
+
+use common::{write_tree, TestTwin};
+use twinform::providers::twin::wire::PutInstructions;
+
+fn output(cmd: &mut assert_cmd::Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const V1: &str = "kind: Workspace\nname: Ops\n---\nkind: Agent\nid: digest   # the daily digest\nworkspace: Ops\ninstructions: |\n  Summarize the day.\n---\nkind: Agent\nid: triage\nworkspace: Ops\ninstructions: {file: triage.md}\n";
+
+/// Three versions of digest: two applies from git, one edit in the builder.
+fn three_versions(twin: &TestTwin, dir: &Path) {
+    write_tree(
+        dir,
+        &[("agents.yaml", V1), ("triage.md", "Sort tickets.\n")],
+    );
+    twin.assert_converges(dir);
+    write_tree(
+        dir,
+        &[(
+            "agents.yaml",
+            &V1.replace("Summarize the day.", "Summarize the day in three bullets."),
+        )],
+    );
+    twin.assert_converges(dir);
+    twin.rt.block_on(async {
+        twin.client()
+            .put_instructions(
+                "digest",
+                &PutInstructions {
+                    content: "Edited in the builder.\n".into(),
+                    source_type: Some("builder".into()),
+                    source_id: None,
+                },
+            )
+            .await
+            .unwrap()
+    });
+}
+
+#[test]
+fn history_lists_versions_newest_first_and_diffs_two() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    three_versions(&twin, dir.path());
+    let (code, out, err) = output(twin.cmd(dir.path()).args(["history", "digest"]));
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with('@'))
+        .collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(
+        rows[0].contains("builder") && rows[0].contains("Edited in the builder."),
+        "{out}"
+    );
+    assert!(rows[2].contains("Summarize the day."), "{out}");
+    assert!(
+        out.starts_with("agent \"digest\": 3 instruction versions, newest first"),
+        "{out}"
+    );
+
+    let (code, out, _) = output(
+        twin.cmd(dir.path())
+            .args(["history", "digest", "--diff", "@3", "@2"]),
+    );
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("-Summarize the day.\n+Summarize the day in three bullets.\n"),
+        "{out}"
+    );
+
+    let (code, out, _) = output(
+        twin.cmd(dir.path())
+            .args(["history", "digest", "-o", "json"]),
+    );
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["versions"][0]["ref"], "@1");
+    assert_eq!(v["versions"][0]["source"], "builder");
+    assert_eq!(v["versions"][2]["content"], "Summarize the day.\n");
+
+    let (code, _, err) = output(
+        twin.cmd(dir.path())
+            .args(["history", "digest", "--diff", "@1", "@9"]),
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("no version `@9` among 3 versions"), "{err}");
+}
+
+#[test]
+fn rollback_writes_a_version_into_the_manifest_and_apply_restores_it() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    three_versions(&twin, dir.path());
+    let (code, _, err) = output(
+        twin.cmd(dir.path())
+            .args(["rollback", "digest", "--to", "@3", "."]),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("review it, commit it, and apply"), "{err}");
+    // Only the text changed; the comment stayed.
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("agents.yaml")).unwrap(),
+        V1
+    );
+    let (code, plan, _) = output(
+        twin.cmd(dir.path())
+            .args(["plan", "--detailed-exitcode", "."]),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        plan.contains("-Edited in the builder.") && plan.contains("+Summarize the day."),
+        "{plan}"
+    );
+    twin.assert_converges(dir.path());
+
+    // A prompt file is rewritten with the version's text.
+    twin.rt.block_on(async {
+        twin.client()
+            .put_instructions(
+                "triage",
+                &PutInstructions {
+                    content: "Sort tickets by urgency.\n".into(),
+                    source_type: Some("builder".into()),
+                    source_id: None,
+                },
+            )
+            .await
+            .unwrap()
+    });
+    let (code, _, err) =
+        output(
+            twin.cmd(dir.path())
+                .args(["rollback", "triage", "--to", "@1", "--dry-run", "."]),
+        );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("triage.md")).unwrap(),
+        "Sort tickets.\n"
+    );
+    let (code, _, err) = output(
+        twin.cmd(dir.path())
+            .args(["rollback", "triage", "--to", "@1", "."]),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("triage.md")).unwrap(),
+        "Sort tickets by urgency.\n"
+    );
+
+    // An agent that is not declared, or a templated text, is refused.
+    let (code, _, err) = output(
+        twin.cmd(dir.path())
+            .args(["rollback", "nope", "--to", "@1", "."]),
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("agent `nope` is not declared"), "{err}");
+    write_tree(
+        dir.path(),
+        &[
+            ("t.md.j2", "Sort.\n"),
+            (
+                "agents.yaml",
+                &V1.replace("{file: triage.md}", "{template: t.md.j2}"),
+            ),
+        ],
+    );
+    let (code, _, err) = output(
+        twin.cmd(dir.path())
+            .args(["rollback", "triage", "--to", "@2", "."]),
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("rendered from a template"), "{err}");
+}
