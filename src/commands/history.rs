@@ -79,7 +79,7 @@ async fn session_for(
         .find(|p| p.info().name == name)
         .cloned()
         .ok_or_else(|| Error::Refused(format!("--provider {name}: no such provider")))?;
-    Ok(connect(printer, api, &[provider]).await?)
+    connect(printer, api, &[provider]).await
 }
 
 fn first_line(text: &str) -> String {
