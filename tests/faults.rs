@@ -225,7 +225,11 @@ fn bad_input_exits_1_located_with_no_request_at_all() {
             .lines()
             .any(|l| l.contains(".yaml:") || l.contains("╭─["));
         assert!(located, "{name}: no file:line:col in\n{err}");
-        assert!(out.stdout.is_empty(), "{name}: printed a plan");
+        // `-o json` gets the problems document on stdout, never a plan.
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{name}: stdout is not the problems document: {e}"));
+        assert_eq!(doc["valid"], false, "{name}");
+        assert!(doc.get("changes").is_none(), "{name}: printed a plan");
     }
     assert_eq!(
         twin.shared

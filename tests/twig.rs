@@ -607,3 +607,57 @@ async fn every_documented_error_shape_is_read_and_4xx_is_never_retried() {
     assert!(e.starts_with("401") && e.contains("Invalid API key"), "{e}");
     assert_eq!(calls.load(Ordering::SeqCst), 3, "no 4xx was retried");
 }
+
+#[test]
+fn pull_writes_drifted_agent_values_back_and_the_plan_is_empty() {
+    let t = TestTwig::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tree = TREE.replace(
+        "data_sources: [Docs]",
+        "data_sources: [Docs]   # answers from the docs",
+    );
+    write(
+        dir.path(),
+        &[
+            ("twig.yaml", &tree),
+            ("support.md", "Answer from the docs.\n"),
+        ],
+    );
+    assert!(t.apply(dir.path()).status.success());
+    let id = t.store(|s| s.agents[0].id.clone());
+    let api = client(&t.endpoint);
+    t.rt.block_on(async {
+        api.update_agent(
+            &id,
+            &twinform::providers::twig::wire::AgentBody {
+                system_prompt: Some("Answer from the docs, briefly.\n".into()),
+                model: Some("gpt-4o".into()),
+                temperature: Some(0.7),
+                max_tokens: Some(800),
+                data_source_ids: Some(Vec::new()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+    });
+    let out = t.cmd(dir.path()).args(["pull", "."]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("Pulled 5 drifted values into 2 files."),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("twig.yaml")).unwrap(),
+        tree.replace("model: gpt-4\n", "model: gpt-4o\n")
+            .replace("temperature: 0.3", "temperature: 0.7")
+            .replace("max_tokens: 400", "max_tokens: 800")
+            .replace("data_sources: [Docs]", "data_sources: []")
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("support.md")).unwrap(),
+        "Answer from the docs, briefly.\n"
+    );
+    assert_eq!(t.plan_code(dir.path()), 0);
+}

@@ -120,7 +120,7 @@ pub fn write_back(
                 let holds_secret = match &req.value {
                     edit::NewValue::Text(t) => secret_in(t),
                     edit::NewValue::List(l) => l.iter().any(|t| secret_in(t)),
-                    edit::NewValue::Bool(_) => false,
+                    edit::NewValue::Bool(_) | edit::NewValue::Number(_) => false,
                 };
                 if holds_secret {
                     left.push((

@@ -37,18 +37,16 @@ pub fn check(path: &Path, var_files: &[PathBuf]) -> Validated<Tree> {
     session::load_with(path, &crate::providers::all(), &env, var_files)
 }
 
-/// Report problems as `input` asks: reports on stderr (or one JSON document
-/// on stdout), plus CI annotations.
+/// Report problems as `input` asks: reports on stderr, one JSON document on
+/// stdout with `-o json`, and CI annotations.
 fn report(printer: &Printer, input: &ManifestArgs, problems: &[Problem], stdout: bool) {
-    if input.json_problems {
-        if !problems.is_empty() || stdout {
-            printer.data(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&problems_json(problems)).unwrap_or_default()
-            ));
-        }
-    } else {
-        render_problems(printer, problems);
+    // People read stderr in every mode (a CI log); machines get the document.
+    render_problems(printer, problems);
+    if input.json_problems && (!problems.is_empty() || stdout) {
+        printer.data(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&problems_json(problems)).unwrap_or_default()
+        ));
     }
     if input.annotations == Some(Annotations::Github) {
         let lines: String = problems

@@ -37,6 +37,8 @@ pub enum NewValue {
     /// A string; for a long-text field it may be a file or template instead.
     Text(String),
     Bool(bool),
+    /// A number, as YAML writes it.
+    Number(String),
     List(Vec<String>),
 }
 
@@ -240,6 +242,7 @@ fn block_header(text: &str, start: usize) -> Option<(usize, usize)> {
 fn scalar(text: &str, start: usize, len: usize, value: &NewValue) -> (usize, usize, String) {
     let v = match value {
         NewValue::Bool(b) => return (start, len, b.to_string()),
+        NewValue::Number(n) => return (start, len, n.clone()),
         NewValue::List(items) => return (start, len, flow_list(items)),
         NewValue::Text(v) => v,
     };
@@ -395,6 +398,7 @@ fn insert(
     };
     let rendered = match value {
         NewValue::Bool(b) => b.to_string(),
+        NewValue::Number(n) => n.clone(),
         NewValue::List(items) => flow_list(items),
         NewValue::Text(v) if plain_ok(v) => v.clone(),
         NewValue::Text(v) => quoted(v),

@@ -61,6 +61,8 @@ pub struct AgentSpec {
     pub data_sources: Option<Vec<String>>,
     /// `file:line`, for messages.
     pub source: String,
+    /// Its document (for `pull`).
+    pub origin: crate::engine::manifest::edit::Origin,
 }
 
 /// A declared user. Created when missing; a different name or role is a

@@ -237,6 +237,7 @@ fn agent(
         max_tokens: a.max_tokens.as_ref().map(|m| m.value),
         data_sources,
         source,
+        origin: ctx.origin(d),
     })
 }
 

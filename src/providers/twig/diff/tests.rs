@@ -29,6 +29,7 @@ fn agent(name: &str) -> AgentSpec {
         max_tokens: Some(500),
         data_sources: Some(vec!["Docs".into()]),
         source: "twig.yaml:1".into(),
+        origin: Default::default(),
     }
 }
 
