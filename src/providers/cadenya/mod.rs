@@ -23,6 +23,7 @@ pub mod export;
 pub mod manifest;
 pub mod model;
 pub mod ops;
+pub mod pull;
 pub mod read;
 pub mod validate;
 pub mod wire;
@@ -182,6 +183,15 @@ impl Provider for Cadenya {
         parallelism: usize,
     ) -> Result<Export, ApiError> {
         export::export(api, filter, parallelism).await
+    }
+
+    fn pull(
+        &self,
+        desired: &Desired,
+        live: &Live,
+        filter: &crate::engine::provider::ExportFilter,
+    ) -> Option<Vec<crate::engine::provider::Pulled>> {
+        Some(pull::pull(desired, live, filter))
     }
 
     async fn whoami(&self, api: &CadenyaApi) -> Result<String, ApiError> {

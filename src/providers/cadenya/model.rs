@@ -59,6 +59,8 @@ pub struct AgentSpec {
     pub schedules: Option<Vec<ScheduleSpec>>,
     /// `file:line`, for messages.
     pub source: String,
+    /// Its document (for `pull`).
+    pub origin: crate::engine::manifest::edit::Origin,
 }
 
 /// What a variation's `tools` entry points at (externalIds).

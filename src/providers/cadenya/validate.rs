@@ -366,6 +366,7 @@ fn agent(
         variations,
         schedules,
         source,
+        origin: ctx.origin(d),
     })
 }
 

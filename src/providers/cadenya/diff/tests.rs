@@ -30,6 +30,7 @@ fn agent(variations: Option<Vec<VariationSpec>>) -> AgentSpec {
         variations,
         schedules: None,
         source: "c.yaml:1".into(),
+        origin: Default::default(),
     }
 }
 
