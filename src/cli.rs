@@ -72,8 +72,13 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff), or write one per subcommand with `--out`.
+    Man {
+        /// Write `twinform.1` and `twinform-<subcommand>.1` for every
+        /// subcommand into this directory (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// How to reach the platforms' APIs.

@@ -295,6 +295,41 @@ fn completions_man_page_and_version() {
     }
     let man = run(&["man"]);
     assert!(man.contains(".TH twinform 1"), "{man}");
+    // One page per subcommand, each with exit status, environment and
+    // files; every page the main one refers to exists.
+    let dir = tempfile::tempdir().unwrap();
+    run(&["man", "--out", dir.path().to_str().unwrap()]);
+    let main = std::fs::read_to_string(dir.path().join("twinform.1")).unwrap();
+    let mut referred = 0;
+    for sub in [
+        "validate", "plan", "apply", "drift", "pull", "history", "rollback", "show", "export",
+        "emulator",
+    ] {
+        let page = std::fs::read_to_string(dir.path().join(format!("twinform-{sub}.1"))).unwrap();
+        assert!(page.contains(&format!(".TH twinform-{sub} 1")), "{sub}");
+        assert!(page.contains(&format!("twinform {sub}")), "{sub}: synopsis");
+        for s in [
+            "EXIT STATUS",
+            "ENVIRONMENT",
+            "FILES",
+            "TWIN_API_KEY",
+            "TWINFORM_PLAN_KEY",
+        ] {
+            assert!(page.contains(s), "{sub}: {s}");
+        }
+        referred += usize::from(main.contains(&format!("twinform\\-{sub}(1)")));
+    }
+    assert_eq!(referred, 10, "{main}");
+    // README lists the same environment variables.
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    for (name, _) in twinform::commands::man_environment() {
+        for n in name
+            .split(", ")
+            .filter(|n| n.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        {
+            assert!(readme.contains(&format!("`{n}`")), "README lacks {n}");
+        }
+    }
     let version = run(&["--version"]);
     assert!(version.starts_with("twinform 0.1.0"), "{version}");
 }

@@ -7,6 +7,7 @@ mod connect;
 mod emulator;
 mod export;
 mod history;
+mod man;
 mod plan;
 mod pull;
 mod show;
@@ -17,6 +18,11 @@ use std::path::Path;
 use crate::cli::{Cli, Command};
 use crate::engine::output::Printer;
 use crate::engine::session::{ConnectError, PlanFailure};
+
+/// The environment variables the man pages list (`(name, what)`).
+pub fn man_environment() -> &'static [(&'static str, &'static str)] {
+    man::ENVIRONMENT
+}
 
 /// How a command ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,16 +98,7 @@ pub fn run(cli: Cli) -> i32 {
             printer.data(&String::from_utf8_lossy(&out));
             Ok(Outcome::Success)
         }
-        Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
-                .render(&mut out)
-                .map_err(|e| Error::Io(e.to_string()))
-                .map(|()| {
-                    printer.data(&String::from_utf8_lossy(&out));
-                    Outcome::Success
-                })
-        }
+        Command::Man { out } => man::run(&printer, out.as_deref()),
         Command::Schema => {
             let schema = crate::engine::session::json_schema(&crate::providers::all());
             printer.data(&format!(

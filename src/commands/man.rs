@@ -1,0 +1,157 @@
+//! `twinform man`: roff man pages from the clap definitions, one per
+//! subcommand (`twinform-plan(1)`, …), each with the exit status, the
+//! environment and the files twinform reads and writes.
+
+use std::path::Path;
+
+use clap::CommandFactory;
+
+use super::{Error, Outcome, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
+use crate::cli::Cli;
+use crate::engine::output::Printer;
+
+/// The environment variables twinform reads: `(name, what)`.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("TWIN_API_KEY", "Twin API key (or --api-key-file)."),
+    (
+        "TWIN_ENDPOINT",
+        "Twin API base URL (default https://build.twin.so).",
+    ),
+    (
+        "TWIG_API_KEY",
+        "Twig API key, twigsk_live_... or twigsk_test_... (or --api-key-file twig=FILE).",
+    ),
+    (
+        "TWIG_ENDPOINT",
+        "Twig API base URL (default https://api.twig.so).",
+    ),
+    (
+        "CADENYA_API_KEY",
+        "Cadenya API key (or --api-key-file cadenya=FILE).",
+    ),
+    (
+        "CADENYA_ENDPOINT, CADENYA_BASE_URL",
+        "Cadenya API base URL (default https://api.cadenya.com).",
+    ),
+    (
+        "TWINFORM_PLAN_KEY",
+        "Keys the HMACs in saved plans when plan and apply run with different API keys.",
+    ),
+    ("NO_COLOR", "Never colour output (as --no-color)."),
+    (
+        "CLICOLOR_FORCE",
+        "Colour output even when it is not a terminal.",
+    ),
+    (
+        "any name in ${NAME}",
+        "Interpolated into manifests; its value is sensitive and never shown.",
+    ),
+];
+
+/// Files twinform reads or writes: `(path, what)`.
+pub const FILES: &[(&str, &str)] = &[
+    (
+        "*.yaml, *.yml",
+        "Manifests under PATH (hidden files skipped; .twinformignore honoured).",
+    ),
+    (
+        ".twinform/journal.ndjson",
+        "The journal of applies (--journal); no secrets.",
+    ),
+    (
+        ".twinform/secrets.json",
+        "Signing secrets of created webhooks (--secrets-out), mode 0600.",
+    ),
+    (
+        ".twinform/local.json",
+        "State of the embedded emulators (--local).",
+    ),
+];
+
+/// The exit statuses: `(code, meaning)`.
+fn exit_codes() -> Vec<(String, &'static str)> {
+    vec![
+        (
+            EXIT_OK.to_string(),
+            "Success; with --detailed-exitcode (and drift): no changes.",
+        ),
+        (
+            EXIT_ERROR.to_string(),
+            "An error, invalid manifests, a refused apply, or an apply where something failed.",
+        ),
+        (
+            EXIT_CHANGES.to_string(),
+            "With --detailed-exitcode (and drift): the plan has changes.",
+        ),
+        (
+            "129, 130, 143".into(),
+            "Apply stopped by SIGHUP, SIGINT or SIGTERM after finishing requests in flight.",
+        ),
+    ]
+}
+
+/// Roff text, escaped: backslashes and leading dots/quotes cannot act as requests.
+fn roff(text: &str) -> String {
+    let t = text.replace('\\', "\\e").replace('-', "\\-");
+    if t.starts_with(['.', '\'']) {
+        format!("\\&{t}")
+    } else {
+        t
+    }
+}
+
+fn section(out: &mut String, title: &str, rows: &[(String, &str)]) {
+    out.push_str(&format!(".SH \"{title}\"\n"));
+    for (k, v) in rows {
+        out.push_str(&format!(".TP\n\\fB{}\\fR\n{}\n", roff(k), roff(v)));
+    }
+}
+
+/// One page (titled by the command's display name): clap's sections, then exit status, environment and files.
+fn page(cmd: clap::Command) -> Result<String, Error> {
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(cmd)
+        .render(&mut buf)
+        .map_err(|e| Error::Io(e.to_string()))?;
+    let mut out = String::from_utf8_lossy(&buf).into_owned();
+    section(&mut out, "EXIT STATUS", &exit_codes());
+    let env: Vec<(String, &str)> = ENVIRONMENT
+        .iter()
+        .map(|(k, v)| (k.to_string(), *v))
+        .collect();
+    section(&mut out, "ENVIRONMENT", &env);
+    let files: Vec<(String, &str)> = FILES.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    section(&mut out, "FILES", &files);
+    Ok(out)
+}
+
+pub fn run(printer: &Printer, out: Option<&Path>) -> Result<Outcome, Error> {
+    let cmd = Cli::command();
+    let Some(dir) = out else {
+        printer.data(&page(cmd)?);
+        return Ok(Outcome::Success);
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::Io(format!("cannot create {}: {e}", dir.display())))?;
+    let mut written = vec![("twinform".to_string(), page(cmd.clone())?)];
+    for sub in cmd.get_subcommands() {
+        let name = format!("twinform-{}", sub.get_name());
+        let sub = sub
+            .clone()
+            .version(crate::VERSION)
+            .display_name(name.clone())
+            .bin_name(format!("twinform {}", sub.get_name()));
+        written.push((name.clone(), page(sub)?));
+    }
+    for (name, text) in &written {
+        let path = dir.join(format!("{name}.1"));
+        std::fs::write(&path, text)
+            .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))?;
+    }
+    printer.message(&format!(
+        "Wrote {} man pages to {}.",
+        written.len(),
+        dir.display()
+    ));
+    Ok(Outcome::Success)
+}
