@@ -143,6 +143,7 @@ pub async fn list(printer: &Printer, args: HistoryArgs) -> Result<Outcome, Error
             "{}\n",
             serde_json::to_string_pretty(&serde_json::json!({
                 "format_version": "1",
+                "twinform_version": env!("CARGO_PKG_VERSION"),
                 "agent": args.agent,
                 "versions": listed,
             }))

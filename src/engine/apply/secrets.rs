@@ -36,11 +36,28 @@ impl std::fmt::Debug for SecretRecord {
     }
 }
 
-/// The secrets file: `webhooks` keyed by `agent_id/webhook_id`.
+/// The version of the secrets file and of `--secrets-out -` lines.
+pub const SECRETS_FORMAT_VERSION: &str = "1";
+
+/// The secrets file: `webhooks` keyed by `agent_id/webhook_id`. Files
+/// written before the version fields existed read as version 1.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct SecretsFile {
     #[serde(default)]
+    format_version: String,
+    #[serde(default)]
+    twinform_version: String,
+    #[serde(default)]
     webhooks: BTreeMap<String, SecretRecord>,
+}
+
+/// One `--secrets-out -` line: a record with the format's version.
+#[derive(Serialize)]
+struct SecretLine<'a> {
+    format_version: &'static str,
+    twinform_version: &'static str,
+    #[serde(flatten)]
+    record: &'a SecretRecord,
 }
 
 /// Why a secret could not be stored everywhere.
@@ -98,8 +115,12 @@ impl SecretSink {
                 path.display().to_string()
             }
             None => {
-                let line =
-                    serde_json::to_string(&record).map_err(|e| StoreError::Lost(e.into()))?;
+                let line = serde_json::to_string(&SecretLine {
+                    format_version: SECRETS_FORMAT_VERSION,
+                    twinform_version: env!("CARGO_PKG_VERSION"),
+                    record: &record,
+                })
+                .map_err(|e| StoreError::Lost(e.into()))?;
                 let mut out = std::io::stdout().lock();
                 writeln!(out, "{line}")
                     .and_then(|()| out.flush())
@@ -201,6 +222,8 @@ impl SecretSink {
             }
         }
         change(&mut state.0);
+        state.0.format_version = SECRETS_FORMAT_VERSION.into();
+        state.0.twinform_version = env!("CARGO_PKG_VERSION").into();
         let json = serde_json::to_vec_pretty(&state.0).map_err(std::io::Error::other)?;
         super::write_private_sync(path, &json)?;
         state.1 = std::fs::metadata(path)
