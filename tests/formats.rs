@@ -37,15 +37,13 @@ fn strict(schema: &mut Value) {
 }
 
 fn validator(name: &str) -> jsonschema::Validator {
-    let mut options = jsonschema::options();
-    for other in ["plan.schema.json"] {
-        let mut s = load(other);
-        strict(&mut s);
-        options = options.with_resource(
-            format!("{BASE}{other}"),
-            jsonschema::Resource::from_contents(s).unwrap(),
-        );
-    }
+    // The saved plan refers to the plan's schema by its $id.
+    let mut plan = load("plan.schema.json");
+    strict(&mut plan);
+    let options = jsonschema::options().with_resource(
+        format!("{BASE}plan.schema.json"),
+        jsonschema::Resource::from_contents(plan).unwrap(),
+    );
     let mut schema = load(name);
     strict(&mut schema);
     options.build(&schema).unwrap()
