@@ -1,12 +1,35 @@
-# Multi-stage build: a static-ish binary on a distroless base, running as non-root.
+# syntax=docker/dockerfile:1
+# Multi-stage build: the binary on a distroless base, running as non-root.
 # reqwest uses rustls, so no OpenSSL is needed at run time.
+#
+#   docker build --build-arg TWINFORM_COMMIT="$(git rev-parse HEAD)" -t twinform .
+#   docker run --rm --user "$(id -u):$(id -g)" -e TWIN_API_KEY \
+#     -v "$PWD:/work" twinform plan agents/
+#
+# --user makes the container write .twinform/ (journal, secrets) in the mounted
+# checkout as you, so a non-root image can keep its state there.
 FROM rust:1-slim-bookworm AS build
 WORKDIR /src
+# Dependencies first: this layer is reused until Cargo.lock changes.
+# (cargo needs every target of the manifest to exist: stubs, replaced below).
+COPY Cargo.toml Cargo.lock ./
+RUN mkdir -p src benches \
+    && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+    && for b in reconcile twig cadenya; do echo 'fn main() {}' > "benches/$b.rs"; done \
+    && cargo fetch --locked
 COPY . .
-RUN cargo build --release --locked && strip target/release/twinform
+# .git is not in the build context: the commit comes in as a build argument.
+ARG TWINFORM_COMMIT=""
+ENV TWINFORM_COMMIT=${TWINFORM_COMMIT}
+# Compiled dependencies are cached across builds (a BuildKit cache mount of
+# target/; the sources fetched above are in the image's layer).
+RUN --mount=type=cache,target=/src/target \
+    cargo build --release --locked --offline \
+    && strip target/release/twinform \
+    && cp target/release/twinform /twinform
 
 FROM gcr.io/distroless/cc-debian12:nonroot
-COPY --from=build /src/target/release/twinform /usr/local/bin/twinform
+COPY --from=build /twinform /usr/local/bin/twinform
 USER nonroot:nonroot
 WORKDIR /work
 ENTRYPOINT ["/usr/local/bin/twinform"]
