@@ -157,6 +157,17 @@ pub struct ManifestArgs {
     pub json_problems: bool,
 }
 
+impl ManifestArgs {
+    /// These options for a command printing `format`: with `-o json`,
+    /// manifest problems are a JSON document on stdout too.
+    pub fn for_output(&self, format: Format) -> Self {
+        ManifestArgs {
+            json_problems: format == Format::Json,
+            ..self.clone()
+        }
+    }
+}
+
 /// CI systems whose annotation syntax twinform writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Annotations {

@@ -6,26 +6,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{write_tree, TestTwin};
+use common::{copy_dir, write_tree, TestTwin};
 
 fn example() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/environments");
-    copy(&src, dir.path());
+    copy_dir(&src, dir.path());
     (dir, PathBuf::from("manifests"))
-}
-
-fn copy(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let target = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy(&p, &target);
-        } else {
-            std::fs::copy(&p, &target).unwrap();
-        }
-    }
 }
 
 fn run(twin: &TestTwin, dir: &Path, args: &[&str]) -> (i32, String, String) {

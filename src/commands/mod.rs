@@ -85,12 +85,9 @@ pub fn run(cli: Cli) -> i32 {
     let result = match cli.command {
         Command::Validate {
             path,
-            mut input,
+            input,
             format,
-        } => {
-            input.json_problems = format == crate::cli::Format::Json;
-            validate::run(&printer, &path, &input)
-        }
+        } => validate::run(&printer, &path, &input.for_output(format)),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();

@@ -140,10 +140,7 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> Result<Outcome, Error> {
         adopt: args.adopt,
         sync_secrets: args.sync_secrets,
     };
-    let input = ManifestArgs {
-        json_problems: args.format == Format::Json,
-        ..args.input.clone()
-    };
+    let input = args.input.for_output(args.format);
     let prepared = prepare(
         printer,
         &args.path,
@@ -189,10 +186,7 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> Result<Outcome, Error> {
 
 /// `twinform drift`: a compact report for alerts; exit 0 (none), 2 (drift), 1 (error).
 pub async fn drift(printer: &Printer, args: DriftArgs) -> Result<Outcome, Error> {
-    let input = ManifestArgs {
-        json_problems: args.format == Format::Json,
-        ..args.input.clone()
-    };
+    let input = args.input.for_output(args.format);
     let prepared = prepare(
         printer,
         &args.path,

@@ -203,6 +203,20 @@ pub async fn apply_once(
 }
 
 /// Write `files` (relative path → content) under `dir`.
+/// Copy a folder (an example) recursively.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let target = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).unwrap();
+        }
+    }
+}
+
 pub fn write_tree(dir: &Path, files: &[(&str, &str)]) {
     for (rel, content) in files {
         let p = dir.join(rel);
