@@ -126,6 +126,10 @@ fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, Str
         });
     };
     let start = base + offset(target);
+    // Spans come from parsing this very text; anything else is refused, never sliced.
+    if text.get(start..start + scalar_len(target)).is_none() {
+        return Err("the manifest changed while it was read".into());
+    }
     match (&target.value, &req.value) {
         (Node::Map(_), NewValue::Text(v)) => {
             if target.value.get("template").is_some() {
@@ -207,11 +211,15 @@ fn offset_key(k: &Spanned<String>) -> usize {
 }
 
 fn line_start(text: &str, at: usize) -> usize {
-    text[..at].rfind('\n').map_or(0, |i| i + 1)
+    text.get(..at)
+        .and_then(|t| t.rfind('\n'))
+        .map_or(0, |i| i + 1)
 }
 
 fn line_end(text: &str, at: usize) -> usize {
-    text[at..].find('\n').map_or(text.len(), |i| at + i + 1)
+    text.get(at..)
+        .and_then(|t| t.find('\n'))
+        .map_or(text.len(), |i| at + i + 1)
 }
 
 /// A block scalar's header (`|`, `>-`, …) before `start`, if the scalar
@@ -219,7 +227,7 @@ fn line_end(text: &str, at: usize) -> usize {
 /// (a comment after it stays).
 fn block_header(text: &str, start: usize) -> Option<(usize, usize)> {
     // A block scalar's content starts on a line after its header.
-    let before = text[..start].trim_end_matches([' ', '\t']);
+    let before = text.get(..start)?.trim_end_matches([' ', '\t']);
     if !before.ends_with('\n') {
         return None;
     }
@@ -249,7 +257,10 @@ fn scalar(text: &str, start: usize, len: usize, value: &NewValue) -> (usize, usi
     if let Some((header, code_end)) = block_header(text, start) {
         let indent = start - line_start(text, start);
         let end = start + len;
-        let comment = text[code_end..line_end(text, code_end)].trim_end_matches(['\n', '\r']);
+        let comment = text
+            .get(code_end..line_end(text, code_end))
+            .unwrap_or_default()
+            .trim_end_matches(['\n', '\r']);
         let replacement = match literal_block(v, indent) {
             Some((chomp, lines)) => format!("|{chomp}{comment}\n{lines}"),
             // Not expressible as a literal block: a quoted scalar on the
@@ -258,7 +269,7 @@ fn scalar(text: &str, start: usize, len: usize, value: &NewValue) -> (usize, usi
         };
         return (header, end - header, replacement);
     }
-    let raw = &text[start..start + len];
+    let raw = text.get(start..start + len).unwrap_or_default();
     let t = if raw.starts_with('\'') && !v.contains('\n') {
         format!("'{}'", v.replace('\'', "''"))
     } else if raw.starts_with('"') || !plain_ok(v) {
@@ -342,13 +353,17 @@ fn list(
     base: usize,
     values: &[String],
 ) -> Result<(usize, usize, String), String> {
-    if text[start..].starts_with('[') {
+    if text.get(start..).is_some_and(|t| t.starts_with('[')) {
         let last = items
             .iter()
             .map(|i| base + offset(i) + scalar_len(i))
             .max()
             .unwrap_or(start + 1);
-        let close = text[last..].find(']').ok_or("an unclosed list")? + last;
+        let close = text
+            .get(last..)
+            .and_then(|t| t.find(']'))
+            .ok_or("an unclosed list")?
+            + last;
         return Ok((start, close + 1 - start, flow_list(values)));
     }
     let (Some(first), Some(last)) = (items.first(), items.last()) else {
@@ -359,7 +374,7 @@ fn list(
     }
     let first_at = base + offset(first);
     let from = line_start(text, first_at);
-    let prefix = &text[from..first_at];
+    let prefix = text.get(from..first_at).unwrap_or_default();
     if !prefix.trim_start().starts_with('-') {
         return Err("a list whose layout twinform does not edit; change it by hand".into());
     }
@@ -408,8 +423,12 @@ fn insert(
     };
     let doc_end = base + end_of(map);
     let map_at = base + offset(map);
-    if text[map_at..].starts_with('{') {
-        let close = text[doc_end..].find('}').ok_or("an unclosed mapping")? + doc_end;
+    if text.get(map_at..).is_some_and(|t| t.starts_with('{')) {
+        let close = text
+            .get(doc_end..)
+            .and_then(|t| t.find('}'))
+            .ok_or("an unclosed mapping")?
+            + doc_end;
         return Ok((close, format!(", {key}: {rendered}")));
     }
     let key_at = base + first_key.referenced.span().byte_offset().unwrap_or(0) as usize;
