@@ -167,3 +167,14 @@ fn plan_reports_invalid_manifests_in_its_machine_forms() {
         "{err}"
     );
 }
+
+#[test]
+fn show_refuses_a_file_too_large_to_be_a_plan_without_reading_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = std::fs::File::create(dir.path().join("huge.json")).unwrap();
+    // Sparse: no disk used, and twinform must not read it into memory.
+    f.set_len(300 * 1024 * 1024).unwrap();
+    let (code, _, err) = output(offline(dir.path()).args(["show", "huge.json"]));
+    assert_eq!(code, 1);
+    assert!(err.contains("too large to be a saved plan"), "{err}");
+}

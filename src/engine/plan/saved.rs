@@ -113,6 +113,16 @@ pub fn read(path: &Path) -> Result<Option<SavedPlan>, String> {
     if !path.is_file() {
         return Ok(None);
     }
+    // A plan of thousands of agents with their renderings is a few MiB; a
+    // file far larger is not one, and is not read into memory.
+    const MAX_PLAN_BYTES: u64 = 256 * 1024 * 1024;
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size > MAX_PLAN_BYTES {
+        return Err(format!(
+            "{} is {size} bytes: too large to be a saved plan",
+            path.display()
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let starts_json = bytes
         .iter()
