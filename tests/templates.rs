@@ -162,3 +162,35 @@ fn includes_cannot_leave_the_manifest_root() {
         );
     }
 }
+
+#[test]
+fn a_hostile_template_stops_with_an_error_not_a_hang() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), TREE);
+    // Nested loops: billions of iterations without the fuel limit.
+    write_tree(
+        dir.path(),
+        &[(
+            "prompts/triage.md.j2",
+            "{% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %}x{% endfor %}{% endfor %}{% endfor %}",
+        )],
+    );
+    let (code, out) = run(&twin, dir.path(), &["validate", "."]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("prompts/triage.md.j2") && out.contains("template error"),
+        "{out}"
+    );
+    // A render larger than any text may be is refused too.
+    write_tree(
+        dir.path(),
+        &[(
+            "prompts/triage.md.j2",
+            "{% for a in range(3000) %}{{ 'x' * 3000 }}{% endfor %}",
+        )],
+    );
+    let (code, out) = run(&twin, dir.path(), &["validate", "."]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("over the 8388608-byte limit"), "{out}");
+}

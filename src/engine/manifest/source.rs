@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_saphyr::Location;
 
 use super::diagnostic::{Problem, SourceFile};
-use super::load::{read_text, Content};
+use super::load::{read_text, Content, MAX_FILE_BYTES};
 use super::text::Rendered;
 use super::{Document, LoadContext, Text};
 
@@ -74,6 +74,10 @@ fn with_vars(
         other => other.clone(),
     })
 }
+
+/// How much work one template may do (minijinja's fuel: roughly one unit
+/// per instruction). Real prompts use a few thousand.
+const TEMPLATE_FUEL: u64 = 5_000_000;
 
 impl LoadContext<'_> {
     /// The text of a [`TextSource`] of `doc` at `at`: interpolated when
@@ -172,6 +176,8 @@ impl LoadContext<'_> {
         let reads: Arc<Mutex<Reads>> = Arc::default();
         let mut env = minijinja::Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        // A hostile template (nested loops) stops with an error, not a hang.
+        env.set_fuel(Some(TEMPLATE_FUEL));
         if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
             .keep_trailing_newline(true)
             .build()
@@ -227,6 +233,18 @@ impl LoadContext<'_> {
         };
         self.problems.append(&mut r.problems);
         match result {
+            Ok(text) if text.len() as u64 > MAX_FILE_BYTES => {
+                self.error(
+                    doc,
+                    at,
+                    format!(
+                        "template `{}` renders {} bytes, over the {MAX_FILE_BYTES}-byte limit of a text",
+                        t.template,
+                        text.len()
+                    ),
+                );
+                None
+            }
             Ok(text) => {
                 let fragments = r
                     .order
