@@ -27,7 +27,8 @@ pub enum Command {
         #[command(flatten)]
         input: ManifestArgs,
         /// Output: `text` (reports with snippets), `json` (every problem with
-        /// file, line and column; versioned) or `markdown`.
+        /// file, line and column; versioned) or `markdown` (a list for a
+        /// pull-request comment; the reports still go to stderr).
         #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
         format: Format,
     },

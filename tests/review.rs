@@ -126,6 +126,19 @@ fn validate_reports_problems_as_json_and_github_annotations() {
         "{out}"
     );
 
+    // Markdown, for a pull-request comment: one bullet per problem.
+    let (code, out, _) = output(offline(dir.path()).args(["validate", "-o", "markdown", "."]));
+    assert_eq!(code, 1);
+    assert!(
+        out.starts_with("### twinform validate: 1 error, 1 warning\n\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("- `./agents.yaml:8:5` **error**: invalid agent id"),
+        "{out}"
+    );
+    assert_eq!(out.matches("\n- ").count(), 2, "{out}");
+
     // A valid tree: JSON says so, with its warning.
     write_tree(
         dir.path(),

@@ -87,7 +87,7 @@ pub fn run(cli: Cli) -> i32 {
             path,
             input,
             format,
-        } => validate::run(&printer, &path, &input.for_output(format)),
+        } => validate::run(&printer, &path, &input.for_output(format), format),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use super::{Error, Outcome};
-use crate::cli::{Annotations, ManifestArgs};
+use crate::cli::{Annotations, Format, ManifestArgs};
 use crate::engine::manifest::diagnostic::problems_json;
 use crate::engine::manifest::{Problem, Validated};
 use crate::engine::output::Printer;
@@ -63,6 +63,31 @@ fn report(printer: &Printer, input: &ManifestArgs, problems: &[Problem], stdout:
     }
 }
 
+/// `validate -o markdown`: a summary line and one bullet per problem, for a
+/// pull-request comment (every manifest text escaped).
+fn markdown(problems: &[Problem], errors: usize, warnings: usize) -> String {
+    use crate::engine::plan::render::markdown::escape;
+    let mut out = format!(
+        "### twinform validate: {}, {}\n\n",
+        count(errors, "error"),
+        count(warnings, "warning")
+    );
+    for p in problems {
+        let severity = if p.is_error() { "error" } else { "warning" };
+        let at = p.location.as_deref().unwrap_or("?");
+        out.push_str(&format!(
+            "- `{}` **{severity}**: {}",
+            escape(at),
+            escape(&p.message)
+        ));
+        if let Some(h) = &p.help {
+            out.push_str(&format!(" (help: {})", escape(h)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Load manifests; on error report every problem. Warnings are reported either way.
 pub fn load(printer: &Printer, path: &Path, input: &ManifestArgs) -> Result<Tree, Error> {
     let validated = check(path, &input.var_file);
@@ -78,11 +103,19 @@ pub fn load(printer: &Printer, path: &Path, input: &ManifestArgs) -> Result<Tree
     Ok(tree)
 }
 
-pub fn run(printer: &Printer, path: &Path, input: &ManifestArgs) -> Result<Outcome, Error> {
+pub fn run(
+    printer: &Printer,
+    path: &Path,
+    input: &ManifestArgs,
+    format: Format,
+) -> Result<Outcome, Error> {
     let validated = check(path, &input.var_file);
     report(printer, input, &validated.problems, true);
     let errors = validated.problems.iter().filter(|p| p.is_error()).count();
     let warnings = validated.problems.len() - errors;
+    if format == Format::Markdown {
+        printer.human(&markdown(&validated.problems, errors, warnings));
+    }
     if input.json_problems {
         return if validated.desired.is_some() {
             Ok(Outcome::Success)
