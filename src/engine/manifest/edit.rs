@@ -270,6 +270,30 @@ fn scalar(text: &str, start: usize, len: usize, value: &NewValue) -> (usize, usi
         return (header, end - header, replacement);
     }
     let raw = text.get(start..start + len).unwrap_or_default();
+    // A one-line scalar that becomes several lines turns into a literal
+    // block when it is a block mapping's value (`key: value` on its line);
+    // a comment after it moves behind the block's header.
+    if v.contains('\n') {
+        let from = line_start(text, start);
+        let prefix = text.get(from..start).unwrap_or_default();
+        let to = line_end(text, start + len);
+        let rest = text.get(start + len..to).unwrap_or_default();
+        let rest = rest.trim_end_matches(['\n', '\r']);
+        let comment = rest.trim_start();
+        if let Some(col) = block_key_column(prefix) {
+            if comment.is_empty() || comment.starts_with('#') {
+                if let Some((chomp, lines)) = literal_block(v, col + 2) {
+                    let header = if comment.is_empty() {
+                        format!("|{chomp}")
+                    } else {
+                        format!("|{chomp} {comment}")
+                    };
+                    let body = lines.strip_suffix('\n').unwrap_or(&lines);
+                    return (start, len + rest.len(), format!("{header}\n{body}"));
+                }
+            }
+        }
+    }
     let t = if raw.starts_with('\'') && !v.contains('\n') {
         format!("'{}'", v.replace('\'', "''"))
     } else if raw.starts_with('"') || !plain_ok(v) {
@@ -278,6 +302,22 @@ fn scalar(text: &str, start: usize, len: usize, value: &NewValue) -> (usize, usi
         v.clone()
     };
     (start, len, t)
+}
+
+/// The column of the key when `prefix` (a line up to a value) is a block
+/// mapping's `key: ` (possibly inside `- ` list items), else `None`.
+fn block_key_column(prefix: &str) -> Option<usize> {
+    let mut rest = prefix.trim_start_matches(' ');
+    while let Some(r) = rest.strip_prefix("- ") {
+        rest = r.trim_start_matches(' ');
+    }
+    let col = prefix.len() - rest.len();
+    let key = rest.trim_end().strip_suffix(':')?;
+    let plain = !key.is_empty()
+        && !key.contains([
+            '{', '}', '[', ']', ',', '#', '&', '*', '!', '|', '>', '"', '\'',
+        ]);
+    plain.then_some(col)
 }
 
 /// `v` as a literal block: its chomping indicator (`""`, `-`, `+`) and its
@@ -586,6 +626,50 @@ mod tests {
             let back: serde_json::Value = serde_saphyr::from_str(&out).unwrap();
             assert_eq!(back["instructions"], v, "{out}");
         }
+    }
+
+    #[test]
+    fn a_one_line_value_that_gains_lines_becomes_a_literal_block() {
+        let doc = "kind: Agent\ninstructions: hi   # short\nwebhooks:\n  - url: x\n    note: y\n";
+        let out = edit(
+            doc,
+            vec![key("instructions")],
+            NewValue::Text("Line one.\nLine two.\n".into()),
+        );
+        assert_eq!(
+            out,
+            "kind: Agent\ninstructions: | # short\n  Line one.\n  Line two.\nwebhooks:\n  - url: x\n    note: y\n"
+        );
+        let out = edit(
+            doc,
+            vec![key("webhooks"), Seg::Index(0), key("note")],
+            NewValue::Text("a\nb".into()),
+        );
+        assert_eq!(
+            out,
+            doc.replace("note: y\n", "note: |-\n      a\n      b\n")
+        );
+        for (path, v) in [
+            (vec![key("instructions")], "x\n\ny"),
+            (vec![key("webhooks"), Seg::Index(0), key("note")], "p\nq\n"),
+        ] {
+            let out = edit(doc, path.clone(), NewValue::Text(v.into()));
+            let back: serde_json::Value = serde_saphyr::from_str(&out).unwrap();
+            let got = if path.len() == 1 {
+                &back["instructions"]
+            } else {
+                &back["webhooks"][0]["note"]
+            };
+            assert_eq!(got, v, "{out}");
+        }
+        // In a flow mapping it stays one quoted line.
+        let flow = "kind: Agent\nwebhooks: [{url: x, note: y}]\n";
+        let out = edit(
+            flow,
+            vec![key("webhooks"), Seg::Index(0), key("note")],
+            NewValue::Text("a\nb".into()),
+        );
+        assert_eq!(out, flow.replace("note: y", "note: \"a\\nb\""));
     }
 
     #[test]
