@@ -37,13 +37,16 @@ fn strict(schema: &mut Value) {
 }
 
 fn validator(name: &str) -> jsonschema::Validator {
-    // The saved plan refers to the plan's schema by its $id.
-    let mut plan = load("plan.schema.json");
-    strict(&mut plan);
-    let options = jsonschema::options().with_resource(
-        format!("{BASE}plan.schema.json"),
-        jsonschema::Resource::from_contents(plan).unwrap(),
-    );
+    // Schemas refer to each other by $id.
+    let mut options = jsonschema::options();
+    for other in ["plan.schema.json", "error.schema.json"] {
+        let mut s = load(other);
+        strict(&mut s);
+        options = options.with_resource(
+            format!("{BASE}{other}"),
+            jsonschema::Resource::from_contents(s).unwrap(),
+        );
+    }
     let mut schema = load(name);
     strict(&mut schema);
     options.build(&schema).unwrap()
@@ -135,12 +138,48 @@ fn every_machine_output_matches_its_schema() {
         "{problems:#}"
     );
     check("problems.schema.json", &problems);
+
+    // A refused apply ends its event stream with an error event; a plan that
+    // cannot read prints the error document.
+    let (code, _) = run(&twin, dir.path(), &["plan", "--out", "p2.json", "m.yaml"]);
+    assert_eq!(code, 0);
+    twin.store(|s| s.instructions.get_mut("digest").unwrap().content = "Changed again.\n".into());
+    let (code, events) = run(
+        &twin,
+        dir.path(),
+        &["apply", "--auto-approve", "-o", "json", "p2.json"],
+    );
+    assert_eq!(code, 1);
+    let last: Value = serde_json::from_str(events.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (last["type"].as_str(), last["kind"].as_str()),
+        (Some("error"), Some("refused")),
+        "{events}"
+    );
+    check("apply-event.schema.json", &last);
+    let out = twin
+        .cmd(dir.path())
+        .env("TWIN_ENDPOINT", "http://127.0.0.1:9")
+        .args(["plan", "-o", "json", "--timeout", "1", "m.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["type"], "error");
+    check("error.schema.json", &doc);
 }
 
 #[test]
 fn every_machine_format_carries_its_versions() {
     // The schemas themselves say which version they describe.
-    for name in ["plan", "saved-plan", "apply-event", "problems", "secrets"] {
+    for name in [
+        "plan",
+        "saved-plan",
+        "apply-event",
+        "problems",
+        "secrets",
+        "error",
+    ] {
         let s = load(&format!("{name}.schema.json"));
         assert_eq!(s["properties"]["format_version"]["const"], "1", "{name}");
         assert!(

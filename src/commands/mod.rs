@@ -79,9 +79,38 @@ fn exit_code(printer: &Printer, result: Result<Outcome, Error>) -> i32 {
     }
 }
 
+impl Error {
+    /// What kind of failure, for machines: `connect`, `plan`, `refused`,
+    /// `io`, `api` (`invalid` manifests have their own document).
+    fn kind(&self) -> &'static str {
+        match self {
+            Error::Invalid => "invalid",
+            Error::Connect(_) => "connect",
+            Error::Plan(_) => "plan",
+            Error::Refused(_) => "refused",
+            Error::Io(_) => "io",
+            Error::Api(_) => "api",
+        }
+    }
+}
+
+/// Whether a command's stdout is a JSON document or event stream, so that a
+/// failure is reported there too (as `{"type": "error", …}`).
+fn machine_output(command: &Command) -> bool {
+    use crate::cli::Format::Json;
+    match command {
+        Command::Plan(a) => a.format == Json,
+        Command::Drift(a) => a.format == Json,
+        // With `--secrets-out -`, stdout carries the secrets and nothing else.
+        Command::Apply(a) => a.format == Json && a.secrets_out != std::path::Path::new("-"),
+        _ => false,
+    }
+}
+
 /// Run a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> i32 {
     let printer = Printer::new(cli.no_color);
+    let machine = machine_output(&cli.command);
     let result = match cli.command {
         Command::Validate {
             path,
@@ -115,6 +144,19 @@ pub fn run(cli: Cli) -> i32 {
         Command::Rollback(args) => runtime(|| history::rollback(&printer, args)),
         Command::Show { plan, format } => show::run(&printer, &plan, format),
     };
+    if let (true, Err(e)) = (machine, &result) {
+        if !matches!(e, Error::Invalid) {
+            // The same words as on stderr (scrubbed like everything printed).
+            let doc = serde_json::json!({
+                "format_version": "1",
+                "twinform_version": env!("CARGO_PKG_VERSION"),
+                "type": "error",
+                "kind": e.kind(),
+                "message": e.to_string(),
+            });
+            printer.data(&format!("{doc}\n"));
+        }
+    }
     exit_code(&printer, result)
 }
 
