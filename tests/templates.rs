@@ -39,6 +39,14 @@ fn run(twin: &TestTwin, dir: &std::path::Path, args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), text)
 }
 
+/// Write `template` as the triage prompt and validate: it must fail; the output.
+fn invalid_with(twin: &TestTwin, dir: &std::path::Path, template: &str) -> String {
+    write_tree(dir, &[("prompts/triage.md.j2", template)]);
+    let (code, out) = run(twin, dir, &["validate", "."]);
+    assert_eq!(code, 1, "{out}");
+    out
+}
+
 #[test]
 fn templates_render_with_vars_and_shared_fragments() {
     let twin = TestTwin::start();
@@ -95,29 +103,21 @@ fn a_template_error_is_reported_at_the_template_line() {
     let twin = TestTwin::start();
     let dir = tempfile::tempdir().unwrap();
     write_tree(dir.path(), TREE);
-    write_tree(
+    let out = invalid_with(
+        &twin,
         dir.path(),
-        &[(
-            "prompts/triage.md.j2",
-            "Sort incoming tickets.\n\nUrgency: {{ urgency }}\n",
-        )],
+        "Sort incoming tickets.\n\nUrgency: {{ urgency }}\n",
     );
-    let (code, out) = run(&twin, dir.path(), &["validate", "."]);
-    assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("prompts/triage.md.j2:3:") && out.contains("template error"),
         "{out}"
     );
     // An unknown include is an error too, in the including template.
-    write_tree(
+    let out = invalid_with(
+        &twin,
         dir.path(),
-        &[(
-            "prompts/triage.md.j2",
-            "Sort.\n{% include \"fragments/nope.md\" %}",
-        )],
+        "Sort.\n{% include \"fragments/nope.md\" %}",
     );
-    let (code, out) = run(&twin, dir.path(), &["validate", "."]);
-    assert_eq!(code, 1, "{out}");
     assert!(out.contains("prompts/triage.md.j2:2:"), "{out}");
 }
 
@@ -147,15 +147,7 @@ fn includes_cannot_leave_the_manifest_root() {
     );
     #[cfg(unix)]
     {
-        write_tree(
-            dir.path(),
-            &[(
-                "prompts/triage.md.j2",
-                "{% include \"fragments/link.md\" %}",
-            )],
-        );
-        let (code, out) = run(&twin, dir.path(), &["validate", "."]);
-        assert_eq!(code, 1, "{out}");
+        let out = invalid_with(&twin, dir.path(), "{% include \"fragments/link.md\" %}");
         assert!(
             out.contains("outside the manifest root") && !out.contains("TOP SECRET"),
             "{out}"
@@ -169,28 +161,16 @@ fn a_hostile_template_stops_with_an_error_not_a_hang() {
     let dir = tempfile::tempdir().unwrap();
     write_tree(dir.path(), TREE);
     // Nested loops: billions of iterations without the fuel limit.
-    write_tree(
-        dir.path(),
-        &[(
-            "prompts/triage.md.j2",
-            "{% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %}x{% endfor %}{% endfor %}{% endfor %}",
-        )],
-    );
-    let (code, out) = run(&twin, dir.path(), &["validate", "."]);
-    assert_eq!(code, 1, "{out}");
+    let out = invalid_with(&twin, dir.path(), "{% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %}x{% endfor %}{% endfor %}{% endfor %}");
     assert!(
         out.contains("prompts/triage.md.j2") && out.contains("template error"),
         "{out}"
     );
     // A render larger than any text may be is refused too.
-    write_tree(
+    let out = invalid_with(
+        &twin,
         dir.path(),
-        &[(
-            "prompts/triage.md.j2",
-            "{% for a in range(3000) %}{{ 'x' * 3000 }}{% endfor %}",
-        )],
+        "{% for a in range(3000) %}{{ 'x' * 3000 }}{% endfor %}",
     );
-    let (code, out) = run(&twin, dir.path(), &["validate", "."]);
-    assert_eq!(code, 1, "{out}");
     assert!(out.contains("over the 8388608-byte limit"), "{out}");
 }
