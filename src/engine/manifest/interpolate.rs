@@ -70,6 +70,13 @@ pub fn substitute_vars(input: &str, vars: &Vars) -> Result<String, InterpolateEr
     let mut out = String::with_capacity(input.len());
     let mut rest = input;
     while let Some(pos) = rest.find("${var.") {
+        if let Some(before) = rest[..pos].strip_suffix('$') {
+            // `$${var.x}` is the escape for a literal `${var.x}`.
+            out.push_str(before);
+            out.push_str("${");
+            rest = &rest[pos + 2..];
+            continue;
+        }
         out.push_str(&rest[..pos]);
         let tail = &rest[pos + 2..];
         let end = tail
@@ -300,6 +307,11 @@ mod tests {
         assert_eq!(
             substitute_vars("Support ${var.env} ${HOME}", &vars).unwrap(),
             "Support staging ${HOME}"
+        );
+        assert_eq!(
+            substitute_vars("a $${var.env} b", &vars).unwrap(),
+            "a ${var.env} b",
+            "the escape, as in interpolated fields"
         );
     }
 
