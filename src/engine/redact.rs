@@ -25,17 +25,25 @@ impl Redactor {
         Self::default()
     }
 
-    /// Add a secret; it is scrubbed from everything printed from now on.
+    /// Add a secret; it is scrubbed from everything printed from now on,
+    /// also as it appears inside a JSON string (machine outputs are scrubbed
+    /// after serialization, where `"`, `\` and control characters are escaped).
     pub fn add(&self, secret: &str) {
         if secret.len() < MIN_SECRET_LEN {
             return;
         }
+        let escaped = serde_json::to_string(secret)
+            .ok()
+            .and_then(|q| Some(q.strip_prefix('"')?.strip_suffix('"')?.to_string()))
+            .filter(|e| e != secret);
         if let Ok(mut s) = self.secrets.write() {
-            if !s.iter().any(|x| x == secret) {
-                s.push(secret.to_string());
-                // Longest first, so a secret containing another is replaced whole.
-                s.sort_by_key(|x| std::cmp::Reverse(x.len()));
+            for form in std::iter::once(secret.to_string()).chain(escaped) {
+                if !s.contains(&form) {
+                    s.push(form);
+                }
             }
+            // Longest first, so a secret containing another is replaced whole.
+            s.sort_by_key(|x| std::cmp::Reverse(x.len()));
         }
     }
 
@@ -63,6 +71,17 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_is_scrubbed_from_json_too() {
+        let r = Redactor::new();
+        let secret = "pa\"ss\\wo\nrd";
+        r.add(secret);
+        let json = serde_json::json!({"message": format!("refused: {secret}!")}).to_string();
+        let scrubbed = r.scrub(&json);
+        assert_eq!(scrubbed, r#"{"message":"refused: (sensitive)!"}"#);
+        assert_eq!(r.scrub(&format!("raw {secret}")), "raw (sensitive)");
+    }
 
     #[test]
     fn scrubs_every_occurrence_longest_first() {
