@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
+
+mod common;
 /// The loader with every provider, as `validate` runs it.
 mod manifest {
     pub fn load_with(
@@ -477,4 +479,115 @@ fn the_editor_schema_is_as_strict_as_validate_and_discriminates_by_kind() {
         .collect();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].contains("schedule"), "{errors:?}");
+}
+
+/// Trust II item 1, as a mechanism: a typo in any field name at any depth
+/// of any kind of any provider (every key line of every example) is an error
+/// at that line with a did-you-mean, or (for keys that are names, such as a
+/// variation's id) changes nothing that is counted: a document is never
+/// dropped silently.
+#[test]
+fn a_typo_in_any_key_of_any_example_is_located_or_harmless() {
+    let env = |_: &str| Some("x".to_string());
+    let key_line = regex_lite_key();
+    let mut located = 0;
+    for example in [
+        "quickstart",
+        "multi-team",
+        "twig",
+        "cadenya",
+        "multi-provider",
+        "environments/manifests",
+    ] {
+        let src = Path::new("examples").join(example);
+        let baseline = manifest::load_with(&src, &env);
+        assert!(
+            baseline.problems.iter().all(|p| !p.is_error()),
+            "{example} is not valid"
+        );
+        let counts = baseline.desired.as_ref().map(|t| t.counts());
+        for file in yaml_files(&src) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let Some((indent, key)) = key_line(line) else {
+                    continue;
+                };
+                if key == "kind" {
+                    continue;
+                }
+                let dir = tempfile::tempdir().unwrap();
+                common::copy_dir(&src, dir.path());
+                let rel = file.strip_prefix(&src).unwrap();
+                let typo = format!("{key}z");
+                let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+                lines[n] = format!("{indent}{typo}{}", &line[indent.len() + key.len()..]);
+                std::fs::write(dir.path().join(rel), lines.join("\n") + "\n").unwrap();
+                let v = manifest::load_with(dir.path(), &env);
+                let here = format!(":{}:{}", n + 1, indent.len() + 1);
+                let reported = v.problems.iter().any(|p| {
+                    p.is_error()
+                        && p.message == format!("unknown field `{typo}`")
+                        && p.location.as_deref().is_some_and(|l| l.ends_with(&here))
+                        && p.help.as_deref() == Some(&format!("did you mean `{key}`?"))
+                });
+                if reported {
+                    located += 1;
+                    continue;
+                }
+                let errors: Vec<_> = v.problems.iter().filter(|p| p.is_error()).collect();
+                // A renamed variable is reported where it is used.
+                let var = format!("variable `{key}` is not defined");
+                let tvar = format!("template error: `var.{key}` is undefined");
+                if !errors.is_empty()
+                    && errors
+                        .iter()
+                        .all(|p| p.message.contains(&var) || p.message.starts_with(&tvar))
+                {
+                    continue;
+                }
+                assert!(
+                    errors.is_empty() && v.desired.as_ref().map(|t| t.counts()) == counts,
+                    "{}:{}: `{key}` -> `{typo}` was neither reported there nor harmless: {:?}",
+                    file.display(),
+                    n + 1,
+                    errors
+                        .iter()
+                        .map(|p| (&p.location, &p.message))
+                        .collect::<Vec<_>>()
+                );
+            }
+        }
+    }
+    assert!(located >= 60, "only {located} typos located");
+}
+
+/// `(indent, key)` of a block-mapping key line such as `  temperature: 0.2`
+/// or `- url: x` (not a comment, not inside a flow collection).
+fn regex_lite_key() -> impl Fn(&str) -> Option<(String, String)> {
+    |line: &str| {
+        let body = line.trim_start_matches([' ', '-']);
+        let indent = &line[..line.len() - body.len()];
+        if indent.contains('-') && !indent.ends_with("- ") {
+            return None;
+        }
+        let (key, _) = body.split_once(':')?;
+        let ok = !key.is_empty()
+            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && key.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
+        ok.then(|| (indent.to_string(), key.to_string()))
+    }
+}
+
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(yaml_files(&p));
+        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
 }

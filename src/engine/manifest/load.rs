@@ -206,14 +206,45 @@ impl<'a> LoadContext<'a> {
     fn parse_raw<T: DeserializeOwned>(&mut self, doc: &Document) -> Option<T> {
         let mut problems = Vec::new();
         let parsed = parse_doc(self, doc.file, doc.base, &doc.text, &mut problems);
-        // Unknown fields were all reported when the document was read;
-        // serde's report of the first one is a repeat.
-        self.problems.extend(
-            problems
-                .into_iter()
-                .filter(|p| !p.message.starts_with("unknown field")),
-        );
+        // Unknown fields were reported when the document was read (all of
+        // them, at any depth); serde's report of the first one is a repeat
+        // only when that walk found the same key in this document.
+        let repeats = |p: &Problem| {
+            let Some(key) = p.message.strip_prefix("unknown field `") else {
+                return false;
+            };
+            let key = key.split('`').next().unwrap_or_default();
+            let same = format!("unknown field `{key}`");
+            self.problems
+                .iter()
+                .any(|q| q.message == same && self.in_document(q, doc))
+        };
+        let fresh: Vec<Problem> = problems.into_iter().filter(|p| !repeats(p)).collect();
+        self.problems.extend(fresh);
+        // A document that did not parse is never dropped silently: whatever
+        // the reason, at least one error points into it.
+        if parsed.is_none()
+            && !self
+                .problems
+                .iter()
+                .any(|q| q.is_error() && self.in_document(q, doc))
+        {
+            self.document_error(
+                doc,
+                format!("this `{}` document could not be read", doc.kind.value),
+            );
+        }
         parsed
+    }
+
+    /// Whether `p` points into `doc` (its file, inside its bytes).
+    fn in_document(&self, p: &Problem, doc: &Document) -> bool {
+        let file = &self.files[doc.file];
+        let same_file = p.src.as_ref().is_some_and(|s| s.name() == file.name);
+        let inside = p
+            .span
+            .is_some_and(|sp| (doc.base..=doc.base + doc.text.len()).contains(&sp.offset()));
+        same_file && inside
     }
 
     /// Interpolate a manifest string; an unset or malformed variable is recorded.
@@ -741,6 +772,37 @@ mod tests {
         let texts: Vec<&str> = docs.iter().map(|(_, d)| d.trim()).collect();
         assert_eq!(texts, vec!["# c\nkind: A", "kind: B\n  ---x", "kind: C"]);
         assert_eq!(docs[1].0, "# c\nkind: A\n---".len());
+    }
+
+    /// Trust II item 1: when serde refuses a field the schema walk let
+    /// through (the two descriptions disagree), the document is not dropped
+    /// silently: serde's error is kept.
+    #[test]
+    fn a_document_that_does_not_parse_always_has_an_error() {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Thing {
+            kind: String,
+            name: String,
+        }
+        impl Identities for Thing {}
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.yaml"), "kind: Thing\nname: x\nnmae: y\n").unwrap();
+        // An open schema: the walk reports nothing.
+        let kinds = KindTable::new(vec![("Thing", serde_json::json!({"type": "object"}))]);
+        let env = |_: &str| None;
+        let (mut ctx, docs) = load(dir.path(), &kinds, &env, &[]);
+        assert!(!ctx.has_errors());
+        assert!(ctx.parse::<Thing>(&docs[0]).is_none());
+        let errors: Vec<_> = ctx.problems.iter().filter(|p| p.is_error()).collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.starts_with("unknown field `nmae`"));
+        assert!(errors[0]
+            .location
+            .as_deref()
+            .unwrap()
+            .ends_with("a.yaml:3:1"));
     }
 
     #[test]

@@ -194,18 +194,23 @@ fn walk<'a>(node: &'a Node, schema: &Value, root: &Value, out: &mut Vec<UnknownF
     }
     match node {
         Node::Map(entries) => {
-            let Some(props) = schema.get("properties").and_then(Value::as_object) else {
-                return;
-            };
-            let closed = schema.get("additionalProperties") == Some(&Value::Bool(false));
+            let empty = serde_json::Map::new();
+            let props = schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .unwrap_or(&empty);
+            // `additionalProperties` is `false` (closed), a schema (a map of
+            // children keyed by id, each checked against it), or absent (open).
+            let additional = schema.get("additionalProperties");
             for (key, value) in entries {
-                match props.get(&key.value) {
-                    Some(sub) => walk(&value.value, sub, root, out),
-                    None if closed => out.push(UnknownField {
+                match (props.get(&key.value), additional) {
+                    (Some(sub), _) => walk(&value.value, sub, root, out),
+                    (None, Some(Value::Bool(false))) => out.push(UnknownField {
                         key,
                         allowed: props.keys().cloned().collect(),
                     }),
-                    None => {}
+                    (None, Some(sub @ Value::Object(_))) => walk(&value.value, sub, root, out),
+                    (None, _) => {}
                 }
             }
         }
@@ -269,6 +274,7 @@ mod tests {
                 "kind": {"type": "string"},
                 "schedule": {"type": ["object", "null"]},
                 "hooks": {"type": "array", "items": {"$ref": "#/definitions/Hook"}},
+                "byname": {"type": ["object", "null"], "additionalProperties": {"$ref": "#/definitions/Hook"}},
                 "body": {"anyOf": [{"type": "string"}, {"$ref": "#/definitions/File"}]}
             },
             "definitions": {
@@ -278,7 +284,7 @@ mod tests {
                          "properties": {"file": {"type": "string"}}}
             }
         });
-        let doc = "kind: X\nschedul: {}\nhooks:\n  - url: https://x\n    enabeld: true\n    colour: red\nbody: {file: a.md, mode: x}\n";
+        let doc = "kind: X\nschedul: {}\nhooks:\n  - url: https://x\n    enabeld: true\n    colour: red\nbody: {file: a.md, mode: x}\nbyname:\n  a:\n    url: x\n    enabld: true\n";
         let node: Spanned<Node> = serde_saphyr::from_str(doc).unwrap();
         let found: Vec<(String, u64)> = unknown_fields(&node.value, &schema)
             .iter()
@@ -290,7 +296,9 @@ mod tests {
                 ("schedul".into(), 2),
                 ("enabeld".into(), 5),
                 ("colour".into(), 6),
-                ("mode".into(), 7)
+                ("mode".into(), 7),
+                // A map of children keyed by id: each child is checked too.
+                ("enabld".into(), 11),
             ]
         );
     }

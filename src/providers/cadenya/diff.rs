@@ -290,7 +290,18 @@ impl Differ<'_> {
     /// Whether a live resource may be managed; records an error if not.
     fn check_owner(&mut self, ws: &Ws, live: &Resource, address: &str) -> Option<bool> {
         let Some(owner) = ws.owner() else {
-            return Some(false);
+            // No owner declared: unmarked resources are managed as before,
+            // but one carrying someone's mark is theirs (Trust II item 2),
+            // and adopting it needs an owner to stamp.
+            let Some(theirs) = live.metadata.owner() else {
+                return Some(false);
+            };
+            self.errors.push(format!(
+                "{address} exists ({}) and is owned by `{theirs}`; workspace `{}` declares no owner: set `owner:` on it and pass --adopt to take it over",
+                live.id(),
+                ws.id()
+            ));
+            return None;
         };
         if live.metadata.owned_by(owner) {
             return Some(false);
@@ -300,8 +311,7 @@ impl Differ<'_> {
         }
         let other = live
             .metadata
-            .labels
-            .get(OWNER_LABEL)
+            .owner()
             .map(|o| format!(" (it is owned by `{o}`)"))
             .unwrap_or_default();
         self.errors.push(format!(

@@ -41,6 +41,15 @@ impl Metadata {
     }
 
     /// Whether it carries `owner`'s mark (the label, or `bundleKey`).
+    /// Whoever's mark the resource carries (label first, then bundleKey).
+    pub fn owner(&self) -> Option<&str> {
+        self.labels
+            .get(OWNER_LABEL)
+            .map(String::as_str)
+            .or(self.bundle_key.as_deref())
+            .filter(|o| !o.is_empty())
+    }
+
     pub fn owned_by(&self, owner: &str) -> bool {
         self.labels.get(OWNER_LABEL).is_some_and(|o| o == owner)
             || self.bundle_key.as_deref() == Some(owner)

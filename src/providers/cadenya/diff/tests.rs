@@ -223,3 +223,50 @@ fn an_unowned_resource_stops_the_plan_unless_adopted() {
     assert_eq!(body["updateMask"], "metadata.labels");
     assert_eq!(body["metadata"]["labels"][OWNER_LABEL], "team");
 }
+
+/// Trust II item 2: a workspace without `owner` does not turn ownership
+/// off. Another team's agent (by label or by bundleKey) is refused, with or
+/// without --adopt (which needs an owner to stamp); an unmarked one is
+/// managed as before.
+#[test]
+fn a_workspace_without_owner_never_takes_another_teams_resource() {
+    let mut w = ws();
+    w.owner = None;
+    let mut a = agent(Some(vec![]));
+    a.name = Some("renamed".into());
+    let desired = Desired {
+        workspaces: vec![w],
+        agents: vec![a],
+        ..Desired::default()
+    };
+    let theirs_by_label = owned_agent(json!({}));
+    let mut theirs_by_bundle = owned_agent(json!({}));
+    theirs_by_bundle["metadata"]["labels"] = json!({});
+    theirs_by_bundle["metadata"]["bundleKey"] = json!("team");
+    for (live_agent, adopt) in [
+        (theirs_by_label.clone(), false),
+        (theirs_by_label, true),
+        (theirs_by_bundle, false),
+    ] {
+        let live = live_with(
+            live_agent,
+            vec![json!({"metadata": {"id": "av_1", "externalId": "v"}, "spec": {}})],
+            vec![],
+        );
+        let local = Local {
+            adopt,
+            ..Local::default()
+        };
+        let e = diff(&desired, &live, &local).unwrap_err();
+        assert!(
+            e.problems[0].contains("owned by `team`")
+                && e.problems[0].contains("declares no owner"),
+            "{e}"
+        );
+    }
+    let mut unmarked = owned_agent(json!({}));
+    unmarked["metadata"]["labels"] = json!({});
+    let live = live_with(unmarked, vec![], vec![]);
+    let (plan, _) = diff(&desired, &live, &Local::default()).unwrap();
+    assert_eq!(plan.changes.len(), 1, "{:?}", plan.changes);
+}
