@@ -100,7 +100,7 @@ pub async fn run(printer: &Printer, args: ExportArgs) -> Result<Outcome, Error> 
             .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))?;
     }
     for e in &exports {
-        for note in &e.notes {
+        for note in e.notes.iter().chain(e.names.notes()) {
             printer.message(&format!("note: {note}"));
         }
     }

@@ -5,6 +5,7 @@
 //! resources: a platform plugs in through [`provider::Provider`].
 
 pub mod apply;
+pub mod credentials;
 #[cfg(feature = "emulator")]
 pub mod emulation;
 pub mod http;

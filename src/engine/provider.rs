@@ -180,6 +180,9 @@ pub struct Export {
     pub counts: Vec<(&'static str, usize)>,
     /// Every name a filter could have matched (for "did you mean").
     pub known: Vec<String>,
+    /// Names derived from live names (files, placeholder variables), kept
+    /// unique; its notes say what was renamed.
+    pub names: DerivedNames,
 }
 
 /// A file-name-safe form of a name for exported files (`fallback` when
@@ -204,6 +207,49 @@ pub fn slug(name: &str, fallback: &str) -> String {
         fallback.into()
     } else {
         s
+    }
+}
+
+/// The names an export derives from live names (file names, placeholder
+/// variables): each is unique. Two live names that derive the same name
+/// (`crm-token` and `crm_token` both give `CRM_TOKEN`; `a.b` + `c` and `a` +
+/// `b.c` both give `a.b.c.md`) get distinct names: the second gets a
+/// numbered suffix, and [`DerivedNames::notes`] says which is which. Names
+/// compare without case (macOS and Windows file systems do).
+#[derive(Debug, Default)]
+pub struct DerivedNames {
+    taken: std::collections::HashMap<String, String>,
+    notes: Vec<String>,
+}
+
+impl DerivedNames {
+    /// A unique name for `source` (what it is, for the note), derived as
+    /// `base`; `suffix(n)` makes the `n`th alternative (from 2).
+    pub fn claim(
+        &mut self,
+        base: String,
+        source: &str,
+        suffix: impl Fn(&str, usize) -> String,
+    ) -> String {
+        let mut name = base.clone();
+        let mut n = 1;
+        let first = self.taken.get(&base.to_lowercase()).cloned();
+        while self.taken.contains_key(&name.to_lowercase()) {
+            n += 1;
+            name = suffix(&base, n);
+        }
+        if let Some(first) = first {
+            self.notes.push(format!(
+                "{source} and {first} both derive `{base}`: {source} uses `{name}`"
+            ));
+        }
+        self.taken.insert(name.to_lowercase(), source.to_string());
+        name
+    }
+
+    /// What was renamed, for the export's notes.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 }
 

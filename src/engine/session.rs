@@ -299,7 +299,7 @@ pub async fn connect(
             connect_timeout: opts.connect_timeout,
             retry: opts.retry.clone(),
         };
-        let mut client = Client::new(config, key, p.profile())?;
+        let mut client = Client::new(config, key, p.profile())?.with_redactor(redactor.clone());
         if let Some(t) = &opts.tracer {
             client = client.with_tracer(t.clone());
         }

@@ -164,6 +164,9 @@ pub struct Client {
     adaptive: Option<Arc<super::adapt::Adaptive>>,
     pub stats: Arc<ClientStats>,
     tracer: Option<Tracer>,
+    /// The run's redactor: every credential found in an answer is added to
+    /// it (see [`crate::engine::credentials`]), so no output shows it.
+    redactor: Option<crate::engine::redact::Redactor>,
     /// The request timeout: how long a request may take before its outcome
     /// is unknown.
     pub timeout: Duration,
@@ -214,6 +217,7 @@ impl Client {
             adaptive: profile.adaptive.then(Arc::default),
             stats: Arc::default(),
             tracer: None,
+            redactor: None,
             timeout: config.timeout,
         })
     }
@@ -222,6 +226,30 @@ impl Client {
     pub fn with_tracer(mut self, tracer: Tracer) -> Self {
         self.tracer = Some(tracer);
         self
+    }
+
+    /// Register every credential found in a successful answer with
+    /// `redactor` (live data may hold credentials at any depth: a data
+    /// source's `auth.api_token`, a tool's `X-Api-Key` header).
+    pub fn with_redactor(mut self, redactor: crate::engine::redact::Redactor) -> Self {
+        self.redactor = Some(redactor);
+        self
+    }
+
+    fn learn_credentials(&self, body: &[u8]) {
+        let Some(r) = &self.redactor else {
+            return;
+        };
+        if body.first().is_none_or(|b| !matches!(b, b'{' | b'[')) {
+            return;
+        }
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+            for s in crate::engine::credentials::find(&v) {
+                if crate::engine::credentials::worth_scrubbing(&s) {
+                    r.add(&s);
+                }
+            }
+        }
     }
 
     pub fn endpoint(&self) -> &str {
@@ -289,6 +317,7 @@ impl Client {
                     self.pace.observe(scope, headers);
                     if resp.status < 400 {
                         self.trace(&method, path, &resp.status.to_string(), ms, attempt);
+                        self.learn_credentials(&resp.body);
                         return Ok(Response {
                             status: resp.status,
                             body: resp.body.clone(),

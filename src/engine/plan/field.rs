@@ -8,6 +8,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::engine::credentials;
 use crate::engine::manifest::interpolate::SENSITIVE;
 use crate::engine::manifest::Text;
 
@@ -95,7 +96,16 @@ impl Shown {
         if desired.is_sensitive() {
             Shown(Inner::Masked(desired.mask_live(live)))
         } else {
-            Shown(Inner::Plain(Value::String(live.to_string())))
+            Shown::live_string(live)
+        }
+    }
+
+    /// A live string: its credential parts masked (a URL with a token, a
+    /// DSN's password; see [`credentials`]).
+    fn live_string(live: &str) -> Self {
+        match credentials::in_string(live) {
+            Some(found) => Shown(Inner::Masked(found.shown)),
+            None => Shown(Inner::Plain(Value::String(live.to_string()))),
         }
     }
 
@@ -105,23 +115,35 @@ impl Shown {
     pub fn live_maybe_masked(live: &str, like: Option<&Text>) -> Self {
         match like {
             Some(t) if t.is_sensitive() => Shown::live(live, t),
-            _ => Shown(Inner::Plain(Value::String(live.to_string()))),
+            _ => Shown::live_string(live),
         }
     }
 
-    /// A value written literally in a manifest (a number, a list, a map):
-    /// `${…}` is never interpolated inside one, so it cannot hold a secret.
+    /// A structured value (a number, a list, a map) written literally in a
+    /// manifest or read live: `${…}` is never interpolated inside one, but a
+    /// credential may still sit in it at any depth (a live data source's
+    /// `auth.api_token`, a tool's `X-Api-Key`), so those parts are masked.
     pub fn manifest_literal(v: &Value) -> Self {
-        Shown(Inner::Plain(v.clone()))
+        Shown(Inner::Plain(credentials::mask(v)))
     }
 
     /// An object of shown values (a settings map whose values are each
-    /// masked as they need); absent entries are left out.
+    /// masked as they need); absent entries are left out, and a plain value
+    /// under a credential-like key is masked.
     pub fn object(entries: impl IntoIterator<Item = (String, Shown)>) -> Self {
         let map = entries
             .into_iter()
             .filter(|(_, v)| !v.is_absent())
-            .map(|(k, v)| (k, v.to_json()))
+            .map(|(k, v)| {
+                let json = match &v.0 {
+                    Inner::Plain(p) => credentials::mask(&serde_json::json!({ &k: p }))
+                        .get(&k)
+                        .cloned()
+                        .unwrap_or_default(),
+                    _ => v.to_json(),
+                };
+                (k, json)
+            })
             .collect();
         Shown(Inner::Plain(Value::Object(map)))
     }
@@ -143,6 +165,11 @@ impl Shown {
 
     pub fn is_absent(&self) -> bool {
         self.0 == Inner::Absent
+    }
+
+    /// Whether the value is shown masked (so it cannot name an address).
+    pub fn is_masked(&self) -> bool {
+        matches!(self.0, Inner::Masked(_))
     }
 
     pub fn is_none(&self) -> bool {

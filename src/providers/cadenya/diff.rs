@@ -561,8 +561,9 @@ impl Differ<'_> {
                     }
                 }
                 if let Some(a) = &spec.adapter {
-                    let want = adapter_json(a);
+                    // Headers the manifest does not declare are kept.
                     let have = live.spec("/adapter").cloned().unwrap_or(Value::Null);
+                    let want = overlay_oneof(&have, &adapter_json(a));
                     if !same_json(&have, &want) {
                         c.fields.push(FieldChange::new(
                             "adapter",
@@ -725,14 +726,26 @@ impl Differ<'_> {
                     p.spec("parameters", t.parameters.clone());
                 }
                 if let Some(config) = config {
+                    // The manifest manages the method and path; whatever
+                    // else the live config holds (headers, which may be
+                    // credentials) is kept by the write and never shown.
                     let have = live.spec("/config").cloned().unwrap_or(Value::Null);
-                    if !same_json(&have, &config) {
-                        c.fields.push(FieldChange::new(
-                            "config",
-                            Shown::manifest_literal(&have),
-                            Shown::manifest_literal(&config),
-                        ));
-                        p.spec("config", config);
+                    let want = overlay_oneof(&have, &config);
+                    if !same_json(&have, &want) {
+                        let shown = |v: &Value| {
+                            let h = v.get("http");
+                            let m = h
+                                .and_then(|h| h.get("requestMethod"))
+                                .and_then(Value::as_str);
+                            let p = h.and_then(|h| h.get("path")).and_then(Value::as_str);
+                            match (m, p) {
+                                (None, None) => Shown::none(),
+                                (m, p) => lit(&format!("{} {}", m.unwrap_or("?"), p.unwrap_or(""))),
+                            }
+                        };
+                        c.fields
+                            .push(FieldChange::new("http", shown(&have), shown(&want)));
+                        p.spec("config", want);
                     }
                 }
                 if let Some(r) = t.requires_approval {
@@ -2189,6 +2202,28 @@ fn same_json(a: &Value, b: &Value) -> bool {
                     .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
         }
         _ => a == b,
+    }
+}
+
+/// A oneof (`{"http": {…}}`) as it is to be written: when `want` picks the
+/// same branch as `have`, `have`'s fields that `want` does not name are kept
+/// (a write that does not manage a live header must not drop it); another
+/// branch replaces it whole.
+fn overlay_oneof(have: &Value, want: &Value) -> Value {
+    let (Some(h), Some(w)) = (have.as_object(), want.as_object()) else {
+        return want.clone();
+    };
+    let branch =
+        |m: &Map<String, Value>| (m.len() == 1).then(|| m.keys().next().cloned()).flatten();
+    match (branch(h), branch(w)) {
+        (Some(a), Some(b)) if a == b => {
+            let mut inner = h[&a].as_object().cloned().unwrap_or_default();
+            for (k, v) in w[&b].as_object().into_iter().flatten() {
+                inner.insert(k.clone(), v.clone());
+            }
+            json!({ a: inner })
+        }
+        _ => want.clone(),
     }
 }
 

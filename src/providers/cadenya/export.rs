@@ -353,13 +353,6 @@ pub fn secret_var(id: &str) -> String {
     format!("CADENYA_SECRET_{up}")
 }
 
-fn credential_header(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["auth", "token", "key", "secret", "cookie", "password"]
-        .iter()
-        .any(|w| n.contains(w))
-}
-
 /// A calendar back to a 7-field cron, when it is one.
 pub fn calendar_cron(cal: &Value) -> Option<String> {
     let fields = [
@@ -487,7 +480,12 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
                 continue;
             };
             let prompt = v.spec_str("/prompt").map(|p| {
-                let file = format!("{id}.{vid}.md");
+                let file = e.names.claim(
+                    format!("{ws}/prompts/{id}.{vid}.md"),
+                    &format!("the prompt of variation `{vid}` of agent `{id}`"),
+                    |b, n| format!("{}-{n}.md", b.trim_end_matches(".md")),
+                );
+                let file = file.rsplit('/').next().unwrap_or(&file).to_string();
                 e.files
                     .insert(dir.join("prompts").join(&file), p.to_string());
                 FileRef {
@@ -619,20 +617,14 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
         };
         note_owner(t);
         let adapter = t.spec("/adapter").cloned();
+        // A credential anywhere in it (a header, a URL's userinfo or token)
+        // is never written: the adapter is left unmanaged.
         let credentials = adapter
             .as_ref()
-            .and_then(|a| {
-                a.as_object()?
-                    .values()
-                    .next()?
-                    .get("headers")?
-                    .as_object()
-                    .cloned()
-            })
-            .is_some_and(|h| h.keys().any(|k| credential_header(k)));
+            .is_some_and(crate::engine::credentials::has_any);
         let adapter = if credentials {
             e.notes.push(format!(
-                "tool set `{id}`: its headers look like credentials; its adapter is left unmanaged"
+                "tool set `{id}`: its adapter holds credentials; it is left unmanaged"
             ));
             None
         } else {
@@ -744,7 +736,11 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
             continue;
         };
         note_owner(s);
-        let var = secret_var(&id);
+        let var = e.names.claim(
+            secret_var(&id),
+            &format!("secret `{id}` of workspace `{ws}`"),
+            |b, n| format!("{b}_{n}"),
+        );
         e.notes.push(format!(
             "secret `{id}`: set {var} to its value before planning (values are never read)"
         ));

@@ -29,23 +29,6 @@ use crate::engine::provider::{Export, ExportFilter};
 const MODELINE_TOP: &str = "# yaml-language-server: $schema=../twinform.schema.json\n";
 const MODELINE_NESTED: &str = "# yaml-language-server: $schema=../../twinform.schema.json\n";
 
-/// Words that make a config key a credential.
-const CREDENTIAL_WORDS: &[&str] = &[
-    "token",
-    "secret",
-    "password",
-    "passwd",
-    "key",
-    "credential",
-    "auth",
-    "cookie",
-];
-
-pub fn is_credential_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    CREDENTIAL_WORDS.iter().any(|w| k.contains(w))
-}
-
 /// A file-name-safe form of a name.
 fn slug(name: &str) -> String {
     crate::engine::provider::slug(name, "agent")
@@ -117,9 +100,11 @@ fn config_out(d: &DataSource, notes: &mut Vec<String>) -> Option<BTreeMap<String
     let config = d.config.as_ref()?;
     let mut out = BTreeMap::new();
     for (k, v) in config {
-        if is_credential_key(k) {
+        // A credential at any depth (`auth.api_token`, a DSN's password)
+        // is never written; the whole entry is left unmanaged.
+        if crate::engine::credentials::has_any(&serde_json::json!({ k: v })) {
             notes.push(format!(
-                "data source `{}`: config `{k}` looks like a credential and is not exported (left unmanaged)",
+                "data source `{}`: config `{k}` holds a credential and is not exported (left unmanaged)",
                 d.name
             ));
             continue;

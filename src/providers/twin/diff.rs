@@ -639,7 +639,7 @@ impl Differ<'_> {
         for l in live.iter().filter(|l| !wanted.contains(&url_key(&l.url))) {
             let like = template_for(&l.url, &sensitive);
             let label = Shown::live_maybe_masked(&l.url, like);
-            let masked = like.is_some();
+            let masked = label.is_masked();
             let duplicated = by_url.get(&url_key(&l.url)).is_some_and(|v| v.len() > 1);
             let mut address = format!("{base}.webhook[{}]", quote(&label.bare()));
             if masked || duplicated {

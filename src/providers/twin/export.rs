@@ -95,6 +95,8 @@ struct AgentOut<'a> {
 struct Report {
     skipped: Vec<String>,
     unmanaged: Vec<String>,
+    /// Placeholder variables derived for credential-bearing URLs.
+    names: crate::engine::provider::DerivedNames,
 }
 
 use crate::engine::manifest::to_yaml as yaml;
@@ -268,8 +270,36 @@ fn webhooks_out(s: &AgentState, report: &mut Report) -> Option<Vec<WebhookOut>> 
         let mut events = w.events.clone();
         events.sort();
         events.dedup();
+        // A URL that carries a credential (a Slack hook, a token in the
+        // query) is never written: a placeholder variable takes its place.
+        let url = if crate::engine::credentials::in_string(&w.url).is_some() {
+            let base: String = s
+                .agent
+                .agent_id
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_uppercase()
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            let var = report.names.claim(
+                format!("TWIN_WEBHOOK_URL_{base}"),
+                &format!("a webhook of agent `{}`", s.agent.agent_id),
+                |b, n| format!("{b}_{n}"),
+            );
+            report.unmanaged.push(format!(
+                "agent `{}`: webhook {}'s URL holds a credential: it is written as ${{{var}}}; set {var} to it before planning",
+                s.agent.agent_id, w.webhook_id
+            ));
+            format!("${{{var}}}")
+        } else {
+            literal(&w.url)
+        };
         out.push(WebhookOut {
-            url: literal(&w.url),
+            url,
             events,
             enabled: w.status == "active",
         });
@@ -389,6 +419,7 @@ pub async fn export(
         notes: report.unmanaged,
         counts,
         known: read.known,
+        names: report.names,
     })
 }
 

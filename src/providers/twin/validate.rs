@@ -195,7 +195,14 @@ fn agent(ctx: &mut LoadContext, d: &Document, a: &AgentDoc) -> Option<AgentSpec>
 
 fn webhook(ctx: &mut LoadContext, d: &Document, w: &RawWebhook) -> Option<WebhookSpec> {
     let url = ctx.text(d, &w.url).map(|t| {
-        if w.sensitive && !t.is_sensitive() {
+        // A literal URL that carries a credential (a Slack hook) is as
+        // secret as one marked `sensitive: true`.
+        let carries = !t.is_sensitive() && crate::engine::credentials::in_string(t.expose()).is_some();
+        if carries && !w.sensitive {
+            ctx.warning(d, &w.url.referenced, "this webhook URL holds a credential written in the manifest")
+                .set_help("put it in an environment variable (`url: ${SLACK_HOOK_URL}`); it is masked in every output");
+        }
+        if (w.sensitive || carries) && !t.is_sensitive() {
             let secret = Text::secret_url(t.expose());
             ctx.add_secrets(&secret);
             secret
