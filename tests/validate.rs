@@ -591,3 +591,61 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Trust II item 10: `${…}` is interpolated in every field that takes it
+/// (a Cadenya adapter's URLs too), and anywhere else it is a located error:
+/// never sent as written. Template `vars` take `${var.NAME}`, not the
+/// environment.
+#[test]
+fn a_placeholder_is_interpolated_or_refused_never_sent_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = "kind: CadenyaWorkspace\nid: dev\nowner: team\n---\nkind: CadenyaToolSet\nworkspace: dev\nid: mcp\nadapter:\n  mcp: {url: \"https://mcp.example.com/${MCP_TOKEN}\"}\n---\nkind: CadenyaToolSet\nworkspace: dev\nid: api\nadapter:\n  openapi: {url: \"https://x.example.com/spec?key=${SPEC_KEY}\", base_url: \"https://${HOST}\"}\n";
+    std::fs::write(dir.path().join("ok.yaml"), tree).unwrap();
+    std::fs::write(dir.path().join("p.md.j2"), "Hello {{ who }}\n").unwrap();
+    let env = |n: &str| (n != "UNSET").then(|| format!("value-of-{n}"));
+    let v = manifest::load_with(dir.path(), &env);
+    let errors: Vec<_> = v.problems.iter().filter(|p| p.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let tree = v.desired.unwrap();
+    assert!(tree.secrets.contains(&"value-of-MCP_TOKEN".to_string()));
+    assert!(tree.secrets.contains(&"value-of-HOST".to_string()));
+    // Elsewhere: refused at the value, whatever the provider.
+    let bad = "kind: CadenyaAgent\nworkspace: dev\nid: ask\nvariations:\n  v:\n    model: ${MODEL}\n    prompt: {template: p.md.j2, vars: {who: \"${SLACK_TOKEN}\"}}\n---\nkind: TwigAgent\nname: Helper\nmodel: ${var.model}\n";
+    std::fs::write(dir.path().join("bad.yaml"), bad).unwrap();
+    std::fs::write(
+        dir.path().join("vars.yaml"),
+        "kind: Variables\nvariables: {model: gpt}\n",
+    )
+    .unwrap();
+    let v = manifest::load_with(dir.path(), &env);
+    let errors: Vec<(String, String)> = v
+        .problems
+        .iter()
+        .filter(|p| p.is_error())
+        .map(|p| {
+            let loc = p.location.clone().unwrap_or_default();
+            (
+                loc.rsplit('/').next().unwrap().to_string(),
+                p.message.clone(),
+            )
+        })
+        .collect();
+    assert!(
+        errors.contains(&(
+            "bad.yaml:6:12".into(),
+            "`${MODEL}` is not interpolated in this field: it would be sent as written".into()
+        )),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|(l, m)| l.starts_with("bad.yaml:7:")
+            && m == "template vars do not read the environment (`${SLACK_TOKEN}`)"),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|(l, m)| l == "bad.yaml:11:8" && m.starts_with("`${var.…}` is not interpolated")),
+        "{errors:?}"
+    );
+}

@@ -88,6 +88,11 @@ pub fn load_with(
     let table = KindTable::new(kinds);
     let (mut ctx, docs) = load::load(path, &table, env, var_files);
     let mut by_provider: BTreeMap<usize, Vec<super::manifest::Document>> = BTreeMap::new();
+    let provider_docs: Vec<super::manifest::Document> = docs
+        .iter()
+        .filter(|d| owner.contains_key(d.kind.value.as_str()))
+        .cloned()
+        .collect();
     for d in docs {
         if let Some(&i) = owner.get(d.kind.value.as_str()) {
             by_provider.entry(i).or_default().push(d);
@@ -99,6 +104,7 @@ pub fn load_with(
         let desired = provider.load(&docs, &mut ctx);
         parts.push(Part { provider, desired });
     }
+    ctx.check_placeholders(&provider_docs);
     let mut secrets = std::mem::take(&mut ctx.secrets);
     secrets.sort();
     secrets.dedup();

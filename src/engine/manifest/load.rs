@@ -73,6 +73,9 @@ pub struct Document {
     pub base: usize,
     pub text: String,
     pub kind: Spanned<String>,
+    /// Its string values holding `${`, checked once its provider has
+    /// interpolated what it interpolates.
+    pub placeholders: Vec<node::Placeholder>,
 }
 
 /// Everything read from a manifest tree, and what providers need to turn
@@ -90,6 +93,8 @@ pub struct LoadContext<'a> {
     /// The tree's variables (`${var.NAME}`), set before any provider parses.
     pub vars: Vars,
     env: &'a dyn Fn(&str) -> Option<String>,
+    /// Byte ranges `(file, start, end)` of values that were interpolated.
+    interpolated: Vec<(usize, usize, usize)>,
 }
 
 /// A document type whose identity fields (names, ids and references to
@@ -113,6 +118,54 @@ impl<'a> LoadContext<'a> {
             secrets: Vec::new(),
             vars: Vars::default(),
             env,
+            interpolated: Vec::new(),
+        }
+    }
+
+    /// Record that the value at `loc` of `doc` was interpolated.
+    fn mark_interpolated(&mut self, doc: &Document, loc: &Location) {
+        let (off, len) = self.span(doc.file, doc.base, loc);
+        self.interpolated.push((doc.file, off, off + len.max(1)));
+    }
+
+    /// Every `${…}` left in a value no provider interpolated is an error at
+    /// its place (Trust II item 10): a `${MCP_TOKEN}` in a field that is not
+    /// interpolated would otherwise be sent as written. Template `vars` take
+    /// `${var.NAME}` and never the environment (a rendered prompt is shown in
+    /// plans). Run after every provider loaded its documents.
+    pub fn check_placeholders(&mut self, docs: &[Document]) {
+        for doc in docs {
+            // A document with an error may not have been read to its end:
+            // what it did not reach is not reported as a second problem.
+            let broken = self
+                .problems
+                .iter()
+                .any(|q| q.is_error() && self.in_document(q, doc));
+            if broken {
+                continue;
+            }
+            for p in &doc.placeholders {
+                let (off, _) = self.span(doc.file, doc.base, &p.at);
+                if p.in_template_vars {
+                    if let Some(name) = &p.env {
+                        self.error(doc, &p.at, format!("template vars do not read the environment (`${{{name}}}`)"))
+                            .set_help("a rendered prompt is shown in plans: use `${var.NAME}` (kind: Variables, --var-file), or `${VAR}` in an inline text");
+                    }
+                    continue;
+                }
+                let done = self
+                    .interpolated
+                    .iter()
+                    .any(|(f, s, e)| *f == doc.file && (*s..*e).contains(&off));
+                if !done {
+                    let what = p
+                        .env
+                        .as_ref()
+                        .map_or_else(|| "`${var.…}`".to_string(), |n| format!("`${{{n}}}`"));
+                    self.error(doc, &p.at, format!("{what} is not interpolated in this field: it would be sent as written"))
+                        .set_help("only text fields take `${VAR}` (URLs, headers, prompts, messages, secret values; names and ids take `${var.NAME}`); write `$${` for a literal `${`");
+                }
+            }
         }
     }
 
@@ -188,17 +241,24 @@ impl<'a> LoadContext<'a> {
     pub fn parse<T: DeserializeOwned + Identities>(&mut self, doc: &Document) -> Option<T> {
         let mut parsed: T = self.parse_raw(doc)?;
         let mut ok = true;
+        let mut substituted = Vec::new();
         for field in parsed.identities() {
             if !field.value.contains("${var.") {
                 continue;
             }
             match substitute_vars(&field.value, &self.vars) {
-                Ok(v) => field.value = v,
+                Ok(v) => {
+                    field.value = v;
+                    substituted.push(field.referenced);
+                }
                 Err(e) => {
                     self.error(doc, &field.referenced, e.to_string());
                     ok = false;
                 }
             }
+        }
+        for at in substituted {
+            self.mark_interpolated(doc, &at);
         }
         ok.then_some(parsed)
     }
@@ -249,6 +309,7 @@ impl<'a> LoadContext<'a> {
 
     /// Interpolate a manifest string; an unset or malformed variable is recorded.
     pub fn text(&mut self, doc: &Document, s: &Spanned<String>) -> Option<Text> {
+        self.mark_interpolated(doc, &s.referenced);
         match interpolate_with(&s.value, self.env, &self.vars) {
             Ok(t) => {
                 self.secrets.extend(t.secrets().iter().cloned());
@@ -670,6 +731,7 @@ fn read_document(
         base,
         text: text.to_string(),
         kind: kind.clone(),
+        placeholders: node::placeholders(node),
     };
     let Some(schema) = kinds.schema(&kind.value) else {
         let mut p = ctx.problem_at(

@@ -131,6 +131,67 @@ impl<'de> Deserialize<'de> for Key {
     }
 }
 
+/// A string scalar with an unescaped `${`: it must be in a field that is
+/// interpolated, or it would be sent as written (see
+/// [`super::LoadContext::check_placeholders`]).
+#[derive(Debug, Clone)]
+pub struct Placeholder {
+    pub at: serde_saphyr::Location,
+    /// The first `${NAME}` that names the environment (not `var.`), if any.
+    pub env: Option<String>,
+    /// Inside a template's `vars` (which take `${var.NAME}` only).
+    pub in_template_vars: bool,
+}
+
+/// Every string scalar of `node` holding an unescaped `${`, at any depth.
+pub fn placeholders(node: &Spanned<Node>) -> Vec<Placeholder> {
+    let mut out = Vec::new();
+    collect_placeholders(node, false, &mut out);
+    out
+}
+
+fn collect_placeholders(node: &Spanned<Node>, in_vars: bool, out: &mut Vec<Placeholder>) {
+    match &node.value {
+        Node::Scalar(Some(s)) => {
+            let exprs = expressions(s);
+            if !exprs.is_empty() {
+                out.push(Placeholder {
+                    at: node.referenced,
+                    env: exprs.into_iter().find(|e| !e.starts_with("var.")),
+                    in_template_vars: in_vars,
+                });
+            }
+        }
+        Node::Scalar(None) => {}
+        Node::Seq(items) => items
+            .iter()
+            .for_each(|i| collect_placeholders(i, in_vars, out)),
+        Node::Map(entries) => {
+            let template = node.value.get("template").is_some();
+            for (k, v) in entries {
+                let vars = in_vars || (template && k.value == "vars");
+                collect_placeholders(v, vars, out);
+            }
+        }
+    }
+}
+
+/// The expressions of the unescaped `${…}` in `s` (`$${` is a literal).
+fn expressions(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(pos) = rest.find("${") {
+        let escaped = rest[..pos].ends_with('$');
+        let tail = &rest[pos + 2..];
+        if !escaped {
+            let end = tail.find('}').unwrap_or(tail.len());
+            out.push(tail[..end].trim().to_string());
+        }
+        rest = tail;
+    }
+    out
+}
+
 /// A field a document has that its kind's schema does not allow.
 #[derive(Debug)]
 pub struct UnknownField<'a> {

@@ -2250,14 +2250,14 @@ fn headers_json(h: &Option<BTreeMap<String, Text>>) -> Option<Value> {
 pub fn adapter_json(a: &Adapter) -> Value {
     match a {
         Adapter::Http { base_url, headers } => {
-            let mut h = json!({"baseUrl": base_url});
+            let mut h = json!({"baseUrl": base_url.expose()});
             if let Some(x) = headers_json(headers) {
                 h["headers"] = x;
             }
             json!({"http": h})
         }
         Adapter::Mcp { url, headers } => {
-            let mut m = json!({"url": url});
+            let mut m = json!({"url": url.expose()});
             if let Some(x) = headers_json(headers) {
                 m["headers"] = x;
             }
@@ -2268,9 +2268,9 @@ pub fn adapter_json(a: &Adapter) -> Value {
             base_url,
             headers,
         } => {
-            let mut o = json!({"url": url});
+            let mut o = json!({"url": url.expose()});
             if let Some(b) = base_url {
-                o["baseUrl"] = json!(b);
+                o["baseUrl"] = json!(b.expose());
             }
             if let Some(x) = headers_json(headers) {
                 o["headers"] = x;
@@ -2280,7 +2280,7 @@ pub fn adapter_json(a: &Adapter) -> Value {
     }
 }
 
-fn adapter_parts(a: &Adapter) -> (&'static str, &str, &Option<BTreeMap<String, Text>>) {
+fn adapter_parts(a: &Adapter) -> (&'static str, &Text, &Option<BTreeMap<String, Text>>) {
     match a {
         Adapter::Http { base_url, headers } => ("http", base_url, headers),
         Adapter::Mcp { url, headers } => ("mcp", url, headers),
@@ -2293,7 +2293,7 @@ fn adapter_shown(a: &Adapter) -> Shown {
     let (kind, url, headers) = adapter_parts(a);
     let mut entries = vec![
         ("type".to_string(), lit(kind)),
-        ("url".to_string(), lit(url)),
+        ("url".to_string(), Shown::text(url)),
     ];
     if let Some(h) = headers {
         entries.push((
@@ -2308,18 +2308,18 @@ fn adapter_shown(a: &Adapter) -> Shown {
 /// manifest's header of that name (every header when the manifest has none
 /// of that name is masked whole: a live header may be a credential).
 fn live_adapter_shown(live: &Value, like: &Adapter) -> Shown {
-    let (_, _, want_headers) = adapter_parts(like);
+    let (_, want_url, want_headers) = adapter_parts(like);
     let Some((kind, inner)) = live.as_object().and_then(|m| m.iter().next()) else {
         return Shown::none();
     };
+    let url_key = if kind == "http" { "baseUrl" } else { "url" };
     let url = inner
-        .get("baseUrl")
-        .or_else(|| inner.get("url"))
+        .get(url_key)
         .and_then(Value::as_str)
         .unwrap_or_default();
     let mut entries = vec![
         ("type".to_string(), lit(kind)),
-        ("url".to_string(), lit(url)),
+        ("url".to_string(), Shown::live(url, want_url)),
     ];
     if let Some(h) = inner.get("headers").and_then(Value::as_object) {
         let shown = h.iter().map(|(k, v)| {

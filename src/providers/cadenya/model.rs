@@ -140,17 +140,18 @@ pub struct ScheduleSpec {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Adapter {
+    /// URLs take `${VAR}` like headers (a token in a URL is a credential).
     Http {
-        base_url: String,
+        base_url: Text,
         headers: Option<BTreeMap<String, Text>>,
     },
     Mcp {
-        url: String,
+        url: Text,
         headers: Option<BTreeMap<String, Text>>,
     },
     OpenApi {
-        url: String,
-        base_url: Option<String>,
+        url: Text,
+        base_url: Option<Text>,
         headers: Option<BTreeMap<String, Text>>,
     },
 }

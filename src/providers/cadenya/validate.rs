@@ -639,23 +639,38 @@ fn adapter(
         );
         return None;
     }
+    // Every URL and header takes `${VAR}` (Trust II item 10); all are read
+    // before any is refused, so every problem is reported at once.
     if let Some(h) = &a.http {
+        let base_url = ctx.text(d, &h.base_url);
+        let headers = headers(ctx, d, &h.headers);
         return Some(Adapter::Http {
-            base_url: h.base_url.value.clone(),
-            headers: headers(ctx, d, &h.headers)?,
+            base_url: base_url?,
+            headers: headers?,
         });
     }
     if let Some(m) = &a.mcp {
+        let url = ctx.text(d, &m.url);
+        let headers = headers(ctx, d, &m.headers);
         return Some(Adapter::Mcp {
-            url: m.url.value.clone(),
-            headers: headers(ctx, d, &m.headers)?,
+            url: url?,
+            headers: headers?,
         });
     }
     let o = a.openapi.as_ref()?;
+    let url = ctx.text(d, &o.url);
+    let base_url = match &o.base_url {
+        Some(b) => Some(ctx.text(d, b)),
+        None => None,
+    };
+    let headers = headers(ctx, d, &o.headers);
     Some(Adapter::OpenApi {
-        url: o.url.value.clone(),
-        base_url: text_opt(&o.base_url),
-        headers: headers(ctx, d, &o.headers)?,
+        url: url?,
+        base_url: match base_url {
+            Some(b) => Some(b?),
+            None => None,
+        },
+        headers: headers?,
     })
 }
 

@@ -71,7 +71,7 @@ pub struct DataSourceDoc {
     /// values take `${VAR}`, and such values are never shown.
     #[serde(default)]
     #[schemars(with = "Option<BTreeMap<String, serde_json::Value>>")]
-    pub config: Option<Spanned<BTreeMap<String, serde_json::Value>>>,
+    pub config: Option<Spanned<BTreeMap<String, Spanned<serde_json::Value>>>>,
     /// hourly, daily, weekly or manual.
     #[serde(default)]
     #[schemars(with = "Option<SyncFrequency>")]

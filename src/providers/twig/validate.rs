@@ -110,10 +110,15 @@ fn data_source(ctx: &mut LoadContext, d: &Document, s: &DataSourceDoc) -> Option
     let config = match &s.config {
         Some(map) => {
             let mut out = BTreeMap::new();
-            for (k, v) in &map.value {
+            for (k, spanned_value) in &map.value {
+                let v = &spanned_value.value;
                 let value = match v {
                     serde_json::Value::String(text) => {
-                        let spanned = Spanned::new(text.clone(), map.referenced, map.defined);
+                        let spanned = Spanned::new(
+                            text.clone(),
+                            spanned_value.referenced,
+                            spanned_value.defined,
+                        );
                         match ctx.text(d, &spanned) {
                             Some(t) => ConfigValue::Text(t),
                             None => {
@@ -125,7 +130,7 @@ fn data_source(ctx: &mut LoadContext, d: &Document, s: &DataSourceDoc) -> Option
                     other if has_interpolation(other) => {
                         ctx.error(
                             d,
-                            &map.referenced,
+                            &spanned_value.referenced,
                             format!("config `{k}`: `${{…}}` works only in top-level config values"),
                         )
                         .set_help("move the value to a top-level key of `config`");
