@@ -659,17 +659,11 @@ fn adapter(
     }
     let o = a.openapi.as_ref()?;
     let url = ctx.text(d, &o.url);
-    let base_url = match &o.base_url {
-        Some(b) => Some(ctx.text(d, b)),
-        None => None,
-    };
+    let base_url = o.base_url.as_ref().map(|b| ctx.text(d, b));
     let headers = headers(ctx, d, &o.headers);
     Some(Adapter::OpenApi {
         url: url?,
-        base_url: match base_url {
-            Some(b) => Some(b?),
-            None => None,
-        },
+        base_url: base_url.map(|b| b.ok_or(())).transpose().ok()?,
         headers: headers?,
     })
 }
