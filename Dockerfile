@@ -28,6 +28,18 @@ RUN --mount=type=cache,target=/src/target \
     && strip target/release/twinform \
     && cp target/release/twinform /twinform
 
+# A variant with a shell, for --secrets-command (it runs `sh -c CMD`), which
+# the distroless image below cannot run; add your secret manager's CLI on top:
+#   docker build --target debian -t twinform:debian .
+FROM debian:bookworm-slim AS debian
+RUN useradd --uid 65532 --user-group --no-create-home --home-dir /work nonroot
+COPY --from=build /twinform /usr/local/bin/twinform
+USER nonroot:nonroot
+WORKDIR /work
+ENTRYPOINT ["/usr/local/bin/twinform"]
+CMD ["--help"]
+
+# The default image (the last stage): no shell, no package manager.
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /twinform /usr/local/bin/twinform
 USER nonroot:nonroot

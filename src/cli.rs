@@ -140,7 +140,8 @@ pub enum Format {
 }
 
 /// How manifests are read (the tree's variables) and how their problems
-/// are reported.
+/// are reported: flattened into every command that reads manifests
+/// (`tests/cli.rs` checks that none lacks them).
 #[derive(Debug, Args, Clone, Default)]
 pub struct ManifestArgs {
     /// A YAML map of variable names to values (`env: staging`), overriding
@@ -148,6 +149,10 @@ pub struct ManifestArgs {
     /// Repeatable; a later file wins.
     #[arg(long = "var-file", value_name = "FILE")]
     pub var_file: Vec<PathBuf>,
+    /// Make a variable that no manifest uses (a misspelt var-file key, an
+    /// unused `kind: Variables` default) an error instead of a warning.
+    #[arg(long)]
+    pub strict_vars: bool,
     /// Also report manifest problems as CI annotations: `github` prints
     /// workflow commands (`::error file=…,line=…,col=…::…`), so problems
     /// show on the pull request's diff.
@@ -315,9 +320,12 @@ pub struct HistoryArgs {
     /// Which platform's agent.
     #[arg(long, default_value = "twin")]
     pub provider: String,
-    /// Manifests whose interpolated values are redacted from the output.
+    /// Manifests whose interpolated values are redacted from the output
+    /// (they must load: history stops when they do not).
     #[arg(long, default_value = ".")]
     pub manifests: PathBuf,
+    #[command(flatten)]
+    pub input: ManifestArgs,
     /// Output format (`markdown` is the text form).
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     pub format: Format,

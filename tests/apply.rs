@@ -813,6 +813,51 @@ fn an_unusable_secrets_destination_stops_apply_before_any_write() {
     assert_eq!(twin.writes(), 0, "the API was written to");
 }
 
+/// Trust II item 20: without `sh` (the distroless image), `--secrets-command`
+/// is refused before anything is written, saying what is missing, instead
+/// of failing each secret with a bare "No such file or directory".
+#[test]
+fn a_secrets_command_without_a_shell_is_refused_before_any_write() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("m.yaml"), ONE_HOOK).unwrap();
+    let no_shell = tempfile::tempdir().unwrap();
+    let out = twin
+        .cmd(dir.path())
+        .env("PATH", no_shell.path())
+        .args(["apply", "--auto-approve", "--secrets-command", "cat", "."])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("cannot run --secrets-command: `sh` is not on PATH (the distroless container image has no shell)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("nothing was changed") && err.contains("--secrets-out -"),
+        "{err}"
+    );
+    assert_eq!(twin.writes(), 0, "the API was written to");
+    // A plan that makes no secret does not need the shell.
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Workspace\nname: My Workspace\n",
+    )
+    .unwrap();
+    let out = twin
+        .cmd(dir.path())
+        .env("PATH", no_shell.path())
+        .args(["apply", "--auto-approve", "--secrets-command", "cat", "."])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[test]
 fn a_failing_secrets_command_keeps_the_secret_in_the_file_and_fails_the_apply() {
     let twin = TestTwin::start();

@@ -104,3 +104,39 @@ fn colour_is_decided_per_stream_and_can_be_forced() {
         "colour despite NO_COLOR"
     );
 }
+
+/// Trust II item 7: every command that reads manifests (it has a `path` or
+/// `--manifests`) takes every manifest option (`--var-file`,
+/// `--strict-vars`, `--annotations`): `history` once took none, so a tree
+/// that needed a var file failed to load silently and nothing was redacted.
+#[test]
+fn every_command_that_reads_manifests_takes_the_manifest_options() {
+    use clap::{Args, CommandFactory};
+    let options = twinform::cli::ManifestArgs::augment_args(clap::Command::new("x"));
+    let wanted: Vec<&str> = options
+        .get_arguments()
+        .map(|a| a.get_id().as_str())
+        .collect();
+    assert!(wanted.contains(&"var_file") && wanted.contains(&"strict_vars"));
+    let cli = twinform::cli::Cli::command();
+    let mut readers = Vec::new();
+    let mut missing = Vec::new();
+    for sub in cli.get_subcommands() {
+        let ids: Vec<&str> = sub.get_arguments().map(|a| a.get_id().as_str()).collect();
+        if !ids.iter().any(|id| ["path", "manifests"].contains(id)) {
+            continue;
+        }
+        readers.push(sub.get_name().to_string());
+        for w in &wanted {
+            if !ids.contains(w) {
+                missing.push(format!("{} lacks {w}", sub.get_name()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{missing:?}");
+    for cmd in [
+        "validate", "plan", "drift", "apply", "pull", "history", "rollback",
+    ] {
+        assert!(readers.contains(&cmd.to_string()), "{cmd}: {readers:?}");
+    }
+}

@@ -185,3 +185,66 @@ fn rollback_writes_a_version_into_the_manifest_and_apply_restores_it() {
     assert_eq!(code, 1);
     assert!(err.contains("rendered from a template"), "{err}");
 }
+
+/// Trust II item 7: `history --manifests T` reads T as plan does (with
+/// `--var-file`) and stops when it does not load, instead of printing the
+/// text with nothing redacted; an unset variable is only unknown there.
+#[test]
+fn history_reads_the_manifests_with_their_var_files_or_stops() {
+    const TOKEN: &str = "tok-history-0123456789";
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[
+            (
+                "tree/agents.yaml",
+                "kind: Workspace\nname: Ops\n---\nkind: Agent\nid: digest-${var.env}\nworkspace: Ops\ninstructions: \"Post with token ${DIGEST_TOKEN}.\"\n",
+            ),
+            ("prod.yaml", "env: prod\n"),
+        ],
+    );
+    let (code, _, err) = output(twin.cmd(dir.path()).env("DIGEST_TOKEN", TOKEN).args([
+        "apply",
+        "--auto-approve",
+        "--var-file",
+        "prod.yaml",
+        "tree",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    let history = |args: &[&str], token: bool| {
+        let mut cmd = twin.cmd(dir.path());
+        if token {
+            cmd.env("DIGEST_TOKEN", TOKEN);
+        }
+        output(
+            cmd.args([
+                "history",
+                "digest-prod",
+                "-o",
+                "json",
+                "--manifests",
+                "tree",
+            ])
+            .args(args),
+        )
+    };
+    // Without the var file the tree does not load: history says so and stops.
+    let (code, out, err) = history(&[], true);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(!format!("{out}{err}").contains(TOKEN), "{out}{err}");
+    assert!(err.contains("variable `env` is not defined"), "{err}");
+    // With it, the text is shown and the interpolated token is redacted.
+    let (code, out, err) = history(&["--var-file", "prod.yaml"], true);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Post with token"), "{out}");
+    assert!(!format!("{out}{err}").contains(TOKEN), "{out}{err}");
+    // An unset variable is an unknown value there: a warning, not a stop.
+    let (code, out, err) = history(&["--var-file", "prod.yaml"], false);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Post with token"), "{out}");
+    assert!(
+        err.contains("environment variable `DIGEST_TOKEN` is not set"),
+        "{err}"
+    );
+}

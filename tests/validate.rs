@@ -647,5 +647,84 @@ fn a_placeholder_is_interpolated_or_refused_never_sent_as_written() {
             .iter()
             .any(|(l, m)| l == "bad.yaml:11:8" && m.starts_with("`${var.…}` is not interpolated")),
         "{errors:?}"
+
+/// Trust II item 19, the mechanism: read offline, an unset `${VAR}` is an
+/// unknown value: one warning per variable at its first use, no error from
+/// a check its stand-in failed (a cron), every other error kept, and no
+/// stand-in among the values to redact. The offline result holds no
+/// desired state, so an unknown value cannot reach a request or a file;
+/// the same tree read for a plan fails on every unset variable.
+#[test]
+fn offline_checks_take_unset_variables_as_unknown_values() {
+    use twinform::engine::session::{self, LoadOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let tree = |event: &str| {
+        std::fs::write(
+            dir.path().join("a.yaml"),
+            format!("kind: Workspace\nname: Ops\n---\nkind: Agent\nid: a\nworkspace: Ops\nschedule: {{cron: \"${{CRON}}\"}}\nwebhooks:\n  - url: ${{HOOK}}\n    events: [{event}]\n  - url: https://b.example/${{HOOK}}\n    events: [run.failed]\n"),
+        )
+        .unwrap();
+    };
+    let providers = twinform::providers::all();
+    let unset = |_: &str| None;
+    let options = LoadOptions::default();
+    tree("run.faild");
+    let v = session::check(dir.path(), &providers, &unset, &options);
+    assert!(v.desired.is_none());
+    let errors: Vec<&str> = v
+        .problems
+        .iter()
+        .filter(|p| p.is_error())
+        .map(|p| p.message.as_str())
+        .collect();
+    assert_eq!(errors, ["unknown event `run.faild`"]);
+    tree("run.failed");
+    let v = session::check(dir.path(), &providers, &unset, &options);
+    let warnings: Vec<String> = v
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.location.as_deref().unwrap_or("?"), p.message))
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert!(
+        warnings[0].ends_with(
+            "a.yaml:7:18: environment variable `CRON` is not set: checked as an unknown value"
+        ),
+        "{warnings:#?}"
+    );
+    // What its stand-in failed is said, not an error.
+    assert!(
+        v.problems[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("not checked without its value: cron must have 7 fields"),
+        "{:?}",
+        v.problems[0].help
+    );
+    assert!(
+        warnings[1].ends_with(
+            "a.yaml:9:10: environment variable `HOOK` is not set: checked as an unknown value"
+        ),
+        "{warnings:#?}"
+    );
+    let checked = v.desired.expect("valid offline");
+    assert_eq!(checked.unknown, ["CRON", "HOOK"]);
+    assert!(checked.secrets.is_empty(), "{:?}", checked.secrets);
+    // A credential's stand-in passes the checks of a URL or a token, so
+    // what uses one is counted.
+    std::fs::write(dir.path().join("a.yaml"), "kind: Workspace\nname: Ops\n---\nkind: Agent\nid: a\nworkspace: Ops\nwebhooks:\n  - url: ${HOOK}\n    events: [run.failed]\n").unwrap();
+    let checked = session::check(dir.path(), &providers, &unset, &options)
+        .desired
+        .unwrap();
+    assert_eq!(checked.counts, [("workspace", 1), ("agent", 1)]);
+    let v = session::load_with(dir.path(), &providers, &unset, &options);
+    assert!(v.desired.is_none());
+    assert_eq!(
+        v.problems
+            .iter()
+            .filter(|p| p.is_error() && p.message.contains("is not set"))
+            .count(),
+        1
     );
 }

@@ -192,6 +192,11 @@ async fn open_secrets(
     });
     if receives_secrets {
         sink.preflight().await.map_err(refuse)?;
+        sink.check_command().map_err(|why| {
+            Error::Refused(format!(
+                "{why}; nothing was changed\nhint: pass `--secrets-out -` and give each line to your command outside the container, or use an image with a shell (README: Container image)"
+            ))
+        })?;
     }
     Ok(Arc::new(sink))
 }

@@ -100,11 +100,11 @@ fn first_line(text: &str) -> String {
 
 /// `twinform history AGENT [--diff A B]`.
 pub async fn list(printer: &Printer, args: HistoryArgs) -> Result<Outcome, Error> {
-    // Interpolated values of the manifests here never show, even in old text.
-    let tree = validate::check(&args.manifests, &[]);
-    if let Some(t) = &tree.desired {
-        printer.redactor.add_all(&t.secrets);
-    }
+    // Interpolated values of the manifests here never show, even in old
+    // text: manifests that do not load stop history (nothing would be
+    // redacted). Read offline: an unset variable's value is unknown here,
+    // and a warning names it.
+    validate::load_offline(printer, &args.manifests, &args.input)?;
     let session = session_for(printer, &args.provider, &args.api).await?;
     let found = versions(&session, &args.agent).await;
     session.close().await;

@@ -44,7 +44,7 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ),
     (
         "any name in ${NAME}",
-        "Interpolated into manifests; its value is sensitive and never shown.",
+        "Interpolated into manifests; its value is sensitive and never shown. plan, apply, pull and rollback require it; validate and history take an unset one as unknown (a warning).",
     ),
 ];
 

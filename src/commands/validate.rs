@@ -1,6 +1,6 @@
 //! `twinform validate`, and the shared "load manifests or show why not" step.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
@@ -10,7 +10,7 @@ use crate::engine::manifest::diagnostic::problems_json;
 use crate::engine::manifest::{Problem, Validated};
 use crate::engine::output::Printer;
 use crate::engine::plan::render::count;
-use crate::engine::session::{self, Tree};
+use crate::engine::session::{self, Checked, LoadOptions, Tree};
 
 /// Render problems as miette reports (no colour off a terminal). Problem
 /// texts were neutralized when they were made, so the report's own colours
@@ -31,10 +31,20 @@ pub fn render_problems(printer: &Printer, problems: &[Problem]) {
     }
 }
 
-/// Load and check the manifests under `path` with every provider.
-pub fn check(path: &Path, var_files: &[PathBuf]) -> Validated<Tree> {
+/// How `input` asks for manifests to be read.
+fn options(input: &ManifestArgs) -> LoadOptions {
+    LoadOptions {
+        var_files: input.var_file.clone(),
+        strict_vars: input.strict_vars,
+    }
+}
+
+/// Check the manifests under `path` with every provider, offline: an unset
+/// environment variable is an unknown value (a warning), and no desired
+/// state comes out, so nothing checked this way reaches a request or a file.
+pub fn check(path: &Path, input: &ManifestArgs) -> Validated<Checked> {
     let env = |name: &str| std::env::var(name).ok();
-    session::load_with(path, &crate::providers::all(), &env, var_files)
+    session::check(path, &crate::providers::all(), &env, &options(input))
 }
 
 /// Report problems as `input` asks: reports on stderr, one JSON document on
@@ -88,9 +98,11 @@ fn markdown(problems: &[Problem], errors: usize, warnings: usize) -> String {
     out
 }
 
-/// Load manifests; on error report every problem. Warnings are reported either way.
+/// Load manifests (every environment variable they use must be set); on
+/// error report every problem. Warnings are reported either way.
 pub fn load(printer: &Printer, path: &Path, input: &ManifestArgs) -> Result<Tree, Error> {
-    let validated = check(path, &input.var_file);
+    let env = |name: &str| std::env::var(name).ok();
+    let validated = session::load_with(path, &crate::providers::all(), &env, &options(input));
     // A valid tree's warnings stay off stdout: it carries the plan.
     let json = input.json_problems && validated.desired.is_none();
     let shown = ManifestArgs {
@@ -103,13 +115,27 @@ pub fn load(printer: &Printer, path: &Path, input: &ManifestArgs) -> Result<Tree
     Ok(tree)
 }
 
+/// Check manifests offline for a command that only needs what they
+/// interpolate (`history`); on error report every problem and stop.
+pub fn load_offline(
+    printer: &Printer,
+    path: &Path,
+    input: &ManifestArgs,
+) -> Result<Checked, Error> {
+    let validated = check(path, input);
+    report(printer, input, &validated.problems, false);
+    let checked = validated.desired.ok_or(Error::Invalid)?;
+    printer.redactor.add_all(&checked.secrets);
+    Ok(checked)
+}
+
 pub fn run(
     printer: &Printer,
     path: &Path,
     input: &ManifestArgs,
     format: Format,
 ) -> Result<Outcome, Error> {
-    let validated = check(path, &input.var_file);
+    let validated = check(path, input);
     report(printer, input, &validated.problems, true);
     let errors = validated.problems.iter().filter(|p| p.is_error()).count();
     let warnings = validated.problems.len() - errors;
@@ -132,7 +158,7 @@ pub fn run(
         return Err(Error::Invalid);
     };
     let counts: Vec<String> = tree
-        .counts()
+        .counts
         .iter()
         .map(|(noun, n)| count(*n, noun))
         .collect();

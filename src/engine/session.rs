@@ -43,6 +43,9 @@ pub struct Tree {
     pub parts: Vec<Part>,
     /// Every interpolated value, for the redactor.
     pub secrets: Vec<String>,
+    /// Warnings about the run's inputs (a variable no manifest uses), as
+    /// `file:line:col: message`: the plan carries them in every format.
+    pub input_warnings: Vec<String>,
 }
 
 impl Tree {
@@ -55,23 +58,80 @@ impl Tree {
     }
 }
 
+/// How a tree is read, beyond its files: the same for every command that
+/// reads manifests (`--var-file`, `--strict-vars`).
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Var files overriding the tree's `Variables` (later wins).
+    pub var_files: Vec<PathBuf>,
+    /// A variable that no manifest uses is an error, not a warning.
+    pub strict_vars: bool,
+}
+
+/// A tree checked offline ([`check`]): what it declares and what it
+/// interpolates, but no desired state, so a value that was unknown while
+/// checking can never reach a request or a file.
+pub struct Checked {
+    pub root: PathBuf,
+    /// `(noun, count)` of everything declared, over every provider.
+    pub counts: Vec<(&'static str, usize)>,
+    /// Every interpolated value that was known, for the redactor.
+    pub secrets: Vec<String>,
+    /// Environment variables that were not set (checked as unknown values).
+    pub unknown: Vec<String>,
+}
+
 /// Load the manifests under `path` with `env` for interpolation.
 pub fn load(
     path: &Path,
     providers: &Providers,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Validated<Tree> {
-    load_with(path, providers, env, &[])
+    load_with(path, providers, env, &LoadOptions::default())
 }
 
-/// Load the manifests under `path` with `env` for interpolation and
-/// `var_files` overriding the tree's `Variables` (later wins).
+/// Load the manifests under `path` with `env` for interpolation (every
+/// `${VAR}` must be set) and `options`' var files overriding the tree's
+/// `Variables`.
 pub fn load_with(
     path: &Path,
     providers: &Providers,
     env: &dyn Fn(&str) -> Option<String>,
-    var_files: &[PathBuf],
+    options: &LoadOptions,
 ) -> Validated<Tree> {
+    read(path, providers, env, options, false).0
+}
+
+/// Check the manifests under `path` offline (`validate`, `history`): an
+/// unset `${VAR}` is an unknown value and a warning naming it, not an error.
+pub fn check(
+    path: &Path,
+    providers: &Providers,
+    env: &dyn Fn(&str) -> Option<String>,
+    options: &LoadOptions,
+) -> Validated<Checked> {
+    let (validated, unknown) = read(path, providers, env, options, true);
+    Validated {
+        desired: validated.desired.map(|tree| Checked {
+            counts: tree.counts(),
+            root: tree.root,
+            secrets: tree.secrets,
+            unknown,
+        }),
+        problems: validated.problems,
+    }
+}
+
+/// Read a tree; `offline`: unset environment variables are unknown values
+/// (their names are returned).
+fn read(
+    path: &Path,
+    providers: &Providers,
+    env: &dyn Fn(&str) -> Option<String>,
+    options: &LoadOptions,
+    offline: bool,
+) -> (Validated<Tree>, Vec<String>) {
+    let var_files = &options.var_files;
     let mut owner: HashMap<&'static str, usize> = HashMap::new();
     let mut kinds = Vec::new();
     for (i, p) in providers.iter().enumerate() {
@@ -87,6 +147,9 @@ pub fn load_with(
     }
     let table = KindTable::new(kinds);
     let (mut ctx, docs) = load::load(path, &table, env, var_files);
+    if offline {
+        ctx.read_offline();
+    }
     let mut by_provider: BTreeMap<usize, Vec<super::manifest::Document>> = BTreeMap::new();
     let provider_docs: Vec<super::manifest::Document> = docs
         .iter()
@@ -105,18 +168,39 @@ pub fn load_with(
         parts.push(Part { provider, desired });
     }
     ctx.check_placeholders(&provider_docs);
+    let unknown = ctx.finish_offline();
+    let before = ctx.problems.len();
+    variables::check_unused(&mut ctx, options.strict_vars);
+    let input_warnings = ctx.problems[before..]
+        .iter()
+        .filter(|p| !p.is_error())
+        .map(|p| {
+            let help = p
+                .help
+                .as_deref()
+                .map(|h| format!(" ({h})"))
+                .unwrap_or_default();
+            format!(
+                "{}: {}{help}",
+                p.location.as_deref().unwrap_or("?"),
+                p.message
+            )
+        })
+        .collect();
     let mut secrets = std::mem::take(&mut ctx.secrets);
     secrets.sort();
     secrets.dedup();
     let ok = !ctx.has_errors();
-    Validated {
+    let validated = Validated {
         desired: ok.then(|| Tree {
             root: ctx.root.clone(),
             parts,
             secrets,
+            input_warnings,
         }),
         problems: ctx.problems,
-    }
+    };
+    (validated, unknown)
 }
 
 /// How to reach the providers of a tree.
@@ -417,6 +501,9 @@ pub async fn plan(
     }
     plan.dedupe_addresses();
     plan.narrow(&selection.targets);
+    // Warnings about the inputs (a misspelt var-file key) belong with the
+    // plan they shaped, in every format (a PR comment, `-o json`).
+    plan.warnings.extend(tree.input_warnings.iter().cloned());
     for c in &session.connected {
         // Each provider annotates its own changes, which stay where they are.
         let name = c.provider.info().name;

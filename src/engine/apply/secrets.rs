@@ -131,7 +131,7 @@ impl SecretSink {
         self.count
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(cmd) = &self.command {
-            if let Err(e) = pipe_to_command(cmd, &record).await {
+            if let Err(e) = pipe_to_command(SHELL, cmd, &record).await {
                 return Err(StoreError::Command {
                     kept,
                     message: e.to_string(),
@@ -175,6 +175,19 @@ impl SecretSink {
         };
         let mut state = self.state.lock().await;
         self.update(path, &mut state, |_| {})
+    }
+
+    /// Check, before anything is written to the API, that `--secrets-command`
+    /// can run at all: its shell is on PATH. The container image (distroless)
+    /// has no shell; without this check, every secret's command failed with a
+    /// bare "No such file or directory" after its webhook was made.
+    pub fn check_command(&self) -> Result<(), String> {
+        match &self.command {
+            Some(_) if !on_path(SHELL) => {
+                Err(format!("cannot run --secrets-command: {}", no_shell(SHELL)))
+            }
+            _ => Ok(()),
+        }
     }
 
     fn queue(&self) -> std::sync::MutexGuard<'_, Vec<SecretRecord>> {
@@ -258,10 +271,37 @@ fn read_file(path: &Path) -> std::io::Result<SecretsFile> {
     }
 }
 
-/// Run `sh -c CMD` with the secret on stdin and its identity in the environment.
-async fn pipe_to_command(cmd: &str, record: &SecretRecord) -> std::io::Result<()> {
+/// The shell `--secrets-command` runs in (`sh -c CMD`).
+const SHELL: &str = "sh";
+
+/// What is missing when the shell is: said the same way before the apply
+/// (the check) and during it (a shell removed meanwhile).
+fn no_shell(shell: &str) -> String {
+    format!("`{shell}` is not on PATH (the distroless container image has no shell)")
+}
+
+/// Whether `program` is an executable file in a folder of PATH (where
+/// spawning it looks; without PATH, the usual default).
+fn on_path(program: &str) -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/bin:/bin".into());
+    std::env::split_paths(&path).any(|dir| is_executable(&dir.join(program)))
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file() || path.with_extension("exe").is_file()
+}
+
+/// Run `SHELL -c CMD` with the secret on stdin and its identity in the environment.
+async fn pipe_to_command(shell: &str, cmd: &str, record: &SecretRecord) -> std::io::Result<()> {
     use tokio::io::AsyncWriteExt;
-    let mut child = tokio::process::Command::new("sh")
+    let mut child = tokio::process::Command::new(shell)
         .arg("-c")
         .arg(cmd)
         .env("TWINFORM_AGENT_ID", &record.agent_id)
@@ -269,7 +309,11 @@ async fn pipe_to_command(cmd: &str, record: &SecretRecord) -> std::io::Result<()
         .env("TWINFORM_WEBHOOK_ID", &record.webhook_id)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
-        .spawn()?;
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => std::io::Error::new(e.kind(), no_shell(shell)),
+            _ => e,
+        })?;
     if let Some(mut stdin) = child.stdin.take() {
         stdin.write_all(record.signing_secret.as_bytes()).await?;
     }
@@ -280,5 +324,31 @@ async fn pipe_to_command(cmd: &str, record: &SecretRecord) -> std::io::Result<()
         Err(std::io::Error::other(format!(
             "--secrets-command exited with {status}"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Trust II item 20: a shell that is missing while the apply runs is
+    /// named, not a bare "No such file or directory".
+    #[tokio::test]
+    async fn a_missing_shell_is_named() {
+        let record = SecretRecord {
+            agent_id: "a".into(),
+            url: "https://a.example/x".into(),
+            webhook_id: "w".into(),
+            signing_secret: "whsec_0123456789".into(),
+        };
+        let e = pipe_to_command("no-such-shell-7f3a", "cat", &record)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "`no-such-shell-7f3a` is not on PATH (the distroless container image has no shell)"
+        );
+        assert!(!on_path("no-such-shell-7f3a"));
+        assert!(on_path(SHELL), "this machine has a shell");
     }
 }

@@ -8,14 +8,19 @@
 //! overridden by `--var-file`s): those are configuration, not secrets, and
 //! are shown as they are.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::Text;
 
-/// The variables of a tree: name to value and where the value was set.
+/// The variables of a tree: name to value and where the value was set, and
+/// every name the manifests asked for (set or not), so a variable that no
+/// manifest uses can be reported (a misspelt var-file key).
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
     values: BTreeMap<String, (serde_json::Value, String)>,
+    /// Shared by clones: every lookup through any copy counts.
+    used: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl Vars {
@@ -25,8 +30,37 @@ impl Vars {
             .insert(name.to_string(), (value, origin.to_string()));
     }
 
+    /// The value of `name`; the name counts as used.
     pub fn get(&self, name: &str) -> Option<&serde_json::Value> {
+        self.mark_used(name);
         self.values.get(name).map(|(v, _)| v)
+    }
+
+    /// Count `name` as used by a manifest (a template naming `var.NAME`).
+    pub fn mark_used(&self, name: &str) {
+        self.used
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_string());
+    }
+
+    /// Count every variable as used (a template that takes `var` whole).
+    pub fn mark_all_used(&self) {
+        let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+        used.extend(self.values.keys().cloned());
+    }
+
+    /// Every name the manifests asked for so far, set or not.
+    pub fn used(&self) -> BTreeSet<String> {
+        self.used
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The names set.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
     }
 
     /// Where `name` was set.

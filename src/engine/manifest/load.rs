@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_saphyr::{Location, Options, Spanned};
 
 use super::diagnostic::{did_you_mean, Problem, SourceFile};
-use super::interpolate::{interpolate_with, substitute_vars, Vars};
+use super::interpolate::{interpolate_with, substitute_vars, InterpolateError, Vars};
 use super::node::{self, Node};
 use super::Text;
 
@@ -78,6 +78,19 @@ pub struct Document {
     pub placeholders: Vec<node::Placeholder>,
 }
 
+/// Byte span of a value at `loc` in a document starting at byte `base` of `file`.
+pub(super) fn span_in(file: &SourceFile, base: usize, loc: &Location) -> (usize, usize) {
+    let span = loc.span();
+    match span.byte_offset() {
+        Some(off) => (base + off as usize, span.byte_len().unwrap_or(0) as usize),
+        None => {
+            let (line0, _) = file.line_col(base);
+            let line = (line0 + loc.line() as usize).saturating_sub(1);
+            (file.offset_of(line, loc.column() as usize), 0)
+        }
+    }
+}
+
 /// Everything read from a manifest tree, and what providers need to turn
 /// their documents into desired state: typed parsing, located problems,
 /// interpolation and confined file reads.
@@ -92,9 +105,34 @@ pub struct LoadContext<'a> {
     pub secrets: Vec<String>,
     /// The tree's variables (`${var.NAME}`), set before any provider parses.
     pub vars: Vars,
+    /// Where each variable was set, for [`super::variables::check_unused`].
+    pub var_settings: Vec<super::variables::Setting>,
+    /// Offline reading (`validate`): an unset environment variable is an
+    /// unknown value rather than an error, and each use of one is recorded
+    /// here. `None`: every `${VAR}` must be set (plan, apply).
+    unknowns: Option<Vec<Unknown>>,
     env: &'a dyn Fn(&str) -> Option<String>,
     /// Byte ranges `(file, start, end)` of values that were interpolated.
     interpolated: Vec<(usize, usize, usize)>,
+}
+
+/// A use of an unset environment variable, read offline: the variable and
+/// the span of the string that uses it.
+#[derive(Debug, Clone)]
+struct Unknown {
+    name: String,
+    file: usize,
+    offset: usize,
+    len: usize,
+}
+
+/// The value an unknown variable takes while a tree is read offline: shaped
+/// to pass the checks a credential or a URL gets (checks at its string that
+/// fail anyway are dropped, see [`LoadContext::finish_offline`]). It is never
+/// shown (the string is sensitive), and a tree read offline never reaches a
+/// request or a file: [`crate::engine::session::check`] returns no desired state.
+fn placeholder(name: &str) -> String {
+    format!("https://unknown.invalid/{name}")
 }
 
 /// A document type whose identity fields (names, ids and references to
@@ -117,6 +155,8 @@ impl<'a> LoadContext<'a> {
             problems: Vec::new(),
             secrets: Vec::new(),
             vars: Vars::default(),
+            var_settings: Vec::new(),
+            unknowns: None,
             env,
             interpolated: Vec::new(),
         }
@@ -169,18 +209,83 @@ impl<'a> LoadContext<'a> {
         }
     }
 
-    /// Byte span of a spanned value inside its file.
-    pub fn span(&self, file: usize, base: usize, loc: &Location) -> (usize, usize) {
-        let span = loc.span();
-        match span.byte_offset() {
-            Some(off) => (base + off as usize, span.byte_len().unwrap_or(0) as usize),
-            None => {
-                let f = &self.files[file];
-                let (line0, _) = f.line_col(base);
-                let off = f.offset_of(line0 + loc.line() as usize - 1, loc.column() as usize);
-                (off, 0)
+    /// Read offline from now on: an unset environment variable is an
+    /// unknown value (see [`LoadContext::finish_offline`]), not an error.
+    pub fn read_offline(&mut self) {
+        self.unknowns.get_or_insert_with(Vec::new);
+    }
+
+    /// After an offline read: errors at strings that use an unknown value are
+    /// dropped (they were checked against a stand-in), and each unset
+    /// variable gets one warning, at its first use. Returns the names.
+    pub fn finish_offline(&mut self) -> Vec<String> {
+        let Some(unknowns) = self.unknowns.take() else {
+            return Vec::new();
+        };
+        let at = |p: &Problem, u: &Unknown| {
+            p.is_error()
+                && p.src
+                    .as_ref()
+                    .is_some_and(|s| s.name() == self.files[u.file].name)
+                && p.span.is_some_and(|sp| sp.offset() == u.offset)
+        };
+        // The checks a stand-in failed, by variable: said in its warning
+        // (what they left out may be missing from validate's counts).
+        let mut failed: Vec<(String, String)> = Vec::new();
+        let mut kept = Vec::new();
+        for p in std::mem::take(&mut self.problems) {
+            match unknowns.iter().find(|u| at(&p, u)) {
+                Some(u) => failed.push((u.name.clone(), p.message)),
+                None => kept.push(p),
             }
         }
+        self.problems = kept;
+        let mut names: Vec<String> = Vec::new();
+        for u in &unknowns {
+            if names.contains(&u.name) {
+                continue;
+            }
+            names.push(u.name.clone());
+            let more = unknowns.iter().filter(|v| v.name == u.name).count() - 1;
+            let mut help =
+                "validate checks everything else; plan and apply need its value (set it where they run)"
+                    .to_string();
+            if more > 0 {
+                help.push_str(&format!(
+                    "; used in {more} more place{}",
+                    if more == 1 { "" } else { "s" }
+                ));
+            }
+            let skipped: Vec<&str> = failed
+                .iter()
+                .filter(|(n, _)| *n == u.name)
+                .map(|(_, m)| m.as_str())
+                .collect();
+            if !skipped.is_empty() {
+                help.push_str(&format!(
+                    "; not checked without its value: {}",
+                    skipped.join("; ")
+                ));
+            }
+            let mut p = Problem::at(
+                &self.files[u.file],
+                u.offset,
+                u.len,
+                format!(
+                    "environment variable `{}` is not set: checked as an unknown value",
+                    u.name
+                ),
+            )
+            .help(help);
+            p.severity = miette::Severity::Warning;
+            self.problems.push(p);
+        }
+        names
+    }
+
+    /// Byte span of a spanned value inside its file.
+    pub fn span(&self, file: usize, base: usize, loc: &Location) -> (usize, usize) {
+        span_in(&self.files[file], base, loc)
     }
 
     /// A problem at a spanned value of `doc` (not yet recorded).
@@ -307,18 +412,70 @@ impl<'a> LoadContext<'a> {
         same_file && inside
     }
 
-    /// Interpolate a manifest string; an unset or malformed variable is recorded.
+    /// Interpolate a manifest string; an unset or malformed variable is
+    /// recorded (read offline, an unset one is an unknown value instead).
     pub fn text(&mut self, doc: &Document, s: &Spanned<String>) -> Option<Text> {
         self.mark_interpolated(doc, &s.referenced);
-        match interpolate_with(&s.value, self.env, &self.vars) {
-            Ok(t) => {
-                self.secrets.extend(t.secrets().iter().cloned());
-                Some(t)
+        let env = self.env;
+        let mut unknown: Vec<String> = Vec::new();
+        loop {
+            let lookup = |name: &str| {
+                env(name).or_else(|| unknown.iter().any(|u| u == name).then(|| placeholder(name)))
+            };
+            match interpolate_with(&s.value, &lookup, &self.vars) {
+                Ok(t) => {
+                    let stand_ins: Vec<String> = unknown.iter().map(|n| placeholder(n)).collect();
+                    self.secrets.extend(
+                        t.secrets()
+                            .iter()
+                            .filter(|v| !stand_ins.iter().any(|p| v.contains(p.as_str())))
+                            .cloned(),
+                    );
+                    if let Some(all) = &mut self.unknowns {
+                        let (offset, len) = span_in(&self.files[doc.file], doc.base, &s.referenced);
+                        all.extend(unknown.into_iter().map(|name| Unknown {
+                            name,
+                            file: doc.file,
+                            offset,
+                            len,
+                        }));
+                    }
+                    return Some(t);
+                }
+                Err(InterpolateError::Unset(name))
+                    if self.unknowns.is_some() && !unknown.contains(&name) =>
+                {
+                    unknown.push(name);
+                }
+                Err(e) => {
+                    let help = self.interpolation_help(&e);
+                    let p = self.error(doc, &s.referenced, e.to_string());
+                    if let Some(h) = help {
+                        p.set_help(h);
+                    }
+                    return None;
+                }
             }
-            Err(e) => {
-                self.error(doc, &s.referenced, e.to_string());
-                None
+        }
+    }
+
+    /// What to do about a failed interpolation: where to set an environment
+    /// variable, or the closest variable that is set (a misspelt name).
+    fn interpolation_help(&self, e: &InterpolateError) -> Option<String> {
+        match e {
+            InterpolateError::Unset(_) => Some(
+                "set it where twinform runs; `validate` checks without it, but plan and apply need its value"
+                    .into(),
+            ),
+            InterpolateError::Undefined(name) => {
+                let names: Vec<&str> = self.vars.names().collect();
+                let m = did_you_mean(name, &names)?;
+                Some(format!(
+                    "did you mean `{m}` (set in {})?",
+                    self.vars.origin(m).unwrap_or("?")
+                ))
             }
+            InterpolateError::Malformed(_) => None,
         }
     }
 
@@ -624,7 +781,7 @@ fn has_content(doc: &str) -> bool {
 
 /// Parser settings: strict booleans, and alias replay capped far below what an
 /// alias bomb needs (a manifest has no use for thousands of alias expansions).
-fn options() -> Options {
+pub(super) fn options() -> Options {
     serde_saphyr::options! {
         strict_booleans: true,
         alias_limits: serde_saphyr::alias_limits! {

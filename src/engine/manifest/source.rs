@@ -231,6 +231,7 @@ impl LoadContext<'_> {
             Ok(mut r) => std::mem::take(&mut *r),
             Err(_) => Reads::default(),
         };
+        self.mark_template_vars(&env, std::iter::once(&name).chain(&r.order));
         self.problems.append(&mut r.problems);
         match result {
             Ok(text) if text.len() as u64 > MAX_FILE_BYTES => {
@@ -263,6 +264,30 @@ impl LoadContext<'_> {
             Err(e) => {
                 self.template_error(doc, at, &e, &r);
                 None
+            }
+        }
+    }
+
+    /// Count the tree's variables that the templates `names` (a template
+    /// and what it included) name as used: `var.NAME` anywhere in them, in
+    /// branches not taken too; `var` taken whole (`var[key]`, `{% for … in
+    /// var %}`) counts every variable.
+    fn mark_template_vars<'n>(
+        &self,
+        env: &minijinja::Environment,
+        names: impl Iterator<Item = &'n String>,
+    ) {
+        for name in names {
+            let Ok(tpl) = env.get_template(name) else {
+                continue;
+            };
+            for used in tpl.undeclared_variables(true) {
+                if used == "var" {
+                    self.vars.mark_all_used();
+                } else if let Some(rest) = used.strip_prefix("var.") {
+                    self.vars
+                        .mark_used(rest.split('.').next().unwrap_or_default());
+                }
             }
         }
     }
