@@ -647,6 +647,8 @@ fn a_placeholder_is_interpolated_or_refused_never_sent_as_written() {
             .iter()
             .any(|(l, m)| l == "bad.yaml:11:8" && m.starts_with("`${var.…}` is not interpolated")),
         "{errors:?}"
+    );
+}
 
 /// Trust II item 19, the mechanism: read offline, an unset `${VAR}` is an
 /// unknown value: one warning per variable at its first use, no error from
