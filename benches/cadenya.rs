@@ -265,8 +265,14 @@ fn main() {
     );
     stats.reset();
     let wall = run(&endpoint, dir.path(), &["plan", "."]);
-    // workspaces + agents (pages of 100) + tool sets + variations per agent.
-    let formula = 1 + agents.div_ceil(100).max(1) as u64 + 1 + agents as u64;
+    // workspaces + agents (pages of 100; a list of several pages is read
+    // until two reads agree) + tool sets + variations per agent.
+    let pages = if agents <= 100 {
+        1
+    } else {
+        2 * agents.div_ceil(100) as u64
+    };
+    let formula = 1 + pages + 1 + agents as u64;
     row(
         "no-op plan",
         "twinform",

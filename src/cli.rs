@@ -419,6 +419,10 @@ pub struct FaultArgs {
     /// client has given up waiting (a slow server behind a client timeout).
     #[arg(long, default_value_t = 0.0)]
     pub rate_late_commit: f64,
+    /// Fraction of writes answered 500 after they commit (the write took
+    /// effect; the client cannot tell).
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_500_after_commit: f64,
     /// Length of a latency spike or a late commit, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub spike_ms: u64,
@@ -446,6 +450,7 @@ impl FaultArgs {
             rate_429: self.rate_429,
             rate_reset: self.rate_reset,
             rate_late_commit: self.rate_late_commit,
+            rate_500_after_commit: self.rate_500_after_commit,
             rate_spike: self.rate_spike,
             spike_ms: self.spike_ms,
             rpm: self.rpm,

@@ -1039,3 +1039,57 @@ async fn a_malformed_list_or_a_looping_cursor_is_an_error_not_an_empty_account()
         assert_eq!(writes.load(Ordering::SeqCst), 0, "{what}");
     }
 }
+
+#[tokio::test]
+async fn an_opaque_cursor_over_a_list_that_moves_skips_no_agent() {
+    // A server whose cursor is an offset in disguise: after the first page,
+    // someone deletes an agent before the cursor and creates one, so the
+    // second page starts one agent later. Twin's cursor names the last agent
+    // of its page (one read is enough); this one does not, so the list is
+    // read until two reads agree.
+    let list = Arc::new(std::sync::Mutex::new((
+        (0..210).map(|i| format!("a{i:03}")).collect::<Vec<_>>(),
+        0u32,
+    )));
+    let state = list.clone();
+    let (endpoint, _) = hostile(move |path, q| {
+        if path != "/v1/agents" {
+            return json!({});
+        }
+        let mut s = state.lock().unwrap();
+        let start: usize = q
+            .get("cursor")
+            .and_then(|c| c.strip_prefix("c")?.parse().ok())
+            .unwrap_or(0);
+        let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(10);
+        let agents: Vec<_> =
+            s.0.iter()
+                .skip(start)
+                .take(limit)
+                .map(|id| json!({"agent_id": id}))
+                .collect();
+        let end = start + agents.len();
+        let mut page = json!({"agents": agents});
+        if end < s.0.len() {
+            page["next_cursor"] = json!(format!("c{end}"));
+        }
+        s.1 += 1;
+        if s.1 == 1 {
+            s.0.remove(5);
+            s.0.push("z999".into());
+        }
+        page
+    })
+    .await;
+    let c = client_for(&endpoint, Duration::from_secs(5));
+    let ids: HashSet<String> = c
+        .list_agents(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.agent_id)
+        .collect();
+    assert!(ids.contains("a200"), "a200 was skipped");
+    let now: HashSet<String> = list.lock().unwrap().0.iter().cloned().collect();
+    assert_eq!(ids, now);
+}

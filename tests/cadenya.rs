@@ -6,10 +6,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use axum::http::Method;
 use serde_json::{json, Value};
 use tokio::runtime::Runtime;
 use twinform::cli::FaultArgs;
-use twinform::engine::emulation::Shared;
+use twinform::engine::emulation::{Hook, Shared};
 use twinform::providers::cadenya::emulator::{self, Emulator, Store};
 
 const KEY: &str = "cadenya_test_key_0123456789";
@@ -760,4 +761,67 @@ fn pull_writes_drifted_agent_variation_and_schedule_values_back() {
             )
     );
     assert_eq!(t.plan_code(dir.path()), 0);
+}
+
+#[test]
+fn a_create_and_a_delete_between_two_pages_skip_no_agent() {
+    // The declared agent is the first of the second page (pages of 100).
+    // While the first page is read, someone deletes an agent before it and
+    // creates one: the emulator's cursor is an offset in disguise, so the
+    // second page starts one agent later.
+    let t = TestCadenya::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("cadenya.yaml"),
+        "kind: CadenyaWorkspace\nid: development\nname: Development\nowner: support-tools\n---\n\
+         kind: CadenyaAgent\nworkspace: development\nid: ask\nname: Ask\n",
+    )
+    .unwrap();
+    let out = t.apply(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let other = |i: usize, template: &Value| {
+        let mut a = template.clone();
+        a["metadata"]["id"] = json!(format!("agent_other{i:03}"));
+        a["metadata"]["externalId"] = json!(format!("other-{i:03}"));
+        a["metadata"]["name"] = json!(format!("Other {i}"));
+        a
+    };
+    t.store(|s| {
+        let (_, agents) = s
+            .items
+            .iter_mut()
+            .find(|(k, _)| k.ends_with("/agents"))
+            .unwrap();
+        let ask = agents[0].clone();
+        let mut all: Vec<Value> = (0..100).map(|i| other(i, &ask)).collect();
+        all.push(ask.clone());
+        all.extend((100..110).map(|i| other(i, &ask)));
+        *agents = all;
+    });
+    let fired = std::sync::atomic::AtomicBool::new(false);
+    t.shared.hook(Hook::new(
+        Method::GET,
+        "/v1/{*rest}",
+        u32::MAX,
+        move |uri: &str, s: &mut Store| {
+            let first_page = uri
+                .split('?')
+                .next()
+                .is_some_and(|p| p.ends_with("/agents"))
+                && !uri.contains("cursor=");
+            if first_page && !fired.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                let (_, agents) = s
+                    .items
+                    .iter_mut()
+                    .find(|(k, _)| k.ends_with("/agents"))
+                    .unwrap();
+                agents.remove(5);
+                let new = other(999, &agents[0]);
+                agents.push(new);
+            }
+            None
+        },
+    ));
+    let plan = t.run(dir.path(), &["plan", "--detailed-exitcode", "."]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
 }

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::Method;
 use tokio::runtime::Runtime;
 use twinform::cli::FaultArgs;
-use twinform::engine::emulation::Shared;
+use twinform::engine::emulation::{Hook, Shared};
 use twinform::engine::http::{ApiKey, Client, ClientConfig, RetryPolicy};
 use twinform::engine::provider::Provider;
 use twinform::providers::twig::emulator::{self, Emulator, Store};
@@ -210,9 +211,10 @@ fn reads_page_through_200_at_a_time() {
     assert!(t.apply(dir.path()).status.success());
     t.reset_stats();
     assert_eq!(t.plan_code(dir.path()), 0);
-    // ceil(453 / 200) = 3 agent pages, no data sources or users (none
+    // ceil(453 / 200) = 3 agent pages, read twice (a list of several pages
+    // is read until two reads agree), no data sources or users (none
     // declared, none referenced by name), 3 GETs for managed agents.
-    assert_eq!(t.reads(), 3 + 3);
+    assert_eq!(t.reads(), 2 * 3 + 3);
 }
 
 #[test]
@@ -531,7 +533,7 @@ async fn a_list_that_shifts_while_read_is_read_again_and_deduplicated() {
     use std::collections::HashMap;
     // 201 agents; while the second page is read, one is inserted at the
     // front, so the second page repeats the last of the first and `total`
-    // moves. The first pass sees the shift; the second is stable.
+    // moves. The first read sees the shift; the next two agree.
     let calls = Arc::new(AtomicU64::new(0));
     let seen = calls.clone();
     let app = axum::Router::new().route(
@@ -556,11 +558,11 @@ async fn a_list_that_shifts_while_read_is_read_again_and_deduplicated() {
     assert_eq!(agents.len(), 202);
     let ids: std::collections::HashSet<&str> = agents.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ids.len(), 202, "no duplicates");
-    assert_eq!(calls.load(Ordering::SeqCst), 4, "two passes of two pages");
+    assert_eq!(calls.load(Ordering::SeqCst), 6, "three reads of two pages");
 }
 
 #[tokio::test]
-async fn a_server_ignoring_offset_ends_the_list_instead_of_looping() {
+async fn a_server_ignoring_offset_is_an_error_instead_of_a_loop_or_part_of_the_list() {
     let app = axum::Router::new().route(
         "/api/v1/agents",
         axum::routing::get(|| async {
@@ -571,7 +573,8 @@ async fn a_server_ignoring_offset_ends_the_list_instead_of_looping() {
         }),
     );
     let api = client(&serve(app).await);
-    assert_eq!(api.list_agents().await.unwrap().len(), 200);
+    let err = api.list_agents().await.unwrap_err().to_string();
+    assert!(err.contains("ignores `offset`"), "{err}");
 }
 
 #[tokio::test]
@@ -660,4 +663,153 @@ fn pull_writes_drifted_agent_values_back_and_the_plan_is_empty() {
         "Answer from the docs, briefly.\n"
     );
     assert_eq!(t.plan_code(dir.path()), 0);
+}
+
+/// `n` agents no manifest declares, `other-000`…
+fn others(n: usize) -> Vec<Agent> {
+    (0..n)
+        .map(|i| Agent {
+            id: format!("agent_other{i:03}"),
+            name: format!("other-{i:03}"),
+            ..Agent::default()
+        })
+        .collect()
+}
+
+#[test]
+fn a_create_and_a_delete_between_two_pages_never_duplicate_an_agent() {
+    // The declared agent is the first of the second page. While the first
+    // page is read, someone deletes an agent before it and creates one
+    // (`total` does not move): the second page starts one agent later.
+    let t = TestTwig::start();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("twig.yaml", &agents_tree(1))]);
+    t.store(|s| {
+        s.agents = others(200);
+        s.agents.push(Agent {
+            id: "agent_declared".into(),
+            name: "agent-000".into(),
+            system_prompt: Some("Prompt 0".into()),
+            model: Some("gpt-4".into()),
+            ..Agent::default()
+        });
+        s.agents.extend(others(210).split_off(200));
+    });
+    t.shared.hook(Hook::new(
+        Method::GET,
+        "/api/v1/agents",
+        1,
+        |_: &str, s: &mut Store| {
+            s.agents.remove(5);
+            s.agents.push(Agent {
+                id: "agent_someone".into(),
+                name: "someone-else".into(),
+                ..Agent::default()
+            });
+            None
+        },
+    ));
+    let out = t.apply(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let named = t.store(|s| s.agents.iter().filter(|a| a.name == "agent-000").count());
+    assert_eq!(named, 1, "a duplicate was created: {}", text(&out));
+    assert_eq!(t.plan_code(dir.path()), 0);
+}
+
+#[test]
+fn a_list_that_keeps_moving_fails_the_command_instead_of_being_used_in_part() {
+    // Every page read, someone deletes the first agent and creates two.
+    let t = TestTwig::start();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("twig.yaml", &agents_tree(1))]);
+    t.store(|s| s.agents = others(250));
+    let created = Arc::new(AtomicU64::new(0));
+    let n = created.clone();
+    t.shared.hook(Hook::new(
+        Method::GET,
+        "/api/v1/agents",
+        u32::MAX,
+        move |_: &str, s: &mut Store| {
+            s.agents.remove(0);
+            for _ in 0..2 {
+                let i = n.fetch_add(1, Ordering::SeqCst);
+                s.agents.push(Agent {
+                    id: format!("agent_churn{i}"),
+                    name: format!("churn-{i}"),
+                    ..Agent::default()
+                });
+            }
+            None
+        },
+    ));
+    let out = t.apply(dir.path());
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("kept changing while it was read"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(t.writes(), 0, "nothing was decided from a partial list");
+}
+
+const SOURCE: &str = "kind: TwigDataSource
+name: Docs
+type: website
+config: {url: https://docs.example.com}
+";
+
+#[test]
+fn a_first_sync_answered_500_after_it_started_is_not_sent_again() {
+    // Every write commits, then is answered 500.
+    let t = TestTwig::with(
+        FaultArgs {
+            time_scale: 600.0,
+            rate_500_after_commit: 1.0,
+            ..FaultArgs::default()
+        },
+        Store::default(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("twig.yaml", SOURCE)]);
+    let out = t.apply(dir.path());
+    let sync = "/api/v1/data-sources/{id}/sync";
+    assert_eq!(
+        t.shared.stats.count("POST", sync),
+        1,
+        "every sync sent is a full crawl: {}",
+        t.shared.stats.to_json()
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        t.store(|s| (s.data_sources.len(), s.data_sources[0].status.clone())),
+        (1, Some("processing".into()))
+    );
+    assert!(!text(&out).contains("its first sync"), "{}", text(&out));
+}
+
+#[test]
+fn a_first_sync_that_failed_before_it_started_is_sent_again() {
+    // The first sync request is answered 500 and did not start (the status
+    // is still pending): it is sent once more, after the status said so.
+    let t = TestTwig::start();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("twig.yaml", SOURCE)]);
+    t.shared.hook(Hook::new(
+        Method::POST,
+        "/api/v1/data-sources/{id}/sync",
+        1,
+        |_: &str, s: &mut Store| {
+            s.data_sources[0].status = Some("pending".into());
+            Some(500)
+        },
+    ));
+    let out = t.apply(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let stats = &t.shared.stats;
+    assert_eq!(stats.count("POST", "/api/v1/data-sources/{id}/sync"), 2);
+    assert_eq!(stats.count("GET", "/api/v1/data-sources/{id}/status"), 1);
+    assert_eq!(
+        t.store(|s| s.data_sources[0].status.clone()),
+        Some("processing".into())
+    );
 }

@@ -3,8 +3,10 @@
 //! Order per request: count it; enforce the platform's documented limits (a
 //! token bucket per scope, see [`Bucket`]) and the `--rpm` window (429 with
 //! `Retry-After` and `X-RateLimit-*`); roll the 503 and 429 dice; add latency;
-//! run the handler (the write commits); then maybe answer late (a spike past
-//! the client's timeout) or drop the connection (reset after commit).
+//! run the handler (the write commits); run a test's [`Hook`] on the route
+//! (change the store between two requests, replace the answer); then maybe
+//! answer 500 anyway, answer late (a spike past the client's timeout) or drop
+//! the connection (reset after commit).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +42,9 @@ pub struct FaultConfig {
     /// Fraction of writes that commit only after `spike_ms`, even when the
     /// client has given up.
     pub rate_late_commit: f64,
+    /// Fraction of writes answered 500 after they commit (the write took
+    /// effect; the client cannot tell).
+    pub rate_500_after_commit: f64,
     /// Fraction of requests answered only after `spike_ms` (after committing).
     pub rate_spike: f64,
     pub spike_ms: u64,
@@ -151,6 +156,48 @@ impl Faults {
         w.1 += 1;
         Some((true, limit - w.1, reset))
     }
+}
+
+/// A test's hook on one route (`METHOD /route/{param}`, as the router
+/// names it): after the handler answered, `act` runs with the request's
+/// path and query on the store, as if someone else changed the account
+/// between two requests, and may replace the answer with an error status
+/// (a write that took effect, answered as failed). It runs for the next
+/// `times` requests of the route.
+pub struct Hook<S> {
+    pub method: Method,
+    pub route: String,
+    pub times: u32,
+    pub act: HookFn<S>,
+}
+
+/// What a [`Hook`] does: `(path and query, store)` → the status to answer instead.
+pub type HookFn<S> = Box<dyn FnMut(&str, &mut S) -> Option<u16> + Send>;
+
+impl<S> Hook<S> {
+    pub fn new(
+        method: Method,
+        route: &str,
+        times: u32,
+        act: impl FnMut(&str, &mut S) -> Option<u16> + Send + 'static,
+    ) -> Self {
+        Hook {
+            method,
+            route: route.to_string(),
+            times,
+            act: Box::new(act),
+        }
+    }
+}
+
+/// Run the first live hook of `method route`: the status it answers instead, if any.
+fn run_hook<S>(shared: &super::Shared<S>, method: &Method, route: &str, uri: &str) -> Option<u16> {
+    let mut hooks = shared.hooks.lock().ok()?;
+    let hook = hooks
+        .iter_mut()
+        .find(|h| h.times > 0 && h.method == method && h.route == route)?;
+    hook.times -= 1;
+    shared.with_store(true, |s| (hook.act)(uri, s))
 }
 
 /// Requests seen, by `METHOD /route` and status.
@@ -283,6 +330,7 @@ async fn middleware<S: Send + 'static>(
     if route.starts_with("/_emulator") {
         return next.run(req).await;
     }
+    let uri = req.uri().to_string();
     let f = &shared.faults;
     let drawn = f.draw(&method, &route);
     let budget = f.take();
@@ -338,6 +386,16 @@ async fn middleware<S: Send + 'static>(
         }
     } else {
         next.run(req).await
+    };
+    let resp = match run_hook(&shared, &method, &route, &uri) {
+        Some(status) => problem_response(status, "failed after the request took effect (hook)"),
+        None => resp,
+    };
+    let committed = is_write && resp.status().is_success();
+    let resp = if committed && f.roll(f.args.rate_500_after_commit) {
+        problem_response(500, "internal error after the write committed (injected)")
+    } else {
+        resp
     };
     if spike {
         tokio::time::sleep(Duration::from_millis(f.args.spike_ms)).await;

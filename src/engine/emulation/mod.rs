@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::Notify;
 
-pub use faults::{Bucket, FaultConfig, Faults, Limits, Stats};
+pub use faults::{Bucket, FaultConfig, Faults, Hook, HookFn, Limits, Stats};
 
 use super::provider::BoxFuture;
 
@@ -31,10 +31,21 @@ pub struct Shared<S> {
     pub stats: Stats,
     /// How injected errors are answered.
     pub problem: ProblemFn,
+    /// Tests' hooks on routes (see [`Hook`]).
+    hooks: Mutex<Vec<Hook<S>>>,
     dirty: AtomicBool,
 }
 
 impl<S> Shared<S> {
+    /// Add a hook on a route (tests: change the account between two
+    /// requests, answer a write that took effect with an error).
+    pub fn hook(&self, hook: Hook<S>) {
+        match self.hooks.lock() {
+            Ok(mut h) => h.push(hook),
+            Err(poisoned) => poisoned.into_inner().push(hook),
+        }
+    }
+
     /// Run `f` on the store; mark it for persistence if `write`.
     pub fn with_store<T>(&self, write: bool, f: impl FnOnce(&mut S) -> T) -> T {
         let mut guard = match self.store.lock() {
@@ -92,6 +103,7 @@ impl<S: Serialize + DeserializeOwned + Send + 'static> Emulator<S> {
             faults: Faults::new(faults, limits),
             stats: Stats::default(),
             problem,
+            hooks: Mutex::new(Vec::new()),
             dirty: AtomicBool::new(state.is_some()),
         });
         let listener = tokio::net::TcpListener::bind(listen).await?;

@@ -6,9 +6,10 @@
 //! Retry policy (the contract's): 429, 502, 503, 504 and connection failures
 //! are retried with exponential backoff and full jitter, honouring
 //! `Retry-After`, at most [`RetryPolicy::max_attempts`] times, but only for
-//! requests that are safe to repeat. A creating `POST` is retried only after a
-//! 429 (the server did nothing); other failures come back to the caller, which
-//! reads back before it creates again (see `resources.rs`).
+//! requests that are safe to repeat. A creating `POST`, or one that starts
+//! something (a sync, a run), is retried only after a 429 (the server did
+//! nothing); other failures come back to the caller, which looks for the
+//! effect before it sends again (see `once.rs`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -63,6 +64,12 @@ pub enum Idempotency {
     Safe,
     /// It creates something: only a 429 is retried.
     Create,
+    /// It starts something each time it is sent (a sync, a run): only a 429
+    /// is retried, as for a create. A POST that is not a create is one of
+    /// these unless repeating it provably changes nothing (a move to a given
+    /// place, a pause); the caller checks whether a lost one took effect
+    /// before sending it again (see `once.rs`).
+    Action,
 }
 
 /// Backoff settings.
@@ -640,6 +647,56 @@ mod tests {
             .build()
             .unwrap();
         rt.block_on(client.pace.wait("all"));
+    }
+
+    /// A server answering every request 500; how many requests it saw.
+    async fn always_500() -> (String, Arc<AtomicU64>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(AtomicU64::new(0));
+        let count = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            }
+        });
+        (endpoint, seen)
+    }
+
+    #[tokio::test]
+    async fn an_action_or_a_create_is_never_retried_after_a_500() {
+        let (endpoint, seen) = always_500().await;
+        let mut c = config(&endpoint);
+        c.retry.base = Duration::from_millis(1);
+        let profile = Profile {
+            retry_500: true,
+            ..Profile::default()
+        };
+        let client = Client::new(c, ApiKey::new("k").unwrap(), profile).unwrap();
+        for idem in [Idempotency::Action, Idempotency::Create] {
+            seen.store(0, Ordering::SeqCst);
+            let err = client
+                .send(Method::POST, "/x", None, idem)
+                .await
+                .unwrap_err();
+            assert_eq!(err.status(), Some(500));
+            assert_eq!(seen.load(Ordering::SeqCst), 1, "{idem:?} was retried");
+        }
+        // What is safe to repeat is retried, as the platform's profile says.
+        seen.store(0, Ordering::SeqCst);
+        let _ = client
+            .send(Method::PUT, "/x", None, Idempotency::Safe)
+            .await;
+        assert_eq!(
+            seen.load(Ordering::SeqCst),
+            u64::from(RetryPolicy::default().max_attempts)
+        );
     }
 
     #[test]

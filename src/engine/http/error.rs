@@ -42,6 +42,18 @@ pub enum ApiError {
     /// An endpoint that cannot be used (malformed, plain http to a remote host).
     #[error("{0}")]
     Endpoint(String),
+    /// A list that kept changing while it was read in pages: no two reads in
+    /// a row agreed, so nothing may be decided from it (see `list.rs`).
+    #[error(
+        "the list at {path} kept changing while it was read ({reads} reads, no two in a row \
+         agreeing; last: {why}): nothing is decided from a partial list; run the command \
+         again once the changes settle"
+    )]
+    Unsettled {
+        path: String,
+        reads: u32,
+        why: String,
+    },
     /// A concurrent read ended without an answer (it panicked or was cancelled).
     #[error("a read stopped without an answer: {0}")]
     Task(String),

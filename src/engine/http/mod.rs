@@ -1,10 +1,13 @@
 //! The HTTP layer every provider talks through: one client per platform
 //! with the retry policy, pacing from rate-limit headers, `-v` tracing and
-//! typed errors. Providers build their endpoint methods on [`Client`].
+//! typed errors. Providers build their endpoint methods on [`Client`], and
+//! read paged lists through [`read_offset_list`] / [`read_cursor_list`].
 
 mod adapt;
 mod client;
 mod error;
+mod list;
+mod once;
 mod pace;
 
 pub use client::{
@@ -12,3 +15,5 @@ pub use client::{
     Idempotency, Profile, Response, RetryPolicy, Tracer, MAX_RETRY_AFTER,
 };
 pub use error::{describe, from_response, ApiError, ErrorBody};
+pub use list::{read_cursor_list, read_offset_list, Identified, Page, LIST_READS};
+pub use once::{lost, once, Once};

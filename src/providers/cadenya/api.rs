@@ -1,15 +1,15 @@
 //! Cadenya's endpoints (the index's version: `/v1/workspaces/{id}/...`) on
-//! [`CadenyaApi`]: cursor lists, reads by `external_id:`, and creates that
-//! are never blindly repeated (a lost answer is followed by a read of the
-//! externalId before the create is sent again).
-
-use std::collections::HashSet;
+//! [`CadenyaApi`]: cursor lists read consistently, reads by `external_id:`,
+//! and creates that are never blindly repeated (a lost answer is followed by
+//! a read of the externalId before the create is sent again).
 
 use reqwest::Method;
 use serde_json::Value;
 
 use super::wire::{self, Resource};
-use crate::engine::http::{erased, ApiError, Client, Idempotency};
+use crate::engine::http::{
+    erased, read_cursor_list, ApiError, Client, Idempotency, Identified, Page,
+};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -28,8 +28,6 @@ impl std::ops::Deref for CadenyaApi {
 
 /// The page size asked for (the API documents no maximum).
 pub const PAGE_LIMIT: u32 = 100;
-/// Pages of one list, at most.
-const MAX_PAGES: usize = 10_000;
 /// How many times a create is tried across lost answers.
 const CREATE_ATTEMPTS: u32 = 4;
 
@@ -59,52 +57,53 @@ fn decode(method: &Method, path: &str, message: String) -> ApiError {
     }
 }
 
+impl Identified for Resource {
+    fn id(&self) -> &str {
+        &self.metadata.id
+    }
+}
+
 /// A lost answer to a write: it may have happened.
 pub fn lost(e: &ApiError) -> bool {
     e.is_ambiguous() || e.status() == Some(500)
 }
 
 impl CadenyaApi {
-    /// Every item of a cursor list at `path` (`query` without `?`).
+    /// Every item of a cursor list at `path` (`query` without `?`). The
+    /// cursors are opaque (an offset in disguise would skip an item when
+    /// another is created and a third deleted meanwhile), so a list of
+    /// several pages is read until two reads agree: the engine's
+    /// [`read_cursor_list`].
     pub async fn list(&self, path: &str, query: &str) -> Result<Vec<Resource>> {
-        let mut out: Vec<Resource> = Vec::new();
-        let mut ids = HashSet::new();
-        let mut cursors = HashSet::new();
-        let mut cursor: Option<String> = None;
-        for _ in 0..MAX_PAGES {
-            let mut url = format!("{path}?limit={PAGE_LIMIT}");
-            if !query.is_empty() {
-                url.push('&');
-                url.push_str(query);
-            }
-            if let Some(c) = &cursor {
-                url.push_str("&cursor=");
-                url.push_str(&seg(c));
-            }
-            let v: Value = self
-                .client
-                .json(Method::GET, &url, None, Idempotency::Safe)
-                .await?;
-            let page = wire::page(v).map_err(|m| decode(&Method::GET, &url, m))?;
-            for item in page.items {
-                if ids.insert(item.metadata.id.clone()) {
-                    out.push(item);
-                }
-            }
-            match page.next {
-                // A server repeating a cursor would loop forever.
-                Some(next) if cursors.insert(next.clone()) => cursor = Some(next),
-                Some(next) => {
-                    return Err(decode(
-                        &Method::GET,
-                        &url,
-                        format!("the cursor `{next}` came back twice"),
-                    ));
-                }
-                None => return Ok(out),
-            }
+        read_cursor_list(path, |cursor| self.page(path, query, cursor), |_| {}).await
+    }
+
+    /// The page of a list at `cursor` (`None`: the first).
+    async fn page(
+        &self,
+        path: &str,
+        query: &str,
+        cursor: Option<String>,
+    ) -> Result<Page<Resource>> {
+        let mut url = format!("{path}?limit={PAGE_LIMIT}");
+        if !query.is_empty() {
+            url.push('&');
+            url.push_str(query);
         }
-        Ok(out)
+        if let Some(c) = &cursor {
+            url.push_str("&cursor=");
+            url.push_str(&seg(c));
+        }
+        let v: Value = self
+            .client
+            .json(Method::GET, &url, None, Idempotency::Safe)
+            .await?;
+        let page = wire::page(v).map_err(|m| decode(&Method::GET, &url, m))?;
+        Ok(Page {
+            items: page.items,
+            total: None,
+            next: page.next,
+        })
     }
 
     /// One resource, `None` when it does not exist.

@@ -2,7 +2,9 @@
 //! touch, children only of managed parents, concurrently.
 //!
 //! Read-call formula (asserted in tests against the emulator's counter);
-//! `pages(n)` = `max(1, ceil(n / 100))`:
+//! `pages(n)` = 1 when `n <= 100`, else `2 · ceil(n / 100)` (cursors are
+//! opaque, so a list of several pages is read until two reads agree: the
+//! engine's `read_cursor_list`; more while the list changes, at most 5 reads):
 //!
 //! ```text
 //! reads = pages(workspaces)                      GET /v1/workspaces

@@ -1,23 +1,26 @@
 //! One method per endpoint of Twig's reference (`/api/v1/...`), on
 //! [`TwigApi`], plus the two policies the API imposes on every client:
 //!
-//! - **Offset paging shifts under concurrent inserts.** A list is read until
-//!   `offset >= total`, de-duplicated by id, and read again from the start
-//!   when `total` changed while reading (at most [`LIST_ATTEMPTS`] times).
-//!   A server that ignores `offset` (a page adding no new id) ends the list.
+//! - **Offset paging shifts under concurrent changes.** A list is read until
+//!   `offset >= total`, de-duplicated by id, and, when it took several
+//!   pages, read again until two reads agree (or the read fails, never
+//!   silently partial): the engine's [`read_offset_list`].
 //! - **Ids are the server's.** A create whose answer was lost (timeout, 500,
 //!   502-504, dropped connection) is followed by a read by name (email for
-//!   users) before it is tried again, so nothing is created twice.
+//!   users) before it is tried again, so nothing is created twice. A sync
+//!   (a full crawl) is likewise sent again only when the data source's
+//!   status says it did not start (the engine's [`once`]).
 
 use std::collections::HashSet;
-use std::time::Instant;
 
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::wire::{self, Agent, AgentBody, DataSource, DataSourceBody, Page, User, UserBody};
-use crate::engine::http::{erased, ApiError, Client, Idempotency};
+use super::wire::{self, Agent, AgentBody, DataSource, DataSourceBody, SyncStatus, User, UserBody};
+use crate::engine::http::{
+    erased, once, read_offset_list, ApiError, Client, Idempotency, Identified, Once, Page,
+};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -37,17 +40,10 @@ impl std::ops::Deref for TwigApi {
 
 /// The largest page the reference allows.
 pub const PAGE_LIMIT: u64 = 200;
-/// How many times a list is read from the start when it shifted meanwhile.
-pub const LIST_ATTEMPTS: u32 = 3;
 /// How many times a create is tried across lost answers.
 const CREATE_ATTEMPTS: u32 = 4;
-/// Pages of one list, at most (a server whose `total` grows forever).
-const MAX_PAGES: u64 = 10_000;
-
-/// Something with a server id.
-pub trait Identified {
-    fn id(&self) -> &str;
-}
+/// How many times a sync is sent across lost answers that did not start it.
+const SYNC_ATTEMPTS: u32 = 3;
 
 impl Identified for Agent {
     fn id(&self) -> &str {
@@ -65,11 +61,6 @@ impl Identified for User {
     fn id(&self) -> &str {
         self.id.as_deref().unwrap_or(&self.email)
     }
-}
-
-/// A lost answer to a write: the write may have happened.
-pub fn lost(e: &ApiError) -> bool {
-    e.is_ambiguous() || e.status() == Some(500)
 }
 
 fn decode(method: &Method, path: &str, message: String) -> ApiError {
@@ -104,57 +95,26 @@ impl TwigApi {
         path: &str,
         keys: &[&str],
     ) -> Result<Vec<T>> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let (items, shifted) = self.list_once(path, keys).await?;
-            if !shifted || attempt >= LIST_ATTEMPTS {
-                return Ok(items);
-            }
-        }
+        read_offset_list(path, PAGE_LIMIT, |offset| self.page(path, keys, offset)).await
     }
 
-    /// One pass over a list: its items, and whether `total` moved meanwhile.
-    async fn list_once<T: DeserializeOwned + Identified>(
+    /// The page of a list at `offset`.
+    async fn page<T: DeserializeOwned>(
         &self,
         path: &str,
         keys: &[&str],
-    ) -> Result<(Vec<T>, bool)> {
-        let mut items: Vec<T> = Vec::new();
-        let mut seen: HashSet<String> = HashSet::new();
-        let mut offset = 0u64;
-        let mut first_total = None;
-        let mut shifted = false;
-        for _ in 0..MAX_PAGES {
-            let url = format!("{path}?limit={PAGE_LIMIT}&offset={offset}");
-            let v = self
-                .value(Method::GET, &url, None, Idempotency::Safe)
-                .await?;
-            let page: Page<T> = wire::page(v, keys).map_err(|m| decode(&Method::GET, &url, m))?;
-            let got = page.items.len() as u64;
-            let mut new = 0;
-            for item in page.items {
-                if seen.insert(item.id().to_string()) {
-                    items.push(item);
-                    new += 1;
-                }
-            }
-            match (first_total, page.total) {
-                (None, t) => first_total = Some(t),
-                (Some(a), b) if a != b => shifted = true,
-                _ => {}
-            }
-            offset += got;
-            let done = match page.total {
-                Some(total) => offset >= total || got == 0,
-                None => got < PAGE_LIMIT,
-            };
-            // A server that ignores `offset` repeats its first page.
-            if done || new == 0 {
-                break;
-            }
-        }
-        Ok((items, shifted))
+        offset: u64,
+    ) -> Result<Page<T>> {
+        let url = format!("{path}?limit={PAGE_LIMIT}&offset={offset}");
+        let v = self
+            .value(Method::GET, &url, None, Idempotency::Safe)
+            .await?;
+        let page: wire::Page<T> = wire::page(v, keys).map_err(|m| decode(&Method::GET, &url, m))?;
+        Ok(Page {
+            items: page.items,
+            total: page.total,
+            next: None,
+        })
     }
 
     pub async fn list_agents(&self) -> Result<Vec<Agent>> {
@@ -167,7 +127,7 @@ impl TwigApi {
         let v = self
             .value(Method::GET, url, None, Idempotency::Safe)
             .await?;
-        let page: Page<Agent> =
+        let page: wire::Page<Agent> =
             wire::page(v, &["agents"]).map_err(|m| decode(&Method::GET, url, m))?;
         Ok(page.total.unwrap_or(page.items.len() as u64))
     }
@@ -202,13 +162,39 @@ impl TwigApi {
             .await
     }
 
+    /// Start a data source's sync, once. A sync is a full crawl and the
+    /// POST is no idempotent write: it is never repeated blindly. After a
+    /// lost answer (500, a timeout…) the data source's status says whether
+    /// the sync started before it is sent again.
     pub async fn sync_data_source(&self, id: &str) -> Result<()> {
         let path = format!("/api/v1/data-sources/{}/sync", seg(id));
-        // Triggering a sync twice queues at most a second sync: safe to repeat.
-        self.client
-            .send(Method::POST, &path, None, Idempotency::Safe)
-            .await
-            .map(drop)
+        let send = || async {
+            self.client
+                .send(Method::POST, &path, None, Idempotency::Action)
+                .await
+                .map(drop)
+        };
+        let started = || async { Ok(self.sync_started(id).await?.then_some(())) };
+        once(SYNC_ATTEMPTS, send, started).await.map(drop)
+    }
+
+    /// Whether a data source's sync has started: its status is past
+    /// `pending`, or it says when it last synced. A status that says
+    /// neither is an error: whether to sync again cannot be told.
+    pub async fn sync_started(&self, id: &str) -> Result<bool> {
+        let path = format!("/api/v1/data-sources/{}/status", seg(id));
+        let v = self
+            .value(Method::GET, &path, None, Idempotency::Safe)
+            .await?;
+        let status: SyncStatus =
+            wire::one(v, "data_source").map_err(|m| decode(&Method::GET, &path, m))?;
+        status.started().ok_or_else(|| {
+            decode(
+                &Method::GET,
+                &path,
+                "the status says neither `status` nor a last sync time".into(),
+            )
+        })
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>> {
@@ -265,8 +251,8 @@ impl TwigApi {
         }
     }
 
-    /// POST `body`; after a lost answer, `find` looks for what it may have
-    /// created before the POST is tried again.
+    /// POST `body` exactly once; after a lost answer, `find` looks for what
+    /// it may have created before the POST is tried again.
     async fn create_once<T, F, Fut>(
         &self,
         path: &str,
@@ -279,47 +265,18 @@ impl TwigApi {
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>>>,
     {
-        let mut attempt = 0;
-        let mut ambiguous_at = None;
-        loop {
-            attempt += 1;
-            let sent = Instant::now();
-            match self
+        let send = || async {
+            let v = self
                 .value(Method::POST, path, Some(body), Idempotency::Create)
-                .await
-            {
-                Ok(v) => {
-                    let value = wire::one(v, key).map_err(|m| decode(&Method::POST, path, m))?;
-                    return Ok(Created {
-                        value,
-                        ambiguous_at,
-                    });
-                }
-                Err(e) if lost(&e) && attempt < CREATE_ATTEMPTS => {
-                    if e.may_commit_late() {
-                        ambiguous_at = Some(sent);
-                    }
-                    if let Some(value) = find().await? {
-                        return Ok(Created {
-                            value,
-                            ambiguous_at,
-                        });
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
+                .await?;
+            wire::one(v, key).map_err(|m| decode(&Method::POST, path, m))
+        };
+        once(CREATE_ATTEMPTS, send, find).await
     }
 }
 
-/// What a create made, and when a request of it lost its answer: that
-/// request may still commit late (a slow server finishing after the client
-/// gave up), so an apply looks again once it cannot be pending any more.
-#[derive(Debug)]
-pub struct Created<T> {
-    pub value: T,
-    pub ambiguous_at: Option<Instant>,
-}
+/// What a create made, and when a request of it lost its answer (see [`Once`]).
+pub type Created<T> = Once<T>;
 
 /// Percent-encode one path segment.
 fn seg(s: &str) -> String {

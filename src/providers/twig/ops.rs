@@ -13,6 +13,7 @@ use super::api::TwigApi;
 use super::read::Live;
 use super::wire::{AgentBody, DataSourceBody, UserBody};
 use crate::engine::apply::journal::Journal;
+use crate::engine::http::lost;
 use crate::engine::provider::{OpContext, OpError};
 
 /// A data source an agent answers from: live, or created earlier in the
@@ -182,9 +183,14 @@ pub async fn execute(
                 .or_else(|| ctx.recall(&source_key(name)))
                 .ok_or_else(|| OpError::failed(format!("data source `{name}` was not created")))?;
             if let Err(e) = api.sync_data_source(&id).await {
-                // The data source exists; only its first sync did not start.
+                // The data source exists; only its first sync may not have started.
+                let what = if lost(&e) {
+                    "may not have started"
+                } else {
+                    "did not start"
+                };
                 *ctx.warning = Some(format!(
-                    "created, but its first sync did not start ({e}); start it in Twig or wait for the schedule"
+                    "created, but its first sync {what} ({e}); check its status in Twig, start it there or wait for the schedule"
                 ));
             }
             Ok(())

@@ -1,22 +1,24 @@
 //! Reading Twig's live state with as few calls as the API allows.
 //!
 //! Read-call formula (asserted in tests against the emulator's counter),
-//! with pages of 200 (the reference's maximum):
+//! with pages of 200 (the reference's maximum); `pages(n)` = 1 when
+//! `n <= 200`, else `2 · ceil(n / 200)` (a list of several pages is read
+//! until two reads agree: the engine's `read_offset_list`):
 //!
 //! ```text
-//! reads = max(1, ceil(A / 200))     GET /api/v1/agents, A = live agents
-//!       + D · max(1, ceil(S / 200)) GET /api/v1/data-sources, S = live data sources;
-//!                                   D = 1 when a data source is declared or an
-//!                                   agent lists one in `data_sources`, else 0
-//!       + U · max(1, ceil(N / 200)) GET /api/v1/users, N = live users;
-//!                                   U = 1 when a user is declared, else 0
-//!       + G                         GET /api/v1/agents/:id per managed live agent
-//!                                   that manages system_prompt, temperature or
-//!                                   max_tokens (the list omits them)
+//! reads = pages(A)       GET /api/v1/agents, A = live agents
+//!       + D · pages(S)   GET /api/v1/data-sources, S = live data sources;
+//!                        D = 1 when a data source is declared or an
+//!                        agent lists one in `data_sources`, else 0
+//!       + U · pages(N)   GET /api/v1/users, N = live users;
+//!                        U = 1 when a user is declared, else 0
+//!       + G              GET /api/v1/agents/:id per managed live agent
+//!                        that manages system_prompt, temperature or
+//!                        max_tokens (the list omits them)
 //! ```
 //!
-//! A list whose `total` changed while it was read is read once more from
-//! the start (see `api.rs`); on a quiet account the formula is exact.
+//! A list that changed while it was read is read again from the start (at
+//! most 5 times, then the read fails); on a quiet account the formula is exact.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

@@ -80,6 +80,35 @@ pub struct DataSourceBody {
     pub sync_frequency: Option<String>,
 }
 
+/// `GET /data-sources/:id/status`: the reference's `{status, chunks_indexed,
+/// progress_pct, estimated_completion}`, and a last sync time where a server
+/// adds one.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SyncStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(
+        default,
+        alias = "last_sync_at",
+        alias = "lastSyncedAt",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_synced_at: Option<Value>,
+}
+
+impl SyncStatus {
+    /// Whether a sync has started (`None`: the answer does not say): a
+    /// status other than `pending` (processing, active, failed…), or a
+    /// last sync time.
+    pub fn started(&self) -> Option<bool> {
+        if self.last_synced_at.as_ref().is_some_and(|t| !t.is_null()) {
+            return Some(true);
+        }
+        let status = self.status.as_deref()?.trim();
+        Some(!status.eq_ignore_ascii_case("pending"))
+    }
+}
+
 /// A user (an invitation may be pending).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct User {
@@ -167,6 +196,22 @@ mod tests {
         assert_eq!(p.total, Some(0));
         assert!(page::<Agent>(json!({}), &["agents"]).is_err());
         assert!(page::<Agent>(json!({"agents": null}), &["agents"]).is_err());
+    }
+
+    #[test]
+    fn a_sync_has_started_once_the_status_is_past_pending() {
+        let started = |v: Value| serde_json::from_value::<SyncStatus>(v).unwrap().started();
+        assert_eq!(
+            started(json!({"status": "pending", "progress_pct": 0})),
+            Some(false)
+        );
+        assert_eq!(started(json!({"status": "processing"})), Some(true));
+        assert_eq!(started(json!({"status": "active"})), Some(true));
+        assert_eq!(
+            started(json!({"status": "pending", "last_sync_at": "2026-01-15T10:45:00Z"})),
+            Some(true)
+        );
+        assert_eq!(started(json!({"progress_pct": 10})), None);
     }
 
     #[test]

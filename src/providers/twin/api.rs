@@ -2,14 +2,22 @@
 //! The reconciliation policy built on them (create exactly once, settle
 //! races) is in `reconcile.rs`.
 
-use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::wire::*;
-use crate::engine::http::{erased, ApiError, Client, Idempotency};
+use crate::engine::http::{
+    erased, read_cursor_list, ApiError, Client, Idempotency, Identified, Page,
+};
+
+impl Identified for Agent {
+    fn id(&self) -> &str {
+        &self.agent_id
+    }
+}
 
 pub(super) type Result<T> = std::result::Result<T, ApiError>;
 
@@ -206,50 +214,44 @@ impl TwinApi {
 
     /// Every agent, following `next_cursor` until the last page.
     pub async fn list_agents(&self, workspace_id: Option<&str>) -> Result<Vec<Agent>> {
-        let mut agents = Vec::new();
-        self.for_each_agent_page(workspace_id, |page| agents.extend_from_slice(page))
-            .await?;
-        Ok(agents)
+        self.list_agents_as_they_come(workspace_id, |_| {}).await
     }
 
-    /// Follow `next_cursor` page by page, handing each page to `f` as it
-    /// arrives (so callers can start work before the last page).
-    pub async fn for_each_agent_page(
+    /// Every agent, read consistently (the engine's [`read_cursor_list`]:
+    /// the cursor names the last agent of its page, so one read is enough;
+    /// were it opaque, the list would be read until two reads agree).
+    /// `first_seen` gets each agent as soon as its page arrives, so callers
+    /// can start work before the last page; the returned list is the list.
+    pub async fn list_agents_as_they_come(
         &self,
         workspace_id: Option<&str>,
-        mut f: impl FnMut(&[Agent]),
-    ) -> Result<()> {
-        let mut cursor: Option<String> = None;
-        let mut seen = HashSet::new();
-        let mut limit = Some(AGENT_PAGE_LIMIT);
-        loop {
-            let page = match self
-                .list_agents_page(workspace_id, cursor.as_deref(), limit)
-                .await
-            {
-                // A server that refuses our page size (instead of capping it): use its default.
-                Err(e) if limit.is_some() && matches!(e.status(), Some(400 | 422)) => {
-                    limit = None;
-                    self.list_agents_page(workspace_id, cursor.as_deref(), None)
-                        .await?
-                }
-                other => other?,
-            };
-            f(&page.agents);
-            match page.next_cursor {
-                Some(next) if seen.insert(next.clone()) => cursor = Some(next),
-                // A repeated cursor would loop forever, and stopping there would
-                // silently drop every agent after it: the listing is unusable.
-                Some(next) => {
-                    return Err(ApiError::Decode {
-                        message: format!("the server repeated the page cursor `{next}`"),
-                        method: "GET".into(),
-                        path: "/v1/agents".into(),
-                    })
-                }
-                None => return Ok(()),
+        first_seen: impl FnMut(&Agent),
+    ) -> Result<Vec<Agent>> {
+        // A server that refuses our page size (instead of capping it): use its default.
+        let default_size = AtomicBool::new(false);
+        let page = |cursor: Option<String>| {
+            let default_size = &default_size;
+            async move {
+                let limit = (!default_size.load(Ordering::Relaxed)).then_some(AGENT_PAGE_LIMIT);
+                let page = match self
+                    .list_agents_page(workspace_id, cursor.as_deref(), limit)
+                    .await
+                {
+                    Err(e) if limit.is_some() && matches!(e.status(), Some(400 | 422)) => {
+                        default_size.store(true, Ordering::Relaxed);
+                        self.list_agents_page(workspace_id, cursor.as_deref(), None)
+                            .await?
+                    }
+                    other => other?,
+                };
+                Ok(Page {
+                    items: page.agents,
+                    total: None,
+                    next: page.next_cursor,
+                })
             }
-        }
+        };
+        read_cursor_list("/v1/agents", page, first_seen).await
     }
 
     /// `POST /v1/agents` (one attempt; see [`TwinApi::ensure_agent`]).

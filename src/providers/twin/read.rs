@@ -11,7 +11,10 @@
 //!       + W                          GET …/webhooks per live managed agent that manages `webhooks`
 //! ```
 //!
-//! Agents that do not exist yet cost nothing. Drift attribution adds one
+//! A page's cursor names its last agent, so one read of the list is
+//! consistent (the engine's `read_cursor_list`; were the cursor opaque, the
+//! list would be read until two reads agree). Agents that do not exist yet
+//! cost nothing. Drift attribution adds one
 //! `GET …/instructions/history?limit=1` per agent whose instructions drifted.
 //!
 //! Narrowed with `--workspace`, the agents are listed per selected workspace:
@@ -104,19 +107,30 @@ pub async fn read(
         None => None,
     };
     let list = async {
-        let Some(names) = &scope.workspaces else {
-            return client
-                .for_each_agent_page(None, |page| {
-                    details(client, &limit, &mut tasks, &managed, &mut agents, page)
-                })
-                .await;
+        let workspaces = match &scope.workspaces {
+            None => vec![None],
+            Some(names) => selected_ids(known.as_deref().unwrap_or_default(), desired, names)
+                .into_iter()
+                .map(Some)
+                .collect(),
         };
-        for id in selected_ids(known.as_deref().unwrap_or_default(), desired, names) {
-            client
-                .for_each_agent_page(Some(&id), |page| {
+        for id in &workspaces {
+            let mut seen = Vec::new();
+            let listed = client
+                .list_agents_as_they_come(id.as_deref(), |agent| {
+                    seen.push(agent.agent_id.clone());
+                    let page = std::slice::from_ref(agent);
                     details(client, &limit, &mut tasks, &managed, &mut agents, page)
                 })
                 .await?;
+            // Seen by a read of the list that did not count: not live.
+            let listed: HashSet<&str> = listed.iter().map(|a| a.agent_id.as_str()).collect();
+            for gone in seen.iter().filter(|id| !listed.contains(id.as_str())) {
+                agents.remove(gone);
+            }
+        }
+        if scope.workspaces.is_none() {
+            return Ok(());
         }
         // Declared here but living elsewhere (or nowhere yet).
         let missing: Vec<&str> = managed
