@@ -321,6 +321,24 @@ impl Differ<'_> {
         None
     }
 
+    /// `by` (a change deleting `variation`, or its agent) takes the
+    /// variation's assignments and memory layers with it: a delete of any of
+    /// their targets waits for it (Trust II item 4: a layer still assigned
+    /// cannot be deleted).
+    fn gone_with(&mut self, variation: &Resource, by: &str) {
+        let targets = wire::assignments(variation)
+            .into_iter()
+            .map(|a| a.target)
+            .chain(
+                wire::layer_assignments(variation)
+                    .into_iter()
+                    .map(|l| l.layer),
+            );
+        for t in targets {
+            self.removals.entry(t).or_default().push(by.to_string());
+        }
+    }
+
     /// The labels an adopted resource gets: its own plus the owner's.
     fn adopted_labels(live: &Resource, owner: &str) -> BTreeMap<String, String> {
         let mut l = live.metadata.labels.clone();
@@ -1187,6 +1205,8 @@ impl Differ<'_> {
         let publish = spec.status == Some(Status::Published);
         // Publication waits for variations created by this plan.
         let mut publish_later = false;
+        // Whether this plan's update of the agent turns it into a draft.
+        let mut unpublishing = false;
         let (target, live_agent) = match live {
             None => {
                 if publish && spec.variations.as_ref().is_none_or(Vec::is_empty) {
@@ -1295,6 +1315,7 @@ impl Differ<'_> {
                                 lit(want),
                             ));
                             p.spec("status", json!("AGENT_STATUS_DRAFT"));
+                            unpublishing = true;
                         }
                     }
                 }
@@ -1373,7 +1394,18 @@ impl Differ<'_> {
             }
         };
         let created_variations = match &spec.variations {
-            Some(vars) => self.variations(ws, spec, &address, &target, live_agent, vars),
+            Some(vars) => {
+                let unpublished_by = unpublishing.then(|| address.clone());
+                self.variations(
+                    ws,
+                    spec,
+                    &address,
+                    &target,
+                    live_agent,
+                    vars,
+                    unpublished_by,
+                )
+            }
             None => Vec::new(),
         };
         if let Some(scheds) = &spec.schedules {
@@ -1404,6 +1436,7 @@ impl Differ<'_> {
     }
 
     /// Plan an agent's variations; the addresses of those it creates.
+    #[allow(clippy::too_many_arguments)]
     fn variations(
         &mut self,
         ws: &Ws,
@@ -1412,6 +1445,7 @@ impl Differ<'_> {
         target: &Target,
         live_agent: Option<&Resource>,
         vars: &[VariationSpec],
+        unpublished_by: Option<String>,
     ) -> Vec<String> {
         let live_vars: &[Resource] = live_agent
             .and_then(|a| ws.space?.variations.get(a.id()))
@@ -1604,6 +1638,10 @@ impl Differ<'_> {
             c.fields
                 .push(FieldChange::before("name", lit(&lv.metadata.name)));
             c.depends_on = created.clone();
+            // An agent turned draft is unpublished before it can lose its
+            // last variation (a published agent must keep one).
+            c.depends_on.extend(unpublished_by.clone());
+            self.gone_with(lv, &a);
             let w = write(
                 What::Variation,
                 Verb::Delete,
@@ -2095,6 +2133,27 @@ impl Differ<'_> {
                     vec![Seg::Lit(collection.into()), Seg::Id(r.id().into())],
                 );
                 let w = write(what, Verb::Delete, "DELETE", path, None);
+                match what {
+                    // Its variations go with it, and their assignments.
+                    What::Agent => {
+                        let vars = ws.space.and_then(|s| s.variations.get(r.id()));
+                        for v in vars.into_iter().flatten() {
+                            self.gone_with(v, &address);
+                        }
+                    }
+                    // Its tools go with it: it waits for removals of those too.
+                    What::ToolSet => {
+                        let tools = ws.space.and_then(|s| s.tools.get(r.id()));
+                        let ids: Vec<String> = tools
+                            .into_iter()
+                            .flatten()
+                            .map(|t| t.id().to_string())
+                            .collect();
+                        let i = self.plan.changes.len();
+                        self.deletes.extend(ids.into_iter().map(|t| (i, t)));
+                    }
+                    _ => {}
+                }
                 let i = self.push(c, vec![Op::Write(w)]);
                 self.deletes.push((i, r.id().to_string()));
             }

@@ -270,3 +270,90 @@ fn a_workspace_without_owner_never_takes_another_teams_resource() {
     let (plan, _) = diff(&desired, &live, &Local::default()).unwrap();
     assert_eq!(plan.changes.len(), 1, "{:?}", plan.changes);
 }
+
+fn depends(plan: &Plan, address: &str) -> Vec<String> {
+    plan.changes
+        .iter()
+        .find(|c| c.address == address)
+        .unwrap_or_else(|| {
+            panic!(
+                "no change {address}: {:?}",
+                plan.changes.iter().map(|c| &c.address).collect::<Vec<_>>()
+            )
+        })
+        .depends_on
+        .clone()
+}
+
+/// Trust II item 4: replacing a variation and pruning the memory layer it
+/// used deletes the layer only after the variation (still assigned, it
+/// would be refused); pruning an agent does the same for its variations'
+/// layers, and a pruned tool set waits for the variations using its tools.
+#[test]
+fn a_delete_waits_for_whatever_still_points_at_its_target() {
+    let mut w = ws();
+    w.prune = true;
+    let old_layer = json!({"metadata": {"id": "memlyr_old", "externalId": "old", "labels": {OWNER_LABEL: "team"}}, "spec": {"type": "MEMORY_LAYER_TYPE_SKILLS"}});
+    let live_var = json!({"metadata": {"id": "av_1", "externalId": "v"}, "spec": {}, "info": {
+        "memoryLayerAssignments": [{"id": "r1", "memoryLayerId": "memlyr_old", "position": 1}],
+        "assignments": [{"id": "as1", "toolId": "tool_1"}]
+    }});
+    let mut replacement = variation(None);
+    replacement.id = "w".into();
+    let desired = Desired {
+        workspaces: vec![w.clone()],
+        agents: vec![agent(Some(vec![replacement]))],
+        ..Desired::default()
+    };
+    let mut live = live_with(
+        owned_agent(json!({})),
+        vec![live_var.clone()],
+        vec![old_layer.clone()],
+    );
+    let space = live.spaces.get_mut("dev").unwrap();
+    space.tool_sets = Some(vec![res(
+        json!({"metadata": {"id": "ts_1", "externalId": "crm", "labels": {OWNER_LABEL: "team"}}, "spec": {}}),
+    )]);
+    space.tools.insert(
+        "ts_1".into(),
+        vec![res(
+            json!({"metadata": {"id": "tool_1", "externalId": "lookup"}, "spec": {}}),
+        )],
+    );
+    let (plan, _) = diff(&desired, &live, &Local::default()).unwrap();
+    let var_delete = "cadenya.agent[\"dev/ask\"].variation[\"v\"]".to_string();
+    assert!(depends(&plan, "cadenya.memory_layer[\"dev/old\"]").contains(&var_delete));
+    assert!(depends(&plan, "cadenya.tool_set[\"dev/crm\"]").contains(&var_delete));
+    // The agent itself pruned: its variations' layers wait for it.
+    let desired = Desired {
+        workspaces: vec![w],
+        ..Desired::default()
+    };
+    let (plan, _) = diff(&desired, &live, &Local::default()).unwrap();
+    let agent_delete = "cadenya.agent[\"dev/ask\"]".to_string();
+    assert!(depends(&plan, "cadenya.memory_layer[\"dev/old\"]").contains(&agent_delete));
+}
+
+/// Trust II item 4: `status: draft` with no variations unpublishes the
+/// agent before its last variation is deleted.
+#[test]
+fn an_unpublish_precedes_the_removal_of_the_last_variation() {
+    let mut a = agent(Some(vec![]));
+    a.status = Some(Status::Draft);
+    let desired = Desired {
+        workspaces: vec![ws()],
+        agents: vec![a],
+        ..Desired::default()
+    };
+    let live = live_with(
+        owned_agent(json!({"status": "AGENT_STATUS_PUBLISHED"})),
+        vec![json!({"metadata": {"id": "av_1", "externalId": "v"}, "spec": {}})],
+        vec![],
+    );
+    let (plan, _) = diff(&desired, &live, &Local::default()).unwrap();
+    let deps = depends(&plan, "cadenya.agent[\"dev/ask\"].variation[\"v\"]");
+    assert!(
+        deps.contains(&"cadenya.agent[\"dev/ask\"]".to_string()),
+        "{deps:?}"
+    );
+}
