@@ -158,6 +158,11 @@ pub struct ManifestArgs {
     /// show on the pull request's diff.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub annotations: Option<Annotations>,
+    /// Let templates and `{file: …}` read this hidden file or folder
+    /// (relative to the manifest root; repeatable). Hidden files are refused
+    /// otherwise, since they hold tokens; `.git/` and `.twinform/` never.
+    #[arg(long = "allow-hidden", value_name = "PATH")]
+    pub allow_hidden: Vec<PathBuf>,
     /// Problems as a JSON document on stdout (set by `-o json`, not a flag).
     #[arg(skip)]
     pub json_problems: bool,

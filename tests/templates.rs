@@ -174,3 +174,81 @@ fn a_hostile_template_stops_with_an_error_not_a_hang() {
     );
     assert!(out.contains("over the 8388608-byte limit"), "{out}");
 }
+
+/// Trust II item 6: hidden files are not read by templates or `{file:}`
+/// (a pull request's `{% include '.git/config' %}` would put the checkout's
+/// token into the plan comment): `.git/` and `.twinform/` never, others only
+/// with `--allow-hidden`. On every command that reads manifests (validate
+/// and plan here; they share one loader).
+#[test]
+fn hidden_files_are_not_read_unless_allowed() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let token = "ghp_checkout_token_0123456789";
+    write_tree(
+        dir.path(),
+        &[
+            ("ws.yaml", "kind: Workspace\nname: Ops\n"),
+            (
+                ".git/config",
+                &format!("[http]\n\textraheader = AUTHORIZATION: basic {token}\n"),
+            ),
+            (
+                ".twinform/secrets.json",
+                &format!("{{\"signing_secret\": \"{token}\"}}"),
+            ),
+            (".notes/prompt.md", "A hidden prompt.\n"),
+            ("prompts/leak.md.j2", "{% include '.git/config' %}"),
+            (
+                "prompts/leak2.md.j2",
+                "{% include '.twinform/secrets.json' %}",
+            ),
+        ],
+    );
+    let agent = |id: &str, instructions: &str| {
+        format!("kind: Agent\nid: {id}\nworkspace: Ops\ninstructions: {instructions}\n")
+    };
+    for (instructions, refused) in [
+        ("{file: .git/config}", "`.git/`, which is never read"),
+        (
+            "{template: prompts/leak.md.j2}",
+            "`.git/`, which is never read",
+        ),
+        (
+            "{template: prompts/leak2.md.j2}",
+            "`.twinform/`, which is never read",
+        ),
+        ("{file: .notes/prompt.md}", "hidden file"),
+    ] {
+        write_tree(dir.path(), &[("a.yaml", &agent("a", instructions))]);
+        for cmd in [&["validate", "."][..], &["plan", "-o", "markdown", "."]] {
+            let (code, out) = run(&twin, dir.path(), cmd);
+            assert_eq!(code, 1, "{instructions}: {out}");
+            assert!(out.contains(refused), "{instructions}: {out}");
+            assert!(!out.contains(token), "{instructions}: {out}");
+        }
+        // Allowing `.git` does not open it.
+        let (code, out) = run(
+            &twin,
+            dir.path(),
+            &[
+                "validate",
+                "--allow-hidden",
+                ".git",
+                "--allow-hidden",
+                ".twinform",
+                ".",
+            ],
+        );
+        if refused.contains("never") {
+            assert_eq!(code, 1, "{out}");
+            assert!(!out.contains(token), "{out}");
+        }
+    }
+    let (code, out) = run(
+        &twin,
+        dir.path(),
+        &["validate", "--allow-hidden", ".notes", "."],
+    );
+    assert_eq!(code, 0, "an allowed hidden folder is read: {out}");
+}

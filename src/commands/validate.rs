@@ -36,6 +36,7 @@ fn options(input: &ManifestArgs) -> LoadOptions {
     LoadOptions {
         var_files: input.var_file.clone(),
         strict_vars: input.strict_vars,
+        allow_hidden: input.allow_hidden.clone(),
     }
 }
 

@@ -66,6 +66,9 @@ pub struct LoadOptions {
     pub var_files: Vec<PathBuf>,
     /// A variable that no manifest uses is an error, not a warning.
     pub strict_vars: bool,
+    /// Hidden files and folders (relative to the root) that templates and
+    /// `{file: …}` may read.
+    pub allow_hidden: Vec<PathBuf>,
 }
 
 /// A tree checked offline ([`check`]): what it declares and what it
@@ -147,6 +150,7 @@ fn read(
     }
     let table = KindTable::new(kinds);
     let (mut ctx, docs) = load::load(path, &table, env, var_files);
+    ctx.allow_hidden(&options.allow_hidden);
     if offline {
         ctx.read_offline();
     }

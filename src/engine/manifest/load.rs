@@ -114,6 +114,42 @@ pub struct LoadContext<'a> {
     env: &'a dyn Fn(&str) -> Option<String>,
     /// Byte ranges `(file, start, end)` of values that were interpolated.
     interpolated: Vec<(usize, usize, usize)>,
+    /// Hidden files and folders that `--allow-hidden` lets be read.
+    pub(super) allowed_hidden: Vec<PathBuf>,
+}
+
+/// Hidden folders that are never read by a template or `{file: …}`, even
+/// when allowed: they hold credentials by construction (a checkout's token,
+/// stored signing secrets).
+const NEVER_READ: &[&str] = &[".git", ".twinform"];
+
+/// Whether a manifest may read `resolved` (canonical): inside `root`, and
+/// with no hidden component (a file or folder starting with `.`) unless
+/// `allowed` (canonical) names it or a folder above it (Trust II item 6: a
+/// pull request's `{% include '.git/config' %}` must not put the checkout's
+/// token into a plan comment). The error says why, for the reader.
+pub fn readable(root: &Path, allowed: &[PathBuf], resolved: &Path) -> Result<(), String> {
+    let Ok(rel) = resolved.strip_prefix(root) else {
+        return Err("is outside the manifest root".into());
+    };
+    let hidden = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .find(|c| c.starts_with('.'));
+    let Some(hidden) = hidden else {
+        return Ok(());
+    };
+    if NEVER_READ.contains(&hidden.as_ref()) {
+        return Err(format!(
+            "is inside `{hidden}/`, which is never read (it holds credentials)"
+        ));
+    }
+    if allowed.iter().any(|a| resolved.starts_with(a)) {
+        return Ok(());
+    }
+    Err(format!(
+        "is a hidden file (under `{hidden}`): hidden files often hold tokens, so they are read only with --allow-hidden"
+    ))
 }
 
 /// A use of an unset environment variable, read offline: the variable and
@@ -159,7 +195,17 @@ impl<'a> LoadContext<'a> {
             unknowns: None,
             env,
             interpolated: Vec::new(),
+            allowed_hidden: Vec::new(),
         }
+    }
+
+    /// Let templates and `{file: …}` read these hidden paths (relative to
+    /// the root; those that do not exist are ignored).
+    pub fn allow_hidden(&mut self, paths: &[PathBuf]) {
+        self.allowed_hidden = paths
+            .iter()
+            .filter_map(|p| std::fs::canonicalize(self.root.join(p)).ok())
+            .collect();
     }
 
     /// Record that the value at `loc` of `doc` was interpolated.
@@ -505,16 +551,12 @@ impl<'a> LoadContext<'a> {
                 return None;
             }
         };
-        if !resolved.starts_with(&self.root) {
+        if let Err(why) = readable(&self.root, &self.allowed_hidden, &resolved) {
             let root = self.root.display().to_string();
-            self.error(
-                doc,
-                loc,
-                format!("{what} `{rel}` is outside the manifest root"),
-            )
-            .set_help(format!(
-                "{what}s must resolve (symlinks included) inside {root}"
-            ));
+            self.error(doc, loc, format!("{what} `{rel}` {why}"))
+                .set_help(format!(
+                    "{what}s must resolve (symlinks included) inside {root}, outside hidden folders"
+                ));
             return None;
         }
         let mut problems = Vec::new();

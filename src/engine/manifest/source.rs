@@ -160,19 +160,19 @@ impl LoadContext<'_> {
                 return None;
             }
         };
+        if let Err(why) = super::load::readable(&self.root, &self.allowed_hidden, &resolved) {
+            self.error(doc, at, format!("template `{}` {why}", t.template))
+                .set_help("templates must resolve (symlinks included) inside the manifest root, outside hidden folders");
+            return None;
+        }
         let Ok(name) = resolved
             .strip_prefix(&self.root)
             .map(|p| p.to_string_lossy().replace('\\', "/"))
         else {
-            self.error(
-                doc,
-                at,
-                format!("template `{}` is outside the manifest root", t.template),
-            )
-            .set_help("templates must resolve (symlinks included) inside the manifest root");
             return None;
         };
         let root: PathBuf = self.root.clone();
+        let allowed = self.allowed_hidden.clone();
         let reads: Arc<Mutex<Reads>> = Arc::default();
         let mut env = minijinja::Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -190,8 +190,8 @@ impl LoadContext<'_> {
                 |why: String| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, why);
             let path = std::fs::canonicalize(root.join(name))
                 .map_err(|e| refused(format!("`{name}` cannot be read: {e}")))?;
-            if !path.starts_with(&root) {
-                return Err(refused(format!("`{name}` is outside the manifest root")));
+            if let Err(why) = super::load::readable(&root, &allowed, &path) {
+                return Err(refused(format!("`{name}` {why}")));
             }
             let mut problems = Vec::new();
             let text = read_text(&path, Content::Text, &mut problems);
