@@ -202,7 +202,7 @@ fn read(
             secrets,
             input_warnings,
         }),
-        problems: ctx.problems,
+        problems: super::manifest::diagnostic::sorted(ctx.problems),
     };
     (validated, unknown)
 }

@@ -267,11 +267,31 @@ fn clean(s: String) -> String {
 }
 
 /// The closest candidate to `word` by edit distance, if it is close enough.
+/// Problems as one report: by file, then position (a problem about a
+/// whole file first), keeping the order found among equals.
+pub fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {
+    problems.sort_by(|a, b| {
+        let key = |p: &Problem| {
+            p.position.as_ref().map(|pos| {
+                (
+                    pos.file.clone(),
+                    pos.line.unwrap_or(0),
+                    pos.column.unwrap_or(0),
+                )
+            })
+        };
+        key(a).cmp(&key(b))
+    });
+    problems
+}
+
 pub fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (levenshtein(word, c), *c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        // Never the word itself: `model` is not a suggestion for `model`
+        // (the word is right; the place is wrong).
+        .filter(|(d, c)| *d > 0 && *d <= 2.max(c.len() / 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
@@ -293,6 +313,27 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_report_is_sorted_by_file_and_position() {
+        let b = SourceFile::new("b.yaml", "x: 1\ny: 2\n");
+        let a = SourceFile::new("a.yaml", "x: 1\ny: 2\n");
+        let report = sorted(vec![
+            Problem::at(&b, 5, 1, "b2"),
+            Problem::at(&a, 5, 1, "a2"),
+            Problem::at(&b, 0, 1, "b1"),
+            Problem::file("a.yaml", "a0"),
+            Problem::at(&a, 0, 1, "a1"),
+        ]);
+        let order: Vec<&str> = report.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(order, ["a.yaml: a0", "a1", "a2", "b1", "b2"]);
+    }
+
+    #[test]
+    fn the_word_itself_is_never_suggested() {
+        assert_eq!(did_you_mean("model", &["model", "modle"]), Some("modle"));
+        assert_eq!(did_you_mean("vars", &["vars"]), None);
+    }
 
     #[test]
     fn suggestions_are_close_words_only() {
