@@ -17,6 +17,9 @@ pub mod provider;
 pub mod redact;
 pub mod session;
 
+/// A future a trait object can return.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// SHA-256 hex of some bytes (content hashes, fingerprints).
 pub fn sha256_hex(data: &[u8]) -> String {
     use sha2::Digest;

@@ -16,7 +16,6 @@ use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use serde::de::DeserializeOwned;
@@ -29,8 +28,7 @@ use super::manifest::schema::KindSchema;
 use super::manifest::{Document, LoadContext};
 use super::plan::{Change, Plan};
 
-/// A future a trait object can return.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub use super::BoxFuture;
 
 /// Static facts about a platform.
 pub struct Info {

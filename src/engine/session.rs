@@ -149,7 +149,9 @@ fn read(
         kinds.extend(k.names.iter().map(|n| (*n, k.schema.clone())));
     }
     let table = KindTable::new(kinds);
-    let (mut ctx, docs) = load::load(path, &table, env, var_files);
+    let (mut ctx, docs) = load::load(path, &table, env);
+    // The tree's variables, before any provider parses.
+    variables::collect(&mut ctx, &docs, var_files);
     ctx.allow_hidden(&options.allow_hidden);
     if offline {
         ctx.read_offline();

@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 
 pub use faults::{Bucket, FaultConfig, Faults, Hook, HookFn, Limits, Stats};
 
-use super::provider::BoxFuture;
+use super::BoxFuture;
 
 /// Builds an error response in the platform's own format.
 pub type ProblemFn = fn(u16, &str) -> Response;

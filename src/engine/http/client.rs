@@ -427,14 +427,11 @@ pub fn keyed_digest(secret: &[u8], parts: &[&str]) -> String {
     hex::encode(&mac.finalize().into_bytes()[..16])
 }
 
-/// How a timed-out request's message starts.
-pub(super) const TIMED_OUT: &str = "timed out";
-
 fn transport(method: &Method, path: &str, e: &reqwest::Error) -> ApiError {
     // A request that failed to connect never reached the server; anything else might have.
     let ambiguous = !e.is_connect();
     let kind = if e.is_timeout() {
-        TIMED_OUT
+        super::error::TIMED_OUT
     } else if e.is_connect() {
         "could not connect"
     } else if e.is_body() || e.is_decode() {

@@ -4,6 +4,8 @@
 //! nothing. A platform may read its own format first ([`ErrorBody`]).
 
 use serde::Deserialize;
+/// How a timed-out request's message starts.
+pub(super) const TIMED_OUT: &str = "timed out";
 
 /// What went wrong talking to a platform's API.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -94,7 +96,7 @@ impl ApiError {
     /// read came after the server finished.
     pub fn may_commit_late(&self) -> bool {
         match self {
-            Self::Transport { message, .. } => message.starts_with(super::client::TIMED_OUT),
+            Self::Transport { message, .. } => message.starts_with(TIMED_OUT),
             Self::Status { status, .. } => matches!(status, 502 | 504),
             _ => false,
         }

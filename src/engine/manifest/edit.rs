@@ -12,12 +12,7 @@ use serde_saphyr::Spanned;
 use super::load::split_documents;
 use super::node::Node;
 
-/// Where a document is: its file and the byte offset of its first byte.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Origin {
-    pub file: PathBuf,
-    pub base: usize,
-}
+pub use super::load::Origin;
 
 /// One step of a path into a document.
 #[derive(Debug, Clone, PartialEq, Eq)]

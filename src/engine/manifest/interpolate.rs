@@ -144,7 +144,7 @@ fn var_value(expr: &str, vars: &Vars) -> Result<String, InterpolateError> {
 }
 
 /// The marker shown in place of interpolated values.
-pub const SENSITIVE: &str = "(sensitive)";
+pub use super::text::SENSITIVE;
 
 /// Why a string could not be interpolated.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -78,6 +78,27 @@ pub struct Document {
     pub placeholders: Vec<node::Placeholder>,
 }
 
+/// Where a variable was set (a key of a var file, or a `Variables`
+/// default), for the warning when no manifest uses it (see
+/// `variables::check_unused`).
+#[derive(Debug, Clone)]
+pub struct Setting {
+    pub name: String,
+    /// The var file that set it; `None` for a `Variables` default.
+    pub var_file: Option<String>,
+    pub(super) file: SourceFile,
+    pub(super) offset: usize,
+    pub(super) len: usize,
+}
+
+/// Where a document is: its file and the byte offset of its first byte
+/// (for editing it in place later: `pull`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub base: usize,
+}
+
 /// Byte span of a value at `loc` in a document starting at byte `base` of `file`.
 pub(super) fn span_in(file: &SourceFile, base: usize, loc: &Location) -> (usize, usize) {
     let span = loc.span();
@@ -106,7 +127,7 @@ pub struct LoadContext<'a> {
     /// The tree's variables (`${var.NAME}`), set before any provider parses.
     pub vars: Vars,
     /// Where each variable was set, for [`super::variables::check_unused`].
-    pub var_settings: Vec<super::variables::Setting>,
+    pub var_settings: Vec<Setting>,
     /// Offline reading (`validate`): an unset environment variable is an
     /// unknown value rather than an error, and each use of one is recorded
     /// here. `None`: every `${VAR}` must be set (plan, apply).
@@ -567,8 +588,8 @@ impl<'a> LoadContext<'a> {
     }
 
     /// Where `doc` is, for editing it in place later (`pull`).
-    pub fn origin(&self, doc: &Document) -> super::edit::Origin {
-        super::edit::Origin {
+    pub fn origin(&self, doc: &Document) -> Origin {
+        Origin {
             file: self.paths[doc.file].clone(),
             base: doc.base,
         }
@@ -676,7 +697,6 @@ pub fn load<'a>(
     path: &Path,
     kinds: &KindTable,
     env: &'a dyn Fn(&str) -> Option<String>,
-    var_files: &[PathBuf],
 ) -> (LoadContext<'a>, Vec<Document>) {
     let mut ctx = LoadContext::new(root_of(path), env);
     let files = discover(path, &ctx.root, &mut ctx.problems);
@@ -703,7 +723,6 @@ pub fn load<'a>(
             "no manifests found: no YAML file here has a document with a `kind`",
         ));
     }
-    super::variables::collect(&mut ctx, &docs, var_files);
     (ctx, docs)
 }
 
@@ -1053,7 +1072,7 @@ mod tests {
         // An open schema: the walk reports nothing.
         let kinds = KindTable::new(vec![("Thing", serde_json::json!({"type": "object"}))]);
         let env = |_: &str| None;
-        let (mut ctx, docs) = load(dir.path(), &kinds, &env, &[]);
+        let (mut ctx, docs) = load(dir.path(), &kinds, &env);
         assert!(!ctx.has_errors());
         assert!(ctx.parse::<Thing>(&docs[0]).is_none());
         let errors: Vec<_> = ctx.problems.iter().filter(|p| p.is_error()).collect();

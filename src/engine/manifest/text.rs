@@ -1,6 +1,7 @@
 //! [`Text`]: a manifest string with its sensitivity.
 
-use super::interpolate::SENSITIVE;
+/// The marker shown in place of interpolated values.
+pub const SENSITIVE: &str = "(sensitive)";
 
 /// A string from a manifest, with what may be shown of it.
 ///

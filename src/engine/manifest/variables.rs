@@ -48,17 +48,7 @@ pub fn kinds() -> Vec<KindSchema> {
     }]
 }
 
-/// Where a variable was set (a key of a var file, or a `Variables`
-/// default), for the warning when no manifest uses it.
-#[derive(Debug, Clone)]
-pub struct Setting {
-    pub name: String,
-    /// The var file that set it; `None` for a `Variables` default.
-    pub var_file: Option<String>,
-    file: SourceFile,
-    offset: usize,
-    len: usize,
-}
+pub use super::load::Setting;
 
 /// Collect the tree's variables: every `Variables` document (a name set
 /// twice is an error), then every var file in order (later wins).
