@@ -285,3 +285,121 @@ fn pull_narrows_to_agents_and_never_writes_a_secret() {
         .unwrap()
         .contains("instructions: hi"));
 }
+
+/// Every file under `dir` except twinform's own state, with its text.
+fn tree_files(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.file_name().is_some_and(|n| n == ".twinform") {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+                out.push((p, text));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn pull_never_writes_any_known_secret_into_the_tree() {
+    // Known secrets beyond the tree's own interpolated values: the API key
+    // of a platform the tree does not use (Twig's), this platform's key,
+    // and a signing secret stored by an earlier apply.
+    const TWIG_KEY: &str = "twig_live_key_0123456789abcdef";
+    const SIGNING: &str = "whsec_stored_0123456789abcdef";
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let agents = "kind: Workspace\nname: Ops\n---\nkind: Agent\nid: one\nworkspace: Ops\ninstructions: one\n---\nkind: Agent\nid: two\nworkspace: Ops\ninstructions: two\n---\nkind: Agent\nid: three\nworkspace: Ops\ninstructions: {file: three.md}\n";
+    write_tree(
+        dir.path(),
+        &[
+            ("agents.yaml", agents),
+            ("three.md", "three\n"),
+            (
+                ".twinform/secrets.json",
+                &format!("{{\"webhooks\": {{\"a/w\": {{\"agent_id\": \"a\", \"url\": \"https://x\", \"webhook_id\": \"w\", \"signing_secret\": \"{SIGNING}\"}}}}}}"),
+            ),
+        ],
+    );
+    twin.assert_converges(dir.path());
+    twin.rt.block_on(async {
+        for (agent, secret) in [("one", TWIG_KEY), ("two", common::KEY), ("three", SIGNING)] {
+            twin.client()
+                .put_instructions(
+                    agent,
+                    &PutInstructions {
+                        content: format!("Call the API with {secret} please.\n"),
+                        source_type: Some("builder".into()),
+                        source_id: None,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+    });
+    let before = tree_files(dir.path());
+    let (code, out, err) = output(
+        twin.cmd(dir.path())
+            .env("TWIG_API_KEY", TWIG_KEY)
+            .args(["pull", "."]),
+    );
+    assert_eq!(code, 0, "{err}");
+    for agent in ["one", "two", "three"] {
+        assert!(
+            err.contains(&format!(
+                "not pulled: agent[\"{agent}\"].instructions: instructions drifted to a value that holds a secret; not written"
+            )),
+            "{err}"
+        );
+    }
+    assert_eq!(tree_files(dir.path()), before, "nothing was written");
+    for s in [TWIG_KEY, common::KEY, SIGNING] {
+        assert!(!out.contains(s) && !err.contains(s), "{out}{err}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn pull_never_writes_through_a_planted_link() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    twin.assert_converges(dir.path());
+    drift(&twin);
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    // Links at the temporary names an earlier pull used (`.<name>.twinform-pull.<pid>`),
+    // for the process ids the next processes will get.
+    let next = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .ok()
+        .and_then(|p| p.trim().parse::<u32>().ok())
+        .unwrap_or_else(std::process::id);
+    for pid in next..next + 3000 {
+        for name in ["agents.yaml", "ws.yaml", "prompts/triage.md"] {
+            let (folder, file) = name.rsplit_once('/').unwrap_or(("", name));
+            let link = dir
+                .path()
+                .join(folder)
+                .join(format!(".{file}.twinform-pull.{pid}"));
+            std::os::unix::fs::symlink(&victim, link).unwrap();
+        }
+    }
+    let (code, _, err) = output(twin.cmd(dir.path()).args(["pull", "."]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    for name in ["agents.yaml", "ws.yaml", "prompts/triage.md"] {
+        let meta = std::fs::symlink_metadata(dir.path().join(name)).unwrap();
+        assert!(meta.is_file(), "{name} is still a regular file");
+    }
+    assert!(std::fs::read_to_string(dir.path().join("agents.yaml"))
+        .unwrap()
+        .contains("0 30 8 * * MON-FRI *"));
+}

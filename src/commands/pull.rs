@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use super::connect::connect;
 use super::{validate, Error, Outcome};
 use crate::cli::PullArgs;
+use crate::engine::file::{self, Holds, Within};
 use crate::engine::manifest::edit::{self, Edit, Files};
 use crate::engine::output::Printer;
 use crate::engine::plan::render::count;
 use crate::engine::provider::{ExportFilter, Pulled, Scope};
-use crate::engine::redact::MIN_SECRET_LEN;
 use crate::engine::session::Tree;
 
 pub async fn run(printer: &Printer, args: PullArgs) -> Result<Outcome, Error> {
@@ -93,8 +93,9 @@ pub struct Written {
 }
 
 /// Carry out `pulled` on the manifests of `tree`: edits planned first, a
-/// live value holding an interpolated secret refused, one prompt file
-/// rewritten two ways refused, then every file replaced atomically, or with
+/// live value holding a secret of the run refused, one prompt file
+/// rewritten two ways refused, then every file replaced atomically (by
+/// [`file::write`], confined to the tree), or with
 /// `dry_run` the patch printed (a unified diff) and nothing written.
 pub fn write_back(
     printer: &Printer,
@@ -109,14 +110,11 @@ pub fn write_back(
         match p {
             Pulled::Leave { address, why } => left.push((address, why)),
             Pulled::Write(req) => {
-                // A live value that holds an interpolated secret (pasted into
-                // a prompt) must never reach git. Secrets too short to
-                // redact are too short to recognize, as in every output.
-                let secret_in = |t: &str| {
-                    tree.secrets
-                        .iter()
-                        .any(|s| s.len() >= MIN_SECRET_LEN && t.contains(s.as_str()))
-                };
+                // A live value that holds a secret of the run (an API key
+                // of any configured platform, an interpolated value, a
+                // stored signing secret) pasted into a prompt must never
+                // reach git; the writer refuses it too, this says which.
+                let secret_in = |t: &str| file::holds_secret(t.as_bytes(), &printer.redactor);
                 let holds_secret = match &req.value {
                     edit::NewValue::Text(t) => secret_in(t),
                     edit::NewValue::List(l) => l.iter().any(|t| secret_in(t)),
@@ -194,9 +192,17 @@ pub fn write_back(
         }
         printer.data(&patch);
     } else {
-        for (file, _, new) in &changed {
-            write_atomic(file, new)
-                .map_err(|e| Error::Io(format!("cannot write {}: {e}", file.display())))?;
+        for (path, _, new) in &changed {
+            // A manifest may be a link to another file of the tree (it was
+            // read through it): the real file is written, still confined.
+            let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+            file::write(
+                &real,
+                Within::Root(&tree.root),
+                new.as_bytes(),
+                Holds::NoSecrets(&printer.redactor),
+            )
+            .map_err(|e| Error::Io(e.to_string()))?;
         }
     }
     Ok(Written {
@@ -211,27 +217,4 @@ fn shown_path(file: &Path, root: &Path) -> String {
     abs.strip_prefix(root)
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| file.display().to_string())
-}
-
-/// Replace `file` with `text` in one step (a temporary file beside it,
-/// renamed over it, its permissions kept): an interrupted pull never
-/// leaves half a manifest.
-fn write_atomic(file: &Path, text: &str) -> std::io::Result<()> {
-    let file = &std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
-    let dir = file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.twinform-pull.{}", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    if let Ok(meta) = std::fs::metadata(file) {
-        let _ = std::fs::set_permissions(&tmp, meta.permissions());
-    }
-    std::fs::rename(&tmp, file).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }

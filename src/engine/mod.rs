@@ -7,6 +7,7 @@
 pub mod apply;
 #[cfg(feature = "emulator")]
 pub mod emulation;
+pub mod file;
 pub mod http;
 pub mod manifest;
 pub mod model;

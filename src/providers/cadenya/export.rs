@@ -6,6 +6,8 @@
 //! `cadenya/W/prompts/<agent>.<variation>.md`, `cadenya/W/tool-sets/<id>.yaml`,
 //! `cadenya/W/memory/<layer>.yaml` with entries in
 //! `cadenya/W/memory/<layer>/<entry>.md`, and `cadenya/W/secrets.yaml`.
+//! Ids are made file-safe ([`file_name`]): a hostile `../../x` stays one
+//! name inside `--out`.
 //!
 //! - Secrets are written as `${CADENYA_SECRET_<ID>}` placeholders: set those
 //!   variables to plan. Their values are never read.
@@ -30,7 +32,7 @@ use super::ops::{model_enabled, model_key};
 use super::wire::{self, Resource, OWNER_LABEL};
 use crate::engine::http::ApiError;
 use crate::engine::manifest::to_yaml;
-use crate::engine::provider::{Export, ExportFilter};
+use crate::engine::provider::{file_name, Export, ExportFilter};
 
 /// Everything read of one workspace.
 #[derive(Default)]
@@ -430,7 +432,8 @@ fn every_text(secs: u64) -> String {
 
 /// The manifests for one workspace; (workspaces, agents, secrets) exported.
 fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 3] {
-    let dir = PathBuf::from("cadenya").join(ws);
+    // Every file name below comes from a live id: made file-safe.
+    let dir = PathBuf::from("cadenya").join(file_name(ws));
     let only_agents = !filter.agents.is_empty();
     let ext = |x: &Resource| x.metadata.ext().map(str::to_string);
     let mut owners: BTreeSet<Option<String>> = BTreeSet::new();
@@ -487,7 +490,7 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
                 continue;
             };
             let prompt = v.spec_str("/prompt").map(|p| {
-                let file = format!("{id}.{vid}.md");
+                let file = format!("{}.{}.md", file_name(&id), file_name(&vid));
                 e.files
                     .insert(dir.join("prompts").join(&file), p.to_string());
                 FileRef {
@@ -604,8 +607,10 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
             variations,
             schedules,
         };
-        e.files
-            .insert(dir.join("agents").join(format!("{id}.yaml")), to_yaml(&doc));
+        e.files.insert(
+            dir.join("agents").join(format!("{}.yaml", file_name(&id))),
+            to_yaml(&doc),
+        );
         agents += 1;
     }
     if only_agents {
@@ -677,7 +682,8 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
             tools,
         };
         e.files.insert(
-            dir.join("tool-sets").join(format!("{id}.yaml")),
+            dir.join("tool-sets")
+                .join(format!("{}.yaml", file_name(&id))),
             to_yaml(&doc),
         );
     }
@@ -702,9 +708,9 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
                 ));
                 continue;
             };
-            let file = format!("{eid}.md");
+            let file = format!("{}.md", file_name(&eid));
             e.files.insert(
-                dir.join("memory").join(&id).join(&file),
+                dir.join("memory").join(file_name(&id)).join(&file),
                 en.spec_str("/content").unwrap_or_default().to_string(),
             );
             let key = en
@@ -717,7 +723,7 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
                     key,
                     description: en.spec_str("/description").map(str::to_string),
                     content: FileRef {
-                        file: format!("{id}/{file}"),
+                        file: format!("{}/{file}", file_name(&id)),
                     },
                 },
             );
@@ -733,8 +739,10 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
                 .map_or_else(|| "skills".into(), |t| wire::short(t, "MEMORY_LAYER_TYPE_")),
             entries,
         };
-        e.files
-            .insert(dir.join("memory").join(format!("{id}.yaml")), to_yaml(&doc));
+        e.files.insert(
+            dir.join("memory").join(format!("{}.yaml", file_name(&id))),
+            to_yaml(&doc),
+        );
     }
     let mut secrets = Vec::new();
     for s in &r.secrets {
