@@ -6,8 +6,9 @@
 //! `cadenya/W/prompts/<agent>.<variation>.md`, `cadenya/W/tool-sets/<id>.yaml`,
 //! `cadenya/W/memory/<layer>.yaml` with entries in
 //! `cadenya/W/memory/<layer>/<entry>.md`, and `cadenya/W/secrets.yaml`.
-//! Ids are made file-safe ([`file_name`]): a hostile `../../x` stays one
-//! name inside `--out`.
+//! An object whose externalId no manifest can hold (`../../x`) is left out
+//! and named; the ids left are made file-safe ([`file_name`]: `..` is a
+//! valid id), so every path stays one plain name inside `--out`.
 //!
 //! - Secrets are written as `${CADENYA_SECRET_<ID>}` placeholders: set those
 //!   variables to plan. Their values are never read.
@@ -29,6 +30,7 @@ use tokio::task::JoinSet;
 
 use super::api::{ws_path, CadenyaApi};
 use super::ops::{model_enabled, model_key};
+use super::validate::valid_id;
 use super::wire::{self, Resource, OWNER_LABEL};
 use crate::engine::http::ApiError;
 use crate::engine::manifest::to_yaml;
@@ -173,7 +175,12 @@ pub async fn export(
         {
             continue;
         }
-        let r = read(api, w, parallelism).await?;
+        if w.metadata.ext().is_some_and(|x| !valid_id(x)) {
+            e.skipped.push(unnameable("workspace", &ws, "the account"));
+            continue;
+        }
+        let mut r = read(api, w, parallelism).await?;
+        drop_unnameable(&mut r, &ws, &mut e);
         e.known.extend(
             r.agents
                 .iter()
@@ -190,6 +197,41 @@ pub async fn export(
         ("secret", counts[2]),
     ];
     Ok(e)
+}
+
+/// Why a live object whose externalId no manifest can hold (and no file
+/// name should come from) is left out.
+fn unnameable(what: &str, id: &str, place: &str) -> String {
+    format!("{what} `{id}` in {place}: its externalId is not one a manifest can hold (letters, digits, `-`, `_` and `.`, at most 128)")
+}
+
+/// Leave out every object of `r` whose externalId a manifest cannot hold
+/// (`../../x`, an absolute path), naming each: its children go with it.
+fn drop_unnameable(r: &mut Read, ws: &str, e: &mut Export) {
+    let place = format!("`{ws}`");
+    let mut keep = |what: &str, list: &mut Vec<Resource>| {
+        list.retain(|x| match x.metadata.ext() {
+            Some(id) if !valid_id(id) => {
+                e.skipped.push(unnameable(what, id, &place));
+                false
+            }
+            _ => true,
+        })
+    };
+    keep("agent", &mut r.agents);
+    keep("tool set", &mut r.tool_sets);
+    keep("memory layer", &mut r.layers);
+    keep("secret", &mut r.secrets);
+    for (what, children) in [
+        ("variation", &mut r.variations),
+        ("schedule", &mut r.schedules),
+        ("tool", &mut r.tools),
+        ("memory entry", &mut r.entries),
+    ] {
+        for list in children.values_mut() {
+            keep(what, list);
+        }
+    }
 }
 
 /// A live string where a manifest interpolates.
