@@ -12,9 +12,9 @@
 //! half a file, and a planted link never redirects one.
 //!
 //! Content meant for the tree or an export ([`Holds::NoSecrets`]) is refused
-//! when it contains a secret the run knows (an API key of any configured
-//! platform, an interpolated value, a stored signing secret), whichever
-//! command asked. Files that hold secrets by design ([`Holds::Secrets`]: the
+//! when it would add a secret the run knows (an API key of any configured
+//! platform, an interpolated value, a stored signing secret) to the file,
+//! whichever command asked. Files that hold secrets by design ([`Holds::Secrets`]: the
 //! secrets file, emulator state) are written owner-only (0600).
 //!
 //! A folder named [`STATE_DIR`] (twinform's own state: journal, signing
@@ -100,18 +100,12 @@ impl WriteError {
 
 /// Whether `data` holds a secret `redactor` knows (any form it scrubs).
 pub fn holds_secret(data: &[u8], redactor: &Redactor) -> bool {
-    let text = String::from_utf8_lossy(data);
-    redactor.scrub(&text) != text
+    redactor.adds_secret("", &String::from_utf8_lossy(data))
 }
 
 /// Replace (or create) `path` with `data`, atomically and confined (see
 /// the module documentation).
 pub fn write(path: &Path, within: Within, data: &[u8], holds: Holds) -> Result<(), WriteError> {
-    if let Holds::NoSecrets(r) | Holds::Private(r) = holds {
-        if holds_secret(data, r) {
-            return Err(WriteError::Secret(path.to_path_buf()));
-        }
-    }
     let (dir, name) = resolve(path, within)?;
     let target = dir.join(&name);
     let kept = match std::fs::symlink_metadata(&target) {
@@ -121,6 +115,20 @@ pub fn write(path: &Path, within: Within, data: &[u8], holds: Holds) -> Result<(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(WriteError::io(&target)(e)),
     };
+    if let Holds::NoSecrets(r) | Holds::Private(r) = holds {
+        // Only a secret the write would add: a file may hold one on
+        // purpose already (the default of an interpolation).
+        let old = match kept {
+            Some(_) => std::fs::read(&target).map_err(WriteError::io(&target))?,
+            None => Vec::new(),
+        };
+        if r.adds_secret(
+            &String::from_utf8_lossy(&old),
+            &String::from_utf8_lossy(data),
+        ) {
+            return Err(WriteError::Secret(target));
+        }
+    }
     let prefix = format!(".{}.", name.to_string_lossy());
     let mut builder = tempfile::Builder::new();
     builder.prefix(&prefix).suffix(".tmp");
@@ -414,6 +422,18 @@ mod tests {
             Holds::Secrets,
         )
         .unwrap();
+        // A file that holds it already (on purpose) may be rewritten, as
+        // long as the write adds no other occurrence.
+        let twice = b"tw_live_key_0123456789 tw_live_key_0123456789";
+        write(
+            &path,
+            Within::Root(&root),
+            b"tw_live_key_0123456789 ok",
+            Holds::NoSecrets(&r),
+        )
+        .unwrap();
+        let e = write(&path, Within::Root(&root), twice, Holds::NoSecrets(&r));
+        assert!(matches!(e, Err(WriteError::Secret(_))), "{e:?}");
     }
 
     #[test]
