@@ -403,3 +403,134 @@ fn pull_never_writes_through_a_planted_link() {
         .unwrap()
         .contains("0 30 8 * * MON-FRI *"));
 }
+
+/// The binary in `dir`, against the embedded emulators (state in `state/`).
+fn local(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = assert_cmd::Command::cargo_bin("twinform")
+        .unwrap()
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .arg(args[0])
+        .arg("--local=state/local.json")
+        .args(&args[1..])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// Change Cadenya variations in the embedded emulator's state:
+/// `(externalId, spec pointer, value)`.
+fn drift_cadenya(dir: &Path, changes: &[(&str, &str, serde_json::Value)]) {
+    let path = dir.join("state/local.cadenya.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (collection, items) in state["items"].as_object_mut().unwrap() {
+        if !collection.ends_with("/variations") {
+            continue;
+        }
+        for item in items.as_array_mut().unwrap() {
+            for (ext, at, value) in changes {
+                if item["metadata"]["externalId"] == *ext {
+                    *item.pointer_mut(&format!("/spec{at}")).unwrap() = value.clone();
+                }
+            }
+        }
+    }
+    std::fs::write(&path, state.to_string()).unwrap();
+}
+
+#[test]
+fn pull_of_nested_block_text_and_aliases_leaves_a_tree_that_plans_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cadenya");
+    common::copy_dir(&example, &d.join("tree"));
+    let manifest = d.join("tree/cadenya.yaml");
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    // A block-scalar prompt with a sibling after it, and a model shared by
+    // an anchor and an alias.
+    let text = original
+        .replacen(
+            "    prompt: Answer in one sentence.\n    model: openai/gpt-5\n",
+            "    prompt: |\n      Answer in one sentence.\n    model: *model\n",
+            1,
+        )
+        .replacen(
+            "    model: anthropic/claude-sonnet-4.6\n",
+            "    model: &model anthropic/claude-sonnet-4.6\n",
+            1,
+        );
+    assert_ne!(text, original);
+    std::fs::write(&manifest, &text).unwrap();
+    let (code, out) = local(d, &["apply", "--auto-approve", "tree"]);
+    assert_eq!(code, 0, "{out}");
+
+    drift_cadenya(
+        d,
+        &[
+            (
+                "concise",
+                "/prompt",
+                "Answer in one short sentence.\nThen stop.\n".into(),
+            ),
+            ("concise", "/weight", 2.into()),
+        ],
+    );
+    let (code, out) = local(d, &["pull", "tree"]);
+    assert_eq!(code, 0, "{out}");
+    let pulled = std::fs::read_to_string(&manifest).unwrap();
+    assert_eq!(
+        pulled,
+        text.replacen(
+            "    prompt: |\n      Answer in one sentence.\n    model: *model\n    weight: 1\n",
+            "    prompt: |\n      Answer in one short sentence.\n      Then stop.\n    model: *model\n    weight: 2\n",
+            1
+        )
+    );
+    let validated = assert_cmd::Command::cargo_bin("twinform")
+        .unwrap()
+        .current_dir(d)
+        .args(["validate", "tree"])
+        .output()
+        .unwrap();
+    assert!(validated.status.success(), "{validated:?}");
+    let (code, out) = local(d, &["plan", "--detailed-exitcode", "tree"]);
+    assert_eq!(code, 0, "{out}");
+
+    // A value an alias repeats, or one read through the alias, is left
+    // alone and the reason said: writing it would change the other use, or
+    // replace the alias with a copy.
+    drift_cadenya(
+        d,
+        &[
+            (
+                "concise",
+                "/modelConfig/modelId",
+                "openai/gpt-5-mini".into(),
+            ),
+            (
+                "default",
+                "/modelConfig/modelId",
+                "openai/gpt-5-nano".into(),
+            ),
+        ],
+    );
+    let (code, out) = local(d, &["pull", "tree"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("variation[\"default\"]")
+            && out.contains("anchored (`&…`) and repeated by an alias; change it by hand"),
+        "{out}"
+    );
+    assert!(
+        out.contains("variation[\"concise\"]")
+            && out.contains("reached through a YAML alias or merge (`*…`); change it by hand"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&manifest).unwrap(), pulled);
+}

@@ -171,13 +171,41 @@ pub fn write_back(
             drop.extend(at.iter().skip(1));
         }
     }
-    let kept: Vec<Edit> = edits
+    let mut kept: Vec<(edit::Request, Edit)> = edits
         .into_iter()
         .enumerate()
         .filter(|(i, _)| !drop.contains(i))
-        .map(|(_, (_, e))| e)
+        .map(|(_, pair)| pair)
         .collect();
-    let changed = edit::apply(&mut files, &kept);
+    let mut changed = edit::apply(
+        &mut files,
+        &kept.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+    );
+    // A manifest is written only if it reads back as before with exactly
+    // the pulled values changed.
+    let mut refused = Vec::new();
+    changed.retain(|(path, old, new)| {
+        let spliced = |e: &Edit| matches!(e, Edit::Splice { file, .. } if file == path);
+        let requests: Vec<&edit::Request> = kept
+            .iter()
+            .filter(|(_, e)| spliced(e))
+            .map(|(r, _)| r)
+            .collect();
+        if requests.is_empty() {
+            return true;
+        }
+        match edit::verify(old, new, &requests) {
+            Ok(()) => true,
+            Err(why) => {
+                for r in requests {
+                    left.push((r.address.clone(), format!("{}: {why}", r.field)));
+                }
+                refused.push(path.clone());
+                false
+            }
+        }
+    });
+    kept.retain(|(_, e)| !matches!(e, Edit::Splice { file, .. } if refused.contains(file)));
 
     if dry_run {
         let mut patch = String::new();
