@@ -534,3 +534,53 @@ fn pull_of_nested_block_text_and_aliases_leaves_a_tree_that_plans_clean() {
     );
     assert_eq!(std::fs::read_to_string(&manifest).unwrap(), pulled);
 }
+
+#[test]
+fn pull_leaves_a_prompt_file_another_agent_shares_and_says_which() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let agents = "kind: Workspace\nname: Ops\n---\nkind: Agent\nid: a1\nworkspace: Ops\ninstructions: {file: shared.md}\n---\nkind: Agent\nid: a2\nworkspace: Ops\ninstructions: {file: shared.md}\n";
+    write_tree(
+        dir.path(),
+        &[("agents.yaml", agents), ("shared.md", "Be brief.\n")],
+    );
+    twin.assert_converges(dir.path());
+    let put = |agent: &str, text: &str| {
+        twin.rt.block_on(async {
+            twin.client()
+                .put_instructions(
+                    agent,
+                    &PutInstructions {
+                        content: text.into(),
+                        source_type: Some("builder".into()),
+                        source_id: None,
+                    },
+                )
+                .await
+                .unwrap()
+        })
+    };
+    put("a1", "Be brief and kind.\n");
+    let (code, _, err) = output(twin.cmd(dir.path()).args(["pull", "."]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("not pulled: agent[\"a1\"].instructions: shared.md is also the text of Agent `a2` (instructions) at agents.yaml:12; not written"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("shared.md")).unwrap(),
+        "Be brief.\n"
+    );
+    // Both drifted the same way: the file is theirs to rewrite, and the plan is clean.
+    put("a2", "Be brief and kind.\n");
+    let (code, _, err) = output(twin.cmd(dir.path()).args(["pull", "."]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("shared.md")).unwrap(),
+        "Be brief and kind.\n"
+    );
+    twin.cmd(dir.path())
+        .args(["plan", "--detailed-exitcode", "."])
+        .assert()
+        .code(0);
+}

@@ -61,7 +61,7 @@ pub async fn run(printer: &Printer, args: PullArgs) -> Result<Outcome, Error> {
     }
     session.close().await;
 
-    let written = write_back(printer, &tree, pulled, args.dry_run)?;
+    let written = write_back(printer, &tree, pulled, SharedFile::Leave, args.dry_run)?;
     for (address, why) in &written.left {
         printer.message(&format!("not pulled: {address}: {why}"));
     }
@@ -82,8 +82,21 @@ pub async fn run(printer: &Printer, args: PullArgs) -> Result<Outcome, Error> {
     Ok(Outcome::Success)
 }
 
+/// What [`write_back`] does with a prompt file that other resources of the
+/// tree also use (a `{file: …}` or a template including it) and that would
+/// not be rewritten to the same text for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharedFile {
+    /// Leave it, and say which resources share it (`pull`, `rollback`).
+    Leave,
+    /// Rewrite it, and say which resources change with it (`rollback --force`).
+    Rewrite,
+}
+
 /// What [`write_back`] did.
 pub struct Written {
+    /// Prompt files left because other resources share them.
+    pub shared: Vec<String>,
     /// Values written (or, with `dry_run`, that would be).
     pub values: usize,
     /// Files changed.
@@ -94,15 +107,18 @@ pub struct Written {
 
 /// Carry out `pulled` on the manifests of `tree`: edits planned first, a
 /// live value holding a secret of the run refused, one prompt file
-/// rewritten two ways refused, then every file replaced atomically (by
+/// rewritten two ways refused, a prompt file other resources share left
+/// or rewritten as `shared` says, then every file replaced atomically (by
 /// [`file::write`], confined to the tree), or with
 /// `dry_run` the patch printed (a unified diff) and nothing written.
 pub fn write_back(
     printer: &Printer,
     tree: &Tree,
     pulled: Vec<Pulled>,
+    shared: SharedFile,
     dry_run: bool,
 ) -> Result<Written, Error> {
+    let mut shared_left = Vec::new();
     let mut files = Files::default();
     let mut edits = Vec::new();
     let mut left: Vec<(String, String)> = Vec::new();
@@ -167,8 +183,45 @@ pub fn write_back(
                 ));
                 drop.push(i);
             }
-        } else {
+            continue;
+        }
+        // Other resources whose text is this file (a `{file: …}` or a
+        // template including it) and that are not rewritten to the same
+        // text here would change too: rollback of one agent silently
+        // rolled back another.
+        let same = |u: &edit::FileUse| {
+            at.iter().any(|&i| {
+                let r = &edits[i].0;
+                let real = std::fs::canonicalize(&r.origin.file).unwrap_or(r.origin.file.clone());
+                real == u.origin.file && r.origin.base == u.origin.base && r.path == u.path
+            })
+        };
+        let others: Vec<String> = edit::uses_of(&tree.root, file)
+            .into_iter()
+            .filter(|u| !same(u))
+            .map(|u| u.shown)
+            .collect();
+        let name = shown_path(file, &tree.root);
+        if others.is_empty() {
             drop.extend(at.iter().skip(1));
+        } else if shared == SharedFile::Rewrite {
+            printer.message(&format!(
+                "note: {name} is also the text of {}: it changes for them too",
+                others.join(", ")
+            ));
+            drop.extend(at.iter().skip(1));
+        } else {
+            for &i in at {
+                left.push((
+                    edits[i].0.address.clone(),
+                    format!(
+                        "{name} is also the text of {}; not written",
+                        others.join(", ")
+                    ),
+                ));
+                drop.push(i);
+            }
+            shared_left.push(name);
         }
     }
     let mut kept: Vec<(edit::Request, Edit)> = edits
@@ -234,6 +287,7 @@ pub fn write_back(
         }
     }
     Ok(Written {
+        shared: shared_left,
         values: kept.len(),
         files: changed.len(),
         left,
