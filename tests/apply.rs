@@ -1031,3 +1031,37 @@ fn apply_reports_in_every_format_a_no_op_included() {
     );
     assert!(!out.contains("whsec_"), "{out}");
 }
+
+#[test]
+fn apply_keeps_its_state_folder_out_of_git() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+    };
+    let has_git = git(&["init", "-q"]).is_some();
+    write_tree(
+        dir.path(),
+        &[(
+            "m.yaml",
+            "kind: Workspace\nname: Ops\n---\nkind: Agent\nid: hooked\nworkspace: Ops\nwebhooks:\n  - url: https://hooks.example.com/x\n    events: [run.failed]\n",
+        )],
+    );
+    let (code, _, err) = run(&twin, dir.path(), &["apply", "--auto-approve", "."]);
+    assert_eq!(code, 0, "{err}");
+    let state = dir.path().join(".twinform");
+    let secrets = std::fs::read_to_string(state.join("secrets.json")).unwrap();
+    assert!(secrets.contains("signing_secret"), "{secrets}");
+    let ignore = std::fs::read_to_string(state.join(".gitignore")).unwrap();
+    assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
+    if has_git {
+        let status = git(&["status", "--porcelain", "--untracked-files=all"]).unwrap();
+        let status = String::from_utf8_lossy(&status.stdout);
+        assert!(!status.contains(".twinform"), "{status}");
+    }
+}
