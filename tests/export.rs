@@ -492,3 +492,33 @@ fn export_never_writes_a_known_secret() {
     );
     assert!(!dir.path().join("x").exists(), "nothing was written");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_link_planted_in_out_refuses_the_export_before_anything_is_written() {
+    let specs = vec![Spec {
+        ws: 0,
+        text: Some(0),
+        schedule: None,
+        hooks: vec![],
+        name: false,
+    }];
+    let twin = TestTwin::with(FaultArgs::default(), populate(&specs));
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("x")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("x/prompts")).unwrap();
+    let out = twin
+        .cmd(dir.path())
+        .args(["export", "--out", "x", "--force"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("refusing to export:") && err.contains("resolves outside"),
+        "{err}"
+    );
+    assert_eq!(files_below(outside.path()), Vec::<String>::new());
+    assert_eq!(files_below(&dir.path().join("x")), Vec::<String>::new());
+}

@@ -96,6 +96,14 @@ pub async fn run(printer: &Printer, args: ExportArgs) -> Result<Outcome, Error> 
             secret.join(", ")
         )));
     }
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Error::Io(format!("cannot create {}: {e}", args.out.display())))?;
+    // Every target is checked before any is written (a planted link in
+    // --out refuses the export, not half of it).
+    for path in files.keys() {
+        file::check(path, Within::Root(&args.out))
+            .map_err(|e| Error::Refused(format!("refusing to export: {e}; nothing was written")))?;
+    }
     let existing: Vec<String> = files
         .keys()
         .filter(|p| p.exists())
@@ -108,8 +116,6 @@ pub async fn run(printer: &Printer, args: ExportArgs) -> Result<Outcome, Error> 
             existing[0]
         )));
     }
-    std::fs::create_dir_all(&args.out)
-        .map_err(|e| Error::Io(format!("cannot create {}: {e}", args.out.display())))?;
     for (path, content) in &files {
         file::write(
             path,

@@ -222,6 +222,32 @@ fn root_of(path: &Path, within: Within) -> Result<PathBuf, WriteError> {
 /// The real folder `path` goes in (created as needed, every step inside
 /// the root) and its file name.
 fn resolve(path: &Path, within: Within) -> Result<(PathBuf, OsString), WriteError> {
+    walk(path, within, true)?.ok_or_else(|| WriteError::NotAFolder(path.to_path_buf()))
+}
+
+/// Check, writing nothing, that [`write`] may write `path`: it resolves
+/// inside its root, through no link out of it, and is not itself a link.
+/// (For commands that write many files: all are checked before any is.)
+pub fn check(path: &Path, within: Within) -> Result<(), WriteError> {
+    let Some((dir, name)) = walk(path, within, false)? else {
+        return Ok(());
+    };
+    let target = dir.join(name);
+    match std::fs::symlink_metadata(&target) {
+        Ok(m) if m.file_type().is_symlink() => Err(WriteError::Link(target)),
+        Ok(m) if !m.is_file() => Err(WriteError::NotAFile(target)),
+        _ => Ok(()),
+    }
+}
+
+/// The real folder of `path` and its name, each folder on the way inside
+/// the root; missing folders are made when `create`, else the walk stops
+/// there (`None`: nothing below can be a link yet).
+fn walk(
+    path: &Path,
+    within: Within,
+    create: bool,
+) -> Result<Option<(PathBuf, OsString)>, WriteError> {
     let root = root_of(path, within)?;
     let real_root = std::fs::canonicalize(&root).map_err(WriteError::io(&root))?;
     let abs = std::env::current_dir()
@@ -250,6 +276,7 @@ fn resolve(path: &Path, within: Within) -> Result<(PathBuf, OsString), WriteErro
     for part in parts {
         let next = dir.join(&part);
         match std::fs::symlink_metadata(&next) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => return Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 match std::fs::create_dir(&next) {
                     Ok(()) => {}
@@ -280,10 +307,10 @@ fn resolve(path: &Path, within: Within) -> Result<(PathBuf, OsString), WriteErro
             Ok(_) => return Err(WriteError::NotAFolder(next)),
         }
     }
-    if dir.file_name() == Some(STATE_DIR.as_ref()) {
+    if create && dir.file_name() == Some(STATE_DIR.as_ref()) {
         ignore_state_dir(&dir)?;
     }
-    Ok((dir, name))
+    Ok(Some((dir, name)))
 }
 
 /// Put a `.gitignore` of `*` in a state folder that has none (never
@@ -366,6 +393,13 @@ mod tests {
             Holds::NoSecrets(&r),
         );
         assert!(matches!(e, Err(WriteError::Outside { .. })), "{e:?}");
+        // `check` says the same without writing anything.
+        let e = check(&root.join("sub/victim"), Within::Root(&root));
+        assert!(matches!(e, Err(WriteError::Outside { .. })), "{e:?}");
+        let e = check(&root.join("m.yaml"), Within::Root(&root));
+        assert!(matches!(e, Err(WriteError::Link(_))), "{e:?}");
+        check(&root.join("new/folder/f"), Within::Root(&root)).unwrap();
+        assert!(!root.join("new").exists());
         // Appending and locking do not follow a link either.
         let e = open(&root.join("m.yaml"), Within::Root(&root), Open::Append);
         assert!(matches!(e, Err(WriteError::Link(_))), "{e:?}");
