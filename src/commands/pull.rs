@@ -273,12 +273,20 @@ pub fn write_back(
         }
         printer.data(&patch);
     } else {
-        for (path, _, new) in &changed {
-            // A manifest may be a link to another file of the tree (it was
-            // read through it): the real file is written, still confined.
-            let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
+        // A manifest may be a link to another file of the tree (it was
+        // read through it): the real file is written, still confined. All
+        // are checked before any is written.
+        let real: Vec<(PathBuf, &String)> = changed
+            .iter()
+            .map(|(path, _, new)| (std::fs::canonicalize(path).unwrap_or(path.clone()), new))
+            .collect();
+        for (path, _) in &real {
+            file::check(path, Within::Root(&tree.root))
+                .map_err(|e| Error::Refused(format!("{e}; nothing was written")))?;
+        }
+        for (path, new) in real {
             file::write(
-                &real,
+                &path,
                 Within::Root(&tree.root),
                 new.as_bytes(),
                 Holds::NoSecrets(&printer.redactor),
