@@ -1065,3 +1065,31 @@ fn apply_keeps_its_state_folder_out_of_git() {
         assert!(!status.contains(".twinform"), "{status}");
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn apply_never_writes_its_state_through_a_planted_link() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    write_tree(
+        dir.path(),
+        &[(
+            "m.yaml",
+            "kind: Workspace\nname: Ops\n---\nkind: Agent\nid: hooked\nworkspace: Ops\nwebhooks:\n  - url: https://hooks.example.com/x\n    events: [run.failed]\n",
+        )],
+    );
+    std::fs::create_dir(dir.path().join(".twinform")).unwrap();
+    for name in ["journal.ndjson", "secrets.lock"] {
+        std::fs::remove_file(dir.path().join(".twinform").join(name)).ok();
+        std::os::unix::fs::symlink(&victim, dir.path().join(".twinform").join(name)).unwrap();
+        let (code, _, err) = run(&twin, dir.path(), &["apply", "--auto-approve", "."]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        std::fs::remove_file(dir.path().join(".twinform").join(name)).unwrap();
+    }
+    assert_eq!(twin.writes(), 0, "nothing was applied");
+}
