@@ -352,6 +352,10 @@ pub struct RollbackArgs {
     /// Print the patch and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Rewrite the agent's prompt file even when other resources use it too
+    /// (their text changes with it).
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]

@@ -1076,3 +1076,65 @@ fn apply_reports_in_every_format_a_no_op_included() {
     );
     assert!(!out.contains("whsec_"), "{out}");
 }
+
+#[test]
+fn apply_keeps_its_state_folder_out_of_git() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+    };
+    let has_git = git(&["init", "-q"]).is_some();
+    write_tree(
+        dir.path(),
+        &[(
+            "m.yaml",
+            "kind: Workspace\nname: Ops\n---\nkind: Agent\nid: hooked\nworkspace: Ops\nwebhooks:\n  - url: https://hooks.example.com/x\n    events: [run.failed]\n",
+        )],
+    );
+    let (code, _, err) = run(&twin, dir.path(), &["apply", "--auto-approve", "."]);
+    assert_eq!(code, 0, "{err}");
+    let state = dir.path().join(".twinform");
+    let secrets = std::fs::read_to_string(state.join("secrets.json")).unwrap();
+    assert!(secrets.contains("signing_secret"), "{secrets}");
+    let ignore = std::fs::read_to_string(state.join(".gitignore")).unwrap();
+    assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
+    if has_git {
+        let status = git(&["status", "--porcelain", "--untracked-files=all"]).unwrap();
+        let status = String::from_utf8_lossy(&status.stdout);
+        assert!(!status.contains(".twinform"), "{status}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn apply_never_writes_its_state_through_a_planted_link() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    write_tree(
+        dir.path(),
+        &[(
+            "m.yaml",
+            "kind: Workspace\nname: Ops\n---\nkind: Agent\nid: hooked\nworkspace: Ops\nwebhooks:\n  - url: https://hooks.example.com/x\n    events: [run.failed]\n",
+        )],
+    );
+    std::fs::create_dir(dir.path().join(".twinform")).unwrap();
+    for name in ["journal.ndjson", "secrets.lock"] {
+        std::fs::remove_file(dir.path().join(".twinform").join(name)).ok();
+        std::os::unix::fs::symlink(&victim, dir.path().join(".twinform").join(name)).unwrap();
+        let (code, _, err) = run(&twin, dir.path(), &["apply", "--auto-approve", "."]);
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        std::fs::remove_file(dir.path().join(".twinform").join(name)).unwrap();
+    }
+    assert_eq!(twin.writes(), 0, "nothing was applied");
+}

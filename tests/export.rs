@@ -296,3 +296,229 @@ fn a_messy_account_exports_what_it_can_and_names_what_it_cannot() {
         .contains(r#"--agent "fien": nothing live has that name (did you mean "fine"?)"#));
     assert!(!dir.path().join("y").exists());
 }
+
+/// The binary in `dir`, against the embedded emulators (state in `state/`).
+fn local(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = assert_cmd::Command::cargo_bin("twinform")
+        .unwrap()
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CRM_TOKEN")
+        .arg(args[0])
+        .arg("--local=state/local.json")
+        .args(&args[1..])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// Every file below `dir`, relative to it.
+fn files_below(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Rename live ids in an emulator's state file (every string equal to a key).
+fn rename_in_state(path: &std::path::Path, renames: &[(&str, String)]) {
+    fn walk(v: &mut serde_json::Value, renames: &[(&str, String)]) {
+        match v {
+            serde_json::Value::String(s) => {
+                if let Some((_, to)) = renames.iter().find(|(from, _)| from == s) {
+                    *s = to.clone();
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, renames)),
+            serde_json::Value::Object(m) => {
+                let old = std::mem::take(m);
+                for (k, mut x) in old {
+                    walk(&mut x, renames);
+                    let k = renames
+                        .iter()
+                        .find(|(from, _)| *from == k)
+                        .map_or(k, |(_, to)| to.clone());
+                    m.insert(k, x);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    walk(&mut state, renames);
+    std::fs::write(path, state.to_string()).unwrap();
+}
+
+#[test]
+fn paths_from_hostile_live_ids_stay_inside_out_for_every_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let abs = outside.path().join("abs-escaped").display().to_string();
+    let d = dir.path();
+    let cadenya = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cadenya");
+    common::copy_dir(&cadenya, &d.join("cadenya"));
+    common::write_tree(
+        d,
+        &[
+            ("twin/m.yaml", "kind: Workspace\nname: ../../../../ws-escaped\n---\nkind: Agent\nid: zz-hostile\nworkspace: ../../../../ws-escaped\ninstructions: hi\n---\nkind: Agent\nid: fine\nworkspace: ../../../../ws-escaped\ninstructions: hello\n"),
+            ("twig/m.yaml", &format!("kind: TwigAgent\nname: ../../../../twig-escaped\nsystem_prompt: hi\nmodel: gpt-4\ndata_sources: []\n---\nkind: TwigAgent\nname: {abs}\nsystem_prompt: yo\nmodel: gpt-4\ndata_sources: []\n")),
+        ],
+    );
+    for tree in ["twin", "twig", "cadenya"] {
+        let (code, text) = local(d, &["apply", "--auto-approve", tree]);
+        assert_eq!(code, 0, "{text}");
+    }
+    rename_in_state(
+        &d.join("state/local.json"),
+        &[("zz-hostile", "../../../../agent-escaped".into())],
+    );
+    rename_in_state(
+        &d.join("state/local.cadenya.json"),
+        &[
+            ("ask", "../../../../agent-escaped".into()),
+            ("frontend", abs.clone()),
+            ("crm-token", "../secret-escaped".into()),
+            // Ids Cadenya takes that are still no file names as they are.
+            ("playbooks", "..".into()),
+            ("refunds", ".hidden".into()),
+        ],
+    );
+    for provider in ["twin", "twig", "cadenya"] {
+        let before = files_below(d);
+        let out = format!("deep/a/b/{provider}");
+        let (code, text) = local(d, &["export", "--provider", provider, "--out", &out]);
+        let written: Vec<String> = files_below(d)
+            .into_iter()
+            .filter(|f| !before.contains(f) && !f.starts_with(".twinform/"))
+            .collect();
+        assert!(
+            written.iter().all(|f| f.starts_with(&format!("{out}/"))),
+            "{provider} wrote outside --out: {written:?}\n{text}"
+        );
+        assert!(written.len() > 1, "{provider}: {written:?}\n{text}");
+        match provider {
+            "twin" => {
+                assert_eq!(code, 1, "{text}");
+                assert!(
+                    text.contains(
+                        "agent `../../../../agent-escaped`: its id is not one a manifest can hold"
+                    ),
+                    "{text}"
+                );
+            }
+            "cadenya" => {
+                assert_eq!(code, 1, "{text}");
+                for (what, id) in [
+                    ("agent", "../../../../agent-escaped"),
+                    ("tool set", abs.as_str()),
+                    ("secret", "../secret-escaped"),
+                ] {
+                    assert!(
+                        text.contains(&format!("not exported: {what} `{id}` in `development`: its externalId is not one a manifest can hold")),
+                        "{text}"
+                    );
+                }
+                assert!(
+                    written.contains(&format!(
+                        "{out}/cadenya/development/memory/~2E./~2Ehidden.md"
+                    )),
+                    "{written:?}"
+                );
+            }
+            _ => assert_eq!(code, 0, "{text}"),
+        }
+    }
+    assert_eq!(files_below(outside.path()), Vec::<String>::new());
+    // What was exported is a tree that plans clean.
+    for provider in ["twin", "twig", "cadenya"] {
+        let (code, text) = local(
+            d,
+            &[
+                "plan",
+                "--detailed-exitcode",
+                &format!("deep/a/b/{provider}"),
+            ],
+        );
+        assert_eq!(code, 0, "{provider}: {text}");
+    }
+}
+
+#[test]
+fn export_never_writes_a_known_secret() {
+    const TWIG_KEY: &str = "twig_live_key_0123456789abcdef";
+    let mut s = Store::default();
+    let ws = common::add_workspace(&mut s, "Ops");
+    s.create_agent(&json!({"agent_id": "leaky", "workspace_id": ws}))
+        .unwrap();
+    s.put_instructions(
+        "leaky",
+        &json!({"content": format!("Use {TWIG_KEY} and {} to call the APIs.", common::KEY)}),
+    )
+    .unwrap();
+    let twin = TestTwin::with(FaultArgs::default(), s);
+    let dir = tempfile::tempdir().unwrap();
+    let out = twin
+        .cmd(dir.path())
+        .env("TWIG_API_KEY", TWIG_KEY)
+        .args(["export", "--out", "x"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("refusing to export: live values would put a secret known to this run")
+            && err.contains("prompts/leaky.md"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(TWIG_KEY) && !err.contains(common::KEY),
+        "{err}"
+    );
+    assert!(!dir.path().join("x").exists(), "nothing was written");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_planted_in_out_refuses_the_export_before_anything_is_written() {
+    let specs = vec![Spec {
+        ws: 0,
+        text: Some(0),
+        schedule: None,
+        hooks: vec![],
+        name: false,
+    }];
+    let twin = TestTwin::with(FaultArgs::default(), populate(&specs));
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("x")).unwrap();
+    std::os::unix::fs::symlink(outside.path(), dir.path().join("x/prompts")).unwrap();
+    let out = twin
+        .cmd(dir.path())
+        .args(["export", "--out", "x", "--force"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("refusing to export:") && err.contains("resolves outside"),
+        "{err}"
+    );
+    assert_eq!(files_below(outside.path()), Vec::<String>::new());
+    assert_eq!(files_below(&dir.path().join("x")), Vec::<String>::new());
+}

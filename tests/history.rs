@@ -248,3 +248,51 @@ fn history_reads_the_manifests_with_their_var_files_or_stops() {
         "{err}"
     );
 }
+
+#[test]
+fn rollback_of_a_shared_prompt_file_names_the_others_and_needs_force() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let agents = "kind: Workspace\nname: Ops\n---\nkind: Agent\nid: a1\nworkspace: Ops\ninstructions: {file: shared.md}\n---\nkind: Agent\nid: a2\nworkspace: Ops\ninstructions: {file: shared.md}\n---\nkind: Agent\nid: a3\nworkspace: Ops\ninstructions: {template: t.md.j2}\n";
+    write_tree(
+        dir.path(),
+        &[
+            ("agents.yaml", agents),
+            ("shared.md", "Be brief.\n"),
+            ("t.md.j2", "Rules:\n{% include 'shared.md' %}"),
+        ],
+    );
+    twin.assert_converges(dir.path());
+    write_tree(dir.path(), &[("shared.md", "Be brief and kind.\n")]);
+    twin.assert_converges(dir.path());
+
+    // a1's @2 is "Be brief.": writing it would roll a2 and a3 back too.
+    let (code, _, err) = output(
+        twin.cmd(dir.path())
+            .args(["rollback", "a1", "--to", "@2", "."]),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("agent[\"a1\"].instructions not rolled back: shared.md is also the text of Agent `a2` (instructions) at agents.yaml:12, Agent `a3` (instructions) at agents.yaml:17; not written"),
+        "{err}"
+    );
+    assert!(err.contains("hint: pass --force"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("shared.md")).unwrap(),
+        "Be brief and kind.\n"
+    );
+
+    let (code, _, err) = output(
+        twin.cmd(dir.path())
+            .args(["rollback", "a1", "--to", "@2", "--force", "."]),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("note: shared.md is also the text of Agent `a2` (instructions) at agents.yaml:12, Agent `a3` (instructions) at agents.yaml:17: it changes for them too"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("shared.md")).unwrap(),
+        "Be brief.\n"
+    );
+}

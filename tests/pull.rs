@@ -285,3 +285,302 @@ fn pull_narrows_to_agents_and_never_writes_a_secret() {
         .unwrap()
         .contains("instructions: hi"));
 }
+
+/// Every file under `dir` except twinform's own state, with its text.
+fn tree_files(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.file_name().is_some_and(|n| n == ".twinform") {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+                out.push((p, text));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn pull_never_writes_any_known_secret_into_the_tree() {
+    // Known secrets beyond the tree's own interpolated values: the API key
+    // of a platform the tree does not use (Twig's), this platform's key,
+    // and a signing secret stored by an earlier apply.
+    const TWIG_KEY: &str = "twig_live_key_0123456789abcdef";
+    const SIGNING: &str = "whsec_stored_0123456789abcdef";
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let agents = "kind: Workspace\nname: Ops\n---\nkind: Agent\nid: one\nworkspace: Ops\ninstructions: one\n---\nkind: Agent\nid: two\nworkspace: Ops\ninstructions: two\n---\nkind: Agent\nid: three\nworkspace: Ops\ninstructions: {file: three.md}\n";
+    write_tree(
+        dir.path(),
+        &[
+            ("agents.yaml", agents),
+            ("three.md", "three\n"),
+            (
+                ".twinform/secrets.json",
+                &format!("{{\"webhooks\": {{\"a/w\": {{\"agent_id\": \"a\", \"url\": \"https://x\", \"webhook_id\": \"w\", \"signing_secret\": \"{SIGNING}\"}}}}}}"),
+            ),
+        ],
+    );
+    twin.assert_converges(dir.path());
+    twin.rt.block_on(async {
+        for (agent, secret) in [("one", TWIG_KEY), ("two", common::KEY), ("three", SIGNING)] {
+            twin.client()
+                .put_instructions(
+                    agent,
+                    &PutInstructions {
+                        content: format!("Call the API with {secret} please.\n"),
+                        source_type: Some("builder".into()),
+                        source_id: None,
+                    },
+                )
+                .await
+                .unwrap();
+        }
+    });
+    let before = tree_files(dir.path());
+    let (code, out, err) = output(
+        twin.cmd(dir.path())
+            .env("TWIG_API_KEY", TWIG_KEY)
+            .args(["pull", "."]),
+    );
+    assert_eq!(code, 0, "{err}");
+    for agent in ["one", "two", "three"] {
+        assert!(
+            err.contains(&format!(
+                "not pulled: agent[\"{agent}\"].instructions: instructions drifted to a value that holds a secret; not written"
+            )),
+            "{err}"
+        );
+    }
+    assert_eq!(tree_files(dir.path()), before, "nothing was written");
+    for s in [TWIG_KEY, common::KEY, SIGNING] {
+        assert!(!out.contains(s) && !err.contains(s), "{out}{err}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn pull_never_writes_through_a_planted_link() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    tree(dir.path());
+    twin.assert_converges(dir.path());
+    drift(&twin);
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    // Links at the temporary names an earlier pull used (`.<name>.twinform-pull.<pid>`),
+    // for the process ids the next processes will get.
+    let next = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .ok()
+        .and_then(|p| p.trim().parse::<u32>().ok())
+        .unwrap_or_else(std::process::id);
+    for pid in next..next + 3000 {
+        for name in ["agents.yaml", "ws.yaml", "prompts/triage.md"] {
+            let (folder, file) = name.rsplit_once('/').unwrap_or(("", name));
+            let link = dir
+                .path()
+                .join(folder)
+                .join(format!(".{file}.twinform-pull.{pid}"));
+            std::os::unix::fs::symlink(&victim, link).unwrap();
+        }
+    }
+    let (code, _, err) = output(twin.cmd(dir.path()).args(["pull", "."]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    for name in ["agents.yaml", "ws.yaml", "prompts/triage.md"] {
+        let meta = std::fs::symlink_metadata(dir.path().join(name)).unwrap();
+        assert!(meta.is_file(), "{name} is still a regular file");
+    }
+    assert!(std::fs::read_to_string(dir.path().join("agents.yaml"))
+        .unwrap()
+        .contains("0 30 8 * * MON-FRI *"));
+}
+
+/// The binary in `dir`, against the embedded emulators (state in `state/`).
+fn local(dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = assert_cmd::Command::cargo_bin("twinform")
+        .unwrap()
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .arg(args[0])
+        .arg("--local=state/local.json")
+        .args(&args[1..])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// Change Cadenya variations in the embedded emulator's state:
+/// `(externalId, spec pointer, value)`.
+fn drift_cadenya(dir: &Path, changes: &[(&str, &str, serde_json::Value)]) {
+    let path = dir.join("state/local.cadenya.json");
+    let mut state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for (collection, items) in state["items"].as_object_mut().unwrap() {
+        if !collection.ends_with("/variations") {
+            continue;
+        }
+        for item in items.as_array_mut().unwrap() {
+            for (ext, at, value) in changes {
+                if item["metadata"]["externalId"] == *ext {
+                    *item.pointer_mut(&format!("/spec{at}")).unwrap() = value.clone();
+                }
+            }
+        }
+    }
+    std::fs::write(&path, state.to_string()).unwrap();
+}
+
+#[test]
+fn pull_of_nested_block_text_and_aliases_leaves_a_tree_that_plans_clean() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cadenya");
+    common::copy_dir(&example, &d.join("tree"));
+    let manifest = d.join("tree/cadenya.yaml");
+    let original = std::fs::read_to_string(&manifest).unwrap();
+    // A block-scalar prompt with a sibling after it, and a model shared by
+    // an anchor and an alias.
+    let text = original
+        .replacen(
+            "    prompt: Answer in one sentence.\n    model: openai/gpt-5\n",
+            "    prompt: |\n      Answer in one sentence.\n    model: *model\n",
+            1,
+        )
+        .replacen(
+            "    model: anthropic/claude-sonnet-4.6\n",
+            "    model: &model anthropic/claude-sonnet-4.6\n",
+            1,
+        );
+    assert_ne!(text, original);
+    std::fs::write(&manifest, &text).unwrap();
+    let (code, out) = local(d, &["apply", "--auto-approve", "tree"]);
+    assert_eq!(code, 0, "{out}");
+
+    drift_cadenya(
+        d,
+        &[
+            (
+                "concise",
+                "/prompt",
+                "Answer in one short sentence.\nThen stop.\n".into(),
+            ),
+            ("concise", "/weight", 2.into()),
+        ],
+    );
+    let (code, out) = local(d, &["pull", "tree"]);
+    assert_eq!(code, 0, "{out}");
+    let pulled = std::fs::read_to_string(&manifest).unwrap();
+    assert_eq!(
+        pulled,
+        text.replacen(
+            "    prompt: |\n      Answer in one sentence.\n    model: *model\n    weight: 1\n",
+            "    prompt: |\n      Answer in one short sentence.\n      Then stop.\n    model: *model\n    weight: 2\n",
+            1
+        )
+    );
+    let validated = assert_cmd::Command::cargo_bin("twinform")
+        .unwrap()
+        .current_dir(d)
+        .args(["validate", "tree"])
+        .output()
+        .unwrap();
+    assert!(validated.status.success(), "{validated:?}");
+    let (code, out) = local(d, &["plan", "--detailed-exitcode", "tree"]);
+    assert_eq!(code, 0, "{out}");
+
+    // A value an alias repeats, or one read through the alias, is left
+    // alone and the reason said: writing it would change the other use, or
+    // replace the alias with a copy.
+    drift_cadenya(
+        d,
+        &[
+            (
+                "concise",
+                "/modelConfig/modelId",
+                "openai/gpt-5-mini".into(),
+            ),
+            (
+                "default",
+                "/modelConfig/modelId",
+                "openai/gpt-5-nano".into(),
+            ),
+        ],
+    );
+    let (code, out) = local(d, &["pull", "tree"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("variation[\"default\"]")
+            && out.contains("anchored (`&…`) and repeated by an alias; change it by hand"),
+        "{out}"
+    );
+    assert!(
+        out.contains("variation[\"concise\"]")
+            && out.contains("reached through a YAML alias or merge (`*…`); change it by hand"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&manifest).unwrap(), pulled);
+}
+
+#[test]
+fn pull_leaves_a_prompt_file_another_agent_shares_and_says_which() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let agents = "kind: Workspace\nname: Ops\n---\nkind: Agent\nid: a1\nworkspace: Ops\ninstructions: {file: shared.md}\n---\nkind: Agent\nid: a2\nworkspace: Ops\ninstructions: {file: shared.md}\n";
+    write_tree(
+        dir.path(),
+        &[("agents.yaml", agents), ("shared.md", "Be brief.\n")],
+    );
+    twin.assert_converges(dir.path());
+    let put = |agent: &str, text: &str| {
+        twin.rt.block_on(async {
+            twin.client()
+                .put_instructions(
+                    agent,
+                    &PutInstructions {
+                        content: text.into(),
+                        source_type: Some("builder".into()),
+                        source_id: None,
+                    },
+                )
+                .await
+                .unwrap()
+        })
+    };
+    put("a1", "Be brief and kind.\n");
+    let (code, _, err) = output(twin.cmd(dir.path()).args(["pull", "."]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("not pulled: agent[\"a1\"].instructions: shared.md is also the text of Agent `a2` (instructions) at agents.yaml:12; not written"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("shared.md")).unwrap(),
+        "Be brief.\n"
+    );
+    // Both drifted the same way: the file is theirs to rewrite, and the plan is clean.
+    put("a2", "Be brief and kind.\n");
+    let (code, _, err) = output(twin.cmd(dir.path()).args(["pull", "."]));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("shared.md")).unwrap(),
+        "Be brief and kind.\n"
+    );
+    twin.cmd(dir.path())
+        .args(["plan", "--detailed-exitcode", "."])
+        .assert()
+        .code(0);
+}

@@ -71,7 +71,25 @@ pub async fn connect(
 ) -> Result<Session, Error> {
     let opts = options(printer, api)?;
     let env = |name: &str| std::env::var(name).ok();
+    learn_secrets(printer, &opts, &env);
     Ok(session::connect(providers, &opts, &env, &printer.redactor).await?)
+}
+
+/// Where `apply` stores signing secrets unless told otherwise.
+const SECRETS_FILE: &str = ".twinform/secrets.json";
+
+/// Teach the redactor the secrets a run knows beyond its own tree and
+/// connections: the key of every configured platform (not only those this
+/// run talks to) and the signing secrets stored in `.twinform/secrets.json`.
+/// No output and no written file ever holds one of them.
+fn learn_secrets(printer: &Printer, opts: &ConnectOptions, env: &dyn Fn(&str) -> Option<String>) {
+    for p in crate::providers::all() {
+        if let Ok((_, key)) = session::credentials(p.as_ref(), opts, env) {
+            printer.redactor.add(key.expose());
+        }
+    }
+    let stored = crate::engine::apply::secrets::stored(std::path::Path::new(SECRETS_FILE));
+    printer.redactor.add_all(&stored);
 }
 
 /// `twinform whoami`: who the API key of one provider belongs to.

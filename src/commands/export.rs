@@ -3,12 +3,13 @@
 //! writes nothing) and never over existing files without `--force`.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use super::connect::connect;
 use super::{Error, Outcome};
 use crate::cli::ExportArgs;
+use crate::engine::file::{self, Holds, Within};
 use crate::engine::manifest::diagnostic::did_you_mean;
 use crate::engine::output::Printer;
 use crate::engine::plan::render::count;
@@ -77,10 +78,32 @@ pub async fn run(printer: &Printer, args: ExportArgs) -> Result<Outcome, Error> 
     }
     let mut files: BTreeMap<PathBuf, String> = BTreeMap::new();
     for e in &exports {
-        files.extend(e.files.iter().map(|(p, c)| (args.out.join(p), c.clone())));
+        for (rel, content) in &e.files {
+            confined(rel)?;
+            files.insert(args.out.join(rel), content.clone());
+        }
     }
     let schema = serde_json::to_string_pretty(&json_schema(&all)).unwrap_or_default();
     files.insert(args.out.join("twinform.schema.json"), format!("{schema}\n"));
+    let secret: Vec<String> = files
+        .iter()
+        .filter(|(_, c)| file::holds_secret(c.as_bytes(), &printer.redactor))
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    if !secret.is_empty() {
+        return Err(Error::Refused(format!(
+            "refusing to export: live values would put a secret known to this run (an API key, an interpolated value or a stored signing secret) into {}; nothing was written\nhint: change those values live, or narrow the export with --workspace or --agent",
+            secret.join(", ")
+        )));
+    }
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| Error::Io(format!("cannot create {}: {e}", args.out.display())))?;
+    // Every target is checked before any is written (a planted link in
+    // --out refuses the export, not half of it).
+    for path in files.keys() {
+        file::check(path, Within::Root(&args.out))
+            .map_err(|e| Error::Refused(format!("refusing to export: {e}; nothing was written")))?;
+    }
     let existing: Vec<String> = files
         .keys()
         .filter(|p| p.exists())
@@ -94,10 +117,13 @@ pub async fn run(printer: &Printer, args: ExportArgs) -> Result<Outcome, Error> 
         )));
     }
     for (path, content) in &files {
-        path.parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(path, content))
-            .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))?;
+        file::write(
+            path,
+            Within::Root(&args.out),
+            content.as_bytes(),
+            Holds::NoSecrets(&printer.redactor),
+        )
+        .map_err(|e| Error::Io(e.to_string()))?;
     }
     for e in &exports {
         for note in e.notes.iter().chain(e.names.notes()) {
@@ -123,4 +149,22 @@ pub async fn run(printer: &Printer, args: ExportArgs) -> Result<Outcome, Error> 
     } else {
         Outcome::Failed
     })
+}
+
+/// Refuse a path (named by a provider, derived from live names) that could
+/// leave `--out` or hide from the manifest loader: it must be relative, made
+/// of plain names, none of them hidden. Providers make names file-safe
+/// ([`crate::engine::provider::file_name`]); this holds for every provider.
+fn confined(rel: &Path) -> Result<(), Error> {
+    let plain = |c: Component| match c {
+        Component::Normal(n) => !n.to_string_lossy().starts_with('.'),
+        _ => false,
+    };
+    if rel.as_os_str().is_empty() || !rel.components().all(plain) {
+        return Err(Error::Refused(format!(
+            "refusing to export: a live name makes the path `{}`, which would leave --out or be hidden; nothing was written",
+            rel.display()
+        )));
+    }
+    Ok(())
 }

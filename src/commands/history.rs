@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::connect::connect;
-use super::pull::write_back;
+use super::pull::{write_back, SharedFile};
 use super::{validate, Error, Outcome};
 use crate::cli::{Format, HistoryArgs, RollbackArgs};
 use crate::engine::manifest::edit::{NewValue, Request};
@@ -224,10 +224,29 @@ pub async fn rollback(printer: &Printer, args: RollbackArgs) -> Result<Outcome, 
         address: at.address.clone(),
         field: "instructions".into(),
     };
-    let written = write_back(printer, &tree, vec![Pulled::Write(request)], args.dry_run)?;
+    let shared = if args.force {
+        SharedFile::Rewrite
+    } else {
+        SharedFile::Leave
+    };
+    let written = write_back(
+        printer,
+        &tree,
+        vec![Pulled::Write(request)],
+        shared,
+        args.dry_run,
+    )?;
     if let Some((_, why)) = written.left.first() {
+        let hint = if written.shared.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "\nhint: pass --force to rewrite it anyway (they roll back too), or give `{}` a file of its own",
+                args.agent
+            )
+        };
         return Err(Error::Refused(format!(
-            "{} not rolled back: {why}",
+            "{} not rolled back: {why}{hint}",
             at.address
         )));
     }

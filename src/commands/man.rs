@@ -127,6 +127,7 @@ fn page(cmd: clap::Command) -> Result<String, Error> {
 
 pub fn run(printer: &Printer, out: Option<&Path>) -> Result<Outcome, Error> {
     let cmd = Cli::command();
+    use crate::engine::file::{self, Holds, Within};
     let Some(dir) = out else {
         printer.data(&page(cmd)?);
         return Ok(Outcome::Success);
@@ -145,8 +146,13 @@ pub fn run(printer: &Printer, out: Option<&Path>) -> Result<Outcome, Error> {
     }
     for (name, text) in &written {
         let path = dir.join(format!("{name}.1"));
-        std::fs::write(&path, text)
-            .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))?;
+        file::write(
+            &path,
+            Within::Root(dir),
+            text.as_bytes(),
+            Holds::NoSecrets(&printer.redactor),
+        )
+        .map_err(|e| Error::Io(e.to_string()))?;
     }
     printer.message(&format!(
         "Wrote {} man pages to {}.",

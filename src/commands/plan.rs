@@ -121,7 +121,14 @@ fn save(
     let text = printer
         .redactor
         .scrub(&serde_json::to_string_pretty(&saved).map_err(std::io::Error::other)?);
-    crate::engine::apply::write_private_sync(out, text.as_bytes())
+    use crate::engine::file::{self, Holds, Within};
+    file::write(
+        out,
+        Within::Named,
+        text.as_bytes(),
+        Holds::Private(&printer.redactor),
+    )?;
+    Ok(())
 }
 
 /// The plan in a format, for stdout.

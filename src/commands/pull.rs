@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use super::connect::connect;
 use super::{validate, Error, Outcome};
 use crate::cli::PullArgs;
+use crate::engine::file::{self, Holds, Within};
 use crate::engine::manifest::edit::{self, Edit, Files};
 use crate::engine::output::Printer;
 use crate::engine::plan::render::count;
 use crate::engine::provider::{ExportFilter, Pulled, Scope};
-use crate::engine::redact::MIN_SECRET_LEN;
 use crate::engine::session::Tree;
 
 pub async fn run(printer: &Printer, args: PullArgs) -> Result<Outcome, Error> {
@@ -61,7 +61,7 @@ pub async fn run(printer: &Printer, args: PullArgs) -> Result<Outcome, Error> {
     }
     session.close().await;
 
-    let written = write_back(printer, &tree, pulled, args.dry_run)?;
+    let written = write_back(printer, &tree, pulled, SharedFile::Leave, args.dry_run)?;
     for (address, why) in &written.left {
         printer.message(&format!("not pulled: {address}: {why}"));
     }
@@ -82,8 +82,21 @@ pub async fn run(printer: &Printer, args: PullArgs) -> Result<Outcome, Error> {
     Ok(Outcome::Success)
 }
 
+/// What [`write_back`] does with a prompt file that other resources of the
+/// tree also use (a `{file: …}` or a template including it) and that would
+/// not be rewritten to the same text for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharedFile {
+    /// Leave it, and say which resources share it (`pull`, `rollback`).
+    Leave,
+    /// Rewrite it, and say which resources change with it (`rollback --force`).
+    Rewrite,
+}
+
 /// What [`write_back`] did.
 pub struct Written {
+    /// Prompt files left because other resources share them.
+    pub shared: Vec<String>,
     /// Values written (or, with `dry_run`, that would be).
     pub values: usize,
     /// Files changed.
@@ -93,15 +106,19 @@ pub struct Written {
 }
 
 /// Carry out `pulled` on the manifests of `tree`: edits planned first, a
-/// live value holding an interpolated secret refused, one prompt file
-/// rewritten two ways refused, then every file replaced atomically, or with
+/// live value holding a secret of the run refused, one prompt file
+/// rewritten two ways refused, a prompt file other resources share left
+/// or rewritten as `shared` says, then every file replaced atomically (by
+/// [`file::write`], confined to the tree), or with
 /// `dry_run` the patch printed (a unified diff) and nothing written.
 pub fn write_back(
     printer: &Printer,
     tree: &Tree,
     pulled: Vec<Pulled>,
+    shared: SharedFile,
     dry_run: bool,
 ) -> Result<Written, Error> {
+    let mut shared_left = Vec::new();
     let mut files = Files::default();
     let mut edits = Vec::new();
     let mut left: Vec<(String, String)> = Vec::new();
@@ -109,14 +126,11 @@ pub fn write_back(
         match p {
             Pulled::Leave { address, why } => left.push((address, why)),
             Pulled::Write(req) => {
-                // A live value that holds an interpolated secret (pasted into
-                // a prompt) must never reach git. Secrets too short to
-                // redact are too short to recognize, as in every output.
-                let secret_in = |t: &str| {
-                    tree.secrets
-                        .iter()
-                        .any(|s| s.len() >= MIN_SECRET_LEN && t.contains(s.as_str()))
-                };
+                // A live value that holds a secret of the run (an API key
+                // of any configured platform, an interpolated value, a
+                // stored signing secret) pasted into a prompt must never
+                // reach git; the writer refuses it too, this says which.
+                let secret_in = |t: &str| file::holds_secret(t.as_bytes(), &printer.redactor);
                 let holds_secret = match &req.value {
                     edit::NewValue::Text(t) => secret_in(t),
                     edit::NewValue::List(l) => l.iter().any(|t| secret_in(t)),
@@ -169,17 +183,82 @@ pub fn write_back(
                 ));
                 drop.push(i);
             }
-        } else {
+            continue;
+        }
+        // Other resources whose text is this file (a `{file: …}` or a
+        // template including it) and that are not rewritten to the same
+        // text here would change too: rollback of one agent silently
+        // rolled back another.
+        let same = |u: &edit::FileUse| {
+            at.iter().any(|&i| {
+                let r = &edits[i].0;
+                let real = std::fs::canonicalize(&r.origin.file).unwrap_or(r.origin.file.clone());
+                real == u.origin.file && r.origin.base == u.origin.base && r.path == u.path
+            })
+        };
+        let others: Vec<String> = edit::uses_of(&tree.root, file)
+            .into_iter()
+            .filter(|u| !same(u))
+            .map(|u| u.shown)
+            .collect();
+        let name = shown_path(file, &tree.root);
+        if others.is_empty() {
             drop.extend(at.iter().skip(1));
+        } else if shared == SharedFile::Rewrite {
+            printer.message(&format!(
+                "note: {name} is also the text of {}: it changes for them too",
+                others.join(", ")
+            ));
+            drop.extend(at.iter().skip(1));
+        } else {
+            for &i in at {
+                left.push((
+                    edits[i].0.address.clone(),
+                    format!(
+                        "{name} is also the text of {}; not written",
+                        others.join(", ")
+                    ),
+                ));
+                drop.push(i);
+            }
+            shared_left.push(name);
         }
     }
-    let kept: Vec<Edit> = edits
+    let mut kept: Vec<(edit::Request, Edit)> = edits
         .into_iter()
         .enumerate()
         .filter(|(i, _)| !drop.contains(i))
-        .map(|(_, (_, e))| e)
+        .map(|(_, pair)| pair)
         .collect();
-    let changed = edit::apply(&mut files, &kept);
+    let mut changed = edit::apply(
+        &mut files,
+        &kept.iter().map(|(_, e)| e.clone()).collect::<Vec<_>>(),
+    );
+    // A manifest is written only if it reads back as before with exactly
+    // the pulled values changed.
+    let mut refused = Vec::new();
+    changed.retain(|(path, old, new)| {
+        let spliced = |e: &Edit| matches!(e, Edit::Splice { file, .. } if file == path);
+        let requests: Vec<&edit::Request> = kept
+            .iter()
+            .filter(|(_, e)| spliced(e))
+            .map(|(r, _)| r)
+            .collect();
+        if requests.is_empty() {
+            return true;
+        }
+        match edit::verify(old, new, &requests) {
+            Ok(()) => true,
+            Err(why) => {
+                for r in requests {
+                    left.push((r.address.clone(), format!("{}: {why}", r.field)));
+                }
+                refused.push(path.clone());
+                false
+            }
+        }
+    });
+    kept.retain(|(_, e)| !matches!(e, Edit::Splice { file, .. } if refused.contains(file)));
 
     if dry_run {
         let mut patch = String::new();
@@ -194,12 +273,29 @@ pub fn write_back(
         }
         printer.data(&patch);
     } else {
-        for (file, _, new) in &changed {
-            write_atomic(file, new)
-                .map_err(|e| Error::Io(format!("cannot write {}: {e}", file.display())))?;
+        // A manifest may be a link to another file of the tree (it was
+        // read through it): the real file is written, still confined. All
+        // are checked before any is written.
+        let real: Vec<(PathBuf, &String)> = changed
+            .iter()
+            .map(|(path, _, new)| (std::fs::canonicalize(path).unwrap_or(path.clone()), new))
+            .collect();
+        for (path, _) in &real {
+            file::check(path, Within::Root(&tree.root))
+                .map_err(|e| Error::Refused(format!("{e}; nothing was written")))?;
+        }
+        for (path, new) in real {
+            file::write(
+                &path,
+                Within::Root(&tree.root),
+                new.as_bytes(),
+                Holds::NoSecrets(&printer.redactor),
+            )
+            .map_err(|e| Error::Io(e.to_string()))?;
         }
     }
     Ok(Written {
+        shared: shared_left,
         values: kept.len(),
         files: changed.len(),
         left,
@@ -211,27 +307,4 @@ fn shown_path(file: &Path, root: &Path) -> String {
     abs.strip_prefix(root)
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| file.display().to_string())
-}
-
-/// Replace `file` with `text` in one step (a temporary file beside it,
-/// renamed over it, its permissions kept): an interrupted pull never
-/// leaves half a manifest.
-fn write_atomic(file: &Path, text: &str) -> std::io::Result<()> {
-    let file = &std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
-    let dir = file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = file
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.twinform-pull.{}", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    if let Ok(meta) = std::fs::metadata(file) {
-        let _ = std::fs::set_permissions(&tmp, meta.permissions());
-    }
-    std::fs::rename(&tmp, file).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }

@@ -9,7 +9,7 @@
 //! - any string under a key that names one, at any depth: `token`, `secret`,
 //!   `password`, `pwd`, `passphrase`, `bearer`, `api_key`, `X-Api-Key`,
 //!   `authorization`, `cookie`, `private_key`, `credentials` (every string
-//!   below such a key), `auth` and `key` as whole keys;
+//!   below such a key), and `auth` as a whole key holding a string;
 //! - in any string, a URL's userinfo (`postgres://app:pw@db/x`, also in a
 //!   DSN that is not a URL), the path of a URL on a known webhook host
 //!   (`hooks.slack.com/services/…`), a query value whose name is a
@@ -50,8 +50,9 @@ const PAIRS: &[(&str, &str)] = &[
     ("session", "id"),
 ];
 
-/// Keys that are credentials only as a whole (`auth: user:pw`, `key: …`).
-const WHOLE: &[&str] = &["auth", "key", "sig", "pass"];
+/// Keys that are credentials only as a whole and only when they hold a
+/// string (`auth: user:pw`). Not `key`: a memory entry's `key` is a name.
+const WHOLE: &[&str] = &["auth"];
 
 /// Hosts whose URL path is itself the credential (incoming webhooks).
 const WEBHOOK_HOSTS: &[&str] = &[
@@ -425,6 +426,7 @@ mod tests {
             assert!(is_credential_key(k), "{k}");
         }
         for k in [
+            "key",
             "author",
             "max_tokens",
             "tokenizer",

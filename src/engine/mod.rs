@@ -8,6 +8,7 @@ pub mod apply;
 pub mod credentials;
 #[cfg(feature = "emulator")]
 pub mod emulation;
+pub mod file;
 pub mod http;
 pub mod manifest;
 pub mod model;

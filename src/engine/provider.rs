@@ -251,6 +251,37 @@ impl DerivedNames {
     }
 }
 
+/// A live id as one file (or folder) name of an export, kept as it is when
+/// it is safe, else escaped: a path separator, a control character, a
+/// character some systems forbid in names (`: * ? " < > |`), `~` itself and
+/// a leading `.` become `~XX` (their UTF-8 bytes in hex), and an empty id
+/// becomes `~`. So `../../escaped` is `~2E~2E~2F~2E~2E~2Fescaped`: one
+/// plain, visible name inside the export. The escaping is reversible, so
+/// two different ids never get the same name (safe names never hold `~`).
+pub fn file_name(id: &str) -> String {
+    if id.is_empty() {
+        return "~".into();
+    }
+    let mut out = String::with_capacity(id.len());
+    for (i, c) in id.char_indices() {
+        let unsafe_char = c.is_control()
+            || matches!(
+                c,
+                '/' | '\\' | '~' | ':' | '*' | '?' | '"' | '<' | '>' | '|'
+            )
+            || (i == 0 && c == '.');
+        if unsafe_char {
+            let mut buf = [0; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("~{b:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// What to export: names of objects (agents, workspaces) to narrow to.
 #[derive(Debug, Clone, Default)]
 pub struct ExportFilter {
@@ -725,5 +756,30 @@ impl<P: Provider> DynProvider for Erased<P> {
     #[cfg(feature = "emulator")]
     fn emulator(&self) -> &'static dyn super::emulation::Emulate {
         self.0.emulator()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::file_name;
+
+    #[test]
+    fn file_names_from_live_ids_stay_one_visible_name_and_never_collide() {
+        assert_eq!(file_name("support-bot.v2"), "support-bot.v2");
+        assert_eq!(file_name("Café 1"), "Café 1");
+        assert_eq!(file_name("../../escaped"), "~2E.~2F..~2Fescaped");
+        assert_eq!(file_name("/etc/passwd"), "~2Fetc~2Fpasswd");
+        assert_eq!(file_name(".git"), "~2Egit");
+        assert_eq!(file_name(""), "~");
+        assert_eq!(file_name("a\\b"), "a~5Cb");
+        let ids = ["a/b", "a~2Fb", "a_b", "a~b", "~", "", ".", "..", "a\nb"];
+        let names: std::collections::BTreeSet<String> = ids.iter().map(|i| file_name(i)).collect();
+        assert_eq!(names.len(), ids.len(), "{names:?}");
+        for n in &names {
+            assert!(
+                !n.contains('/') && !n.starts_with('.') && !n.is_empty(),
+                "{n}"
+            );
+        }
     }
 }

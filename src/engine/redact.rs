@@ -53,6 +53,19 @@ impl Redactor {
         }
     }
 
+    /// Whether `new` holds some known secret more often than `old` does:
+    /// writing `new` over `old` would put a secret where there was none
+    /// (a file may already hold a value on purpose, such as the default of
+    /// an interpolation).
+    pub fn adds_secret(&self, old: &str, new: &str) -> bool {
+        let Ok(secrets) = self.secrets.read() else {
+            return true;
+        };
+        secrets
+            .iter()
+            .any(|s| new.matches(s.as_str()).count() > old.matches(s.as_str()).count())
+    }
+
     /// `text` with every known secret replaced by `(sensitive)`.
     pub fn scrub(&self, text: &str) -> String {
         let Ok(secrets) = self.secrets.read() else {

@@ -38,13 +38,8 @@ pub struct Journal {
 
 impl Journal {
     pub fn open(path: &Path, redactor: Redactor) -> std::io::Result<Self> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
+        use crate::engine::file::{self, Open, Within};
+        let file = file::open(path, Within::Named, Open::Append)?;
         let apply_id = format!(
             "{}-{}",
             chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),

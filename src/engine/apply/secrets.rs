@@ -216,14 +216,8 @@ impl SecretSink {
         state: &mut (SecretsFile, Option<(u64, std::time::SystemTime)>),
         change: impl FnOnce(&mut SecretsFile),
     ) -> std::io::Result<()> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path.with_extension("lock"))?;
+        use crate::engine::file::{self, Holds, Open, Within};
+        let lock = file::open(&path.with_extension("lock"), Within::Named, Open::Lock)?;
         lock.lock()?;
         let on_disk = std::fs::metadata(path)
             .ok()
@@ -238,7 +232,7 @@ impl SecretSink {
         state.0.format_version = SECRETS_FORMAT_VERSION.into();
         state.0.twinform_version = env!("CARGO_PKG_VERSION").into();
         let json = serde_json::to_vec_pretty(&state.0).map_err(std::io::Error::other)?;
-        super::write_private_sync(path, &json)?;
+        file::write(path, Within::Named, &json, Holds::Secrets)?;
         state.1 = std::fs::metadata(path)
             .ok()
             .and_then(|m| Some((m.len(), m.modified().ok()?)));
@@ -256,6 +250,15 @@ impl SecretSink {
             .as_ref()
             .map_or_else(|| "standard output".into(), |p| p.display().to_string())
     }
+}
+
+/// The signing secrets stored in the secrets file at `path` (none when it
+/// is missing or unreadable): secrets of every run, so that no output or
+/// written file repeats them.
+pub fn stored(path: &Path) -> Vec<String> {
+    read_file(path)
+        .map(|f| f.webhooks.into_values().map(|r| r.signing_secret).collect())
+        .unwrap_or_default()
 }
 
 fn read_file(path: &Path) -> std::io::Result<SecretsFile> {

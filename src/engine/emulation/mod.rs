@@ -191,7 +191,13 @@ fn persist<S: Serialize>(shared: &Shared<S>, path: &Path) -> std::io::Result<()>
         .with_store(false, |s| serde_json::to_vec(s))
         .map_err(std::io::Error::other)?;
     // The state may hold secrets (signing secrets): owner-only.
-    super::apply::write_private_sync(path, &json)
+    super::file::write(
+        path,
+        super::file::Within::Named,
+        &json,
+        super::file::Holds::Secrets,
+    )?;
+    Ok(())
 }
 
 /// A running emulator, whatever its platform.

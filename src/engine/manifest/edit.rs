@@ -4,7 +4,7 @@
 //! that names a file (`{file: …}`) has that file rewritten instead; a
 //! templated or interpolated field is never overwritten.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
@@ -103,9 +103,24 @@ fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, Str
         Some((last, parent)) => (parent, last),
         None => return Err("no field named".into()),
     };
+    // A value an alias repeats, or one reached through an alias or a merge,
+    // is shared: writing it would change the other uses too, or replace
+    // the alias with a copy. It is left for a person.
+    let mut repeated = HashSet::new();
+    repeated_offsets(&node, &mut repeated);
+    let shared = |n: &Spanned<Node>| -> Result<(), String> {
+        if n.referenced != n.defined {
+            return Err("reached through a YAML alias or merge (`*…`); change it by hand".into());
+        }
+        if repeated.contains(&offset(n)) {
+            return Err("anchored (`&…`) and repeated by an alias; change it by hand".into());
+        }
+        Ok(())
+    };
     let mut at = &node;
     for seg in parent {
         at = step(at, seg).ok_or("the field's parent is not in the manifest")?;
+        shared(at)?;
     }
     let base = req.origin.base;
     let Some(target) = step(at, last) else {
@@ -120,6 +135,7 @@ fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, Str
             text: t,
         });
     };
+    shared(target)?;
     let start = base + offset(target);
     // Spans come from parsing this very text; anything else is refused, never sliced.
     if text.get(start..start + scalar_len(target)).is_none() {
@@ -169,6 +185,187 @@ fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, Str
         }
         _ => Err("the manifest has another shape there; change it by hand".into()),
     }
+}
+
+/// The offsets (where defined) of every node an alias or a merge repeats.
+fn repeated_offsets(n: &Spanned<Node>, out: &mut HashSet<usize>) {
+    if n.referenced != n.defined {
+        out.insert(n.defined.span().byte_offset().unwrap_or(0) as usize);
+    }
+    match &n.value {
+        Node::Map(entries) => entries.iter().for_each(|(_, v)| repeated_offsets(v, out)),
+        Node::Seq(items) => items.iter().for_each(|i| repeated_offsets(i, out)),
+        Node::Scalar(_) => {}
+    }
+}
+
+/// A place in the tree whose text is a file: `{file: …}` naming it, or a
+/// template that is it or includes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileUse {
+    /// The document (its file canonical) and the path to the text field.
+    pub origin: Origin,
+    pub path: Vec<Seg>,
+    /// For people: `CadenyaAgent \`ask\` (variations.concise.prompt) at cadenya.yaml:24`.
+    pub shown: String,
+}
+
+/// Every use of `file` by the manifests under `root`: a `{file: …}` that
+/// resolves to it, or a `{template: …}` that is it or includes it (at any
+/// depth). Rewriting `file` changes the text of each.
+pub fn uses_of(root: &Path, file: &Path) -> Vec<FileUse> {
+    let Ok(file) = std::fs::canonicalize(file) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for manifest in super::load::discover(root, root, &mut Vec::new()) {
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let manifest = std::fs::canonicalize(&manifest).unwrap_or(manifest);
+        let dir = manifest.parent().unwrap_or(root).to_path_buf();
+        for (base, doc) in split_documents(&text) {
+            let Ok(node) = serde_saphyr::from_str::<Spanned<Node>>(doc) else {
+                continue;
+            };
+            let mut found = Vec::new();
+            text_refs(&node, &mut Vec::new(), &mut found);
+            for (path, at, reference) in found {
+                let hit = match reference {
+                    Ref::File(rel) => std::fs::canonicalize(dir.join(rel)).is_ok_and(|p| p == file),
+                    Ref::Template(rel) => includes(root, &dir.join(rel), &file, &mut Vec::new()),
+                };
+                if !hit {
+                    continue;
+                }
+                let line = text.get(..base + at).map_or(0, |t| t.matches('\n').count()) + 1;
+                out.push(FileUse {
+                    shown: format!(
+                        "{} ({}) at {}:{line}",
+                        document_name(&node.value),
+                        dotted(&path),
+                        manifest.strip_prefix(root).unwrap_or(&manifest).display()
+                    ),
+                    origin: Origin {
+                        file: manifest.clone(),
+                        base,
+                    },
+                    path,
+                });
+            }
+        }
+    }
+    out
+}
+
+enum Ref<'a> {
+    File(&'a str),
+    Template(&'a str),
+}
+
+/// Every `{file: …}` and `{template: …}` below `n`: its path, offset and reference.
+fn text_refs<'a>(
+    n: &'a Spanned<Node>,
+    path: &mut Vec<Seg>,
+    out: &mut Vec<(Vec<Seg>, usize, Ref<'a>)>,
+) {
+    match &n.value {
+        Node::Map(entries) => {
+            let named = |k: &str| match n.value.get(k).map(|v| &v.value) {
+                Some(Node::Scalar(Some(rel))) => Some(rel.as_str()),
+                _ => None,
+            };
+            if let Some(rel) = named("file") {
+                out.push((path.clone(), offset(n), Ref::File(rel)));
+            } else if let Some(rel) = named("template") {
+                out.push((path.clone(), offset(n), Ref::Template(rel)));
+            } else {
+                for (k, v) in entries {
+                    path.push(Seg::Key(k.value.clone()));
+                    text_refs(v, path, out);
+                    path.pop();
+                }
+            }
+        }
+        Node::Seq(items) => {
+            for (i, v) in items.iter().enumerate() {
+                path.push(Seg::Index(i));
+                text_refs(v, path, out);
+                path.pop();
+            }
+        }
+        Node::Scalar(_) => {}
+    }
+}
+
+/// Whether the template at `template` is `file` or includes it (names in
+/// `{% … %}` tags are relative to the root, as the template loader reads
+/// them).
+fn includes(root: &Path, template: &Path, file: &Path, seen: &mut Vec<PathBuf>) -> bool {
+    let Ok(template) = std::fs::canonicalize(template) else {
+        return false;
+    };
+    if template == file {
+        return true;
+    }
+    if !template.starts_with(root) || seen.contains(&template) || seen.len() > 64 {
+        return false;
+    }
+    seen.push(template.clone());
+    let Ok(text) = std::fs::read_to_string(&template) else {
+        return false;
+    };
+    text.split("{%")
+        .skip(1)
+        .filter_map(|t| t.split("%}").next())
+        .flat_map(quoted_names)
+        .any(|name| includes(root, &root.join(name), file, seen))
+}
+
+/// The quoted strings of a template tag (`include "a.md"`, `from 'b' import c`).
+fn quoted_names(tag: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = tag;
+    while let Some(i) = rest.find(['"', '\'']) {
+        let quote = &rest[i..i + 1];
+        let after = &rest[i + 1..];
+        let Some(j) = after.find(quote) else { break };
+        out.push(&after[..j]);
+        rest = &after[j + 1..];
+    }
+    out
+}
+
+/// A document as people name it: its kind and its id, name or email.
+fn document_name(doc: &Node) -> String {
+    let field = |k: &str| match doc.get(k).map(|v| &v.value) {
+        Some(Node::Scalar(Some(v))) => Some(v.clone()),
+        _ => None,
+    };
+    let kind = field("kind").unwrap_or_else(|| "document".into());
+    match field("id")
+        .or_else(|| field("name"))
+        .or_else(|| field("email"))
+    {
+        Some(id) => format!("{kind} `{id}`"),
+        None => kind,
+    }
+}
+
+/// `variations.concise.prompt`, `webhooks[0].url`.
+fn dotted(path: &[Seg]) -> String {
+    let mut out = String::new();
+    for seg in path {
+        match seg {
+            Seg::Key(k) if out.is_empty() => out.push_str(k),
+            Seg::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
 }
 
 fn step<'a>(n: &'a Spanned<Node>, seg: &Seg) -> Option<&'a Spanned<Node>> {
@@ -250,17 +447,44 @@ fn scalar(text: &str, start: usize, len: usize, value: &NewValue) -> (usize, usi
         NewValue::Text(v) => v,
     };
     if let Some((header, code_end)) = block_header(text, start) {
-        let indent = start - line_start(text, start);
-        let end = start + len;
+        // The block's span runs to the next token, over the indentation of
+        // the next line (a sibling key): the old block ends with its last
+        // line that has text. Blank lines after it stay, unless the new
+        // block keeps trailing lines (`|+`), which would take them in.
+        let span_end = start + len;
+        let body = text.get(start..span_end).unwrap_or_default();
+        let last_text = start + body.trim_end_matches([' ', '\t', '\n', '\r']).len();
+        let own_end = line_end(text, last_text).min(span_end.max(last_text));
+        let blanks_end = match line_start(text, span_end) {
+            ls if ls >= own_end && text.get(ls..span_end).is_some_and(|t| t.trim().is_empty()) => {
+                ls
+            }
+            _ => own_end,
+        };
+        let min_indent = block_key_column(
+            text.get(line_start(text, header)..header)
+                .unwrap_or_default(),
+        )
+        .map_or(1, |c| c + 1);
+        let indent = text
+            .get(line_start(text, start)..span_end)
+            .unwrap_or_default()
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .map_or(0, |l| l.len() - l.trim_start_matches(' ').len())
+            .max(min_indent);
         let comment = text
             .get(code_end..line_end(text, code_end))
             .unwrap_or_default()
             .trim_end_matches(['\n', '\r']);
-        let replacement = match literal_block(v, indent) {
-            Some((chomp, lines)) => format!("|{chomp}{comment}\n{lines}"),
+        let (replacement, end) = match literal_block(v, indent) {
+            Some((chomp, lines)) => (
+                format!("|{chomp}{comment}\n{lines}"),
+                if chomp == "+" { blanks_end } else { own_end },
+            ),
             // Not expressible as a literal block: a quoted scalar on the
             // key's line, and the old block's lines go.
-            None => format!("{}{comment}\n", quoted(v)),
+            None => (format!("{}{comment}\n", quoted(v)), own_end),
         };
         return (header, end - header, replacement);
     }
@@ -478,6 +702,63 @@ fn insert(
         at,
         format!("{newline}{}{key}: {rendered}\n", " ".repeat(indent)),
     ))
+}
+
+/// Check that `new`, the text of a manifest after `requests` were spliced
+/// into `old`, reads as `old` with exactly those values changed: every
+/// document the same except at the requests' paths, which hold their new
+/// values. So an edit twinform mis-placed (a layout it read wrong) is never
+/// written: the tree after `pull` validates and plans as the live state.
+pub fn verify(old: &str, new: &str, requests: &[&Request]) -> Result<(), String> {
+    use serde_json::Value;
+    let parse = |doc: &str| serde_saphyr::from_str::<Value>(doc).map_err(|_| ());
+    let mut expected = Vec::new();
+    for (base, doc) in split_documents(old) {
+        let mut v = parse(doc).map_err(|()| "the manifest no longer parses".to_string())?;
+        for r in requests.iter().filter(|r| r.origin.base == base) {
+            set(&mut v, &r.path, json(&r.value))
+                .ok_or("the field's place changed while it was read")?;
+        }
+        expected.push(v);
+    }
+    let got: Result<Vec<Value>, ()> = split_documents(new)
+        .into_iter()
+        .map(|(_, doc)| parse(doc))
+        .collect();
+    match got {
+        Ok(got) if got == expected => Ok(()),
+        Ok(_) => Err("twinform could not write it without changing something else in this manifest's layout; change it by hand".into()),
+        Err(()) => Err("twinform could not write it in this manifest's layout (the result would not parse); change it by hand".into()),
+    }
+}
+
+/// A value as it reads back from YAML.
+fn json(v: &NewValue) -> serde_json::Value {
+    match v {
+        NewValue::Text(t) => t.clone().into(),
+        NewValue::Bool(b) => (*b).into(),
+        NewValue::Number(n) => serde_json::from_str(n).unwrap_or_else(|_| n.clone().into()),
+        NewValue::List(items) => items.clone().into(),
+    }
+}
+
+/// Set `value` at `path` of `v` (a missing last key is added).
+fn set(v: &mut serde_json::Value, path: &[Seg], value: serde_json::Value) -> Option<()> {
+    let (last, parent) = path.split_last()?;
+    let mut at = v;
+    for seg in parent {
+        at = match seg {
+            Seg::Key(k) => at.get_mut(k.as_str())?,
+            Seg::Index(i) => at.get_mut(*i)?,
+        };
+    }
+    match last {
+        Seg::Key(k) => {
+            at.as_object_mut()?.insert(k.clone(), value);
+        }
+        Seg::Index(i) => *at.get_mut(*i)? = value,
+    }
+    Some(())
 }
 
 /// Apply splices to files' text: `(file, old, new)` for every file changed.
@@ -728,5 +1009,96 @@ mod tests {
             edit(doc, vec![key("instructions")], NewValue::Text("x".into()))
                 .starts_with("skip: rendered from a template")
         );
+    }
+
+    #[test]
+    fn a_nested_block_text_is_replaced_and_everything_else_reads_the_same() {
+        let docs = [
+            "kind: A\nvariations:\n  c:\n    prompt: |\n      Answer.\n    model: x\n  d:\n    prompt: y\n",
+            "kind: A\nvariations:\n  c:\n    prompt: |   # reviewed\n      Answer.\n\n    model: x\n",
+            "kind: A\nvariations:\n  c:\n    prompt: |-\n\n      Answer.\n    model: x\n",
+            "kind: A\nvariations:\n  c:\n    prompt: |+\n      Answer.\n\n\n    model: x\n",
+            "kind: A\nvariations:\n  - prompt: >\n      Answer\n      more.\n    model: x\n  - prompt: z\n",
+            "kind: A\nvariations:\n  c:\n    prompt: |\n      Answer.\n",
+        ];
+        let values = [
+            "New\nprompt.\n",
+            "Keep\n\n",
+            "one line",
+            "two\nlines",
+            " leading",
+            "",
+        ];
+        for doc in docs {
+            let before: serde_json::Value = serde_saphyr::from_str(doc).unwrap();
+            let path = if doc.contains("  - prompt") {
+                vec![key("variations"), Seg::Index(0), key("prompt")]
+            } else {
+                vec![key("variations"), key("c"), key("prompt")]
+            };
+            for v in values {
+                let out = edit(doc, path.clone(), NewValue::Text(v.into()));
+                let after: serde_json::Value =
+                    serde_saphyr::from_str(&out).unwrap_or_else(|e| panic!("{e}\n{out}"));
+                let mut expected = before.clone();
+                let at = if doc.contains("  - prompt") {
+                    "/variations/0/prompt"
+                } else {
+                    "/variations/c/prompt"
+                };
+                *expected.pointer_mut(at).unwrap() = v.into();
+                assert_eq!(after, expected, "{doc:?} with {v:?}:\n{out}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_shared_by_an_anchor_and_alias_is_never_written() {
+        let doc = "kind: A\nbase: &p Hello\nvariations:\n  c: &c\n    prompt: *p\n    model: x\n  d:\n    <<: *c\n    weight: 2\n  e: *c\n";
+        for path in [
+            vec![key("base")],
+            vec![key("variations"), key("c"), key("prompt")],
+            vec![key("variations"), key("c"), key("model")],
+            vec![key("variations"), key("d"), key("model")],
+            vec![key("variations"), key("e"), key("model")],
+            vec![key("variations"), key("c"), key("weight")],
+        ] {
+            let out = edit(doc, path.clone(), NewValue::Text("changed".into()));
+            assert!(
+                out.starts_with("skip: anchored")
+                    || out.starts_with("skip: reached through a YAML alias"),
+                "{path:?}: {out}"
+            );
+        }
+        let out = edit(
+            doc,
+            vec![key("variations"), key("d"), key("weight")],
+            NewValue::Number("3".into()),
+        );
+        assert_eq!(out, doc.replace("weight: 2", "weight: 3"));
+    }
+
+    #[test]
+    fn verify_accepts_exactly_the_requested_change() {
+        let old = "kind: A\nid: a\nv:\n  c:\n    prompt: |\n      x\n    model: m\n---\nkind: B\n";
+        let req = Request {
+            origin: Origin {
+                file: PathBuf::from("m.yaml"),
+                base: 0,
+            },
+            path: vec![key("v"), key("c"), key("prompt")],
+            value: NewValue::Text("y\n".into()),
+            address: "a".into(),
+            field: "prompt".into(),
+        };
+        let good = old.replace("      x\n", "      y\n");
+        assert_eq!(verify(old, &good, &[&req]), Ok(()));
+        // The sibling dedented (what a mis-read span did): refused.
+        let dedented = old.replace("      x\n    model", "      y\nmodel");
+        assert!(verify(old, &dedented, &[&req]).is_err());
+        // Anything else changed, in this document or another: refused.
+        assert!(verify(old, &good.replace("model: m", "model: n"), &[&req]).is_err());
+        assert!(verify(old, &good.replace("kind: B", "kind: C"), &[&req]).is_err());
+        assert!(verify(old, &good.replace("prompt: |", "prompt: ["), &[&req]).is_err());
     }
 }

@@ -6,6 +6,9 @@
 //! `cadenya/W/prompts/<agent>.<variation>.md`, `cadenya/W/tool-sets/<id>.yaml`,
 //! `cadenya/W/memory/<layer>.yaml` with entries in
 //! `cadenya/W/memory/<layer>/<entry>.md`, and `cadenya/W/secrets.yaml`.
+//! An object whose externalId no manifest can hold (`../../x`) is left out
+//! and named; the ids left are made file-safe ([`file_name`]: `..` is a
+//! valid id), so every path stays one plain name inside `--out`.
 //!
 //! - Secrets are written as `${CADENYA_SECRET_<ID>}` placeholders: set those
 //!   variables to plan. Their values are never read.
@@ -27,10 +30,11 @@ use tokio::task::JoinSet;
 
 use super::api::{ws_path, CadenyaApi};
 use super::ops::{model_enabled, model_key};
+use super::validate::valid_id;
 use super::wire::{self, Resource, OWNER_LABEL};
 use crate::engine::http::ApiError;
 use crate::engine::manifest::to_yaml;
-use crate::engine::provider::{Export, ExportFilter};
+use crate::engine::provider::{file_name, Export, ExportFilter};
 
 /// Everything read of one workspace.
 #[derive(Default)]
@@ -171,7 +175,12 @@ pub async fn export(
         {
             continue;
         }
-        let r = read(api, w, parallelism).await?;
+        if w.metadata.ext().is_some_and(|x| !valid_id(x)) {
+            e.skipped.push(unnameable("workspace", &ws, "the account"));
+            continue;
+        }
+        let mut r = read(api, w, parallelism).await?;
+        drop_unnameable(&mut r, &ws, &mut e);
         e.known.extend(
             r.agents
                 .iter()
@@ -188,6 +197,41 @@ pub async fn export(
         ("secret", counts[2]),
     ];
     Ok(e)
+}
+
+/// Why a live object whose externalId no manifest can hold (and no file
+/// name should come from) is left out.
+fn unnameable(what: &str, id: &str, place: &str) -> String {
+    format!("{what} `{id}` in {place}: its externalId is not one a manifest can hold (letters, digits, `-`, `_` and `.`, at most 128)")
+}
+
+/// Leave out every object of `r` whose externalId a manifest cannot hold
+/// (`../../x`, an absolute path), naming each: its children go with it.
+fn drop_unnameable(r: &mut Read, ws: &str, e: &mut Export) {
+    let place = format!("`{ws}`");
+    let mut keep = |what: &str, list: &mut Vec<Resource>| {
+        list.retain(|x| match x.metadata.ext() {
+            Some(id) if !valid_id(id) => {
+                e.skipped.push(unnameable(what, id, &place));
+                false
+            }
+            _ => true,
+        })
+    };
+    keep("agent", &mut r.agents);
+    keep("tool set", &mut r.tool_sets);
+    keep("memory layer", &mut r.layers);
+    keep("secret", &mut r.secrets);
+    for (what, children) in [
+        ("variation", &mut r.variations),
+        ("schedule", &mut r.schedules),
+        ("tool", &mut r.tools),
+        ("memory entry", &mut r.entries),
+    ] {
+        for list in children.values_mut() {
+            keep(what, list);
+        }
+    }
 }
 
 /// A live string where a manifest interpolates.
@@ -421,9 +465,20 @@ fn every_text(secs: u64) -> String {
     format!("{secs}s")
 }
 
+/// `dir/stem.ext`, unique among the export's files (a name that differs
+/// only by case from one already written gets a numbered suffix).
+fn unique_path(e: &mut Export, dir: PathBuf, stem: &str, ext: &str, source: &str) -> PathBuf {
+    let base = dir.join(format!("{stem}.{ext}")).display().to_string();
+    let claimed = e.names.claim(base, source, |b, n| {
+        format!("{}-{n}.{ext}", b.trim_end_matches(&format!(".{ext}")))
+    });
+    PathBuf::from(claimed)
+}
+
 /// The manifests for one workspace; (workspaces, agents, secrets) exported.
 fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 3] {
-    let dir = PathBuf::from("cadenya").join(ws);
+    // Every file name below comes from a live id: made file-safe.
+    let dir = PathBuf::from("cadenya").join(file_name(ws));
     let only_agents = !filter.agents.is_empty();
     let ext = |x: &Resource| x.metadata.ext().map(str::to_string);
     let mut owners: BTreeSet<Option<String>> = BTreeSet::new();
@@ -481,7 +536,12 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
             };
             let prompt = v.spec_str("/prompt").map(|p| {
                 let file = e.names.claim(
-                    format!("{ws}/prompts/{id}.{vid}.md"),
+                    format!(
+                        "{}/prompts/{}.{}.md",
+                        dir.display(),
+                        file_name(&id),
+                        file_name(&vid)
+                    ),
                     &format!("the prompt of variation `{vid}` of agent `{id}`"),
                     |b, n| format!("{}-{n}.md", b.trim_end_matches(".md")),
                 );
@@ -602,8 +662,14 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
             variations,
             schedules,
         };
-        e.files
-            .insert(dir.join("agents").join(format!("{id}.yaml")), to_yaml(&doc));
+        let path = unique_path(
+            e,
+            dir.join("agents"),
+            &file_name(&id),
+            "yaml",
+            &format!("agent `{id}`"),
+        );
+        e.files.insert(path, to_yaml(&doc));
         agents += 1;
     }
     if only_agents {
@@ -668,10 +734,14 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
             adapter,
             tools,
         };
-        e.files.insert(
-            dir.join("tool-sets").join(format!("{id}.yaml")),
-            to_yaml(&doc),
+        let path = unique_path(
+            e,
+            dir.join("tool-sets"),
+            &file_name(&id),
+            "yaml",
+            &format!("tool set `{id}`"),
         );
+        e.files.insert(path, to_yaml(&doc));
     }
     for l in &r.layers {
         let Some(id) = ext(l) else {
@@ -694,9 +764,19 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
                 ));
                 continue;
             };
-            let file = format!("{eid}.md");
+            let path = unique_path(
+                e,
+                dir.join("memory").join(file_name(&id)),
+                &file_name(&eid),
+                "md",
+                &format!("entry `{eid}` of memory layer `{id}`"),
+            );
+            let file = path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default();
             e.files.insert(
-                dir.join("memory").join(&id).join(&file),
+                path,
                 en.spec_str("/content").unwrap_or_default().to_string(),
             );
             let key = en
@@ -709,7 +789,7 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
                     key,
                     description: en.spec_str("/description").map(str::to_string),
                     content: FileRef {
-                        file: format!("{id}/{file}"),
+                        file: format!("{}/{file}", file_name(&id)),
                     },
                 },
             );
@@ -725,8 +805,14 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
                 .map_or_else(|| "skills".into(), |t| wire::short(t, "MEMORY_LAYER_TYPE_")),
             entries,
         };
-        e.files
-            .insert(dir.join("memory").join(format!("{id}.yaml")), to_yaml(&doc));
+        let path = unique_path(
+            e,
+            dir.join("memory"),
+            &file_name(&id),
+            "yaml",
+            &format!("memory layer `{id}`"),
+        );
+        e.files.insert(path, to_yaml(&doc));
     }
     let mut secrets = Vec::new();
     for s in &r.secrets {

@@ -145,13 +145,19 @@ fn unique<'a>(
     }
 }
 
+/// Whether `v` is an id as Cadenya takes it in `external_id:<x>` paths
+/// (and so one a manifest can hold).
+pub fn valid_id(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 128
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
 /// An id as Cadenya takes it in `external_id:<x>` paths.
 fn check_id(ctx: &mut LoadContext, d: &Document, id: &Spanned<String>, what: &str) -> bool {
     let v = &id.value;
-    let ok = !v.is_empty()
-        && v.len() <= 128
-        && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let ok = valid_id(v);
     if !ok {
         ctx.error(
             d,
