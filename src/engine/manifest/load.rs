@@ -76,6 +76,8 @@ pub struct Document {
     /// Its string values holding `${`, checked once its provider has
     /// interpolated what it interpolates.
     pub placeholders: Vec<node::Placeholder>,
+    /// The document as a tree with positions (what resource tables read).
+    pub node: std::sync::Arc<Spanned<Node>>,
 }
 
 /// Where a variable was set (a key of a var file, or a `Variables`
@@ -477,6 +479,26 @@ impl<'a> LoadContext<'a> {
             .span
             .is_some_and(|sp| (doc.base..=doc.base + doc.text.len()).contains(&sp.offset()));
         same_file && inside
+    }
+
+    /// An identity (a name, an id, a reference to one) with `${var.NAME}`
+    /// substituted; a problem is recorded. Identities never take the
+    /// environment (a `${VAR}` left in one is reported by
+    /// [`LoadContext::check_placeholders`]).
+    pub fn identity(&mut self, doc: &Document, s: &Spanned<String>) -> Option<String> {
+        if !s.value.contains("${var.") {
+            return Some(s.value.clone());
+        }
+        match substitute_vars(&s.value, &self.vars) {
+            Ok(v) => {
+                self.mark_interpolated(doc, &s.referenced);
+                Some(v)
+            }
+            Err(e) => {
+                self.error(doc, &s.referenced, e.to_string());
+                None
+            }
+        }
     }
 
     /// Interpolate a manifest string; an unset or malformed variable is
@@ -950,6 +972,7 @@ fn read_document(
         text: text.to_string(),
         kind: kind.clone(),
         placeholders: node::placeholders(node),
+        node: std::sync::Arc::new(node.clone()),
     };
     let Some(schema) = kinds.schema(&kind.value) else {
         let mut p = ctx.problem_at(

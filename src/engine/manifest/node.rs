@@ -7,12 +7,53 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 
 /// One YAML node: a mapping (keys in document order), a sequence, or a scalar.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Node {
     Map(Vec<(Spanned<String>, Spanned<Node>)>),
     Seq(Vec<Spanned<Node>>),
     /// A scalar, with its value when it is a string.
     Scalar(Option<String>),
+    /// A scalar that is not a string: a boolean or a number (YAML's typed
+    /// scalars under strict booleans), kept with its value.
+    Typed(Typed),
+}
+
+/// A YAML scalar that is not a string.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Typed {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+}
+
+impl Node {
+    /// The node as JSON (for free-form values: schemas, template vars).
+    pub fn to_json(&self) -> Value {
+        match self {
+            Node::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.value.clone(), v.value.to_json()))
+                    .collect(),
+            ),
+            Node::Seq(items) => Value::Array(items.iter().map(|i| i.value.to_json()).collect()),
+            Node::Scalar(Some(s)) => Value::String(s.clone()),
+            Node::Scalar(None) => Value::Null,
+            Node::Typed(Typed::Bool(b)) => Value::Bool(*b),
+            Node::Typed(Typed::Int(i)) => Value::from(*i),
+            Node::Typed(Typed::Float(f)) => {
+                serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+            }
+        }
+    }
+
+    /// The string, when the node is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Node::Scalar(Some(s)) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 impl Node {
@@ -42,14 +83,6 @@ impl<'de> Deserialize<'de> for Node {
 
 struct NodeVisitor;
 
-macro_rules! scalar {
-    ($($name:ident: $ty:ty),*) => {
-        $(fn $name<E: de::Error>(self, _: $ty) -> Result<Node, E> {
-            Ok(Node::Scalar(None))
-        })*
-    };
-}
-
 impl<'de> Visitor<'de> for NodeVisitor {
     type Value = Node;
 
@@ -57,8 +90,45 @@ impl<'de> Visitor<'de> for NodeVisitor {
         f.write_str("any YAML value")
     }
 
-    scalar!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_i128: i128,
-        visit_u128: u128, visit_f64: f64, visit_bytes: &[u8]);
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Typed(Typed::Bool(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Typed(Typed::Int(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
+        Ok(
+            i64::try_from(v).map_or(Node::Typed(Typed::Float(v as f64)), |i| {
+                Node::Typed(Typed::Int(i))
+            }),
+        )
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Node, E> {
+        Ok(
+            i64::try_from(v).map_or(Node::Typed(Typed::Float(v as f64)), |i| {
+                Node::Typed(Typed::Int(i))
+            }),
+        )
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Node, E> {
+        Ok(
+            i64::try_from(v).map_or(Node::Typed(Typed::Float(v as f64)), |i| {
+                Node::Typed(Typed::Int(i))
+            }),
+        )
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::Typed(Typed::Float(v)))
+    }
+
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Node, E> {
+        Ok(Node::Scalar(None))
+    }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
         Ok(Node::Scalar(Some(v.to_string())))
@@ -162,7 +232,7 @@ fn collect_placeholders(node: &Spanned<Node>, in_vars: bool, out: &mut Vec<Place
                 });
             }
         }
-        Node::Scalar(None) => {}
+        Node::Scalar(None) | Node::Typed(_) => {}
         Node::Seq(items) => items
             .iter()
             .for_each(|i| collect_placeholders(i, in_vars, out)),
@@ -282,7 +352,7 @@ fn walk<'a>(node: &'a Node, schema: &Value, root: &Value, out: &mut Vec<UnknownF
                 }
             }
         }
-        Node::Scalar(_) => {}
+        Node::Scalar(_) | Node::Typed(_) => {}
     }
 }
 
@@ -319,7 +389,7 @@ fn fits(node: &Node, schema: &Value, root: &Value) -> bool {
     match node {
         Node::Map(_) => types.contains(&"object"),
         Node::Seq(_) => types.contains(&"array"),
-        Node::Scalar(_) => types.iter().any(|t| *t != "object" && *t != "array"),
+        Node::Scalar(_) | Node::Typed(_) => types.iter().any(|t| *t != "object" && *t != "array"),
     }
 }
 
