@@ -280,7 +280,5 @@ pub type Created<T> = Once<T>;
 
 /// Percent-encode one path segment.
 fn seg(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+    crate::engine::http::segment(s)
 }
