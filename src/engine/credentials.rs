@@ -475,13 +475,10 @@ pub fn mask(value: &Value) -> Value {
             Value::Object(
                 m.iter()
                     .map(|(k, v)| {
-                        let v = if is_container(k) || pair.as_deref() == Some(k.as_str()) {
-                            mask_all_strings(v)
-                        } else if covers(k, v) && !v.is_object() && !v.is_array() {
-                            mask_all_strings(v)
-                        } else {
-                            mask(v)
-                        };
+                        let whole = is_container(k)
+                            || pair.as_deref() == Some(k.as_str())
+                            || (covers(k, v) && !v.is_object() && !v.is_array());
+                        let v = if whole { mask_all_strings(v) } else { mask(v) };
                         (k.clone(), v)
                     })
                     .collect(),
