@@ -730,3 +730,19 @@ fn offline_checks_take_unset_variables_as_unknown_values() {
         1
     );
 }
+
+/// Attack review F15: `agents.YAML` is a manifest like `agents.yaml` (a
+/// skipped file's documents would be pruned).
+#[test]
+fn yaml_extensions_in_any_case_are_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.YAML"), "kind: Workspace\nname: Ops\n").unwrap();
+    std::fs::write(dir.path().join("b.Yml"), "kind: Workspace\nname: Dev\n").unwrap();
+    let v = manifest::load_with(dir.path(), &|_| None);
+    let tree = v.desired.expect("valid");
+    assert!(
+        tree.counts().contains(&("workspace", 2)),
+        "{:?}",
+        tree.counts()
+    );
+}

@@ -665,7 +665,10 @@ pub fn discover(path: &Path, root: &Path, problems: &mut Vec<Problem>) -> Vec<Pa
         };
         let name = entry.file_name().to_string_lossy();
         let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-        if is_dir || !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+        // Any case: `agents.YAML` is a manifest too (a skipped file's
+        // documents would be pruned).
+        let lower = name.to_ascii_lowercase();
+        if is_dir || !(lower.ends_with(".yaml") || lower.ends_with(".yml")) {
             continue;
         }
         out.extend(confined(entry.path(), root, problems));

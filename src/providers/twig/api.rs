@@ -95,7 +95,7 @@ impl TwigApi {
         path: &str,
         keys: &[&str],
     ) -> Result<Vec<T>> {
-        read_offset_list(path, PAGE_LIMIT, |offset| self.page(path, keys, offset)).await
+        read_offset_list(path, |offset| self.page(path, keys, offset)).await
     }
 
     /// The page of a list at `offset`.
