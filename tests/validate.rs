@@ -614,7 +614,7 @@ fn a_placeholder_is_interpolated_or_refused_never_sent_as_written() {
     std::fs::write(dir.path().join("bad.yaml"), bad).unwrap();
     std::fs::write(
         dir.path().join("vars.yaml"),
-        "kind: Variables\nvariables: {model: gpt}\n",
+        "kind: Variables\nvars: {model: gpt}\n",
     )
     .unwrap();
     let v = manifest::load_with(dir.path(), &env);
@@ -648,6 +648,17 @@ fn a_placeholder_is_interpolated_or_refused_never_sent_as_written() {
             .any(|(l, m)| l == "bad.yaml:11:8" && m.starts_with("`${var.…}` is not interpolated")),
         "{errors:?}"
     );
+    // Attack review F8: free-form values (a JSON Schema) are data, sent as
+    // written: a `${` in them is not a mistake.
+    std::fs::remove_file(dir.path().join("bad.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("free.yaml"),
+        "kind: CadenyaAgent\nworkspace: dev\nid: ask\ninput_schema: {type: object, properties: {q: {type: string, default: \"${price}\"}}}\n",
+    )
+    .unwrap();
+    let v = manifest::load_with(dir.path(), &env);
+    let errors: Vec<_> = v.problems.iter().filter(|p| p.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }
 
 /// Trust II item 19, the mechanism: read offline, an unset `${VAR}` is an

@@ -272,7 +272,7 @@ impl<'a> LoadContext<'a> {
                         .as_ref()
                         .map_or_else(|| "`${var.…}`".to_string(), |n| format!("`${{{n}}}`"));
                     self.error(doc, &p.at, format!("{what} is not interpolated in this field: it would be sent as written"))
-                        .set_help("only text fields take `${VAR}` (URLs, headers, prompts, messages, secret values; names and ids take `${var.NAME}`); write `$${` for a literal `${`");
+                        .set_help("only text fields take `${VAR}` (URLs, headers, prompts, messages, secret values; names and ids take `${var.NAME}`); free-form values (schemas, definitions) take `${` as written");
                 }
             }
         }
@@ -969,15 +969,18 @@ fn read_document(
     let kind = parse_doc::<KindOnly>(ctx, idx, base, text, &mut problems).map(|k| k.kind);
     ctx.problems.extend(problems);
     let kind = kind?;
+    let schema = kinds.schema(&kind.value);
     let doc = Document {
         file: idx,
         base,
         text: text.to_string(),
         kind: kind.clone(),
-        placeholders: node::placeholders(node),
+        placeholders: schema
+            .map(|s| node::placeholders(node, s))
+            .unwrap_or_default(),
         node: std::sync::Arc::new(node.clone()),
     };
-    let Some(schema) = kinds.schema(&kind.value) else {
+    let Some(schema) = schema else {
         let mut p = ctx.problem_at(
             &doc,
             &kind_node.referenced,

@@ -213,14 +213,76 @@ pub struct Placeholder {
     pub in_template_vars: bool,
 }
 
-/// Every string scalar of `node` holding an unescaped `${`, at any depth.
-pub fn placeholders(node: &Spanned<Node>) -> Vec<Placeholder> {
+/// Every string scalar of `node` holding an unescaped `${`, at any depth,
+/// except inside free-form values (`schema` gives them no fields: a JSON
+/// Schema, an output definition), whose text is data sent as written.
+pub fn placeholders(node: &Spanned<Node>, schema: &Value) -> Vec<Placeholder> {
     let mut out = Vec::new();
-    collect_placeholders(node, false, &mut out);
+    collect_placeholders(node, Some(schema), schema, false, &mut out);
     out
 }
 
-fn collect_placeholders(node: &Spanned<Node>, in_vars: bool, out: &mut Vec<Placeholder>) {
+/// Whether a schema describes a free-form mapping (an object with no
+/// properties and no schema for its values).
+fn free_form(schema: &Value) -> bool {
+    // A schema that says nothing of the value (`any`) is free-form too.
+    let structural = [
+        "type",
+        "$ref",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "properties",
+        "enum",
+        "const",
+        "items",
+        "not",
+    ];
+    if schema.is_object() && !structural.iter().any(|k| schema.get(*k).is_some()) {
+        return true;
+    }
+    let is_object = match schema.get("type") {
+        Some(Value::String(t)) => t == "object",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "object"),
+        _ => false,
+    };
+    is_object
+        && schema.get("properties").is_none()
+        && !matches!(
+            schema.get("additionalProperties"),
+            Some(Value::Object(_)) | Some(Value::Bool(false))
+        )
+}
+
+/// The schema of the value under `key` of a mapping described by `schema`.
+fn child_schema<'s>(schema: &'s Value, root: &'s Value, key: &str) -> Option<&'s Value> {
+    let s = resolve(schema, root);
+    if let Some(p) = s.get("properties").and_then(|p| p.get(key)) {
+        return Some(resolve(p, root));
+    }
+    if let Some(a @ Value::Object(_)) = s.get("additionalProperties") {
+        return Some(resolve(a, root));
+    }
+    for k in ["anyOf", "oneOf", "allOf"] {
+        for b in s.get(k).and_then(Value::as_array).into_iter().flatten() {
+            if let Some(found) = child_schema(b, root, key) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+fn collect_placeholders(
+    node: &Spanned<Node>,
+    schema: Option<&Value>,
+    root: &Value,
+    in_vars: bool,
+    out: &mut Vec<Placeholder>,
+) {
+    if schema.is_some_and(|s| free_form(resolve(s, root))) && !in_vars {
+        return;
+    }
     match &node.value {
         Node::Scalar(Some(s)) => {
             let exprs = expressions(s);
@@ -233,14 +295,18 @@ fn collect_placeholders(node: &Spanned<Node>, in_vars: bool, out: &mut Vec<Place
             }
         }
         Node::Scalar(None) | Node::Typed(_) => {}
-        Node::Seq(items) => items
-            .iter()
-            .for_each(|i| collect_placeholders(i, in_vars, out)),
+        Node::Seq(items) => {
+            let item_schema = schema.and_then(|s| resolve(s, root).get("items"));
+            items
+                .iter()
+                .for_each(|i| collect_placeholders(i, item_schema, root, in_vars, out))
+        }
         Node::Map(entries) => {
             let template = node.value.get("template").is_some();
             for (k, v) in entries {
                 let vars = in_vars || (template && k.value == "vars");
-                collect_placeholders(v, vars, out);
+                let sub = schema.and_then(|s| child_schema(s, root, &k.value));
+                collect_placeholders(v, sub, root, vars, out);
             }
         }
     }
