@@ -140,3 +140,29 @@ fn every_command_that_reads_manifests_takes_the_manifest_options() {
         assert!(readers.contains(&cmd.to_string()), "{cmd}: {readers:?}");
     }
 }
+
+/// Attack review F16: a `--local` state file planted as a link is refused
+/// at start, not lost silently after every apply.
+#[cfg(unix)]
+#[test]
+fn a_local_state_planted_as_a_link_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), "kind: Workspace\nname: Ops\n").unwrap();
+    std::fs::create_dir_all(dir.path().join(".twinform")).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        elsewhere.path().join("state.json"),
+        dir.path().join(".twinform/local.json"),
+    )
+    .unwrap();
+    let out = assert_cmd::Command::cargo_bin("twinform")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["apply", "--local", "--auto-approve", "."])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("symbolic link"), "{err}");
+    assert!(!elsewhere.path().join("state.json").exists());
+}

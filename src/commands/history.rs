@@ -104,7 +104,17 @@ pub async fn list(printer: &Printer, args: HistoryArgs) -> Result<Outcome, Error
     // text: manifests that do not load stop history (nothing would be
     // redacted). Read offline: an unset variable's value is unknown here,
     // and a warning names it.
-    validate::load_offline(printer, &args.manifests, &args.input)?;
+    let checked = validate::load_offline(printer, &args.manifests, &args.input)?;
+    // An unset variable's value cannot be redacted: old texts may hold it
+    // (attack review F12). History prints texts, so it needs every value.
+    if !checked.unknown.is_empty() {
+        return Err(Error::Refused(format!(
+            "history prints old instruction texts, and {} not set here, so {} could not be redacted from them; set {} (as plan needs) and run it again",
+            if checked.unknown.len() == 1 { format!("`{}` is", checked.unknown[0]) } else { format!("{} are", checked.unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")) },
+            if checked.unknown.len() == 1 { "its value" } else { "their values" },
+            checked.unknown.join(", ")
+        )));
+    }
     let session = session_for(printer, &args.provider, &args.api).await?;
     let found = versions(&session, &args.agent).await;
     session.close().await;
