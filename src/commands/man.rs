@@ -137,9 +137,12 @@ pub fn run(printer: &Printer, out: Option<&Path>) -> Result<Outcome, Error> {
     let mut written = vec![("twinform".to_string(), page(cmd.clone())?)];
     for sub in cmd.get_subcommands() {
         let name = format!("twinform-{}", sub.get_name());
+        // The version titles the page; subcommands take no `-V`, so the
+        // page must not list it.
         let sub = sub
             .clone()
             .version(crate::VERSION)
+            .disable_version_flag(true)
             .display_name(name.clone())
             .bin_name(format!("twinform {}", sub.get_name()));
         written.push((name.clone(), page(sub)?));
