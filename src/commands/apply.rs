@@ -89,11 +89,13 @@ fn check_and_confirm(
     if let Some(saved) = saved {
         check_saved(printer, saved, p)?;
     }
-    // Text: stdout is the apply's transcript (the plan it carries out, a
-    // line per change, the summary); stderr is what is said on the way
-    // (the question, progress, notes and warnings).
+    // stdout is the apply's report (a line per change and the summary, or
+    // the JSON events or Markdown report); stderr is what is said on the
+    // way: this plan, the question, progress, notes and warnings, so the
+    // plan being confirmed shows even with stdout redirected.
     if args.format == Format::Text {
-        printer.human(&render::text::render(&p.plan, &p.context, printer));
+        let err = printer.for_stderr();
+        printer.message(&render::text::render(&p.plan, &p.context, &err));
     }
     if p.plan.is_empty() {
         return Ok(false);
@@ -517,8 +519,8 @@ fn summarize(
             " Run apply again to finish; `twinform apply --resume` shows where it stopped.",
         );
     }
-    // The summary closes the transcript (stdout) in text; the machine
-    // formats own stdout, so there it is said on stderr.
+    // The summary closes the report (stdout) in text; the machine formats
+    // carry their own summary there, so this line goes to stderr.
     if format == Format::Text {
         printer.human(&format!("{line}\n"));
     } else {
@@ -541,8 +543,8 @@ fn resume(printer: &Printer, journal: &Path) -> Result<Outcome, Error> {
             let (id, done, unfinished, failed) =
                 (last.apply_id, last.done, last.unfinished, last.failed);
             let mut out = format!(
-                "Last apply {id}: {} operations done, {} unfinished, {} failed.\n",
-                done.len(),
+                "Last apply {id}: {} done, {} unfinished, {} failed.\n",
+                plural(done.len(), "operation"),
                 unfinished.len(),
                 failed.len()
             );

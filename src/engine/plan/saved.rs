@@ -333,7 +333,7 @@ fn segments(address: &str) -> Vec<Segment> {
 }
 
 /// The object an address is about: up to its first keyed step
-/// (`twig.agent["x"]` of `twig.agent["x"]`, `agent["x"]` of
+/// (`other.agent["x"]` of `other.agent["x"]`, `agent["x"]` of
 /// `agent["x"].schedule`).
 fn root(path: &[Segment]) -> String {
     let end = path
@@ -400,7 +400,7 @@ mod tests {
         let s = saved(&[digest], &[(digest, "1"), (scout, "1")]);
         let mut fresh = Plan::default();
         fresh.changes.push(super::super::Change::new(
-            "twin",
+            "p",
             scout,
             "instructions",
             super::super::Action::Update,
@@ -434,10 +434,10 @@ mod tests {
         // A workspace fingerprinted by id is no address of either plan.
         assert!(related(r#"workspace_id["ws_1"]"#));
         // An id after `#` is not part of the address.
-        let twig = r#"twig.agent["Support"]"#;
-        let s = saved(&[twig], &[]);
-        let now = map(&[(r#"twig.agent["Support"]#agent_1"#, "2")]);
-        let c = compare(&s, &now, &map(&[(twig, "h")]), &Plan::default());
+        let other = r#"other.agent["Support"]"#;
+        let s = saved(&[other], &[]);
+        let now = map(&[(r#"other.agent["Support"]#agent_1"#, "2")]);
+        let c = compare(&s, &now, &map(&[(other, "h")]), &Plan::default());
         assert_eq!(c.stale.len(), 1);
     }
 
@@ -447,7 +447,7 @@ mod tests {
         let ws = r#"workspace["W"]"#;
         let s = saved(&[agent], &[]);
         let mut fresh = Plan::default();
-        let mut c = super::super::Change::new("twin", agent, "agent", super::super::Action::Create);
+        let mut c = super::super::Change::new("p", agent, "agent", super::super::Action::Create);
         c.depends_on.push(ws.into());
         fresh.changes.push(c);
         let c = compare(

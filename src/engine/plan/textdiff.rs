@@ -135,6 +135,9 @@ pub fn unified(old: &str, new: &str) -> String {
     out
 }
 
+/// Byte ranges of changed words in one line of a diff (after its sign).
+pub type Words = Vec<std::ops::Range<usize>>;
+
 /// Past this length, a pair of lines is not compared word by word (the
 /// word diff is quadratic at worst; a prompt line is rarely this long).
 const MAX_WORD_LINE: usize = 4_000;
@@ -146,7 +149,7 @@ const MAX_WORD_LINE: usize = 4_000;
 /// that shares less than half its text is a rewrite, and is not marked.
 /// The diff holds only shown forms, so a masked value is `(sensitive)` on
 /// both sides and never marked (nor revealed).
-pub fn word_marks(diff: &str) -> Vec<Vec<std::ops::Range<usize>>> {
+pub fn word_marks(diff: &str) -> Vec<Words> {
     let lines: Vec<&str> = diff.lines().collect();
     let mut marks = vec![Vec::new(); lines.len()];
     let sign = |i: usize| lines[i].as_bytes().first().copied();
@@ -177,10 +180,7 @@ pub fn word_marks(diff: &str) -> Vec<Vec<std::ops::Range<usize>>> {
 
 /// The changed byte ranges of `old` and `new`, word by word; `None` when
 /// they share less than half their text (or are too long to compare).
-fn changed_words(
-    old: &str,
-    new: &str,
-) -> Option<(Vec<std::ops::Range<usize>>, Vec<std::ops::Range<usize>>)> {
+fn changed_words(old: &str, new: &str) -> Option<(Words, Words)> {
     if old.len().max(new.len()) > MAX_WORD_LINE || old == new {
         return None;
     }
@@ -190,7 +190,7 @@ fn changed_words(
         .diff_words(old, new);
     let (mut o, mut n) = (Vec::new(), Vec::new());
     let (mut at_old, mut at_new, mut same) = (0usize, 0usize, 0usize);
-    let push = |ranges: &mut Vec<std::ops::Range<usize>>, r: std::ops::Range<usize>, text: &str| {
+    let push = |ranges: &mut Words, r: std::ops::Range<usize>, text: &str| {
         // Changed whitespace between two changed words joins them; a
         // changed run of whitespace alone is not worth a mark.
         match ranges.last_mut() {
