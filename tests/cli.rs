@@ -220,10 +220,24 @@ fn the_emulator_says_which_variables_point_at_it() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    // Read the banner on a thread: a banner that never says it must fail
+    // the test, not hang it.
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(err)).map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let mut banner = String::new();
-    for _ in 0..4 {
-        std::io::BufRead::read_line(&mut err, &mut banner).unwrap();
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(10)) {
+        banner.push_str(&line);
+        banner.push('\n');
+        if line.contains("TWIG_ENDPOINT") {
+            break;
+        }
     }
     let _ = child.kill();
     let _ = child.wait();
