@@ -73,7 +73,7 @@ fn exit_codes() -> Vec<(String, &'static str)> {
     vec![
         (
             EXIT_OK.to_string(),
-            "Success; with --detailed-exitcode (and drift): no changes.",
+            "Success; with --detailed-exitcode (and drift): no changes (with --ignore-manual: none but changes only a person can make).",
         ),
         (
             EXIT_ERROR.to_string(),
@@ -81,7 +81,7 @@ fn exit_codes() -> Vec<(String, &'static str)> {
         ),
         (
             EXIT_CHANGES.to_string(),
-            "With --detailed-exitcode (and drift): the plan has changes.",
+            "With --detailed-exitcode (and drift): the plan has changes (with --ignore-manual: changes twinform can apply).",
         ),
         (
             "129, 130, 143".into(),
