@@ -163,6 +163,14 @@ fn the_command_line_says_what_it_accepts() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("did you mean `twig`?"), "{err}");
+    for args in [
+        &["whoami", "--provider", "cadenia"][..],
+        &["export", "--provider", "cadenia", "--out", "x"],
+    ] {
+        let out = twinform().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("did you mean `cadenya`?"), "{args:?}: {err}");
+    }
     let help = twinform().args(["emulator", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     for p in twinform::providers::all() {

@@ -185,6 +185,7 @@ fn check_saved(printer: &Printer, saved: &SavedPlan, p: &mut Prepared) -> Result
         p.plan
             .changes
             .retain(|c| saved.operations.contains_key(&c.address));
+        p.context.paced = Pacing::of(&p.tree, &p.session, &p.plan).sentences(&p.tree);
     }
     Ok(())
 }

@@ -6,18 +6,7 @@ use crate::engine::output::Printer;
 
 #[cfg(feature = "emulator")]
 pub async fn run(printer: &Printer, args: EmulatorArgs) -> Result<Outcome, Error> {
-    let all = crate::providers::all();
-    let Some(p) = all.iter().find(|p| p.info().name == args.provider) else {
-        let names: Vec<&str> = all.iter().map(|p| p.info().name).collect();
-        let hint = crate::engine::manifest::diagnostic::did_you_mean(&args.provider, &names)
-            .map(|n| format!("did you mean `{n}`? "))
-            .unwrap_or_default();
-        return Err(Error::Refused(format!(
-            "--provider {}: no such provider ({hint}providers are {})",
-            args.provider,
-            names.join(", ")
-        )));
-    };
+    let p = super::provider_named(&args.provider)?;
     let running = p
         .emulator()
         .start(&args.listen, args.state.as_deref(), &args.faults.config())

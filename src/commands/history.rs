@@ -73,12 +73,7 @@ async fn session_for(
     name: &str,
     api: &crate::cli::ApiArgs,
 ) -> Result<Session, Error> {
-    let all = crate::providers::all();
-    let provider: Arc<dyn DynProvider> = all
-        .iter()
-        .find(|p| p.info().name == name)
-        .cloned()
-        .ok_or_else(|| Error::Refused(format!("--provider {name}: no such provider")))?;
+    let provider: Arc<dyn DynProvider> = super::provider_named(name)?;
     connect(printer, api, &[provider]).await
 }
 
