@@ -78,20 +78,22 @@ impl Pacer {
         (self.refill)(scope).filter(|r| r.is_finite() && *r > 0.0)
     }
 
-    /// How long until `n` more requests of `scope` can all have been sent,
+    /// How long until `n` more requests of `scope` (those in flight
+    /// included: they have their budget already) can all have been sent,
     /// from what the pacer knows now (the budget left, when it next grows,
     /// the documented refill); `None` when the scope has no known refill.
     pub fn time_for(&self, scope: &'static str, n: u64) -> Option<Duration> {
         let per_minute = self.refill(scope)?;
         let interval = Duration::from_secs_f64(60.0 / per_minute);
-        let (left, next) = self.with(scope, |p| {
+        let (left, next, in_flight) = self.with(scope, |p| {
             let left = u64::try_from(p.remaining.unwrap_or(0).max(0)).unwrap_or(0);
             let next = p
                 .reset_at
                 .and_then(|r| r.checked_duration_since(Instant::now()))
                 .map(|d| d + p.skew);
-            (left, next)
+            (left, next, u64::try_from(p.in_flight.max(0)).unwrap_or(0))
         })?;
+        let n = n.saturating_sub(in_flight);
         if n <= left {
             return Some(Duration::ZERO);
         }
@@ -257,6 +259,11 @@ mod tests {
         );
         let t = p.time_for("write", 2).unwrap().as_secs_f64();
         assert!((7.5..=8.1).contains(&t), "{t}");
+        // Requests in flight have their budget: 15 sent, 25 waiting.
+        p.set("write", Some(0), None);
+        p.with("write", |s| s.in_flight = 15);
+        let t = p.time_for("write", 40).unwrap().as_secs_f64();
+        assert!((149.0..=151.0).contains(&t), "{t}");
     }
 
     #[tokio::test]
