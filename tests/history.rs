@@ -297,3 +297,36 @@ fn rollback_of_a_shared_prompt_file_names_the_others_and_needs_force() {
         "Be brief.\n"
     );
 }
+
+/// Review II 14: diff headers name versions once (`digest@3`, not
+/// `digest@@3`), and an agent that does not exist is said so, with the
+/// closest id, not as the API's bare 403.
+#[test]
+fn history_names_versions_plainly_and_suggests_a_misspelt_agent() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    three_versions(&twin, dir.path());
+    let (code, out, _) = output(
+        twin.cmd(dir.path())
+            .args(["history", "digest", "--diff", "@3", "@2"]),
+    );
+    assert_eq!(code, 0);
+    let heads: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("--- ") || l.starts_with("+++ "))
+        .collect();
+    assert_eq!(heads.len(), 2, "{out}");
+    assert!(
+        heads[0].starts_with("--- digest@3") && heads[1].starts_with("+++ digest@2"),
+        "{out}"
+    );
+    assert!(!out.contains("@@3") && !out.contains("@@2"), "{out}");
+
+    let (code, _, err) = output(twin.cmd(dir.path()).args(["history", "digets"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no agent named `digets` on Twin (did you mean `digest`?)"),
+        "{err}"
+    );
+    assert!(!err.contains("403"), "{err}");
+}

@@ -20,14 +20,7 @@ pub async fn run(printer: &Printer, args: ExportArgs) -> Result<Outcome, Error> 
     let all = crate::providers::all();
     let mut providers: Vec<Arc<dyn DynProvider>> = Vec::new();
     for name in &args.provider {
-        match all.iter().find(|p| p.info().name == name) {
-            Some(p) => providers.push(p.clone()),
-            None => {
-                return Err(Error::Refused(format!(
-                    "--provider {name}: no such provider"
-                )))
-            }
-        }
+        providers.push(super::provider_named(name)?);
     }
     let filter = ExportFilter {
         workspaces: args.workspace.clone(),
