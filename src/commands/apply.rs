@@ -51,11 +51,13 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
             },
         ),
     };
+    let policies = super::policy::load_or_stop(&printer, &args.policy, &args.input)?;
     let input = ManifestArgs {
         var_file: var_files,
+        declared: policies.is_some(),
         ..args.input.clone()
     };
-    let prepared = prepare(
+    let mut prepared = prepare(
         &printer,
         &manifests,
         &input,
@@ -64,6 +66,25 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
         &args.journal,
     )
     .await?;
+    // Before anything is confirmed or written: a deny refuses the apply.
+    if let Some(set) = &policies {
+        let judged = super::policy::judge(
+            &printer,
+            set,
+            &input,
+            "apply",
+            &mut prepared.plan,
+            &prepared.tree.declared,
+            args.format,
+        );
+        if let Err(errors) = judged {
+            prepared.session.close().await;
+            return Err(Error::Refused(format!(
+                "the policies deny this plan ({}, above): nothing was changed",
+                plural(errors, "error")
+            )));
+        }
+    }
     let result = match check_and_confirm(&printer, &args, saved.as_ref(), &prepared) {
         Ok(true) => execute(&printer, &args, prepared).await,
         // Nothing to do: machine formats still get their (empty) report.

@@ -5,7 +5,7 @@ use std::path::Path;
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use super::{Error, Outcome};
-use crate::cli::{Annotations, Format, ManifestArgs};
+use crate::cli::{Annotations, Format, ManifestArgs, PolicyArgs};
 use crate::engine::manifest::diagnostic::problems_json;
 use crate::engine::manifest::{Problem, Validated};
 use crate::engine::output::Printer;
@@ -37,6 +37,7 @@ fn options(input: &ManifestArgs) -> LoadOptions {
         var_files: input.var_file.clone(),
         strict_vars: input.strict_vars,
         allow_hidden: input.allow_hidden.clone(),
+        declared: input.declared,
     }
 }
 
@@ -50,7 +51,7 @@ pub fn check(path: &Path, input: &ManifestArgs) -> Validated<Checked> {
 
 /// Report problems as `input` asks: reports on stderr, one JSON document on
 /// stdout with `-o json`, and CI annotations.
-fn report(printer: &Printer, input: &ManifestArgs, problems: &[Problem], stdout: bool) {
+pub(super) fn report(printer: &Printer, input: &ManifestArgs, problems: &[Problem], stdout: bool) {
     // People read stderr in every mode (a CI log); machines get the document.
     render_problems(printer, problems);
     if input.json_problems && (!problems.is_empty() || stdout) {
@@ -74,12 +75,18 @@ fn report(printer: &Printer, input: &ManifestArgs, problems: &[Problem], stdout:
     }
 }
 
-/// `validate -o markdown`: a summary line and one bullet per problem, for a
-/// pull-request comment (every manifest text escaped).
-fn markdown(problems: &[Problem], errors: usize, warnings: usize) -> String {
+/// `validate -o markdown` (`title`: `twinform validate`): a summary line
+/// and one bullet per problem, for a pull-request comment (every manifest
+/// text escaped).
+pub(super) fn markdown(
+    title: &str,
+    problems: &[Problem],
+    errors: usize,
+    warnings: usize,
+) -> String {
     use crate::engine::plan::render::markdown::escape;
     let mut out = format!(
-        "### twinform validate: {}, {}\n\n",
+        "### {title}: {}, {}\n\n",
         count(errors, "error"),
         count(warnings, "warning")
     );
@@ -134,14 +141,46 @@ pub fn run(
     printer: &Printer,
     path: &Path,
     input: &ManifestArgs,
+    policy_args: &PolicyArgs,
     format: Format,
 ) -> Result<Outcome, Error> {
-    let validated = check(path, input);
+    let policies = super::policy::load(policy_args);
+    let input = &ManifestArgs {
+        declared: matches!(policies, Ok(Some(_))),
+        ..input.clone()
+    };
+    let mut validated = check(path, input);
+    match (&policies, &validated.desired) {
+        // A broken policy is reported with the manifests' problems.
+        (Err(problems), _) => {
+            validated.problems.extend(problems.iter().cloned());
+            validated.desired = None;
+        }
+        (Ok(Some(set)), Some(checked)) => {
+            let found = super::policy::evaluate(
+                printer,
+                set,
+                "validate",
+                &crate::engine::plan::Plan::default(),
+                &checked.declared,
+            );
+            if found.iter().any(Problem::is_error) {
+                validated.desired = None;
+            }
+            validated.problems.extend(found);
+        }
+        _ => {}
+    }
     report(printer, input, &validated.problems, true);
     let errors = validated.problems.iter().filter(|p| p.is_error()).count();
     let warnings = validated.problems.len() - errors;
     if format == Format::Markdown {
-        printer.human(&markdown(&validated.problems, errors, warnings));
+        printer.human(&markdown(
+            "twinform validate",
+            &validated.problems,
+            errors,
+            warnings,
+        ));
     }
     if input.json_problems {
         return if validated.desired.is_some() {

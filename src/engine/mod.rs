@@ -13,9 +13,11 @@ pub mod manifest;
 pub mod model;
 pub mod output;
 pub mod plan;
+pub mod policy;
 pub mod provider;
 pub mod redact;
 pub mod session;
+pub mod tokens;
 
 /// SHA-256 hex of some bytes (content hashes, fingerprints).
 pub fn sha256_hex(data: &[u8]) -> String {

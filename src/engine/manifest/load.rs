@@ -116,6 +116,9 @@ pub struct LoadContext<'a> {
     interpolated: Vec<(usize, usize, usize)>,
     /// Hidden files and folders that `--allow-hidden` lets be read.
     pub(super) allowed_hidden: Vec<PathBuf>,
+    /// Every text providers interpolated or read, where it is declared
+    /// (`None`: not recorded), for [`super::declared`].
+    pub(super) recorded: Option<Vec<super::declared::Recorded>>,
 }
 
 /// Hidden folders that are never read by a template or `{file: …}`, even
@@ -196,6 +199,30 @@ impl<'a> LoadContext<'a> {
             env,
             interpolated: Vec::new(),
             allowed_hidden: Vec::new(),
+            recorded: None,
+        }
+    }
+
+    /// Keep every text providers interpolate or read, at the place it is
+    /// declared, so what each document declares can be read back with its
+    /// final values ([`super::declared::Declared`], for policies).
+    pub fn record_texts(&mut self) {
+        self.recorded.get_or_insert_with(Vec::new);
+    }
+
+    /// Record `text`, declared at `loc` of `doc` (`long`: a prompt).
+    pub(super) fn record(&mut self, doc: &Document, loc: &Location, text: &Text, long: bool) {
+        if self.recorded.is_none() {
+            return;
+        }
+        let (offset, _) = self.span(doc.file, doc.base, loc);
+        if let Some(r) = &mut self.recorded {
+            r.push(super::declared::Recorded {
+                file: doc.file,
+                offset,
+                text: text.clone(),
+                long,
+            });
         }
     }
 
@@ -486,6 +513,7 @@ impl<'a> LoadContext<'a> {
                             len,
                         }));
                     }
+                    self.record(doc, &s.referenced, &t, false);
                     return Some(t);
                 }
                 Err(InterpolateError::Unset(name))

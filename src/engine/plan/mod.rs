@@ -101,6 +101,8 @@ pub struct Change {
     pub drift: Option<Drift>,
     /// Extra facts for people (next fire times of a schedule).
     pub notes: Vec<String>,
+    /// Token counts of the long text it writes (a prompt, a memory entry).
+    pub tokens: Option<crate::engine::tokens::TokenCount>,
     /// The operations, in order, as the provider's serialized op values.
     /// Never shown: they hold real values.
     pub ops: Vec<Value>,
@@ -129,6 +131,7 @@ impl Change {
             diff: None,
             drift: None,
             notes: Vec::new(),
+            tokens: None,
             ops: Vec::new(),
         }
     }
@@ -208,6 +211,9 @@ impl Serialize for Change {
                 "notes",
                 serde_json::to_value(&self.notes).unwrap_or_default(),
             );
+        }
+        if let Some(t) = &self.tokens {
+            put("tokens", serde_json::to_value(t).unwrap_or_default());
         }
         Value::Object(m).serialize(s)
     }
