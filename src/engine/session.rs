@@ -575,7 +575,6 @@ pub async fn plan(
         explained.map_err(PlanFailure::Explain)?;
     }
     annotate::fire_times(&mut plan, chrono::Utc::now());
-    annotate::token_models(&mut plan);
     Ok(Planned { plan, lives })
 }
 

@@ -255,11 +255,18 @@ impl<'a> Reader<'a> {
         substitute_vars(s, &self.ctx.vars).unwrap_or_else(|_| SENSITIVE.into())
     }
 
+    /// `s` without any known secret: a secret URL (a webhook marked
+    /// `sensitive`, one with a credential in it) keeps its scheme and host,
+    /// as plans show it, so a rule can still check them.
     fn scrub(&self, s: &str) -> String {
         let mut out = s.to_string();
         for secret in &self.secrets {
             if out.contains(secret) {
-                out = out.replace(secret, SENSITIVE);
+                let shown = match url::Url::parse(secret) {
+                    Ok(u) if u.host_str().is_some() => super::text::host_only(secret),
+                    _ => SENSITIVE.to_string(),
+                };
+                out = out.replace(secret, &shown);
             }
         }
         out

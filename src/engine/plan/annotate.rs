@@ -1,6 +1,5 @@
 //! Facts added to a plan after the diff, where the clock is allowed: the
-//! next fire times of every schedule a plan adds or changes, and whether a
-//! change's token counts are exact for its model.
+//! next fire times of every schedule a plan adds or changes.
 
 use std::str::FromStr;
 
@@ -53,68 +52,10 @@ pub fn fire_times(plan: &mut Plan, now: DateTime<Utc>) {
     }
 }
 
-/// Token counts ([`crate::engine::tokens`]) are exact only for models whose
-/// own encoding they use: a change's counts are marked exact when the
-/// change, or the object it belongs to, shows a `model` field (its value
-/// after the change, else before) of that family. Without a model in sight
-/// they stay approximate.
-pub fn token_models(plan: &mut Plan) {
-    let model_of = |c: &super::Change| -> Option<String> {
-        let f = c.field("model")?;
-        f.after
-            .as_plain_str()
-            .or_else(|| f.before.as_plain_str())
-            .map(str::to_string)
-    };
-    let models: Vec<Option<String>> = plan
-        .changes
-        .iter()
-        .map(|c| {
-            model_of(c).or_else(|| {
-                let group = c.group.as_deref()?;
-                plan.changes
-                    .iter()
-                    .find(|o| o.address == group)
-                    .and_then(model_of)
-            })
-        })
-        .collect();
-    for (c, model) in plan.changes.iter_mut().zip(models) {
-        if let (Some(t), Some(m)) = (c.tokens.as_mut(), model) {
-            t.for_model(&m);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::plan::{Change, FieldChange, Literal, Shown};
-
-    #[test]
-    fn token_counts_are_exact_only_for_a_model_of_their_family() {
-        let mut plan = Plan::default();
-        let mut agent = Change::new("p", "a[\"x\"]", "agent", Action::Update);
-        agent.fields.push(FieldChange::plain(
-            "model",
-            &Literal::from("gpt-4"),
-            &Literal::from("gpt-4o"),
-        ));
-        agent.tokens = Some(crate::engine::tokens::TokenCount::of(None, "hi"));
-        let mut child = Change::new("p", "a[\"x\"].prompt", "prompt", Action::Update);
-        child.group = Some("a[\"x\"]".into());
-        child.tokens = agent.tokens.clone();
-        let mut alone = Change::new("p", "b[\"y\"]", "agent", Action::Update);
-        alone.tokens = agent.tokens.clone();
-        plan.changes = vec![agent, child, alone];
-        token_models(&mut plan);
-        let approximate: Vec<bool> = plan
-            .changes
-            .iter()
-            .map(|c| c.tokens.as_ref().unwrap().approximate)
-            .collect();
-        assert_eq!(approximate, [false, false, true]);
-    }
 
     #[test]
     fn schedules_show_their_next_fire_times() {

@@ -161,6 +161,14 @@ impl Change {
     pub fn field(&self, name: &str) -> Option<&FieldChange> {
         self.fields.iter().find(|f| f.name == name)
     }
+
+    /// Its token counts are for `model` (the model that reads the text, if
+    /// the manifest names one): exact when it uses their encoding.
+    pub fn tokens_for_model(&mut self, model: Option<&str>) {
+        if let (Some(t), Some(m)) = (self.tokens.as_mut(), model) {
+            t.for_model(m);
+        }
+    }
 }
 
 fn side(fields: &[FieldChange], pick: impl Fn(&FieldChange) -> &Shown) -> Value {
@@ -373,6 +381,21 @@ mod tests {
             "agent[\"x\"].webhook[\"u\"]"
         ));
         assert!(!Plan::target_matches("agent[\"x\"]", "agent[\"xy\"]"));
+    }
+
+    #[test]
+    fn token_counts_are_exact_only_for_a_model_of_their_family() {
+        let mut c = Change::new("p", "a[\"x\"]", "agent", Action::Update);
+        c.tokens = Some(crate::engine::tokens::TokenCount::of(None, "hi"));
+        c.tokens_for_model(None);
+        assert!(
+            c.tokens.as_ref().unwrap().approximate,
+            "no model: approximate"
+        );
+        c.tokens_for_model(Some("gpt-4o"));
+        assert!(!c.tokens.as_ref().unwrap().approximate);
+        c.tokens_for_model(Some("anthropic/claude-sonnet-4.6"));
+        assert!(c.tokens.as_ref().unwrap().approximate);
     }
 
     #[test]

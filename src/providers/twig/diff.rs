@@ -444,6 +444,7 @@ impl Differ<'_> {
                 Shown::long_text(p.expose(), p.is_sensitive()),
             ));
             describe_change(&mut c, None, p);
+            c.tokens_for_model(spec.model.as_deref());
             fields.system_prompt = Some(p.expose().to_string());
         }
         self.push(c, vec![Op::CreateAgent { fields }]);
@@ -536,6 +537,7 @@ impl Differ<'_> {
                 c.fields
                     .push(FieldChange::new("system_prompt", before, after));
                 describe_change(&mut c, have, p);
+                c.tokens_for_model(spec.model.as_deref());
                 fields.system_prompt = Some(p.expose().to_string());
             }
         }
