@@ -748,7 +748,7 @@ fn plans_give_policies_their_changes_as_conftest_reads_them() {
             ("m.yaml", &TWIN_HTTP_WEBHOOK.replace("http://", "https://")),
             (
                 "policy/p.rego",
-                "package main\n\nwarn contains {\"msg\": sprintf(\"%s is new\", [c.address]), \"address\": c.address} if {\n\tsome c in input.changes\n\tc.action == \"create\"\n\tc.resource == \"agent\"\n}\n\ndeny contains \"validate sees no changes\" if {\n\tinput.command == \"validate\"\n\tcount(input.changes) > 0\n}\n",
+                "package main\n\nwarn contains {\"msg\": sprintf(\"%s is new\", [c.address]), \"address\": c.address} if {\n\tsome c in input.changes\n\tc.action == \"create\"\n\tc.resource in {\"agent\", \"instructions\", \"workspace\"}\n}\n\ndeny contains \"validate sees no changes\" if {\n\tinput.command == \"validate\"\n\tcount(input.changes) > 0\n}\n",
             ),
         ],
     );
@@ -757,11 +757,14 @@ fn plans_give_policies_their_changes_as_conftest_reads_them() {
     assert!(!v.err.contains("is new"), "{}", v.err);
     let plan = twin.run(d, &["plan", "--policy", "policy", "-o", "json", "m.yaml"]);
     assert_eq!(plan.code, 0, "{}", plan.err);
-    // A change's address finds its resource: the warning points at it.
+    // A change's address finds its resource (a change inside it too): the
+    // warning points at it.
     assert_eq!(
         plan.json()["warnings"],
         serde_json::json!([
-            "m.yaml:4:1: agent[\"digest\"] is new (policy main.warn (policy/p.rego:3))"
+            "m.yaml:1:1: workspace[\"Ops\"] is new (policy main.warn (policy/p.rego:3))",
+            "m.yaml:4:1: agent[\"digest\"] is new (policy main.warn (policy/p.rego:3))",
+            "m.yaml:4:1: agent[\"digest\"].instructions is new (policy main.warn (policy/p.rego:3))",
         ])
     );
 }

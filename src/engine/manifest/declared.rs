@@ -502,6 +502,72 @@ impl<'de> Visitor<'de> for TreeVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::manifest::load::{load, KindTable};
+    use crate::engine::manifest::{Identities, TextSource};
+
+    /// A provider's document, as a provider would read it.
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Thing {
+        kind: String,
+        name: Spanned<String>,
+        url: Spanned<String>,
+        prompt: Spanned<TextSource>,
+        schedule: serde_json::Value,
+        temperature: f64,
+    }
+    impl Identities for Thing {}
+
+    #[test]
+    fn documents_are_read_back_with_the_values_providers_made_of_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let doc = "kind: Thing\nname: ${var.env}-agent\nurl: https://h.example/${TOKEN}\nprompt: {file: p.md}\nschedule: {cron: \"0 */5 * * * * *\"}\ntemperature: 0.9\n";
+        std::fs::write(dir.path().join("a.yaml"), doc).unwrap();
+        std::fs::write(dir.path().join("p.md"), "Hello world").unwrap();
+        std::fs::write(dir.path().join("v.yaml"), "env: prod\n").unwrap();
+        let kinds = KindTable::new(vec![("Thing", serde_json::json!({"type": "object"}))]);
+        let env = |k: &str| (k == "TOKEN").then(|| "secret-token-value".to_string());
+        let (mut ctx, docs) = load(dir.path(), &kinds, &env, &[dir.path().join("v.yaml")]);
+        ctx.record_texts();
+        let thing: Thing = ctx.parse(&docs[0]).unwrap();
+        ctx.text(&docs[0], &thing.url).unwrap();
+        ctx.text_source(
+            &docs[0],
+            &thing.prompt.referenced,
+            &thing.prompt.value,
+            "prompt",
+        )
+        .unwrap();
+        let d = ctx.declared(&docs).remove(0).unwrap();
+        assert_eq!(
+            d.fields,
+            serde_json::json!({
+                "name": "prod-agent",
+                "url": "https://h.example/(sensitive)",
+                "prompt": {"file": "p.md", "text": "Hello world", "tokens": 2},
+                "schedule": {"cron": "0 */5 * * * * *"},
+                "temperature": 0.9,
+            })
+        );
+        assert!(!d.to_json().to_string().contains("secret-token-value"));
+        assert_eq!(
+            d.prompts,
+            [
+                serde_json::json!({"path": "prompt", "file": "p.md", "text": "Hello world", "tokens": 2})
+            ]
+        );
+        assert_eq!(
+            d.schedules,
+            [
+                serde_json::json!({"path": "schedule", "cron": "0 */5 * * * * *", "min_interval_seconds": 300})
+            ]
+        );
+        assert_eq!(d.line_col(), (1, 1));
+        let path = d.path_of("schedule.cron").unwrap();
+        let (offset, _) = d.place(&path).unwrap();
+        assert_eq!(d.source.line_col(offset), (5, 18));
+        assert_eq!(d.path_of("nope"), None);
+    }
 
     #[test]
     fn durations_and_cron_intervals() {

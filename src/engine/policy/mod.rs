@@ -30,7 +30,7 @@ use regorus::unstable::{Expr, Rule as RegoRule, RuleHead};
 use crate::engine::manifest::diagnostic::{did_you_mean, Problem, SourceFile};
 use crate::engine::manifest::load::{read_text, Content};
 
-pub use verdict::{Finding, Severity, Verdict};
+pub use verdict::{FieldRef, Finding, Severity, Verdict};
 
 /// The package evaluated when no namespace is given (conftest's default).
 pub const DEFAULT_NAMESPACE: &str = "main";
@@ -328,5 +328,131 @@ impl PolicySet {
     pub fn location(&self, rule: &Rule) -> String {
         let name = self.files.get(rule.file).map_or("?", |f| f.name.as_str());
         format!("{name}:{}", rule.line)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(files: &[(&str, &str)]) -> Result<PolicySet, Vec<Problem>> {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        let set = load(&[dir.path().to_path_buf()], Duration::from_secs(5));
+        drop(dir);
+        set
+    }
+
+    #[test]
+    fn rules_are_found_with_their_package_line_and_kind() {
+        let s = set(&[
+            (
+                "a.rego",
+                "package main\n\ndeny contains \"a\" if false\n\nwarn_x contains \"b\" if false\n",
+            ),
+            (
+                "b.rego",
+                "package main\n\ndeny contains \"c\" if false\n\ndenyish := 1\n\nf(x) := x\n",
+            ),
+            (
+                "c.rego",
+                "package org.rules\n\nviolation_y contains \"d\" if false\n",
+            ),
+        ])
+        .unwrap();
+        let names: Vec<(String, usize, Option<Severity>)> = s
+            .rules
+            .iter()
+            .map(|r| (r.qualified(), r.line, r.severity()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("main.deny".to_string(), 3, Some(Severity::Deny)),
+                ("main.warn_x".to_string(), 5, Some(Severity::Warn)),
+                ("main.denyish".to_string(), 5, None),
+                ("org.rules.violation_y".to_string(), 3, Some(Severity::Deny)),
+            ]
+        );
+        assert_eq!(s.rules[1].exception_name(), Some("x"));
+        assert_eq!(s.rules[0].exception_name(), None, "a bare deny has no name");
+        assert!(s.clone().with_namespaces(&["org.rules".into()]).is_ok());
+        let typo = s.with_namespaces(&["org.rule".into()]).unwrap_err();
+        assert_eq!(
+            typo[0].help.as_deref(),
+            Some("did you mean `--namespace org.rules`?")
+        );
+    }
+
+    #[test]
+    fn findings_are_strings_objects_or_true_and_exceptions_drop_them() {
+        let s = set(&[(
+            "a.rego",
+            r#"package main
+
+deny_a contains "plain" if true
+
+deny_b contains {"msg": "located", "address": "agent[\"x\"]", "field": ["webhooks", 0, "url"]} if true
+
+warn_c := true
+
+exception contains ["b"] if input.except
+"#,
+        )])
+        .unwrap()
+        .with_namespaces(&[])
+        .unwrap();
+        let v = s.evaluate(r#"{"except": false}"#).unwrap();
+        let found: Vec<(&str, Option<&str>, Option<&FieldRef>, Severity)> = v
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.message.as_str(),
+                    f.address.as_deref(),
+                    f.field.as_ref(),
+                    f.severity,
+                )
+            })
+            .collect();
+        let path = FieldRef::Path(vec!["webhooks".into(), "0".into(), "url".into()]);
+        assert_eq!(
+            found,
+            [
+                ("plain", None, None, Severity::Deny),
+                ("located", Some("agent[\"x\"]"), Some(&path), Severity::Deny),
+                ("main.warn_c holds", None, None, Severity::Warn),
+            ]
+        );
+        assert!(v.denies());
+        let v = s.evaluate(r#"{"except": true}"#).unwrap();
+        assert_eq!(v.findings.len(), 2);
+        assert_eq!(v.excepted_lines(&s), ["main.deny_b (1 finding excepted)"]);
+        // Findings without a resource point at their rule.
+        let problems = v.problems(&s, &[]);
+        assert!(
+            problems[0]
+                .location
+                .as_deref()
+                .unwrap()
+                .ends_with("a.rego:3:1"),
+            "{problems:?}"
+        );
+        assert!(!problems[1].is_error(), "a warn is a warning");
+    }
+
+    #[test]
+    fn parse_errors_point_into_the_policy() {
+        let problems = set(&[("a.rego", "package main\n\ndeny contains if {\n")]).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        let at = problems[0].location.as_deref().unwrap();
+        assert!(at.ends_with("a.rego:3:15"), "{at}");
+        assert!(
+            problems[0].message.starts_with("policy error: "),
+            "{}",
+            problems[0].message
+        );
     }
 }
