@@ -47,6 +47,9 @@ pub fn load(args: &PolicyArgs) -> Result<Option<PolicySet>, Vec<Problem>> {
     if args.policy.is_empty() {
         return Ok(None);
     }
+    // The input counts every prompt's tokens: build the encoder while the
+    // policies and the manifests load.
+    crate::engine::tokens::warm_up();
     policy::load(&args.policy, args.policy_timeout)?
         .with_namespaces(&args.namespace)
         .map(Some)
@@ -249,6 +252,7 @@ fn print_input(printer: &Printer, path: &Path, input: &ManifestArgs) -> Result<O
         declared: true,
         ..input.clone()
     };
+    crate::engine::tokens::warm_up();
     let checked = validate::load_offline(printer, path, &input)?;
     let doc = input::document("validate", &Plan::default(), &checked.declared);
     let json = input_json(printer, &doc);

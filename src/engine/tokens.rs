@@ -17,6 +17,15 @@ pub fn count(text: &str) -> usize {
     tiktoken_rs::o200k_base_singleton().count_ordinary(text)
 }
 
+/// Build the encoder on a thread of its own, so that it is ready (or
+/// nearly) when the first count is asked for: a command that will count
+/// (`--policy`) calls this first, and loads its manifests meanwhile.
+pub fn warm_up() {
+    let _ = std::thread::Builder::new()
+        .name("tokens".into())
+        .spawn(|| count(""));
+}
+
 /// Whether [`ENCODING`] is `model`'s own encoding, so a count is exact.
 /// `model` may carry a vendor prefix (`openai/gpt-5`).
 pub fn exact_for(model: &str) -> bool {

@@ -52,14 +52,18 @@ pub struct Declared {
     pub span: (usize, usize),
     /// Its keys and values (without `kind`), as described above.
     pub fields: Value,
-    /// Every long text: `{path, text, tokens}` (with `file`, `template`,
-    /// `fragments` when it has them).
+    /// Every long text: `{path, text}` (with `file`, `template`, `fragments`
+    /// when it has them); [`Declared::to_json`] adds `tokens`.
     pub prompts: Vec<Value>,
     /// Every mapping with a `cron` or an `every`: `{path, cron|every,
     /// min_interval_seconds}`.
     pub schedules: Vec<Value>,
     /// Where each value is, by path (map keys and list indices).
     places: Vec<(Vec<String>, (usize, usize))>,
+    /// Each prompt's text (same order as `prompts`), counted only when the
+    /// input is built: a plan reads live state meanwhile, and the encoder
+    /// gets built (see [`crate::engine::tokens::warm_up`]).
+    texts: Vec<(Vec<String>, Text)>,
 }
 
 impl Declared {
@@ -86,9 +90,21 @@ impl Declared {
             .map(|(p, _)| p.clone())
     }
 
-    /// The resource as a policy's input has it.
+    /// The resource as a policy's input has it: every prompt with its
+    /// `tokens` (of its real text, in `fields` and in `prompts`).
     pub fn to_json(&self) -> Value {
         let (line, column) = self.line_col();
+        let mut fields = self.fields.clone();
+        let mut prompts = self.prompts.clone();
+        for ((path, text), prompt) in self.texts.iter().zip(prompts.iter_mut()) {
+            let tokens = Value::from(crate::engine::tokens::count(text.expose()));
+            if let Some(Value::Object(m)) = get_mut(&mut fields, path) {
+                m.insert("tokens".into(), tokens.clone());
+            }
+            if let Value::Object(m) = prompt {
+                m.insert("tokens".into(), tokens);
+            }
+        }
         serde_json::json!({
             "provider": self.provider,
             "kind": self.kind,
@@ -96,8 +112,8 @@ impl Declared {
             "file": self.source.name,
             "line": line,
             "column": column,
-            "fields": self.fields,
-            "prompts": self.prompts,
+            "fields": fields,
+            "prompts": prompts,
             "schedules": self.schedules,
         })
     }
@@ -166,10 +182,6 @@ impl<'a> Reader<'a> {
                 _ => Map::new(),
             };
             prompt.insert("text".into(), self.scrub(text.shown()).into());
-            prompt.insert(
-                "tokens".into(),
-                crate::engine::tokens::count(text.expose()).into(),
-            );
             if let Some(r) = text.rendered_from() {
                 let names: Vec<Value> = r.fragments.iter().map(|(n, _)| n.clone().into()).collect();
                 prompt.insert("fragments".into(), names.into());
@@ -191,6 +203,11 @@ impl<'a> Reader<'a> {
             prompts,
             schedules,
             places: walk.places,
+            texts: walk
+                .prompts
+                .iter()
+                .map(|(path, text)| (path.clone(), (*text).clone()))
+                .collect(),
         })
     }
 
@@ -290,6 +307,14 @@ fn get<'v>(v: &'v Value, path: &[String]) -> Option<&'v Value> {
     path.iter().try_fold(v, |v, key| match v {
         Value::Object(m) => m.get(key),
         Value::Array(a) => a.get(key.parse::<usize>().ok()?),
+        _ => None,
+    })
+}
+
+fn get_mut<'v>(v: &'v mut Value, path: &[String]) -> Option<&'v mut Value> {
+    path.iter().try_fold(v, |v, key| match v {
+        Value::Object(m) => m.get_mut(key),
+        Value::Array(a) => a.get_mut(key.parse::<usize>().ok()?),
         _ => None,
     })
 }
@@ -539,8 +564,9 @@ mod tests {
         )
         .unwrap();
         let d = ctx.declared(&docs).remove(0).unwrap();
+        let json = d.to_json();
         assert_eq!(
-            d.fields,
+            json["fields"],
             serde_json::json!({
                 "name": "prod-agent",
                 "url": "https://h.example/(sensitive)",
@@ -549,12 +575,11 @@ mod tests {
                 "temperature": 0.9,
             })
         );
-        assert!(!d.to_json().to_string().contains("secret-token-value"));
+        assert!(!json.to_string().contains("secret-token-value"));
+        assert!(!format!("{d:?}").contains("secret-token-value"));
         assert_eq!(
-            d.prompts,
-            [
-                serde_json::json!({"path": "prompt", "file": "p.md", "text": "Hello world", "tokens": 2})
-            ]
+            json["prompts"],
+            serde_json::json!([{"path": "prompt", "file": "p.md", "text": "Hello world", "tokens": 2}])
         );
         assert_eq!(
             d.schedules,

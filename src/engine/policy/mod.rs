@@ -318,10 +318,18 @@ impl PolicySet {
         verdict::decide(self, &findings, found, &exceptions, excepted)
     }
 
-    /// Where a rule is: its file and the byte of its line and column.
-    fn place(&self, rule: &Rule) -> (&SourceFile, usize) {
-        let file = &self.files[rule.file.min(self.files.len().saturating_sub(1))];
-        (file, file.offset_of(rule.line, rule.column))
+    /// A problem at a rule (its file, line and column; about the policies
+    /// as a whole if its file is unknown).
+    fn problem_at(&self, rule: &Rule, message: impl Into<String>) -> Problem {
+        match self.files.get(rule.file) {
+            Some(file) => Problem::at(
+                file,
+                file.offset_of(rule.line, rule.column),
+                rule.name.len(),
+                message,
+            ),
+            None => Problem::file(&self.shown, message),
+        }
     }
 
     /// `policies/main.rego:12`.

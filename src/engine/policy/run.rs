@@ -48,11 +48,9 @@ impl Stopped {
     /// The problem to report: at the rule that was running.
     pub(super) fn problem(&self, set: &PolicySet) -> Problem {
         let at_rule = |at: Option<usize>, message: String| match at.and_then(|i| set.rules.get(i)) {
-            Some(rule) => {
-                let (file, offset) = set.place(rule);
-                Problem::at(file, offset, rule.name.len(), message)
-                    .label(format!("while evaluating {}", rule.qualified()))
-            }
+            Some(rule) => set
+                .problem_at(rule, message)
+                .label(format!("while evaluating {}", rule.qualified())),
             None => Problem::file(
                 set.files.first().map_or("policy", |f| f.name.as_str()),
                 message,

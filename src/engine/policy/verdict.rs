@@ -138,10 +138,7 @@ pub(super) fn decide(
             match finding(rule, i, severity, v) {
                 Ok(Some(f)) => mine.push(f),
                 Ok(None) => {}
-                Err(message) => {
-                    let (file, offset) = set.place(rule);
-                    return Err(Problem::at(file, offset, rule.name.len(), message));
-                }
+                Err(message) => return Err(set.problem_at(rule, message)),
             }
         }
         // An exception in the rule's own package exempts it by its name.
@@ -252,8 +249,7 @@ fn problem(set: &PolicySet, declared: &[Declared], f: &Finding) -> Problem {
             if let Some(a) = &f.address {
                 help.push_str(&format!("; `{a}` is no declared resource"));
             }
-            let (file, offset) = set.place(rule);
-            Problem::at(file, offset, rule.name.len(), &f.message)
+            set.problem_at(rule, &f.message)
         }
     };
     let verb = match f.severity {
