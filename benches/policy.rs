@@ -243,7 +243,7 @@ async fn main() {
     let mut set = None;
     for _ in 0..3 {
         let t = Instant::now();
-        let s = policy::load(&[policies.clone()], Duration::from_secs(60))
+        let s = policy::load(std::slice::from_ref(&policies), Duration::from_secs(60))
             .unwrap()
             .with_namespaces(&[])
             .unwrap();
@@ -264,8 +264,15 @@ async fn main() {
         // What reading the input alone costs: a policy that looks at nothing.
         let empty = dir.path().join("empty");
         std::fs::create_dir_all(&empty).unwrap();
-        std::fs::write(empty.join("p.rego"), "package main\n\ndeny contains \"x\" if false\n").unwrap();
-        let e = policy::load(&[empty], Duration::from_secs(60)).unwrap().with_namespaces(&[]).unwrap();
+        std::fs::write(
+            empty.join("p.rego"),
+            "package main\n\ndeny contains \"x\" if false\n",
+        )
+        .unwrap();
+        let e = policy::load(&[empty], Duration::from_secs(60))
+            .unwrap()
+            .with_namespaces(&[])
+            .unwrap();
         let t = Instant::now();
         e.evaluate(&json).unwrap();
         println!("input alone: {:.3} s", t.elapsed().as_secs_f64());
@@ -276,14 +283,35 @@ async fn main() {
             .filter_map(|p| p["text"].as_str())
             .collect();
         let t = Instant::now();
-        let sum: usize = texts.iter().map(|x| twinform::engine::tokens::count(x)).sum();
-        println!("token counts of {} prompts ({sum} tokens): {:.3} s", texts.len(), t.elapsed().as_secs_f64());
+        let sum: usize = texts
+            .iter()
+            .map(|x| twinform::engine::tokens::count(x))
+            .sum();
+        println!(
+            "token counts of {} prompts ({sum} tokens): {:.3} s",
+            texts.len(),
+            t.elapsed().as_secs_f64()
+        );
         let t = Instant::now();
         for i in 0..n {
-            let _ = twinform::engine::manifest::declared::cron_interval(&format!("0 {} 9 * * * *", i % 60));
+            let _ = twinform::engine::manifest::declared::cron_interval(&format!(
+                "0 {} 9 * * * *",
+                i % 60
+            ));
         }
         println!("{n} cron intervals: {:.3} s", t.elapsed().as_secs_f64());
-        for rule in ["deny_unapproved_model", "deny_temperature", "deny_webhook_not_https", "warn_webhook_unchecked", "deny_schedule_too_frequent", "deny_missing_safety", "deny_prompt_too_long", "deny_prune_without_owner", "warn_destructive", "warn_prompt_growth"] {
+        for rule in [
+            "deny_unapproved_model",
+            "deny_temperature",
+            "deny_webhook_not_https",
+            "warn_webhook_unchecked",
+            "deny_schedule_too_frequent",
+            "deny_missing_safety",
+            "deny_prompt_too_long",
+            "deny_prune_without_owner",
+            "warn_destructive",
+            "warn_prompt_growth",
+        ] {
             let only = dir.path().join(format!("only-{rule}"));
             std::fs::create_dir_all(&only).unwrap();
             std::fs::copy(policies.join("settings.rego"), only.join("settings.rego")).unwrap();
@@ -293,7 +321,8 @@ async fn main() {
                 .lines()
                 .map(|l| {
                     if (l.starts_with("deny_") || l.starts_with("warn_")) && !l.starts_with(rule) {
-                        l.replacen("deny_", "skip_deny_", 1).replacen("warn_", "skip_warn_", 1)
+                        l.replacen("deny_", "skip_deny_", 1)
+                            .replacen("warn_", "skip_warn_", 1)
                     } else {
                         l.to_string()
                     }
@@ -301,7 +330,10 @@ async fn main() {
                 .collect::<Vec<_>>()
                 .join("\n");
             std::fs::write(only.join("main.rego"), kept).unwrap();
-            let e = policy::load(&[only], Duration::from_secs(60)).unwrap().with_namespaces(&[]).unwrap();
+            let e = policy::load(&[only], Duration::from_secs(60))
+                .unwrap()
+                .with_namespaces(&[])
+                .unwrap();
             let t = Instant::now();
             e.evaluate(&json).unwrap();
             println!("{rule}: {:.3} s", t.elapsed().as_secs_f64());
@@ -334,7 +366,10 @@ async fn main() {
             .unwrap();
         let code = out.status.code();
         // With the policies the broken webhooks are denied (exit 1).
-        assert!(code == Some(0) || (code == Some(1) && !extra.is_empty()), "{out:?}");
+        assert!(
+            code == Some(0) || (code == Some(1) && !extra.is_empty()),
+            "{out:?}"
+        );
         t.elapsed()
     };
     // Turns alternate, so a slow stretch of the machine hits both alike.
@@ -360,16 +395,27 @@ async fn main() {
     println!("| step of --policy | time | share of the plan's wall time |");
     println!("|---|---|---|");
     let row = |what: &str, d: Duration| {
-        println!(
-            "| {what} | {:.3} s | {:.1} % |",
-            d.as_secs_f64(),
-            pct(d)
-        );
+        println!("| {what} | {:.3} s | {:.1} % |", d.as_secs_f64(), pct(d));
     };
-    row("read what each document declares (texts, tokens, schedules)", declared_extra);
-    row(&format!("build the input document ({:.1} MB of JSON)", json.len() as f64 / 1e6), input_time);
+    row(
+        "read what each document declares (texts, tokens, schedules)",
+        declared_extra,
+    );
+    row(
+        &format!(
+            "build the input document ({:.1} MB of JSON)",
+            json.len() as f64 / 1e6
+        ),
+        input_time,
+    );
     row("parse the starter set", parse_time);
-    row(&format!("evaluate it ({} findings, {denies} denies)", verdict.findings.len()), eval_time);
+    row(
+        &format!(
+            "evaluate it ({} findings, {denies} denies)",
+            verdict.findings.len()
+        ),
+        eval_time,
+    );
     row("**total**", total);
     println!("\nEnd to end, the release binary (`twinform plan -o json .` against the same emulator, best of 5, turns alternating):\n");
     println!("| plan | without --policy | with the starter set | added |");

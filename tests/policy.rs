@@ -229,7 +229,11 @@ fn a_deny_blocks_validate_plan_and_apply_on_twin_at_the_field_it_names() {
     );
 
     let drift = twin.run(d, &["drift", "--policy", "policy", "m.yaml"]);
-    assert_eq!(drift.code, 1, "drift exits 1 on a deny, not 2: {}", drift.err);
+    assert_eq!(
+        drift.code, 1,
+        "drift exits 1 on a deny, not 2: {}",
+        drift.err
+    );
     assert!(drift.err.contains("[m.yaml:10:10]"), "{}", drift.err);
 
     let md = twin.run(

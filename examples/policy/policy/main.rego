@@ -16,16 +16,6 @@ import data.twinform.settings
 # A finding about `r` at `path` (a list of keys, or a dotted name).
 finding(r, path, msg) := {"msg": msg, "address": r.address, "field": path}
 
-last(path) := path[count(path) - 1]
-
-# Every value at any depth of a resource's fields, with its path; template
-# variables are left out (their keys are the template's, not the platform's).
-field(r) := {[path, value] |
-	walk(r.fields, [path, value])
-	count(path) > 0
-	not "vars" in path
-}
-
 agent_kinds := {"TwinAgent", "TwigAgent", "CadenyaAgent"}
 
 customer_facing(r) if {
@@ -38,54 +28,62 @@ customer_facing(r) if {
 	contains(lower(r.fields.workspace), word)
 }
 
-# Only approved models.
-deny_unapproved_model contains f if {
-	some r in input.resources
-	some [path, model] in field(r)
-	last(path) == "model"
+# Only approved models: an agent's own `model` (Twig), each variation's
+# (Cadenya), and the `models` a workspace enables (Cadenya).
+unapproved(r, path, model) := finding(r, path, msg) if {
 	is_string(model)
 	not model in settings.approved_models
-	f := finding(r, path, sprintf("model %q is not approved (settings.approved_models)", [model]))
+	msg := sprintf("model %q is not approved (settings.approved_models)", [model])
 }
 
 deny_unapproved_model contains f if {
 	some r in input.resources
-	some [path, models] in field(r)
-	last(path) == "models"
-	is_array(models)
-	some i, model in models
-	not model in settings.approved_models
-	f := finding(r, array.concat(path, [i]), sprintf("model %q is not approved (settings.approved_models)", [model]))
+	f := unapproved(r, ["model"], r.fields.model)
 }
 
-# Temperature at most settings.max_temperature.
-deny_temperature contains f if {
+deny_unapproved_model contains f if {
 	some r in input.resources
-	some [path, t] in field(r)
-	last(path) == "temperature"
+	some name, v in r.fields.variations
+	f := unapproved(r, ["variations", name, "model"], v.model)
+}
+
+deny_unapproved_model contains f if {
+	some r in input.resources
+	some i, model in r.fields.models
+	f := unapproved(r, ["models", i], model)
+}
+
+# Temperature at most settings.max_temperature: an agent's own (Twig) and
+# each variation's (Cadenya).
+too_hot(r, path, t) := finding(r, path, msg) if {
 	is_number(t)
 	t > settings.max_temperature
-	f := finding(r, path, sprintf("temperature %v is above the allowed %v", [t, settings.max_temperature]))
+	msg := sprintf("temperature %v is above the allowed %v", [t, settings.max_temperature])
 }
 
-# Every webhook on HTTPS.
-webhook_url(r) := {[path, url] |
-	some [path, url] in field(r)
-	is_string(url)
-	is_webhook_url(path)
+deny_temperature contains f if {
+	some r in input.resources
+	f := too_hot(r, ["temperature"], r.fields.temperature)
 }
 
-is_webhook_url(path) if last(path) == "webhook_url"
-
-is_webhook_url(path) if {
-	count(path) >= 3
-	path[count(path) - 3] == "webhooks"
-	last(path) == "url"
+deny_temperature contains f if {
+	some r in input.resources
+	some name, v in r.fields.variations
+	f := too_hot(r, ["variations", name, "temperature"], v.temperature)
 }
+
+# Every webhook on HTTPS: each of an agent's `webhooks` (Twin), an agent's
+# `webhook_url` (Cadenya).
+webhook_urls(r) := {[path, url] |
+	some i, hook in r.fields.webhooks
+	path := ["webhooks", i, "url"]
+	url := hook.url
+} | {[["webhook_url"], r.fields.webhook_url] | r.fields.webhook_url}
 
 deny_webhook_not_https contains f if {
 	some r in input.resources
-	some [path, url] in webhook_url(r)
+	some [path, url] in webhook_urls(r)
+	is_string(url)
 	url != "(sensitive)"
 	not startswith(url, "https://")
 	f := finding(r, path, sprintf("webhook %s is not HTTPS", [url]))
@@ -93,7 +91,7 @@ deny_webhook_not_https contains f if {
 
 warn_webhook_unchecked contains f if {
 	some r in input.resources
-	some [path, url] in webhook_url(r)
+	some [path, url] in webhook_urls(r)
 	url == "(sensitive)"
 	f := finding(r, path, "this webhook URL comes whole from the environment, so its scheme cannot be checked: write its `https://host/` part in the manifest")
 }
