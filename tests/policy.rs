@@ -304,6 +304,13 @@ fn a_deny_blocks_twig_and_cadenya_too_and_nothing_is_written() {
         "kind: TwigAgent\nname: Reports\nsystem_prompt: Summarize the reports.\nmodel: gpt-4o\ntemperature: 0.9\ndata_sources: []\n",
     )]);
     let d = dir.path();
+    let validate = twig.run(d, &["validate", "--policy", "policy", "."]);
+    assert_eq!(validate.code, 1, "{}", validate.err);
+    assert!(
+        validate.err.contains("[./twig.yaml:5:14]"),
+        "{}",
+        validate.err
+    );
     let plan = twig.run(d, &["plan", "--policy", "policy", "-o", "json", "."]);
     assert_eq!(plan.code, 1, "{}", plan.err);
     let found = problems(&plan.json());
@@ -375,6 +382,16 @@ fn a_deny_blocks_twig_and_cadenya_too_and_nothing_is_written() {
         problems(&validate.json())[0].1,
         format!("cadenya.yaml:{line}")
     );
+    let plan = cadenya.run(
+        d,
+        &["plan", "--policy", "policy", "-o", "json", "cadenya.yaml"],
+    );
+    assert_eq!(plan.code, 1, "{}", plan.err);
+    let found = problems(&plan.json());
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].1, format!("cadenya.yaml:{line}"));
+    assert_eq!(found[0].2, "temperature 0.95 is above the allowed 0.7");
+    assert_eq!(cadenya.writes(), 0);
 }
 
 const WARN_SHORT: &str = r#"package main

@@ -157,6 +157,8 @@ pub fn run(
             validated.desired = None;
         }
         (Ok(Some(set)), Some(checked)) => {
+            // Policies' messages may quote the input: scrubbed like all output.
+            printer.redactor.add_all(&checked.secrets);
             let found = super::policy::evaluate(
                 printer,
                 set,
