@@ -26,6 +26,8 @@ pub enum Command {
         path: PathBuf,
         #[command(flatten)]
         input: ManifestArgs,
+        #[command(flatten)]
+        policy: PolicyArgs,
         /// Output: `text` (reports with snippets), `json` (every problem with
         /// file, line and column; versioned) or `markdown` (a list for a
         /// pull-request comment; the reports still go to stderr).
@@ -73,6 +75,10 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+    /// Policies as code (Rego): run their tests, write a starter set, or
+    /// print the input they are given.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// Print the man page (roff), or write one per subcommand with `--out`.
     Man {
         /// Write `twinform.1` and `twinform-<subcommand>.1` for every
@@ -80,6 +86,74 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+}
+
+/// `twinform policy …`.
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Run every `test_*` rule of the policies under DIR, as `opa test`
+    /// does: pass or fail per test; exit 1 when any fails.
+    Test {
+        /// A directory of `*.rego` files (searched recursively) or one file.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Show every test, its time and what it printed (failures always are).
+        #[arg(short, long)]
+        verbose: bool,
+        /// Stop a test run that takes longer than this, in seconds (0.1 to 3600).
+        #[arg(long, default_value = "10", value_parser = seconds)]
+        policy_timeout: std::time::Duration,
+    },
+    /// Write a starter set of policies with their tests into DIR: approved
+    /// models, temperature at most 0.7, HTTPS webhooks, schedules at most
+    /// every 15 minutes, the safety fragment in customer-facing prompts,
+    /// prompts under 8,000 tokens, no prune without an owner.
+    Init {
+        /// Where to write them (created if missing).
+        #[arg(default_value = "policy")]
+        dir: PathBuf,
+        /// Overwrite files that exist.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the document policies receive as `input` in `validate` (JSON;
+    /// `plan` and `apply` give the same with the plan's changes), for
+    /// writing policies or running them in conftest.
+    Input {
+        /// A manifest file or a directory of manifests.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        #[command(flatten)]
+        input: ManifestArgs,
+    },
+}
+
+/// Policies as code: flattened into `validate`, `plan`, `drift` and `apply`.
+#[derive(Debug, Args, Clone)]
+pub struct PolicyArgs {
+    /// Evaluate every `*.rego` file below DIR (or this file) with regorus
+    /// (Rego v1, conftest's conventions): `deny`/`violation` rules fail the
+    /// command (apply writes nothing), `warn` rules warn. Repeatable.
+    #[arg(long = "policy", value_name = "DIR")]
+    pub policy: Vec<PathBuf>,
+    /// The package whose `deny`, `violation` and `warn` rules are
+    /// evaluated (default `main`). Repeatable.
+    #[arg(long = "namespace", value_name = "PACKAGE", requires = "policy")]
+    pub namespace: Vec<String>,
+    /// Stop a policy evaluation that takes longer than this, in seconds
+    /// (0.1 to 3600): the command fails, naming the rule.
+    #[arg(long, default_value = "10", value_parser = seconds)]
+    pub policy_timeout: std::time::Duration,
+}
+
+impl Default for PolicyArgs {
+    fn default() -> Self {
+        PolicyArgs {
+            policy: Vec::new(),
+            namespace: Vec::new(),
+            policy_timeout: std::time::Duration::from_secs(10),
+        }
+    }
 }
 
 /// How to reach the platforms' APIs.
@@ -166,6 +240,10 @@ pub struct ManifestArgs {
     /// Problems as a JSON document on stdout (set by `-o json`, not a flag).
     #[arg(skip)]
     pub json_problems: bool,
+    /// Also read what each document declares, for policies (set by
+    /// `--policy`, not a flag).
+    #[arg(skip)]
+    pub declared: bool,
 }
 
 impl ManifestArgs {
@@ -203,6 +281,8 @@ pub struct DriftArgs {
     pub api: ApiArgs,
     #[command(flatten)]
     pub input: ManifestArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -223,6 +303,8 @@ pub struct PlanArgs {
     pub api: ApiArgs,
     #[command(flatten)]
     pub input: ManifestArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -264,6 +346,8 @@ pub struct ApplyArgs {
     pub api: ApiArgs,
     #[command(flatten)]
     pub input: ManifestArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Do not ask for confirmation (required when stdin is not a terminal).
     #[arg(long)]
     pub auto_approve: bool,

@@ -169,6 +169,71 @@ fn every_machine_output_matches_its_schema() {
     check("error.schema.json", &doc);
 }
 
+/// The input policies receive: offline (`policy input`, as `validate`
+/// gives it) over trees with templates, files, crons and intervals of every
+/// provider, and in a plan (the library's own step, against the emulator),
+/// with changes and their token counts.
+#[test]
+fn the_policy_input_matches_its_schema() {
+    use twinform::engine::session::{self, ConnectOptions, LoadOptions};
+    for example in ["examples/policy", "examples/cadenya", "examples/twig"] {
+        let out = assert_cmd::Command::cargo_bin("twinform")
+            .unwrap()
+            .args(["policy", "input", example])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{example}: {out:?}");
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(!doc["resources"].as_array().unwrap().is_empty());
+        check("policy-input.schema.json", &doc);
+    }
+
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("m.yaml", TREE)]);
+    let providers = twinform::providers::all();
+    let env = |_: &str| None;
+    let options = LoadOptions {
+        declared: true,
+        ..LoadOptions::default()
+    };
+    let tree = session::load_with(dir.path(), &providers, &env, &options)
+        .desired
+        .expect("valid");
+    let doc = twin.rt.block_on(async {
+        let connect = ConnectOptions {
+            endpoints: [("twin".to_string(), twin.endpoint.clone())].into(),
+            timeout: std::time::Duration::from_secs(5),
+            connect_timeout: std::time::Duration::from_secs(2),
+            ..ConnectOptions::default()
+        };
+        let env = |k: &str| (k == "TWIN_API_KEY").then(|| common::KEY.to_string());
+        let parts: Vec<_> = tree.parts.iter().map(|p| p.provider.clone()).collect();
+        let connected = session::connect(&parts, &connect, &env, &Default::default())
+            .await
+            .unwrap();
+        let planned = session::plan(
+            &tree,
+            &connected,
+            &Default::default(),
+            &Default::default(),
+            4,
+        )
+        .await
+        .unwrap();
+        connected.close().await;
+        twinform::engine::policy::input::document("plan", &planned.plan, &tree.declared)
+    });
+    assert_eq!(doc["command"], "plan");
+    let changes = doc["changes"].as_array().unwrap();
+    assert!(
+        changes.iter().any(|c| c["tokens"]["after"].is_u64()),
+        "{doc:#}"
+    );
+    assert_eq!(doc["resources"].as_array().unwrap().len(), 2);
+    check("policy-input.schema.json", &doc);
+}
+
 #[test]
 fn every_machine_format_carries_its_versions() {
     // The schemas themselves say which version they describe.
@@ -179,6 +244,7 @@ fn every_machine_format_carries_its_versions() {
         "problems",
         "secrets",
         "error",
+        "policy-input",
     ] {
         let s = load(&format!("{name}.schema.json"));
         assert_eq!(s["properties"]["format_version"]["const"], "1", "{name}");

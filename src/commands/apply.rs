@@ -56,9 +56,11 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
             },
         ),
     };
+    let policies = super::policy::load_or_stop(&printer, &args.policy, &args.input)?;
     let input = ManifestArgs {
         var_file: var_files,
         allow_hidden,
+        declared: policies.is_some(),
         ..args.input.clone()
     };
     let mut prepared = prepare(
@@ -70,6 +72,25 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
         &args.journal,
     )
     .await?;
+    // Before anything is confirmed or written: a deny refuses the apply.
+    if let Some(set) = &policies {
+        let judged = super::policy::judge(
+            &printer,
+            set,
+            &input,
+            "apply",
+            &mut prepared.plan,
+            &prepared.tree.declared,
+            args.format,
+        );
+        if let Err(errors) = judged {
+            prepared.session.close().await;
+            return Err(Error::Refused(format!(
+                "the policies deny this plan ({}, above): nothing was changed",
+                plural(errors, "error")
+            )));
+        }
+    }
     let result = match check_and_confirm(&printer, &args, saved.as_ref(), &mut prepared) {
         Ok(true) => execute(&printer, &args, prepared).await,
         // Nothing to do: machine formats still get their (empty) report.

@@ -66,6 +66,10 @@ pub const FILES: &[(&str, &str)] = &[
         ".twinform/local.json",
         "State of the embedded emulators (--local).",
     ),
+    (
+        "*.rego",
+        "Policies (Rego v1) under each --policy DIR; policy init writes the starter set.",
+    ),
 ];
 
 /// The exit statuses: `(code, meaning)`.

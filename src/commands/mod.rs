@@ -8,7 +8,10 @@ mod emulator;
 mod export;
 mod history;
 mod man;
+mod manifests;
 mod plan;
+mod policy;
+mod problems;
 mod pull;
 mod show;
 mod validate;
@@ -115,8 +118,10 @@ pub fn run(cli: Cli) -> i32 {
         Command::Validate {
             path,
             input,
+            policy,
             format,
-        } => validate::run(&printer, &path, &input.for_output(format), format),
+        } => validate::run(&printer, &path, &input.for_output(format), &policy, format),
+        Command::Policy(command) => policy::run(&printer, command),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();

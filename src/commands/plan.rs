@@ -295,7 +295,12 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> Result<Outcome, Error> {
         sync_secrets: args.sync_secrets,
     };
     let input = args.input.for_output(args.format);
-    let prepared = prepare(
+    let policies = super::policy::load_or_stop(printer, &args.policy, &input)?;
+    let input = ManifestArgs {
+        declared: policies.is_some(),
+        ..input
+    };
+    let mut prepared = prepare(
         printer,
         &args.path,
         &input,
@@ -304,6 +309,21 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> Result<Outcome, Error> {
         &args.journal,
     )
     .await?;
+    if let Some(set) = &policies {
+        let judged = super::policy::judge(
+            printer,
+            set,
+            &input,
+            "plan",
+            &mut prepared.plan,
+            &prepared.tree.declared,
+            args.format,
+        );
+        if judged.is_err() {
+            prepared.session.close().await;
+            return Err(Error::Invalid);
+        }
+    }
     let text = rendered(printer, &prepared, args.format);
     match args.format {
         Format::Json => printer.data(&text),
@@ -344,7 +364,12 @@ fn counts(plan: &Plan, ignore_manual: bool) -> bool {
 /// `twinform drift`: a compact report for alerts; exit 0 (none), 2 (drift), 1 (error).
 pub async fn drift(printer: &Printer, args: DriftArgs) -> Result<Outcome, Error> {
     let input = args.input.for_output(args.format);
-    let prepared = prepare(
+    let policies = super::policy::load_or_stop(printer, &args.policy, &input)?;
+    let input = ManifestArgs {
+        declared: policies.is_some(),
+        ..input
+    };
+    let mut prepared = prepare(
         printer,
         &args.path,
         &input,
@@ -353,6 +378,21 @@ pub async fn drift(printer: &Printer, args: DriftArgs) -> Result<Outcome, Error>
         &args.journal,
     )
     .await?;
+    if let Some(set) = &policies {
+        let judged = super::policy::judge(
+            printer,
+            set,
+            &input,
+            "drift",
+            &mut prepared.plan,
+            &prepared.tree.declared,
+            args.format,
+        );
+        if judged.is_err() {
+            prepared.session.close().await;
+            return Err(Error::Invalid);
+        }
+    }
     let plan = &prepared.plan;
     match args.format {
         Format::Json => printer.data(&render::json::render(plan)),

@@ -14,10 +14,12 @@ pub mod manifest;
 pub mod model;
 pub mod output;
 pub mod plan;
+pub mod policy;
 pub mod provider;
 pub mod redact;
 pub mod resource;
 pub mod session;
+pub mod tokens;
 
 /// A future a trait object can return.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;

@@ -358,6 +358,15 @@ pub trait Provider: Send + Sync + 'static {
     /// Addresses of every object declared or read, for `--target` checks.
     fn addresses(&self, desired: &Self::Desired, live: &Self::Live) -> Vec<String>;
 
+    /// The address plans give what a document of `kind` declares, from its
+    /// values (`fields`: its keys, identities substituted), so a policy's
+    /// finding about it can be located and matched with its changes.
+    /// `None`: plans give it no address of its own.
+    fn declared_address(&self, kind: &str, fields: &serde_json::Value) -> Option<String> {
+        let _ = (kind, fields);
+        None
+    }
+
     /// Read what the manifests manage, with as few calls as the API allows.
     fn read(
         &self,
@@ -478,6 +487,7 @@ pub trait DynProvider: Send + Sync {
     fn count(&self, desired: &dyn Any) -> Vec<(&'static str, usize)>;
     fn scope_names(&self, desired: &dyn Any, live: Option<&dyn Any>) -> Vec<String>;
     fn addresses(&self, desired: &dyn Any, live: &dyn Any) -> Vec<String>;
+    fn declared_address(&self, kind: &str, fields: &serde_json::Value) -> Option<String>;
     fn read<'a>(
         &'a self,
         api: &'a (dyn Any + Send + Sync),
@@ -592,6 +602,10 @@ impl<P: Provider> DynProvider for Erased<P> {
             (Some(d), Some(l)) => self.0.addresses(d, l),
             _ => Vec::new(),
         }
+    }
+
+    fn declared_address(&self, kind: &str, fields: &serde_json::Value) -> Option<String> {
+        self.0.declared_address(kind, fields)
     }
 
     fn read<'a>(

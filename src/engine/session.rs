@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::http::{ApiError, ApiKey, Client, ClientConfig, RetryPolicy, Tracer};
+use super::manifest::declared::Declared;
 use super::manifest::diagnostic::did_you_mean;
 use super::manifest::load::{self, KindTable};
 use super::manifest::schema::{assemble, KindSchema};
@@ -47,6 +48,9 @@ pub struct Tree {
     /// reference, a variable no manifest uses), as `file:line:col: message`:
     /// the plan carries them in every format.
     pub input_warnings: Vec<String>,
+    /// What each document declares, for policies (empty unless
+    /// [`LoadOptions::declared`] asked for it).
+    pub declared: Vec<Declared>,
 }
 
 impl Tree {
@@ -70,6 +74,9 @@ pub struct LoadOptions {
     /// Hidden files and folders (relative to the root) that templates and
     /// `{file: …}` may read.
     pub allow_hidden: Vec<PathBuf>,
+    /// Also read what each document declares ([`Tree::declared`]): policies
+    /// judge it.
+    pub declared: bool,
 }
 
 /// A tree checked offline ([`check`]): what it declares and what it
@@ -83,6 +90,8 @@ pub struct Checked {
     pub secrets: Vec<String>,
     /// Environment variables that were not set (checked as unknown values).
     pub unknown: Vec<String>,
+    /// What each document declares (see [`Tree::declared`]).
+    pub declared: Vec<Declared>,
 }
 
 /// Load the manifests under `path` with `env` for interpolation.
@@ -121,6 +130,7 @@ pub fn check(
             root: tree.root,
             secrets: tree.secrets,
             unknown,
+            declared: tree.declared,
         }),
         problems: validated.problems,
     }
@@ -157,6 +167,9 @@ fn read(
     if offline {
         ctx.read_offline();
     }
+    if options.declared {
+        ctx.record_texts();
+    }
     let mut by_provider: BTreeMap<usize, Vec<super::manifest::Document>> = BTreeMap::new();
     let provider_docs: Vec<super::manifest::Document> = docs
         .iter()
@@ -183,33 +196,62 @@ fn read(
     let input_warnings = super::manifest::diagnostic::sorted(ctx.problems.clone())
         .iter()
         .filter(|p| !p.is_error())
-        .map(|p| {
-            let help = p
-                .help
-                .as_deref()
-                .map(|h| format!(" ({h})"))
-                .unwrap_or_default();
-            format!(
-                "{}: {}{help}",
-                p.location.as_deref().unwrap_or("?"),
-                p.message
-            )
-        })
+        .map(problem_line)
         .collect();
+    let ok = !ctx.has_errors();
+    let declared = if options.declared && ok {
+        declared(&ctx, &provider_docs, providers, &owner)
+    } else {
+        Vec::new()
+    };
     let mut secrets = std::mem::take(&mut ctx.secrets);
     secrets.sort();
     secrets.dedup();
-    let ok = !ctx.has_errors();
     let validated = Validated {
         desired: ok.then(|| Tree {
             root: ctx.root.clone(),
             parts,
             secrets,
             input_warnings,
+            declared,
         }),
         problems: super::manifest::diagnostic::sorted(ctx.problems),
     };
     (validated, unknown)
+}
+
+/// What each provider document declares, with its owner, its kind's
+/// canonical name (the one that starts with the provider's title,
+/// `TwinAgent` rather than `Agent`) and its address in plans.
+fn declared(
+    ctx: &load::LoadContext,
+    docs: &[super::manifest::Document],
+    providers: &Providers,
+    owner: &HashMap<&'static str, usize>,
+) -> Vec<Declared> {
+    let read = ctx.declared(docs);
+    let mut out = Vec::new();
+    for (doc, d) in docs.iter().zip(read) {
+        let (Some(mut d), Some(&i)) = (d, owner.get(doc.kind.value.as_str())) else {
+            continue;
+        };
+        let p = &providers[i];
+        let info = p.info();
+        let names = (info.kinds)()
+            .into_iter()
+            .find(|k| k.names.contains(&doc.kind.value.as_str()))
+            .map(|k| k.names)
+            .unwrap_or_default();
+        d.kind = names
+            .iter()
+            .find(|n| n.starts_with(info.title))
+            .or(names.last())
+            .map_or_else(|| doc.kind.value.clone(), |n| n.to_string());
+        d.provider = info.name;
+        d.address = p.declared_address(&doc.kind.value, &d.fields);
+        out.push(d);
+    }
+    out
 }
 
 /// How to reach the providers of a tree.
@@ -606,6 +648,20 @@ fn check_selection(
     } else {
         Err(unknown)
     }
+}
+
+/// A problem as one line of a plan's warnings: `file:line:col: message (help)`.
+pub fn problem_line(p: &Problem) -> String {
+    let help = p
+        .help
+        .as_deref()
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default();
+    format!(
+        "{}: {}{help}",
+        p.location.as_deref().unwrap_or("?"),
+        p.message
+    )
 }
 
 /// A located problem list as one message (for errors about whole trees).

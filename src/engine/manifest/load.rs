@@ -94,6 +94,15 @@ pub struct Setting {
     pub(super) len: usize,
 }
 
+/// A text a provider interpolated or read, at the byte where it is declared.
+pub(crate) struct Recorded {
+    pub(crate) file: usize,
+    pub(crate) offset: usize,
+    pub(crate) text: Text,
+    /// A long text (`text_source`: a prompt, instructions, an entry).
+    pub(crate) long: bool,
+}
+
 /// Where a document is: its file and the byte offset of its first byte
 /// (for editing it in place later: `pull`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -140,6 +149,9 @@ pub struct LoadContext<'a> {
     interpolated: Vec<(usize, usize, usize)>,
     /// Hidden files and folders that `--allow-hidden` lets be read.
     pub(super) allowed_hidden: Vec<PathBuf>,
+    /// Every text providers interpolated or read, where it is declared
+    /// (`None`: not recorded), for [`super::declared`].
+    pub(super) recorded: Option<Vec<Recorded>>,
 }
 
 /// Hidden folders that are never read by a template or `{file: …}`, even
@@ -220,6 +232,30 @@ impl<'a> LoadContext<'a> {
             env,
             interpolated: Vec::new(),
             allowed_hidden: Vec::new(),
+            recorded: None,
+        }
+    }
+
+    /// Keep every text providers interpolate or read, at the place it is
+    /// declared, so what each document declares can be read back with its
+    /// final values ([`super::declared::Declared`], for policies).
+    pub fn record_texts(&mut self) {
+        self.recorded.get_or_insert_with(Vec::new);
+    }
+
+    /// Record `text`, declared at `loc` of `doc` (`long`: a prompt).
+    pub(super) fn record(&mut self, doc: &Document, loc: &Location, text: &Text, long: bool) {
+        if self.recorded.is_none() {
+            return;
+        }
+        let (offset, _) = self.span(doc.file, doc.base, loc);
+        if let Some(r) = &mut self.recorded {
+            r.push(Recorded {
+                file: doc.file,
+                offset,
+                text: text.clone(),
+                long,
+            });
         }
     }
 
@@ -530,6 +566,7 @@ impl<'a> LoadContext<'a> {
                             len,
                         }));
                     }
+                    self.record(doc, &s.referenced, &t, false);
                     return Some(t);
                 }
                 Err(InterpolateError::Unset(name))

@@ -4,6 +4,7 @@
 //! every unknown field ([`node`]), the JSON Schema assembly ([`schema`]) and
 //! [`Text`], a manifest string that knows what of it may be shown.
 
+pub mod declared;
 pub mod diagnostic;
 pub mod docpath;
 pub mod edit;

@@ -168,7 +168,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
 }
 
 /// A mapping key: any scalar, as text.
-struct Key(String);
+pub(super) struct Key(pub(super) String);
 
 impl<'de> Deserialize<'de> for Key {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -313,7 +313,7 @@ fn collect_placeholders(
 }
 
 /// The expressions of the unescaped `${…}` in `s` (`$${` is a literal).
-fn expressions(s: &str) -> Vec<String> {
+pub(super) fn expressions(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest = s;
     while let Some(pos) = rest.find("${") {

@@ -98,11 +98,13 @@ impl LoadContext<'_> {
             TextSource::File(f) => Text::plain(&self.read_file(doc, at, what, &f.file)?),
             TextSource::Template(t) => self.render(doc, at, t)?,
         };
-        Some(if text.expose().contains('\r') {
+        let text = if text.expose().contains('\r') {
             text.map(|s| s.replace("\r\n", "\n"))
         } else {
             text
-        })
+        };
+        self.record(doc, at, &text, true);
+        Some(text)
     }
 }
 

@@ -124,6 +124,11 @@ impl Text {
         })
     }
 
+    /// The template it was rendered from, with the fragments it included.
+    pub(crate) fn rendered_from(&self) -> Option<&Rendered> {
+        self.template.as_deref()
+    }
+
     /// The real value: for requests and comparisons, never for display.
     pub fn expose(&self) -> &str {
         &self.value

@@ -101,6 +101,8 @@ pub struct Change {
     pub drift: Option<Drift>,
     /// Extra facts for people (next fire times of a schedule).
     pub notes: Vec<String>,
+    /// Token counts of the long text it writes (a prompt, a memory entry).
+    pub tokens: Option<crate::engine::tokens::TokenCount>,
     /// The operations, in order, as the provider's serialized op values.
     /// Never shown: they hold real values.
     pub ops: Vec<Value>,
@@ -129,6 +131,7 @@ impl Change {
             diff: None,
             drift: None,
             notes: Vec::new(),
+            tokens: None,
             ops: Vec::new(),
         }
     }
@@ -157,6 +160,14 @@ impl Change {
     /// A field by name.
     pub fn field(&self, name: &str) -> Option<&FieldChange> {
         self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// Its token counts are for `model` (the model that reads the text, if
+    /// the manifest names one): exact when it uses their encoding.
+    pub fn tokens_for_model(&mut self, model: Option<&str>) {
+        if let (Some(t), Some(m)) = (self.tokens.as_mut(), model) {
+            t.for_model(m);
+        }
     }
 }
 
@@ -208,6 +219,9 @@ impl Serialize for Change {
                 "notes",
                 serde_json::to_value(&self.notes).unwrap_or_default(),
             );
+        }
+        if let Some(t) = &self.tokens {
+            put("tokens", serde_json::to_value(t).unwrap_or_default());
         }
         Value::Object(m).serialize(s)
     }
@@ -367,6 +381,21 @@ mod tests {
             "agent[\"x\"].webhook[\"u\"]"
         ));
         assert!(!Plan::target_matches("agent[\"x\"]", "agent[\"xy\"]"));
+    }
+
+    #[test]
+    fn token_counts_are_exact_only_for_a_model_of_their_family() {
+        let mut c = Change::new("p", "a[\"x\"]", "agent", Action::Update);
+        c.tokens = Some(crate::engine::tokens::TokenCount::of(None, "hi"));
+        c.tokens_for_model(None);
+        assert!(
+            c.tokens.as_ref().unwrap().approximate,
+            "no model: approximate"
+        );
+        c.tokens_for_model(Some("gpt-4o"));
+        assert!(!c.tokens.as_ref().unwrap().approximate);
+        c.tokens_for_model(Some("anthropic/claude-sonnet-4.6"));
+        assert!(c.tokens.as_ref().unwrap().approximate);
     }
 
     #[test]

@@ -38,8 +38,8 @@ pub fn same_text(a: &str, b: &str) -> bool {
 }
 
 /// Describe a long text's change on `c`: its hash (left out when the text
-/// is sensitive: an unsalted hash of a secret is not safe to publish) and
-/// line count as context, and a unified diff of the shown forms (none when
+/// is sensitive: an unsalted hash of a secret is not safe to publish), line
+/// count and token counts as context, and a unified diff of the shown forms (none when
 /// only a masked part changed). `live` is `None` when there is no text yet.
 pub fn describe_change(
     c: &mut super::Change,
@@ -72,6 +72,8 @@ pub fn describe_change(
         )
         .shown_as(Show::Context),
     );
+    // Counted on the real text (what the model reads); only numbers are shown.
+    c.tokens = Some(crate::engine::tokens::TokenCount::of(live, text.expose()));
     let shown_live = text.mask_live(live.unwrap_or_default());
     let diff = unified(&shown_live, text.shown());
     c.diff = (!diff.is_empty()).then_some(diff);

@@ -1534,6 +1534,7 @@ impl Differ<'_> {
                             Shown::long_text(p.expose(), p.is_sensitive()),
                         ));
                         describe_change(&mut c, None, p);
+                        c.tokens_for_model(v.model.as_deref());
                     }
                     c.depends_on.extend(target.created_by.clone());
                     let key = format!("variation:{}/{}/{}", ws.id(), agent.id, v.id);
@@ -1629,6 +1630,7 @@ impl Differ<'_> {
                                 Shown::long_text(pr.expose(), pr.is_sensitive()),
                             ));
                             describe_change(&mut c, have, pr);
+                            c.tokens_for_model(v.model.as_deref());
                             p.spec("prompt", json!(pr.expose()));
                         }
                     }

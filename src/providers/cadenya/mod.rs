@@ -130,6 +130,21 @@ impl Provider for Cadenya {
         out
     }
 
+    fn declared_address(&self, kind: &str, fields: &serde_json::Value) -> Option<String> {
+        let field = |k: &str| fields.get(k).and_then(serde_json::Value::as_str);
+        let id = field("id")?;
+        let in_workspace =
+            |address: fn(&str, &str) -> String| Some(address(field("workspace")?, id));
+        match kind {
+            "CadenyaWorkspace" => Some(diff::workspace_address(id)),
+            "CadenyaAgent" => in_workspace(diff::agent_address),
+            "CadenyaToolSet" => in_workspace(diff::tool_set_address),
+            "CadenyaMemoryLayer" => in_workspace(diff::layer_address),
+            "CadenyaSecret" => in_workspace(diff::secret_address),
+            _ => None,
+        }
+    }
+
     /// Cadenya's workspaces are not `--workspace` scopes (those are Twin's):
     /// a narrowed plan leaves Cadenya out.
     async fn read(

@@ -440,6 +440,8 @@ impl Differ<'_> {
         c.fields.extend(ordered);
         c.diff = shown.diff;
         c.notes.extend(shown.notes);
+        c.tokens = shown.tokens;
+        c.tokens_for_model(spec.values.str("model"));
         self.push(c, vec![Op::CreateAgent { fields }]);
     }
 
@@ -498,6 +500,8 @@ impl Differ<'_> {
         c.fields.extend(shown.fields);
         c.diff = shown.diff;
         c.notes.extend(shown.notes);
+        c.tokens = shown.tokens;
+        c.tokens_for_model(spec.values.str("model"));
         if fields == AgentFields::default() {
             return;
         }

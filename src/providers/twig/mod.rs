@@ -178,6 +178,16 @@ impl Provider for Twig {
         out
     }
 
+    fn declared_address(&self, kind: &str, fields: &serde_json::Value) -> Option<String> {
+        let field = |k: &str| fields.get(k).and_then(serde_json::Value::as_str);
+        match kind {
+            "TwigAgent" => field("name").map(diff::agent_address),
+            "TwigDataSource" => field("name").map(diff::data_source_address),
+            "TwigUser" => field("email").map(diff::user_address),
+            _ => None,
+        }
+    }
+
     /// Twig has no workspaces: a plan narrowed with `--workspace` leaves it out.
     async fn read(
         &self,

@@ -106,6 +106,17 @@ impl Provider for Twin {
         out
     }
 
+    fn declared_address(&self, kind: &str, fields: &serde_json::Value) -> Option<String> {
+        let field = |k: &str| fields.get(k).and_then(serde_json::Value::as_str);
+        if manifest::WORKSPACE_KINDS.contains(&kind) {
+            return field("name").map(diff::workspace_address);
+        }
+        if manifest::AGENT_KINDS.contains(&kind) {
+            return field("id").map(diff::agent_address);
+        }
+        None
+    }
+
     async fn read(
         &self,
         api: &TwinApi,

@@ -212,6 +212,10 @@ fn table_row(g: &Group) -> String {
             },
             a => format!("{a:?}").to_lowercase(),
         });
+        // A change that belongs to nothing has no details section.
+        if let (None, Some(t)) = (g.key, &c.tokens) {
+            parts.push(t.line());
+        }
     }
     let mut nouns: Vec<(&str, usize)> = Vec::new();
     for c in &g.children {
@@ -244,6 +248,9 @@ fn details(g: &Group) -> String {
     let mut body = String::new();
     let mut counts = (0, 0);
     for c in g.own.iter().chain(g.children.iter()) {
+        if let Some(t) = &c.tokens {
+            let _ = writeln!(body, "{}: {}\n", escape(c.resource), escape(&t.line()));
+        }
         if let Some(diff) = &c.diff {
             counts.0 += diff.lines().filter(|l| l.starts_with('+')).count();
             counts.1 += diff.lines().filter(|l| l.starts_with('-')).count();

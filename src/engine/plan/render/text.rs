@@ -166,11 +166,14 @@ fn render_child(out: &mut String, c: &Change, p: &Printer) {
     write_extras(out, c, p, 10);
 }
 
-/// Notes and the text diff under a change, indented by `indent`.
+/// Notes, token counts and the text diff under a change, indented by `indent`.
 fn write_extras(out: &mut String, c: &Change, p: &Printer, indent: usize) {
     let pad = " ".repeat(indent);
     for n in &c.notes {
         let _ = writeln!(out, "{pad}{}", p.paint(n, Style::Dim));
+    }
+    if let Some(t) = &c.tokens {
+        let _ = writeln!(out, "{pad}{}", p.paint(&t.line(), Style::Dim));
     }
     if let Some(diff) = &c.diff {
         write_diff(out, diff, p, &pad);
