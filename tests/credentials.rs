@@ -260,3 +260,37 @@ fn names_an_export_derives_never_collide() {
     );
     assert_eq!(code, Some(0), "{text}");
 }
+
+/// A literal credential in a manifest's webhook URL is warned about at its
+/// place, without printing the line that holds it (policy review).
+#[test]
+fn a_literal_credential_url_is_warned_about_without_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "a.yaml",
+        "kind: Workspace\nname: Ops\n---\nkind: Agent\nid: a\nworkspace: Ops\nwebhooks:\n  - url: https://hooks.slack.com/services/T0/B0/LITERALSECRET123\n    events: [run.completed]\n",
+    );
+    for args in [
+        &["validate", "."][..],
+        &["validate", "-o", "json", "."],
+        &["validate", "--annotations", "github", "."],
+    ] {
+        let out = assert_cmd::Command::cargo_bin("twinform")
+            .unwrap()
+            .current_dir(dir.path())
+            .env("NO_COLOR", "1")
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        assert!(text.contains("holds a credential"), "{text}");
+        assert!(text.contains("a.yaml:8:"), "located: {text}");
+        assert!(!text.contains("LITERALSECRET123"), "{text}");
+    }
+}

@@ -172,6 +172,18 @@ impl Problem {
         self
     }
 
+    /// Keep the position, drop the source snippet (when the line itself
+    /// holds what must not be shown, such as a literal credential).
+    pub fn without_snippet(&mut self) -> &mut Self {
+        self.src = None;
+        self.span = None;
+        // With no snippet, the report names the place in its message.
+        if let Some(at) = &self.location {
+            self.message = format!("{at}: {}", self.message);
+        }
+        self
+    }
+
     /// Set the help of a recorded problem (neutralized like the message).
     pub fn set_help(&mut self, help: impl Into<String>) {
         self.help = Some(clean(help.into()));

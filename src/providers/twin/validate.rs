@@ -199,7 +199,9 @@ fn webhook(ctx: &mut LoadContext, d: &Document, w: &RawWebhook) -> Option<Webhoo
         // secret as one marked `sensitive: true`.
         let carries = !t.is_sensitive() && crate::engine::credentials::in_string(t.expose()).is_some();
         if carries && !w.sensitive {
+            // Located, but without the snippet: the line holds the credential.
             ctx.warning(d, &w.url.referenced, "this webhook URL holds a credential written in the manifest")
+                .without_snippet()
                 .set_help("put it in an environment variable (`url: ${SLACK_HOOK_URL}`); it is masked in every output");
         }
         if (w.sensitive || carries) && !t.is_sensitive() {
