@@ -133,14 +133,14 @@ async fn apply_all(tree: &Tree, session: &Session, secrets: &Path) {
         .await
         .unwrap();
     let mut targets = HashMap::new();
-    for (part, live) in tree.parts.iter().zip(&planned.lives) {
-        let c = session.get(part.provider.info().name).unwrap();
+    let _ = &planned;
+    for part in &tree.parts {
+        part.bound.begin_apply();
         targets.insert(
             part.provider.info().name,
             Target {
                 provider: part.provider.clone(),
-                api: c.api.clone(),
-                state: part.provider.begin_apply(live.as_ref()),
+                bound: part.bound.clone(),
             },
         );
     }

@@ -11,17 +11,16 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use std::any::Any;
-
 use twinform::cli::FaultArgs;
 use twinform::engine::apply::secrets::SecretSink;
 use twinform::engine::apply::{self, Target};
+use twinform::engine::bound::erase;
+use twinform::engine::bound::{Bound, Typed};
 use twinform::engine::http::{ApiKey, Client, ClientConfig, RetryPolicy};
 use twinform::engine::plan::Plan;
-use twinform::engine::provider::{erase, Local, Provider, Scope};
+use twinform::engine::provider::{Local, Provider, Scope};
 use twinform::engine::redact::Redactor;
 use twinform::providers::twin::emulator::{self, Store};
-use twinform::providers::twin::ops::ApplyState;
 use twinform::providers::twin::wire::{Agent, Instructions, Schedule, Webhook, Workspace};
 use twinform::providers::twin::{read, Desired, Live, Twin, TwinApi};
 
@@ -70,19 +69,14 @@ fn client(endpoint: &str) -> TwinApi {
 }
 
 fn load(dir: &Path) -> Desired {
-    let tree = twinform::engine::session::load(dir, &twinform::providers::all(), &|_| None)
+    twinform::engine::session::load_typed(dir, Twin, &|_| None)
         .desired
-        .expect("benchmark manifests are valid");
-    tree.parts[0]
-        .desired
-        .downcast_ref::<Desired>()
-        .cloned()
-        .expect("Twin manifests")
+        .expect("benchmark manifests are valid")
 }
 
 fn diff(d: &Desired, live: &Live) -> Plan {
-    erase(Twin)
-        .diff(d as &dyn Any, live as &dyn Any, &Local::default())
+    Typed::ready(Twin, d.clone(), None, live.clone())
+        .diff(&Local::default())
         .unwrap()
 }
 
@@ -158,8 +152,11 @@ async fn timed_apply(
         "twin",
         Target {
             provider: Arc::from(erase(Twin)),
-            api: Arc::new(c.clone()),
-            state: Box::new(ApplyState::new(live)),
+            bound: {
+                let b = Typed::ready(Twin, Desired::default(), Some(c.clone()), live.clone());
+                b.begin_apply();
+                Arc::new(b)
+            },
         },
     );
     let ctx = apply::Context {

@@ -429,13 +429,13 @@ fn the_examples_can_be_applied_to_one_account() {
     // Agents are account-wide: two examples declaring one id would fight.
     let mut seen = std::collections::HashMap::new();
     for ex in ["examples/quickstart", "examples/multi-team"] {
-        let tree = manifest::load_with(Path::new(ex), &|_| Some("x".into()))
-            .desired
-            .unwrap();
-        let d = tree.parts[0]
-            .desired
-            .downcast_ref::<twinform::providers::twin::Desired>()
-            .unwrap();
+        let d = twinform::engine::session::load_typed(
+            Path::new(ex),
+            twinform::providers::twin::Twin,
+            &|_| Some("x".into()),
+        )
+        .desired
+        .unwrap();
         for a in &d.agents {
             if let Some(other) = seen.insert(a.id.clone(), ex) {
                 panic!("agent `{}` is declared by {other} and {ex}", a.id);

@@ -277,16 +277,13 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: Prepared) -> Result<Out
     let notice = printer.clone();
     let watcher = interrupt.watch(move |line| notice.message(line));
     let mut targets = HashMap::new();
-    for (part, live) in p.tree.parts.iter().zip(&p.lives) {
-        let Some(c) = p.session.get(part.provider.info().name) else {
-            continue;
-        };
+    for part in &p.tree.parts {
+        part.bound.begin_apply();
         targets.insert(
             part.provider.info().name,
             Target {
                 provider: part.provider.clone(),
-                api: c.api.clone(),
-                state: part.provider.begin_apply(live.as_ref()),
+                bound: part.bound.clone(),
             },
         );
     }

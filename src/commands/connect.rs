@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use super::{Error, Outcome};
 use crate::cli::ApiArgs;
+use crate::engine::bound::DynProvider;
 use crate::engine::http::{ApiError, RetryPolicy};
 use crate::engine::output::Printer;
-use crate::engine::provider::DynProvider;
 use crate::engine::session::{self, ConnectError, ConnectOptions, Session};
 
 /// `NAME=VALUE` per provider, a bare value meaning the original provider
@@ -96,12 +96,13 @@ fn learn_secrets(printer: &Printer, opts: &ConnectOptions, env: &dyn Fn(&str) ->
 pub async fn whoami(printer: &Printer, provider: &str, api: ApiArgs) -> Result<Outcome, Error> {
     let p = super::provider_named(provider)?;
     let session = connect(printer, &api, std::slice::from_ref(&p)).await?;
-    let result = match session.connected.first() {
-        Some(c) => p
-            .whoami(c.api.as_ref())
+    let bound = session.unloaded(p.info().name);
+    let result = match (session.connected.first(), bound) {
+        (Some(c), Some(b)) => b
+            .whoami()
             .await
             .map(|who| (who, c.client.endpoint().to_string())),
-        None => Err(ApiError::Task("no connection".into())),
+        _ => Err(ApiError::Task("no connection".into())),
     };
     session.close().await;
     let (who, endpoint) = result.map_err(|e| Error::Connect(ConnectError::Api(e)))?;

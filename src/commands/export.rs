@@ -9,11 +9,12 @@ use std::sync::Arc;
 use super::connect::connect;
 use super::{Error, Outcome};
 use crate::cli::ExportArgs;
+use crate::engine::bound::DynProvider;
 use crate::engine::file::{self, Holds, Within};
 use crate::engine::manifest::diagnostic::did_you_mean;
 use crate::engine::output::Printer;
 use crate::engine::plan::render::count;
-use crate::engine::provider::{DynProvider, ExportFilter};
+use crate::engine::provider::ExportFilter;
 use crate::engine::session::json_schema;
 
 pub async fn run(printer: &Printer, args: ExportArgs) -> Result<Outcome, Error> {
@@ -29,11 +30,10 @@ pub async fn run(printer: &Printer, args: ExportArgs) -> Result<Outcome, Error> 
     let session = connect(printer, &args.api, &providers).await?;
     let mut exports = Vec::new();
     for c in &session.connected {
-        match c
-            .provider
-            .export(c.api.as_ref(), &filter, args.api.parallelism)
-            .await
-        {
+        let Some(bound) = session.unloaded(c.provider.info().name) else {
+            continue;
+        };
+        match bound.export(&filter, args.api.parallelism).await {
             Ok(e) => exports.push(e),
             Err(e) => {
                 session.close().await;

@@ -8,10 +8,11 @@ use super::connect::connect;
 use super::pull::{write_back, SharedFile};
 use super::{validate, Error, Outcome};
 use crate::cli::{Format, HistoryArgs, RollbackArgs};
+use crate::engine::bound::DynProvider;
 use crate::engine::manifest::edit::{NewValue, Request};
 use crate::engine::output::Printer;
 use crate::engine::plan::render::count;
-use crate::engine::provider::{DynProvider, Pulled, TextVersion};
+use crate::engine::provider::{Pulled, TextVersion};
 use crate::engine::session::Session;
 
 /// The versions of `agent`, newest first.
@@ -20,7 +21,10 @@ async fn versions(session: &Session, agent: &str) -> Result<Vec<TextVersion>, Er
         return Err(Error::Refused("no platform to ask".into()));
     };
     let name = c.provider.info().name;
-    match c.provider.history(c.api.as_ref(), agent).await? {
+    let bound = session
+        .unloaded(name)
+        .ok_or_else(|| Error::Refused("no platform to ask".into()))?;
+    match bound.history(agent).await? {
         Some(v) => Ok(v),
         None => Err(Error::Refused(format!(
             "{name} keeps no history of agents' texts"
@@ -201,12 +205,11 @@ pub async fn list(printer: &Printer, args: HistoryArgs) -> Result<Outcome, Error
 /// `twinform rollback AGENT --to VERSION [PATH]`.
 pub async fn rollback(printer: &Printer, args: RollbackArgs) -> Result<Outcome, Error> {
     let tree = validate::load(printer, &args.path, &args.input)?;
-    let Some((part, at)) = tree.parts.iter().find_map(|p| {
-        Some((
-            p,
-            p.provider.text_location(p.desired.as_ref(), &args.agent)?,
-        ))
-    }) else {
+    let Some((part, at)) = tree
+        .parts
+        .iter()
+        .find_map(|p| Some((p, p.bound.text_location(&args.agent)?)))
+    else {
         return Err(Error::Refused(format!(
             "agent `{}` is not declared in {} (rollback writes into its manifest)",
             args.agent,

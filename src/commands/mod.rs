@@ -169,7 +169,7 @@ pub fn run(cli: Cli) -> i32 {
 /// name and every provider this build knows.
 pub(crate) fn provider_named(
     name: &str,
-) -> Result<std::sync::Arc<dyn crate::engine::provider::DynProvider>, Error> {
+) -> Result<std::sync::Arc<dyn crate::engine::bound::DynProvider>, Error> {
     let all = crate::providers::all();
     if let Some(p) = all.iter().find(|p| p.info().name == name) {
         return Ok(p.clone());

@@ -1,7 +1,6 @@
 //! `twinform plan` and `twinform drift`, and the shared steps `apply` reuses:
 //! load the manifests, connect, read, diff and explain.
 
-use std::any::Any;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -21,7 +20,6 @@ use crate::engine::session::{self, Session, Tree};
 /// Everything a plan was made from.
 pub struct Prepared {
     pub tree: Tree,
-    pub lives: Vec<Box<dyn Any + Send + Sync>>,
     pub plan: Plan,
     pub session: Session,
     pub context: Context,
@@ -33,9 +31,9 @@ impl Prepared {
     /// prompt may hold a secret; a plain hash of it must not be in the file).
     pub fn fingerprints(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
-        for (p, l) in self.tree.parts.iter().zip(&self.lives) {
+        for p in &self.tree.parts {
             let name = p.provider.info().name;
-            for (address, f) in p.provider.fingerprints(p.desired.as_ref(), l.as_ref()) {
+            for (address, f) in p.bound.fingerprints() {
                 out.insert(address, self.session.keyed_digest(name, &f));
             }
         }
@@ -97,7 +95,6 @@ pub async fn prepare(
     }
     Ok(Prepared {
         tree,
-        lives: planned.lives,
         plan: planned.plan,
         session,
         context,

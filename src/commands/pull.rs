@@ -29,18 +29,11 @@ pub async fn run(printer: &Printer, args: PullArgs) -> Result<Outcome, Error> {
         agents: args.agent.clone(),
     };
     let mut pulled = Vec::new();
-    for (part, c) in tree.parts.iter().zip(&session.connected) {
-        let live = part
-            .provider
-            .read(
-                c.api.as_ref(),
-                part.desired.as_ref(),
-                &scope,
-                args.api.parallelism,
-            )
-            .await;
-        let live = match live {
-            Ok(l) => l,
+    session.bind(&tree);
+    for part in &tree.parts {
+        let read = part.bound.read(&scope, args.api.parallelism).await;
+        match read {
+            Ok(()) => {}
             Err(e) => {
                 session.close().await;
                 return Err(Error::Refused(format!(
@@ -49,10 +42,7 @@ pub async fn run(printer: &Printer, args: PullArgs) -> Result<Outcome, Error> {
             }
         };
         let name = part.provider.info().name;
-        match part
-            .provider
-            .pull(part.desired.as_ref(), live.as_ref(), &filter)
-        {
+        match part.bound.pull(&filter) {
             Some(p) => pulled.extend(p),
             None => printer.message(&format!(
                 "note: pull does not read {name} back yet; its manifests are left as they are"

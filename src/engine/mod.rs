@@ -5,6 +5,7 @@
 //! resources: a platform plugs in through [`provider::Provider`].
 
 pub mod apply;
+pub mod bound;
 pub mod credentials;
 #[cfg(feature = "emulator")]
 pub mod emulation;

@@ -3,12 +3,13 @@
 //! service, or its emulator in process with `--local`), read, diff and
 //! explain them all into one plan.
 
-use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::bound::Bound;
+use super::bound::DynProvider;
 use super::http::{ApiError, ApiKey, Client, ClientConfig, RetryPolicy, Tracer};
 use super::manifest::declared::Declared;
 use super::manifest::diagnostic::did_you_mean;
@@ -18,7 +19,7 @@ use super::manifest::variables;
 use super::manifest::{Problem, Validated};
 use super::plan::saved::Selection;
 use super::plan::{annotate, Plan};
-use super::provider::{DynProvider, Local, PlanError, Scope};
+use super::provider::{Local, PlanError, Scope};
 
 /// Every provider this build knows.
 pub type Providers = Vec<Arc<dyn DynProvider>>;
@@ -30,10 +31,11 @@ pub fn json_schema(providers: &Providers) -> serde_json::Value {
     assemble(&kinds)
 }
 
-/// One provider's part of a tree.
+/// One provider's part of a tree: the provider, and its run's state
+/// (declared, then connected and read), typed inside [`Bound`].
 pub struct Part {
     pub provider: Arc<dyn DynProvider>,
-    pub desired: Box<dyn Any + Send + Sync>,
+    pub bound: Arc<dyn Bound>,
 }
 
 /// A manifest tree, validated.
@@ -56,10 +58,7 @@ pub struct Tree {
 impl Tree {
     /// `(noun, count)` of everything declared, over every provider.
     pub fn counts(&self) -> Vec<(&'static str, usize)> {
-        self.parts
-            .iter()
-            .flat_map(|p| p.provider.count(p.desired.as_ref()))
-            .collect()
+        self.parts.iter().flat_map(|p| p.bound.count()).collect()
     }
 }
 
@@ -145,6 +144,59 @@ fn read(
     options: &LoadOptions,
     offline: bool,
 ) -> (Validated<Tree>, Vec<String>) {
+    read_with(
+        path,
+        providers,
+        env,
+        options,
+        offline,
+        &mut |p, docs, ctx| p.load(docs, ctx),
+    )
+}
+
+/// One provider's manifests under `path`, as that provider's own type
+/// (tests and benchmarks drive a provider's library this way).
+pub fn load_typed<P: super::provider::Provider>(
+    path: &Path,
+    provider: P,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Validated<P::Desired> {
+    let providers: Providers = vec![Arc::from(super::bound::erase(provider.clone()))];
+    let mut desired = None;
+    let (validated, _) = read_with(
+        path,
+        &providers,
+        env,
+        &LoadOptions::default(),
+        false,
+        &mut |p, docs, ctx| {
+            desired = Some(provider.load(docs, ctx));
+            p.unloaded()
+        },
+    );
+    Validated {
+        desired: validated.desired.and(desired),
+        problems: validated.problems,
+    }
+}
+
+/// Turns one provider's documents into its bound part of the tree.
+type Loader<'a> = dyn FnMut(
+        &Arc<dyn DynProvider>,
+        &[super::manifest::Document],
+        &mut super::manifest::LoadContext,
+    ) -> Arc<dyn Bound>
+    + 'a;
+
+/// [`read`], each provider's documents loaded by `load`.
+fn read_with(
+    path: &Path,
+    providers: &Providers,
+    env: &dyn Fn(&str) -> Option<String>,
+    options: &LoadOptions,
+    offline: bool,
+    load: &mut Loader<'_>,
+) -> (Validated<Tree>, Vec<String>) {
     let var_files = &options.var_files;
     let mut owner: HashMap<&'static str, usize> = HashMap::new();
     let mut kinds = Vec::new();
@@ -184,8 +236,8 @@ fn read(
     let mut parts = Vec::new();
     for (i, docs) in by_provider {
         let provider = providers[i].clone();
-        let desired = provider.load(&docs, &mut ctx);
-        parts.push(Part { provider, desired });
+        let bound = load(&provider, &docs, &mut ctx);
+        parts.push(Part { provider, bound });
     }
     ctx.check_placeholders(&provider_docs);
     let unknown = ctx.finish_offline();
@@ -284,11 +336,11 @@ pub enum ConnectError {
     NoEmulator,
 }
 
-/// A provider of the tree, connected.
+/// A provider of the tree, connected: its client (a tree's parts are
+/// bound to it with [`Session::bind`]).
 pub struct Connected {
     pub provider: Arc<dyn DynProvider>,
     pub client: Client,
-    pub api: Arc<dyn Any + Send + Sync>,
 }
 
 /// Every provider of a tree, connected; emulators (with `--local`) stop
@@ -322,6 +374,24 @@ impl Session {
                     .load(std::sync::atomic::Ordering::Relaxed)
             })
             .sum()
+    }
+
+    /// Give each part of `tree` its provider's client.
+    pub fn bind(&self, tree: &Tree) {
+        for part in &tree.parts {
+            if let Some(c) = self.get(part.provider.info().name) {
+                part.bound.connect(c.client.clone());
+            }
+        }
+    }
+
+    /// A provider bound to this session with nothing declared (export,
+    /// whoami and history read live state only).
+    pub fn unloaded(&self, name: &str) -> Option<Arc<dyn Bound>> {
+        let c = self.get(name)?;
+        let bound = c.provider.unloaded();
+        bound.connect(c.client.clone());
+        Some(bound)
     }
 
     pub fn get(&self, name: &str) -> Option<&Connected> {
@@ -446,7 +516,6 @@ pub async fn connect(
         }
         session.connected.push(Connected {
             provider: p.clone(),
-            api: p.api(client.clone()),
             client,
         });
     }
@@ -494,7 +563,6 @@ async fn start_local(
 /// What a plan was made from, per provider: desired and live state.
 pub struct Planned {
     pub plan: Plan,
-    pub lives: Vec<Box<dyn Any + Send + Sync>>,
 }
 
 /// Why no plan was made.
@@ -522,14 +590,15 @@ pub async fn plan(
         workspaces: (!selection.workspaces.is_empty())
             .then(|| selection.workspaces.iter().cloned().collect()),
     };
-    let reads = tree.parts.iter().zip(&session.connected).map(|(part, c)| {
-        part.provider
-            .read(c.api.as_ref(), part.desired.as_ref(), &scope, parallelism)
-    });
-    let lives: Vec<Box<dyn Any + Send + Sync>> = futures_util::future::try_join_all(reads)
+    session.bind(tree);
+    let reads = tree
+        .parts
+        .iter()
+        .map(|part| part.bound.read(&scope, parallelism));
+    futures_util::future::try_join_all(reads)
         .await
         .map_err(PlanFailure::Read)?;
-    check_selection(tree, &lives, selection).map_err(PlanFailure::Selection)?;
+    check_selection(tree, selection).map_err(PlanFailure::Selection)?;
     let local = Local {
         cut_short: cut_short.clone(),
         scope,
@@ -538,11 +607,8 @@ pub async fn plan(
     };
     let mut plan = Plan::default();
     let mut problems = Vec::new();
-    for (part, live) in tree.parts.iter().zip(&lives) {
-        match part
-            .provider
-            .diff(part.desired.as_ref(), live.as_ref(), &local)
-        {
+    for part in &tree.parts {
+        match part.bound.diff(&local) {
             Ok(p) => plan.extend(p),
             Err(e) => problems.extend(e.problems),
         }
@@ -555,9 +621,9 @@ pub async fn plan(
     // Warnings about the inputs (a misspelt var-file key) belong with the
     // plan they shaped, in every format (a PR comment, `-o json`).
     plan.warnings.extend(tree.input_warnings.iter().cloned());
-    for c in &session.connected {
+    for part in &tree.parts {
         // Each provider annotates its own changes, which stay where they are.
-        let name = c.provider.info().name;
+        let name = part.provider.info().name;
         let at: Vec<usize> = (0..plan.changes.len())
             .filter(|&i| plan.changes[i].provider == name)
             .collect();
@@ -570,38 +636,25 @@ pub async fn plan(
                 )
             })
             .collect();
-        let explained = c
-            .provider
-            .explain(c.api.as_ref(), &mut mine, parallelism)
-            .await;
+        let explained = part.bound.explain(&mut mine, parallelism).await;
         for (i, ch) in at.into_iter().zip(mine) {
             plan.changes[i] = ch;
         }
         explained.map_err(PlanFailure::Explain)?;
     }
     annotate::fire_times(&mut plan, chrono::Utc::now());
-    Ok(Planned { plan, lives })
+    Ok(Planned { plan })
 }
 
 /// Every `--workspace` must name a declared or live scope of some provider,
 /// and every `--target` a declared or live object: a typo must not plan
 /// "No changes" and exit 0.
-fn check_selection(
-    tree: &Tree,
-    lives: &[Box<dyn Any + Send + Sync>],
-    selection: &Selection,
-) -> Result<(), Vec<String>> {
+fn check_selection(tree: &Tree, selection: &Selection) -> Result<(), Vec<String>> {
     let mut names: Vec<String> = Vec::new();
     let mut roots: Vec<String> = Vec::new();
-    for (part, live) in tree.parts.iter().zip(lives) {
-        names.extend(
-            part.provider
-                .scope_names(part.desired.as_ref(), Some(live.as_ref())),
-        );
-        roots.extend(
-            part.provider
-                .addresses(part.desired.as_ref(), live.as_ref()),
-        );
+    for part in &tree.parts {
+        names.extend(part.bound.scope_names());
+        roots.extend(part.bound.addresses());
     }
     let name_strs: Vec<&str> = names.iter().map(String::as_str).collect();
     let root_strs: Vec<&str> = roots.iter().map(String::as_str).collect();

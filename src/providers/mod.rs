@@ -7,7 +7,7 @@ pub mod twin;
 
 use std::sync::Arc;
 
-use crate::engine::provider::erase;
+use crate::engine::bound::erase;
 use crate::engine::session::Providers;
 
 /// Every provider of this build, in the order plans list them.

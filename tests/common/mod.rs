@@ -2,7 +2,6 @@
 //! binary pointed at it, and the library's plan/apply steps without the CLI.
 #![allow(dead_code)]
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -12,13 +11,14 @@ use tokio::runtime::Runtime;
 use twinform::cli::FaultArgs;
 use twinform::engine::apply::secrets::SecretSink;
 use twinform::engine::apply::{self, Finished, Target};
+use twinform::engine::bound::{erase, DynProvider};
+use twinform::engine::bound::{Bound, Typed};
 use twinform::engine::emulation::Shared;
 use twinform::engine::http::{ApiKey, Client, ClientConfig, RetryPolicy};
 use twinform::engine::plan::Plan;
-use twinform::engine::provider::{erase, DynProvider, Local, Provider, Scope};
+use twinform::engine::provider::{Local, Provider, Scope};
 use twinform::engine::redact::Redactor;
 use twinform::providers::twin::emulator::{self, Emulator, Store};
-use twinform::providers::twin::ops::ApplyState;
 use twinform::providers::twin::{read, Desired, Live, Twin, TwinApi};
 
 pub const KEY: &str = "tw_test_key_0123456789abcdef";
@@ -128,15 +128,9 @@ pub fn desired(path: &Path, env: &[(&str, &str)]) -> Desired {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let v = twinform::engine::session::load(path, &twinform::providers::all(), &|k| {
-        env.get(k).cloned()
-    });
+    let v = twinform::engine::session::load_typed(path, Twin, &|k| env.get(k).cloned());
     match v.desired {
-        Some(tree) => tree
-            .parts
-            .iter()
-            .find_map(|p| p.desired.downcast_ref::<Desired>().cloned())
-            .unwrap_or_default(),
+        Some(d) => d,
         None => panic!(
             "invalid manifests: {:#?}",
             v.problems
@@ -154,8 +148,8 @@ pub fn twin() -> Arc<dyn DynProvider> {
 
 /// The diff of `desired` against `live`, with operations in the changes.
 pub fn diff(desired: &Desired, live: &Live) -> Plan {
-    twin()
-        .diff(desired as &dyn Any, live as &dyn Any, &Local::default())
+    Typed::ready(Twin, desired.clone(), None, live.clone())
+        .diff(&Local::default())
         .unwrap()
 }
 
@@ -174,8 +168,11 @@ pub fn context(client: &TwinApi, live: &Live, secrets: Arc<SecretSink>) -> apply
         "twin",
         Target {
             provider: twin(),
-            api: Arc::new(client.clone()),
-            state: Box::new(ApplyState::new(live)),
+            bound: {
+                let b = Typed::ready(Twin, Desired::default(), Some(client.clone()), live.clone());
+                b.begin_apply();
+                Arc::new(b)
+            },
         },
     );
     apply::Context {

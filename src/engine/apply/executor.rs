@@ -3,7 +3,6 @@
 //! what depends on it; a signal starts nothing new. Each operation of a
 //! change is handed to its provider ([`DynProvider::execute`]) and journaled.
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,9 +13,11 @@ use tokio::task::JoinSet;
 
 use super::journal::Journal;
 use super::secrets::SecretSink;
+use crate::engine::bound::Bound;
+use crate::engine::bound::DynProvider;
 use crate::engine::http::WAITED;
 use crate::engine::plan::{Action, Change, Plan};
-use crate::engine::provider::{DynProvider, OpContext};
+use crate::engine::provider::OpContext;
 
 /// Why a change was skipped after a signal.
 pub const NOT_STARTED: &str = "interrupted before it started";
@@ -50,11 +51,11 @@ pub struct Finished {
     pub warning: Option<String>,
 }
 
-/// One provider as an apply uses it: its API client and its apply state.
+/// One provider as an apply uses it: the provider (operation names) and
+/// its run's state, connected, read and begun (`Bound::begin_apply`).
 pub struct Target {
     pub provider: Arc<dyn DynProvider>,
-    pub api: Arc<dyn Any + Send + Sync>,
-    pub state: Box<dyn Any + Send + Sync>,
+    pub bound: Arc<dyn Bound>,
 }
 
 /// Everything the executor needs besides the plan.
@@ -229,9 +230,7 @@ pub async fn execute(
     }
     if !run.ctx.interrupted.load(Ordering::SeqCst) {
         for t in run.ctx.targets.values() {
-            t.provider
-                .finish_apply(t.api.as_ref(), t.state.as_ref(), &run.ctx.journal)
-                .await;
+            t.bound.finish_apply(&run.ctx.journal).await;
         }
     }
     done.into_iter().flatten().collect()
@@ -313,11 +312,7 @@ async fn apply_change(run: &Run, change: &Change) -> (Status, Option<String>) {
             warning: &mut warning,
             source_id: run.ctx.source_id.as_deref(),
         };
-        match target
-            .provider
-            .execute(target.api.as_ref(), target.state.as_ref(), op, &mut ctx)
-            .await
-        {
+        match target.bound.execute(op, &mut ctx).await {
             Ok(()) => run.ctx.journal.record(&change.address, name, "done", None),
             Err(e) => {
                 run.ctx

@@ -41,6 +41,7 @@ pub use model::Desired;
 pub use read::Live;
 
 /// Cadenya, as the engine sees it.
+#[derive(Debug, Clone, Copy)]
 pub struct Cadenya;
 
 pub static INFO: Info = Info {

@@ -48,6 +48,7 @@ pub use model::Desired;
 pub use read::Live;
 
 /// Twig, as the engine sees it.
+#[derive(Debug, Clone, Copy)]
 pub struct Twig;
 
 pub static INFO: Info = Info {

@@ -44,6 +44,7 @@ pub use model::Desired;
 pub use read::Live;
 
 /// Twin, as the engine sees it.
+#[derive(Debug, Clone, Copy)]
 pub struct Twin;
 
 pub static INFO: Info = Info {
