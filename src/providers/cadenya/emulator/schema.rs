@@ -631,7 +631,7 @@ pub fn check(m: &Msg, v: &Value, path: &str, required: bool) -> Result<Value, Pr
             camel(k)
         };
         let Some(field) = m.fields.iter().find(|f| f.name == name) else {
-            return Err(violation(&join(path, k), hint(k)));
+            return Err(violation(&join(path, k), hint(&name)));
         };
         if x.is_null() || field.output {
             continue;
