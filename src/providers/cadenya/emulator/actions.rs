@@ -15,7 +15,10 @@ impl Store {
     pub fn action(&mut self, loc: &Loc, verb: &str, body: &Value) -> Answer {
         let kind = loc.kind;
         if !kind.verbs().contains(&verb) {
-            return Err(not_found(&format!("the action :{verb} on a {}", kind.noun())));
+            return Err(not_found(&format!(
+                "the action :{verb} on a {}",
+                kind.noun()
+            )));
         }
         if self.workspace_archived(&loc.ws) {
             return Err(precondition("the workspace is archived"));
@@ -47,7 +50,10 @@ impl Store {
                 if archived {
                     return refuse("unarchive it before publishing it");
                 }
-                if self.records(&format!("{}/{id}/variations", loc.coll)).is_empty() {
+                if self
+                    .records(&format!("{}/{id}/variations", loc.coll))
+                    .is_empty()
+                {
                     return Err(precondition(
                         "an agent cannot be published without a variation",
                     ));
@@ -180,7 +186,12 @@ impl Store {
                     }
                     Some(p) => p,
                     // Omitted: on top of the stack (the most general).
-                    None => positions.iter().max().map_or(0, |m| m + 1),
+                    None => match positions.iter().max() {
+                        None => 0,
+                        Some(m) => m.checked_add(1).ok_or_else(|| {
+                            violation("position", "no position is free above the stack: give one")
+                        })?,
+                    },
                 };
                 items.push(json!({"memoryLayerId": layer, "position": position}));
                 spec.insert("memoryLayerAssignments".into(), Value::Array(items));
@@ -211,9 +222,11 @@ impl Store {
                     if p < 0 {
                         return Err(violation("position", "must be 0 or more"));
                     }
-                    if items.iter().enumerate().any(|(j, a)| {
-                        j != i && a.get("position").and_then(int) == Some(p)
-                    }) {
+                    if items
+                        .iter()
+                        .enumerate()
+                        .any(|(j, a)| j != i && a.get("position").and_then(int) == Some(p))
+                    {
                         return Err(violation(
                             "position",
                             &format!("position {p} is in use on this variation"),

@@ -76,7 +76,6 @@ pub fn method_not_allowed() -> Problem {
     }
 }
 
-
 impl Problem {
     /// The same problem answered with another HTTP status and gRPC code.
     pub fn with_status(mut self, status: u16, code: u32) -> Self {

@@ -159,7 +159,12 @@ fn parse_body(body: &Bytes) -> Result<Value, Problem> {
 
 async fn seed_episodic_layer(State(sh): S, UrlPath(ws): UrlPath<String>, body: Bytes) -> Response {
     let answer = parse_body(&body).and_then(|b| {
-        let s = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let s = |k: &str| {
+            b.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         let (agent, key) = (s("agentId"), s("episodicKey"));
         sh.with_store(true, |st| st.seed_episodic_layer(&ws, &agent, &key))
     });
@@ -168,7 +173,12 @@ async fn seed_episodic_layer(State(sh): S, UrlPath(ws): UrlPath<String>, body: B
 
 async fn seed_agent_pool(State(sh): S, UrlPath(ws): UrlPath<String>, body: Bytes) -> Response {
     let answer = parse_body(&body).and_then(|b| {
-        let s = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let s = |k: &str| {
+            b.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         let (name, ext) = (s("name"), s("externalId"));
         sh.with_store(true, |st| st.seed_agent_pool(&ws, &name, &ext))
     });
@@ -176,9 +186,14 @@ async fn seed_agent_pool(State(sh): S, UrlPath(ws): UrlPath<String>, body: Bytes
 }
 
 async fn dispatch(State(sh): S, method: Method, uri: Uri, body: Bytes) -> Response {
-    let body = match parse_body(&body) {
-        Ok(b) => b,
-        Err(p) => return status_response(&p),
+    // Reads and deletes carry no body; a body they are sent is ignored.
+    let body = if matches!(method, Method::GET | Method::DELETE | Method::HEAD) {
+        json!({})
+    } else {
+        match parse_body(&body) {
+            Ok(b) => b,
+            Err(p) => return status_response(&p),
+        }
     };
     let query = Query::parse(uri.query());
     let write = method != Method::GET;

@@ -14,7 +14,9 @@ use super::store::*;
 pub fn parent_of(coll: &str) -> Option<(&str, &str)> {
     let (rest, _child) = coll.rsplit_once('/')?;
     let (parent_coll, parent_id) = rest.rsplit_once('/')?;
-    parent_coll.contains('/').then_some((parent_coll, parent_id))
+    parent_coll
+        .contains('/')
+        .then_some((parent_coll, parent_id))
 }
 
 /// Metadata as answered: `externalId` and `labels` always present.
@@ -29,9 +31,19 @@ fn metadata_out(m: &Value) -> Value {
 
 fn states_of(kind: Kind) -> &'static [&'static str] {
     match kind {
-        Kind::Agent => &["STATE_UNSPECIFIED", "STATE_DRAFT", "STATE_PUBLISHED", "STATE_ARCHIVED"],
+        Kind::Agent => &[
+            "STATE_UNSPECIFIED",
+            "STATE_DRAFT",
+            "STATE_PUBLISHED",
+            "STATE_ARCHIVED",
+        ],
         Kind::ToolSet => &["STATE_UNSPECIFIED", "STATE_ACTIVE", "STATE_ARCHIVED"],
-        Kind::Tool => &["STATE_UNSPECIFIED", "STATE_AVAILABLE", "STATE_OMITTED", "STATE_ARCHIVED"],
+        Kind::Tool => &[
+            "STATE_UNSPECIFIED",
+            "STATE_AVAILABLE",
+            "STATE_OMITTED",
+            "STATE_ARCHIVED",
+        ],
         Kind::Model => &["STATE_UNSPECIFIED", "STATE_ENABLED", "STATE_DISABLED"],
         _ => &[],
     }
@@ -39,13 +51,18 @@ fn states_of(kind: Kind) -> &'static [&'static str] {
 
 fn enum_param<'a>(q: &'a Query, key: &str, values: &[&str]) -> Result<Option<&'a str>, Problem> {
     match q.one(key)? {
-        Some(v) if !values.contains(&v) => Err(violation(key, &format!("must be one of {}", values.join(", ")))),
+        Some(v) if !values.contains(&v) => Err(violation(
+            key,
+            &format!("must be one of {}", values.join(", ")),
+        )),
         other => Ok(other),
     }
 }
 
 fn str_at<'a>(v: &'a Value, pointer: &str) -> &'a str {
-    v.pointer(pointer).and_then(Value::as_str).unwrap_or_default()
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
 }
 
 impl Store {
@@ -55,9 +72,16 @@ impl Store {
     /// entry's content too).
     pub fn render(&self, kind: Kind, coll: &str, r: &Value, detail: bool) -> Value {
         let metadata = metadata_out(&r["metadata"]);
-        let mut spec = r.get("spec").and_then(Value::as_object).cloned().unwrap_or_default();
+        let mut spec = r
+            .get("spec")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let id = id_of(r);
-        let state = r.get("state").cloned().unwrap_or(json!("STATE_UNSPECIFIED"));
+        let state = r
+            .get("state")
+            .cloned()
+            .unwrap_or(json!("STATE_UNSPECIFIED"));
         match kind {
             Kind::Agent => json!({
                 "metadata": metadata,
@@ -88,7 +112,12 @@ impl Store {
                     spec.insert("secrets".into(), Value::Array(secrets));
                 }
                 let tools = self.records(&format!("{coll}/{id}/tools"));
-                let count = |s: &str| tools.iter().filter(|t| t.get("state").and_then(Value::as_str) == Some(s)).count();
+                let count = |s: &str| {
+                    tools
+                        .iter()
+                        .filter(|t| t.get("state").and_then(Value::as_str) == Some(s))
+                        .count()
+                };
                 let ws = str_at(r, "/metadata/workspaceId");
                 json!({
                     "metadata": metadata,
@@ -122,10 +151,14 @@ impl Store {
                 spec.entry("systemManaged").or_insert(json!(false));
                 spec.entry("agentId").or_insert(json!(""));
                 spec.entry("episodicKey").or_insert(json!(""));
-                let mut info = json!({"entryCount": self.records(&format!("{coll}/{id}/entries")).len()});
+                let mut info =
+                    json!({"entryCount": self.records(&format!("{coll}/{id}/entries")).len()});
                 let agent = str_at(r, "/spec/agentId");
                 let ws = str_at(r, "/metadata/workspaceId");
-                if let Some(a) = (!agent.is_empty()).then(|| self.get(&format!("{ws}/agents"), agent)).flatten() {
+                if let Some(a) = (!agent.is_empty())
+                    .then(|| self.get(&format!("{ws}/agents"), agent))
+                    .flatten()
+                {
                     info["agent"] = metadata_out(&a["metadata"]);
                 }
                 json!({"metadata": metadata, "spec": spec, "info": info})
@@ -133,7 +166,10 @@ impl Store {
             Kind::Entry => {
                 let mut out_spec = Map::new();
                 out_spec.insert("key".into(), spec.get("key").cloned().unwrap_or(json!("")));
-                out_spec.insert("description".into(), spec.get("description").cloned().unwrap_or(json!("")));
+                out_spec.insert(
+                    "description".into(),
+                    spec.get("description").cloned().unwrap_or(json!("")),
+                );
                 let mut info = json!({});
                 if let Some(layer) = parent_of(coll).and_then(|(c, p)| self.get(c, p)) {
                     info["memoryLayer"] = metadata_out(&layer["metadata"]);
@@ -150,7 +186,10 @@ impl Store {
                     .children(ws, "/variations")
                     .filter(|(_, v)| {
                         let m = str_at(v, "/spec/modelConfig/modelId");
-                        !m.is_empty() && self.resolve_model(ws, m).is_ok_and(|found| id_of(found) == id)
+                        !m.is_empty()
+                            && self
+                                .resolve_model(ws, m)
+                                .is_ok_and(|found| id_of(found) == id)
                     })
                     .count();
                 json!({
@@ -171,7 +210,10 @@ impl Store {
                 let mine = |s: &str| {
                     models
                         .iter()
-                        .filter(|m| m.get("aiProviderKeyId").and_then(Value::as_str) == Some(id) && m.get("state").and_then(Value::as_str) == Some(s))
+                        .filter(|m| {
+                            m.get("aiProviderKeyId").and_then(Value::as_str) == Some(id)
+                                && m.get("state").and_then(Value::as_str) == Some(s)
+                        })
                         .count()
                 };
                 json!({
@@ -185,7 +227,9 @@ impl Store {
                     },
                 })
             }
-            Kind::Pool => json!({"metadata": metadata, "spec": spec, "state": "AGENT_POOL_STATE_ACTIVE"}),
+            Kind::Pool => {
+                json!({"metadata": metadata, "spec": spec, "state": "AGENT_POOL_STATE_ACTIVE"})
+            }
         }
     }
 
@@ -196,7 +240,8 @@ impl Store {
             .children(ws, "/variations")
             .filter(|(_, v)| {
                 assignments(v).any(|(tag, target)| {
-                    (tag == "toolSetId" && target == set) || (tag == "toolId" && tool_ids.contains(target))
+                    (tag == "toolSetId" && target == set)
+                        || (tag == "toolId" && tool_ids.contains(target))
                 })
             })
             .filter_map(|(coll, _)| parent_of(coll).map(|(_, agent)| agent))
@@ -242,9 +287,16 @@ impl Store {
                 _ => {}
             }
         }
-        let layers = spec.get("memoryLayerAssignments").and_then(Value::as_array).cloned().unwrap_or_default();
+        let layers = spec
+            .get("memoryLayerAssignments")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         for l in &layers {
-            let lid = l.get("memoryLayerId").and_then(Value::as_str).unwrap_or_default();
+            let lid = l
+                .get("memoryLayerId")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if let Some(layer) = self.get(&format!("{ws}/memory_layers"), lid) {
                 meta.insert(lid.to_string(), json!({"id": lid, "name": name_of(layer)}));
             }
@@ -260,7 +312,11 @@ impl Store {
             "feedbackCount": 0,
             "assignmentMetadata": meta,
         });
-        let model = spec.get("modelConfig").and_then(|m| m.get("modelId")).and_then(Value::as_str).unwrap_or_default();
+        let model = spec
+            .get("modelConfig")
+            .and_then(|m| m.get("modelId"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if let Ok(m) = self.resolve_model(ws, model) {
             info["model"] = metadata_out(&m["metadata"]);
         }
@@ -272,16 +328,44 @@ impl Store {
     pub fn list(&self, loc: &Loc, q: &Query) -> Answer {
         const PAGE: &[&str] = &["sortOrder", "includeInfo"];
         let extra: &[&str] = match loc.kind {
-            Kind::Agent => &["prefix", "query", "state", "variationSelectionMode", "labels"],
+            Kind::Agent => &[
+                "prefix",
+                "query",
+                "state",
+                "variationSelectionMode",
+                "labels",
+            ],
             Kind::Variation => &["labels"],
             Kind::Schedule | Kind::Entry | Kind::Secret => &["prefix", "query", "labels"],
             Kind::ToolSet => &["prefix", "query", "state", "labels"],
-            Kind::Tool => &["prefix", "query", "names", "states", "requiresApproval", "overlays", "labels"],
+            Kind::Tool => &[
+                "prefix",
+                "query",
+                "names",
+                "states",
+                "requiresApproval",
+                "overlays",
+                "labels",
+            ],
             Kind::SetSecret => &["prefix", "query"],
             Kind::Layer => &[
-                "prefix", "query", "type", "agentId", "episodicKeyPrefix", "labels", "tenantId", "subjectId",
+                "prefix",
+                "query",
+                "type",
+                "agentId",
+                "episodicKeyPrefix",
+                "labels",
+                "tenantId",
+                "subjectId",
             ],
-            Kind::Model => &["prefix", "query", "state", "aiProviderKeyId", "isAssigned", "labels"],
+            Kind::Model => &[
+                "prefix",
+                "query",
+                "state",
+                "aiProviderKeyId",
+                "isAssigned",
+                "labels",
+            ],
             Kind::ProviderKey => &["prefix", "query", "promotional", "labels"],
             Kind::Pool => &[],
         };
@@ -305,16 +389,22 @@ impl Store {
         let is_assigned = q.flag("isAssigned")?;
         let promotional = q.flag("promotional")?;
         let selection = enum_param(q, "variationSelectionMode", schema::SELECTION_MODES)?;
-        let layer_type = enum_param(q, "type", schema::LAYER_TYPES)?.filter(|t| *t != "MEMORY_LAYER_TYPE_UNSPECIFIED");
-        let key_filter = match q.one("aiProviderKeyId")? {
-            Some(k) => Some(
-                self.resolve(&format!("{}/ai_provider_keys", loc.ws), k, Kind::ProviderKey)
-                    .unwrap_or_else(|_| k.to_string()),
-            ),
-            None => None,
-        };
-        let (agent_filter, tenant, subject, episodic_prefix) =
-            (q.one("agentId")?, q.one("tenantId")?, q.one("subjectId")?, q.one("episodicKeyPrefix")?);
+        let layer_type = enum_param(q, "type", schema::LAYER_TYPES)?
+            .filter(|t| *t != "MEMORY_LAYER_TYPE_UNSPECIFIED");
+        let key_filter = q.one("aiProviderKeyId")?.map(|k| {
+            self.resolve(
+                &format!("{}/ai_provider_keys", loc.ws),
+                k,
+                Kind::ProviderKey,
+            )
+            .unwrap_or_else(|_| k.to_string())
+        });
+        let (agent_filter, tenant, subject, episodic_prefix) = (
+            q.one("agentId")?,
+            q.one("tenantId")?,
+            q.one("subjectId")?,
+            q.one("episodicKeyPrefix")?,
+        );
         let items: Vec<&Value> = self
             .records(&loc.coll)
             .iter()
@@ -326,9 +416,14 @@ impl Store {
             })
             .filter(|r| match &text {
                 None => true,
-                Some(t) => [name_of(r), str_at(r, "/metadata/externalId"), str_at(r, "/spec/description"), str_at(r, "/spec/key")]
-                    .iter()
-                    .any(|f| f.to_lowercase().contains(t.as_str())),
+                Some(t) => [
+                    name_of(r),
+                    str_at(r, "/metadata/externalId"),
+                    str_at(r, "/spec/description"),
+                    str_at(r, "/spec/key"),
+                ]
+                .iter()
+                .any(|f| f.to_lowercase().contains(t.as_str())),
             })
             .filter(|r| {
                 let st = r.get("state").and_then(Value::as_str).unwrap_or_default();
@@ -350,7 +445,12 @@ impl Store {
             })
             .filter(|r| names.is_empty() || names.contains(&name_of(r)))
             .filter(|r| {
-                requires_approval.is_none_or(|want| r.pointer("/spec/requiresApproval").and_then(Value::as_bool).unwrap_or(false) == want)
+                requires_approval.is_none_or(|want| {
+                    r.pointer("/spec/requiresApproval")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false)
+                        == want
+                })
             })
             // The emulator evaluates no overlay selectors: no tool has one applied.
             .filter(|_| overlays.is_empty())
@@ -364,32 +464,51 @@ impl Store {
             .filter(|r| agent_filter.is_none_or(|a| str_at(r, "/spec/agentId") == a))
             .filter(|r| tenant.is_none_or(|t| str_at(r, "/spec/tenantId") == t))
             .filter(|r| subject.is_none_or(|t| str_at(r, "/spec/subjectId") == t))
-            .filter(|r| episodic_prefix.is_none_or(|p| str_at(r, "/spec/episodicKey").starts_with(p)))
-            .filter(|r| key_filter.as_deref().is_none_or(|k| str_at(r, "/aiProviderKeyId") == k))
+            .filter(|r| {
+                episodic_prefix.is_none_or(|p| str_at(r, "/spec/episodicKey").starts_with(p))
+            })
+            .filter(|r| {
+                key_filter
+                    .as_deref()
+                    .is_none_or(|k| str_at(r, "/aiProviderKeyId") == k)
+            })
             .filter(|r| {
                 is_assigned.is_none_or(|want| {
                     let id = id_of(r);
                     let used = self.children(&loc.ws, "/variations").any(|(_, v)| {
                         let m = str_at(v, "/spec/modelConfig/modelId");
-                        !m.is_empty() && self.resolve_model(&loc.ws, m).is_ok_and(|f| id_of(f) == id)
+                        !m.is_empty()
+                            && self.resolve_model(&loc.ws, m).is_ok_and(|f| id_of(f) == id)
                     });
                     used == want
                 })
             })
             .filter(|_| promotional.is_none_or(|p| p))
             .collect();
-        paginate(items, q, &loc.coll, |r| self.render(kind, &loc.coll, r, false))
+        paginate(items, q, &loc.coll, |r| {
+            self.render(kind, &loc.coll, r, false)
+        })
     }
 
     /// `GET W/widgets`: the emulator has no widgets.
     pub fn list_widgets(&self, q: &Query) -> Answer {
-        q.only(&["agentId", "labels", "prefix", "query", "sortOrder", "includeInfo", "state"])?;
+        q.only(&[
+            "agentId",
+            "labels",
+            "prefix",
+            "query",
+            "sortOrder",
+            "includeInfo",
+            "state",
+        ])?;
         paginate(Vec::new(), q, "widgets", |v| v.clone())
     }
 
     pub fn get_item(&self, loc: &Loc) -> Answer {
         let id = loc.id.as_deref().unwrap_or_default();
-        let r = self.get(&loc.coll, id).ok_or_else(|| not_found(loc.kind.noun()))?;
+        let r = self
+            .get(&loc.coll, id)
+            .ok_or_else(|| not_found(loc.kind.noun()))?;
         Ok((200, self.render(loc.kind, &loc.coll, r, true)))
     }
 
@@ -407,7 +526,10 @@ impl Store {
             Kind::Layer => &schema::LAYER_SPEC,
             Kind::Entry => &schema::ENTRY_CREATE_SPEC,
             Kind::Model | Kind::ProviderKey | Kind::Pool => {
-                return Err(unimplemented(format!("the emulator does not create {}s", kind.noun())))
+                return Err(unimplemented(format!(
+                    "the emulator does not create {}s",
+                    kind.noun()
+                )))
             }
         };
         if self.workspace_archived(&loc.ws) {
@@ -420,7 +542,11 @@ impl Store {
         };
         let b = body_obj(body, allowed)?;
         let meta = check_metadata(b.get("metadata").unwrap_or(&Value::Null), "metadata")?;
-        let spec_in = b.get("spec").filter(|v| !v.is_null()).cloned().unwrap_or(json!({}));
+        let spec_in = b
+            .get("spec")
+            .filter(|v| !v.is_null())
+            .cloned()
+            .unwrap_or(json!({}));
         let mut spec = schema::check(spec_msg, &spec_in, "spec", true)?
             .as_object()
             .cloned()
@@ -471,12 +597,22 @@ impl Store {
             Kind::Entry => {
                 self.writable_layer(loc)?;
                 if spec.contains_key("uploadId") {
-                    return Err(violation("spec.uploadId", "the emulator has no uploads: send content"));
+                    return Err(violation(
+                        "spec.uploadId",
+                        "the emulator has no uploads: send content",
+                    ));
                 }
-                let key = spec.get("key").and_then(Value::as_str).unwrap_or_default().to_string();
+                let key = spec
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 check_entry_key(&key)?;
                 self.unique_key(loc, &key, "")?;
-                record.insert("content".into(), spec.remove("content").unwrap_or(json!("")));
+                record.insert(
+                    "content".into(),
+                    spec.remove("content").unwrap_or(json!("")),
+                );
                 spec.remove("type");
             }
             Kind::SetSecret | Kind::Secret | Kind::Model | Kind::ProviderKey | Kind::Pool => {}
@@ -488,10 +624,15 @@ impl Store {
         if let Some(dv) = b.get("defaultVariation").filter(|v| !v.is_null()) {
             let dvb = body_obj(dv, &["metadata", "spec", "agentId", "workspaceId"])
                 .map_err(|p| prefix_problem(p, "defaultVariation"))?;
-            let vmeta = check_metadata(dvb.get("metadata").unwrap_or(&Value::Null), "defaultVariation.metadata")?;
+            let vmeta = check_metadata(
+                dvb.get("metadata").unwrap_or(&Value::Null),
+                "defaultVariation.metadata",
+            )?;
             let mut vspec = schema::check(
                 &schema::VARIATION_SPEC,
-                dvb.get("spec").filter(|v| !v.is_null()).unwrap_or(&json!({})),
+                dvb.get("spec")
+                    .filter(|v| !v.is_null())
+                    .unwrap_or(&json!({})),
                 "defaultVariation.spec",
                 true,
             )?
@@ -514,7 +655,12 @@ impl Store {
                 .push(json!({"metadata": vm, "spec": vspec}));
         }
         if kind == Kind::ToolSet {
-            self.sync_set_secrets(&loc.ws, &format!("{}/{id}/secrets", loc.coll), &secrets, true);
+            self.sync_set_secrets(
+                &loc.ws,
+                &format!("{}/{id}/secrets", loc.coll),
+                &secrets,
+                true,
+            );
         }
         let r = self.get(&loc.coll, &id).cloned().unwrap_or_default();
         Ok((200, self.render(kind, &loc.coll, &r, true)))
@@ -541,7 +687,9 @@ impl Store {
             .iter()
             .any(|e| str_at(e, "/spec/key") == key && id_of(e) != except)
         {
-            return Err(conflict(format!("an entry with key {key} already exists in this layer")));
+            return Err(conflict(format!(
+                "an entry with key {key} already exists in this layer"
+            )));
         }
         Ok(())
     }
@@ -549,7 +697,10 @@ impl Store {
     /// A tool set's secrets (its `secrets` collection) set to `wanted`:
     /// others deleted; a listed secret's value written when given.
     pub(super) fn sync_set_secrets(&mut self, ws: &str, coll: &str, wanted: &[Value], fresh: bool) {
-        let names: BTreeSet<&str> = wanted.iter().filter_map(|s| s.get("name")?.as_str()).collect();
+        let names: BTreeSet<&str> = wanted
+            .iter()
+            .filter_map(|s| s.get("name")?.as_str())
+            .collect();
         if !fresh {
             if let Some(list) = self.items.get_mut(coll) {
                 list.retain(|s| names.contains(name_of(s)));
@@ -567,7 +718,11 @@ impl Store {
                     }
                 }
                 None => {
-                    let m = self.new_metadata(Kind::SetSecret.prefix(), ws, &obj(&json!({"name": name})));
+                    let m = self.new_metadata(
+                        Kind::SetSecret.prefix(),
+                        ws,
+                        &obj(&json!({"name": name})),
+                    );
                     let mut spec = Map::new();
                     if let Some(v) = value {
                         spec.insert("value".into(), v);
@@ -596,20 +751,31 @@ impl Store {
             Kind::Layer => &schema::LAYER_SPEC,
             Kind::Entry => &schema::ENTRY_UPDATE_SPEC,
             Kind::Model | Kind::ProviderKey | Kind::Pool => {
-                return Err(unimplemented(format!("the emulator does not update {}s", kind.noun())))
+                return Err(unimplemented(format!(
+                    "the emulator does not update {}s",
+                    kind.noun()
+                )))
             }
         };
         if self.workspace_archived(&loc.ws) {
             return Err(precondition("the workspace is archived"));
         }
-        let current = self.get(&loc.coll, &id).cloned().ok_or_else(|| not_found(kind.noun()))?;
+        let current = self
+            .get(&loc.coll, &id)
+            .cloned()
+            .ok_or_else(|| not_found(kind.noun()))?;
         let b = body_obj(body, &["metadata", "spec", "updateMask"])?;
         let (meta_src, spec_src) = update_sources(b, spec_msg)?;
         let mask = mask_of(b)?;
         let mut meta = obj(&current["metadata"]);
         let mut spec = obj(&current["spec"]);
         match kind {
-            Kind::Layer if current.pointer("/spec/systemManaged").and_then(Value::as_bool) == Some(true) => {
+            Kind::Layer
+                if current
+                    .pointer("/spec/systemManaged")
+                    .and_then(Value::as_bool)
+                    == Some(true) =>
+            {
                 return Err(precondition(
                     "the memory layer is system-managed: clients cannot change it",
                 ));
@@ -625,7 +791,10 @@ impl Store {
                         };
                     }
                 }
-                spec.insert("content".into(), current.get("content").cloned().unwrap_or(json!("")));
+                spec.insert(
+                    "content".into(),
+                    current.get("content").cloned().unwrap_or(json!("")),
+                );
             }
             Kind::ToolSet => {
                 let names: Vec<Value> = self
@@ -639,7 +808,15 @@ impl Store {
             }
             _ => {}
         }
-        apply_mask(&mask, &mut meta, &mut spec, meta_src.as_ref(), spec_src.as_ref(), spec_msg, kind == Kind::Entry)?;
+        apply_mask(
+            &mask,
+            &mut meta,
+            &mut spec,
+            meta_src.as_ref(),
+            spec_src.as_ref(),
+            spec_msg,
+            kind == Kind::Entry,
+        )?;
         finish_metadata(&meta, "metadata")?;
         self.unique_ext(loc, &meta, &id)?;
         self.unique_name(loc, &meta, &id)?;
@@ -665,14 +842,20 @@ impl Store {
             Kind::Tool => self.check_tool(loc, &spec)?,
             Kind::ToolSet => {
                 let before = tag_of(&current, "/spec/adapter");
-                let after = spec.get("adapter").and_then(|a| a.get("type")).and_then(Value::as_str).unwrap_or_default();
-                if before != after && !self.records(&format!("{}/{id}/tools", loc.coll)).is_empty() {
+                let after = spec
+                    .get("adapter")
+                    .and_then(|a| a.get("type"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                if before != after && !self.records(&format!("{}/{id}/tools", loc.coll)).is_empty()
+                {
                     return Err(precondition(format!(
                         "the tool set has tools of its {before} adapter: delete them before changing the adapter to {after}"
                     )));
                 }
                 let list = take_secrets(&mut spec)?;
-                let masked = mask.is_empty() && spec_src.as_ref().is_some_and(|s| s.contains_key("secrets"))
+                let masked = mask.is_empty()
+                    && spec_src.as_ref().is_some_and(|s| s.contains_key("secrets"))
                     || mask.iter().any(|p| {
                         let p = schema::camel(p);
                         p == "spec.secrets" || p == "spec" || p == "*"
@@ -683,7 +866,14 @@ impl Store {
             }
             Kind::Layer => {
                 // The API ignores spec.type on update.
-                for f in ["type", "systemManaged", "agentId", "episodicKey", "tenantId", "subjectId"] {
+                for f in [
+                    "type",
+                    "systemManaged",
+                    "agentId",
+                    "episodicKey",
+                    "tenantId",
+                    "subjectId",
+                ] {
                     match current.pointer(&format!("/spec/{f}")) {
                         Some(v) => spec.insert(f.into(), v.clone()),
                         None => spec.remove(f),
@@ -692,12 +882,22 @@ impl Store {
             }
             Kind::Entry => {
                 if spec.contains_key("uploadId") {
-                    return Err(violation("spec.uploadId", "the emulator has no uploads: send content"));
+                    return Err(violation(
+                        "spec.uploadId",
+                        "the emulator has no uploads: send content",
+                    ));
                 }
-                let key = spec.get("key").and_then(Value::as_str).unwrap_or_default().to_string();
+                let key = spec
+                    .get("key")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 check_entry_key(&key)?;
                 self.unique_key(loc, &key, &id)?;
-                record.insert("content".into(), spec.remove("content").unwrap_or(json!("")));
+                record.insert(
+                    "content".into(),
+                    spec.remove("content").unwrap_or(json!("")),
+                );
             }
             _ => {}
         }
@@ -720,12 +920,18 @@ impl Store {
         let kind = loc.kind;
         let id = loc.id.clone().unwrap_or_default();
         if matches!(kind, Kind::Model | Kind::ProviderKey | Kind::Pool) {
-            return Err(unimplemented(format!("the emulator does not delete {}s", kind.noun())));
+            return Err(unimplemented(format!(
+                "the emulator does not delete {}s",
+                kind.noun()
+            )));
         }
         if self.workspace_archived(&loc.ws) {
             return Err(precondition("the workspace is archived"));
         }
-        let r = self.get(&loc.coll, &id).cloned().ok_or_else(|| not_found(kind.noun()))?;
+        let r = self
+            .get(&loc.coll, &id)
+            .cloned()
+            .ok_or_else(|| not_found(kind.noun()))?;
         let ws = loc.ws.clone();
         match kind {
             Kind::Agent if state_of(&r) == "STATE_PUBLISHED" => {
@@ -765,7 +971,9 @@ impl Store {
                         .and_then(Value::as_array)
                         .into_iter()
                         .flatten()
-                        .any(|a| a.get("memoryLayerId").and_then(Value::as_str) == Some(id.as_str()))
+                        .any(|a| {
+                            a.get("memoryLayerId").and_then(Value::as_str) == Some(id.as_str())
+                        })
                 });
                 if let Some((_, v)) = used {
                     return Err(precondition(format!(
@@ -814,7 +1022,10 @@ impl Store {
                 continue;
             }
             for v in list.iter_mut() {
-                let Some(a) = v.pointer_mut("/spec/assignments").and_then(Value::as_array_mut) else {
+                let Some(a) = v
+                    .pointer_mut("/spec/assignments")
+                    .and_then(Value::as_array_mut)
+                else {
                     continue;
                 };
                 let before = a.len();

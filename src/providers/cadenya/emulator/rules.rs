@@ -14,7 +14,9 @@ use super::store::*;
 
 fn num_in(v: Option<&Value>, lo: f64, hi: f64, field: &str) -> Result<(), Problem> {
     match v.and_then(Value::as_f64) {
-        Some(x) if !(lo..=hi).contains(&x) => Err(violation(field, &format!("must be between {lo} and {hi}"))),
+        Some(x) if !(lo..=hi).contains(&x) => {
+            Err(violation(field, &format!("must be between {lo} and {hi}")))
+        }
         _ => Ok(()),
     }
 }
@@ -39,19 +41,38 @@ const CALENDAR_FIELDS: &[(&str, i64, i64)] = &[
 impl Store {
     /// A variation's spec against its workspace; assignment targets and
     /// layers given as `external_id:` are stored as canonical ids.
-    pub(super) fn check_variation(&self, ws: &str, agent: &str, spec: &mut Map<String, Value>) -> Result<(), Problem> {
+    pub(super) fn check_variation(
+        &self,
+        ws: &str,
+        agent: &str,
+        spec: &mut Map<String, Value>,
+    ) -> Result<(), Problem> {
         if let Some(mc) = spec.get("modelConfig").and_then(Value::as_object) {
-            let model = mc.get("modelId").and_then(Value::as_str).unwrap_or_default();
+            let model = mc
+                .get("modelId")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             self.resolve_model(ws, model)
                 .map_err(|e| violation("spec.modelConfig.modelId", &e))?;
-            num_in(mc.get("temperature"), 0.0, 2.0, "spec.modelConfig.temperature")?;
+            num_in(
+                mc.get("temperature"),
+                0.0,
+                2.0,
+                "spec.modelConfig.temperature",
+            )?;
             num_in(mc.get("topP"), 0.0, 1.0, "spec.modelConfig.topP")?;
             non_negative(mc.get("topK"), "spec.modelConfig.topK")?;
-            non_negative(mc.get("maxOutputTokens"), "spec.modelConfig.maxOutputTokens")?;
+            non_negative(
+                mc.get("maxOutputTokens"),
+                "spec.modelConfig.maxOutputTokens",
+            )?;
         }
         if let Some(c) = spec.get("constraints").and_then(Value::as_object) {
             non_negative(c.get("maxToolCalls"), "spec.constraints.maxToolCalls")?;
-            non_negative(c.get("maxSubObjectives"), "spec.constraints.maxSubObjectives")?;
+            non_negative(
+                c.get("maxSubObjectives"),
+                "spec.constraints.maxSubObjectives",
+            )?;
             if let Some(t) = c.get("inactivityTimeout").and_then(Value::as_str) {
                 if !(60.0..=86400.0).contains(&duration_secs(t)) {
                     return Err(violation(
@@ -62,9 +83,15 @@ impl Store {
             }
         }
         if let Some(c) = spec.get("compactionConfig").and_then(Value::as_object) {
-            num_in(c.get("triggerThreshold"), 0.0, 1.0, "spec.compactionConfig.triggerThreshold")?;
+            num_in(
+                c.get("triggerThreshold"),
+                0.0,
+                1.0,
+                "spec.compactionConfig.triggerThreshold",
+            )?;
             non_negative(
-                c.get("toolResultClearing").and_then(|t| t.get("preserveRecentResults")),
+                c.get("toolResultClearing")
+                    .and_then(|t| t.get("preserveRecentResults")),
                 "spec.compactionConfig.toolResultClearing.preserveRecentResults",
             )?;
         }
@@ -74,10 +101,20 @@ impl Store {
         if let Some(Value::Array(list)) = spec.get_mut("assignments") {
             let mut seen = BTreeSet::new();
             for (i, a) in list.iter_mut().enumerate() {
-                let tag = a.get("type").and_then(Value::as_str).unwrap_or_default().to_string();
-                let target = a.get(&tag).and_then(Value::as_str).unwrap_or_default().to_string();
+                let tag = a
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let target = a
+                    .get(&tag)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 let field = format!("spec.assignments[{i}].{tag}");
-                let canonical = self.assignment_target(ws, agent, &tag, &target).map_err(|why| violation(&field, &why))?;
+                let canonical = self
+                    .assignment_target(ws, agent, &tag, &target)
+                    .map_err(|why| violation(&field, &why))?;
                 if !seen.insert((tag.clone(), canonical.clone())) {
                     return Err(violation(&field, &format!("{canonical} is assigned twice")));
                 }
@@ -93,9 +130,16 @@ impl Store {
             }
             let (mut layers, mut positions) = (BTreeSet::new(), BTreeSet::new());
             for (i, a) in list.iter_mut().enumerate() {
-                let seg = a.get("memoryLayerId").and_then(Value::as_str).unwrap_or_default().to_string();
+                let seg = a
+                    .get("memoryLayerId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 let layer = self.assignable_layer(ws, &seg).map_err(|p| match p.code {
-                    3 | 5 => violation(&format!("spec.memoryLayerAssignments[{i}].memoryLayerId"), &p.message),
+                    3 | 5 => violation(
+                        &format!("spec.memoryLayerAssignments[{i}].memoryLayerId"),
+                        &p.message,
+                    ),
                     _ => p,
                 })?;
                 let position = a.get("position").and_then(int).unwrap_or(-1);
@@ -124,7 +168,13 @@ impl Store {
     }
 
     /// The canonical id of an assignment's target, or why it cannot be assigned.
-    pub(super) fn assignment_target(&self, ws: &str, agent: &str, tag: &str, target: &str) -> Result<String, String> {
+    pub(super) fn assignment_target(
+        &self,
+        ws: &str,
+        agent: &str,
+        tag: &str,
+        target: &str,
+    ) -> Result<String, String> {
         if target.is_empty() {
             return Err("required".into());
         }
@@ -132,7 +182,9 @@ impl Store {
             "toolId" => self
                 .find_tool(ws, target)
                 .map(|(_, t)| id_of(t).to_string())
-                .ok_or_else(|| format!("no tool {target} in this workspace (tools are named by canonical id)")),
+                .ok_or_else(|| {
+                    format!("no tool {target} in this workspace (tools are named by canonical id)")
+                }),
             "toolSetId" => self
                 .resolve(&format!("{ws}/tool_sets"), target, Kind::ToolSet)
                 .map_err(|_| format!("no tool set {target} in this workspace")),
@@ -173,36 +225,80 @@ impl Store {
 
     /// A schedule's spec: at least one rule, a time zone, ranges in bounds,
     /// intervals shorter than their period, a pinned variation of the agent.
-    pub(super) fn check_schedule(&self, ws: &str, agent: &str, spec: &mut Map<String, Value>) -> Result<(), Problem> {
-        let s = spec.get("schedule").and_then(Value::as_object).cloned().unwrap_or_default();
-        let calendars = s.get("calendars").and_then(Value::as_array).cloned().unwrap_or_default();
-        let intervals = s.get("intervals").and_then(Value::as_array).cloned().unwrap_or_default();
+    pub(super) fn check_schedule(
+        &self,
+        ws: &str,
+        agent: &str,
+        spec: &mut Map<String, Value>,
+    ) -> Result<(), Problem> {
+        let s = spec
+            .get("schedule")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let calendars = s
+            .get("calendars")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let intervals = s
+            .get("intervals")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         if calendars.is_empty() && intervals.is_empty() {
-            return Err(violation("spec.schedule", "at least one calendar or interval is required"));
+            return Err(violation(
+                "spec.schedule",
+                "at least one calendar or interval is required",
+            ));
         }
-        match s.get("timezone").and_then(Value::as_str).filter(|t| !t.is_empty()) {
-            None => return Err(violation("spec.schedule.timezone", "required: an IANA time zone")),
+        match s
+            .get("timezone")
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            None => {
+                return Err(violation(
+                    "spec.schedule.timezone",
+                    "required: an IANA time zone",
+                ))
+            }
             Some(tz) if tz.parse::<chrono_tz::Tz>().is_err() => {
-                return Err(violation("spec.schedule.timezone", &format!("{tz:?} is not an IANA time zone")))
+                return Err(violation(
+                    "spec.schedule.timezone",
+                    &format!("{tz:?} is not an IANA time zone"),
+                ))
             }
             Some(_) => {}
         }
         for (i, c) in calendars.iter().enumerate() {
             for (field, lo, hi) in CALENDAR_FIELDS {
-                for (j, r) in c.get(*field).and_then(Value::as_array).into_iter().flatten().enumerate() {
+                for (j, r) in c
+                    .get(*field)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                {
                     let at = format!("spec.schedule.calendars[{i}].{field}[{j}]");
                     let start = r.get("start").and_then(int);
                     let end = r.get("end").and_then(int);
                     for (name, v) in [("start", start), ("end", end)] {
                         if let Some(v) = v {
                             if v < *lo || v > *hi {
-                                return Err(violation(&format!("{at}.{name}"), &format!("must be between {lo} and {hi}")));
+                                return Err(violation(
+                                    &format!("{at}.{name}"),
+                                    &format!("must be between {lo} and {hi}"),
+                                ));
                             }
                         }
                     }
                     if let (Some(a), Some(b)) = (start, end) {
                         if b < a {
-                            return Err(violation(&format!("{at}.end"), "must not be before start"));
+                            return Err(violation(
+                                &format!("{at}.end"),
+                                "must not be before start",
+                            ));
                         }
                     }
                     if r.get("step").and_then(int).is_some_and(|s| s < 0) {
@@ -212,19 +308,46 @@ impl Store {
             }
         }
         for (i, iv) in intervals.iter().enumerate() {
-            let every = iv.get("every").and_then(Value::as_str).map(duration_secs).unwrap_or(0.0);
+            let every = iv
+                .get("every")
+                .and_then(Value::as_str)
+                .map(duration_secs)
+                .unwrap_or(0.0);
             if every <= 0.0 {
-                return Err(violation(&format!("spec.schedule.intervals[{i}].every"), "must be positive"));
+                return Err(violation(
+                    &format!("spec.schedule.intervals[{i}].every"),
+                    "must be positive",
+                ));
             }
-            let offset = iv.get("offset").and_then(Value::as_str).map(duration_secs).unwrap_or(0.0);
+            let offset = iv
+                .get("offset")
+                .and_then(Value::as_str)
+                .map(duration_secs)
+                .unwrap_or(0.0);
             if offset >= every {
-                return Err(violation(&format!("spec.schedule.intervals[{i}].offset"), "must be shorter than every"));
+                return Err(violation(
+                    &format!("spec.schedule.intervals[{i}].offset"),
+                    "must be shorter than every",
+                ));
             }
         }
-        if let Some(v) = spec.get("variationId").and_then(Value::as_str).filter(|v| !v.is_empty()) {
+        if let Some(v) = spec
+            .get("variationId")
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+        {
             let id = self
-                .resolve(&format!("{ws}/agents/{agent}/variations"), v, Kind::Variation)
-                .map_err(|_| violation("spec.variationId", &format!("no variation {v} of this agent")))?;
+                .resolve(
+                    &format!("{ws}/agents/{agent}/variations"),
+                    v,
+                    Kind::Variation,
+                )
+                .map_err(|_| {
+                    violation(
+                        "spec.variationId",
+                        &format!("no variation {v} of this agent"),
+                    )
+                })?;
             spec.insert("variationId".into(), json!(id));
         }
         Ok(())
@@ -256,8 +379,16 @@ impl Store {
                 &format!("must match the tool set's adapter ({adapter})"),
             ));
         }
-        if spec.get("config").and_then(|c| c.pointer("/http/requestMethod")).and_then(Value::as_str) == Some("HTTP_METHOD_UNSPECIFIED") {
-            return Err(violation("spec.config.http.requestMethod", "required: GET, POST, PUT, PATCH or DELETE"));
+        if spec
+            .get("config")
+            .and_then(|c| c.pointer("/http/requestMethod"))
+            .and_then(Value::as_str)
+            == Some("HTTP_METHOD_UNSPECIFIED")
+        {
+            return Err(violation(
+                "spec.config.http.requestMethod",
+                "required: GET, POST, PUT, PATCH or DELETE",
+            ));
         }
         Ok(())
     }

@@ -133,7 +133,11 @@ pub const LAYER_TYPES: &[&str] = &[
     "MEMORY_LAYER_TYPE_EPISODIC",
     "MEMORY_LAYER_TYPE_SKILLS",
 ];
-const ON_MISSING: &[&str] = &["ON_MISSING_UNSPECIFIED", "ON_MISSING_FAIL", "ON_MISSING_SKIP"];
+const ON_MISSING: &[&str] = &[
+    "ON_MISSING_UNSPECIFIED",
+    "ON_MISSING_FAIL",
+    "ON_MISSING_SKIP",
+];
 const ON_ERROR: &[&str] = &[
     "ON_ERROR_UNSPECIFIED",
     "ON_ERROR_RAW_CONTENT",
@@ -250,11 +254,7 @@ pub static REMOVE_LAYER: Msg = msg(&[
 
 // ---- schedules ----
 
-static RANGE: Msg = msg(&[
-    f("start", Ty::Int),
-    f("end", Ty::Int),
-    f("step", Ty::Int),
-]);
+static RANGE: Msg = msg(&[f("start", Ty::Int), f("end", Ty::Int), f("step", Ty::Int)]);
 static RANGES: Ty = Ty::List(&Ty::Msg(&RANGE));
 pub static CALENDAR: Msg = msg(&[
     f("second", RANGES),
@@ -605,24 +605,30 @@ fn check_ty(ty: Ty, v: &Value, path: &str, required: bool) -> Result<Value, Prob
 /// check required fields and unions). Returns the value normalised:
 /// camelCase keys, no nulls, no output-only fields.
 pub fn check(m: &Msg, v: &Value, path: &str, required: bool) -> Result<Value, Problem> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| violation(if path.is_empty() { "body" } else { path }, "must be an object"))?;
+    let obj = v.as_object().ok_or_else(|| {
+        violation(
+            if path.is_empty() { "body" } else { path },
+            "must be an object",
+        )
+    })?;
     let mut outm = Map::new();
+    // The tag first: an unknown variant is named as such.
     let mut tag: Option<&str> = None;
+    if !m.oneof.is_empty() {
+        match obj.get("type") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) if s.is_empty() => {}
+            Some(Value::String(s)) if m.oneof.contains(&s.as_str()) => tag = Some(s),
+            Some(_) => {
+                return Err(violation(
+                    &join(path, "type"),
+                    &format!("must be one of {}", m.oneof.join(", ")),
+                ))
+            }
+        }
+    }
     for (k, x) in obj {
         if k == "type" && !m.oneof.is_empty() {
-            match x {
-                Value::Null => {}
-                Value::String(s) if s.is_empty() => {}
-                Value::String(s) if m.oneof.contains(&s.as_str()) => tag = Some(s),
-                _ => {
-                    return Err(violation(
-                        &join(path, "type"),
-                        &format!("must be one of {}", m.oneof.join(", ")),
-                    ))
-                }
-            }
             continue;
         }
         let name = if m.fields.iter().any(|f| f.name == k) {
@@ -655,10 +661,7 @@ pub fn check(m: &Msg, v: &Value, path: &str, required: bool) -> Result<Value, Pr
         match tag {
             Some(t) => {
                 if !outm.contains_key(t) {
-                    return Err(violation(
-                        &join(path, t),
-                        &format!("required: type is {t}"),
-                    ));
+                    return Err(violation(&join(path, t), &format!("required: type is {t}")));
                 }
                 if let Some(other) = set.iter().find(|v| **v != t) {
                     return Err(violation(
@@ -723,7 +726,12 @@ pub fn mask_path(root: &Msg, segs: &[&str]) -> Option<Vec<String>> {
 /// `target` (creating parents), or clear it there when the source lacks it.
 /// Setting a union's variant selects it (its `type` tag, the other variants
 /// cleared), as protobuf does for a oneof.
-pub fn apply_path(m: &Msg, target: &mut Map<String, Value>, source: Option<&Map<String, Value>>, segs: &[String]) {
+pub fn apply_path(
+    m: &Msg,
+    target: &mut Map<String, Value>,
+    source: Option<&Map<String, Value>>,
+    segs: &[String],
+) {
     let Some((first, rest)) = segs.split_first() else {
         return;
     };

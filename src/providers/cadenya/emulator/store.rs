@@ -281,7 +281,10 @@ pub(super) fn obj(v: &Value) -> Map<String, Value> {
 }
 
 /// The body of a write: a JSON object whose keys are all in `allowed`.
-pub(super) fn body_obj<'a>(body: &'a Value, allowed: &[&str]) -> Result<&'a Map<String, Value>, Problem> {
+pub(super) fn body_obj<'a>(
+    body: &'a Value,
+    allowed: &[&str],
+) -> Result<&'a Map<String, Value>, Problem> {
     let b = body
         .as_object()
         .ok_or_else(|| invalid("the request body must be a JSON object"))?;
@@ -429,7 +432,14 @@ const MODELS: &[(&str, &str, &str, &str, bool, bool)] = &[
         true,
     ),
     ("openai", "gpt-5", "openai-gpt-5", "gpt-5", true, true),
-    ("openai", "gpt-4.1", "openai-gpt-4-1", "gpt-4.1", true, false),
+    (
+        "openai",
+        "gpt-4.1",
+        "openai-gpt-4-1",
+        "gpt-4.1",
+        true,
+        false,
+    ),
 ];
 /// Every account's provider key.
 pub const PROVIDER_KEY: &str = "getting-started-key";
@@ -506,9 +516,9 @@ impl Store {
     }
 
     pub fn workspace_archived(&self, ws: &str) -> bool {
-        self.workspaces
-            .iter()
-            .any(|w| id_of(w) == ws && w.get("status").and_then(Value::as_str) == Some("STATUS_ARCHIVED"))
+        self.workspaces.iter().any(|w| {
+            id_of(w) == ws && w.get("status").and_then(Value::as_str) == Some("STATUS_ARCHIVED")
+        })
     }
 
     fn render_workspace(&self, w: &Value) -> Value {
@@ -563,7 +573,11 @@ impl Store {
             })
             .filter(|w| labels_match(w, &labels))
             .collect();
-        let route = if account { "account/workspaces" } else { "workspaces" };
+        let route = if account {
+            "account/workspaces"
+        } else {
+            "workspaces"
+        };
         paginate(items, q, route, |w| self.render_workspace(w))
     }
 
@@ -581,9 +595,15 @@ impl Store {
             "spec",
             true,
         )?;
-        if let Some(ext) = meta.get("externalId").and_then(Value::as_str).filter(|e| !e.is_empty()) {
+        if let Some(ext) = meta
+            .get("externalId")
+            .and_then(Value::as_str)
+            .filter(|e| !e.is_empty())
+        {
             if self.workspaces.iter().any(|w| ext_of(w) == Some(ext)) {
-                return Err(conflict(format!("a workspace with externalId {ext} exists")));
+                return Err(conflict(format!(
+                    "a workspace with externalId {ext} exists"
+                )));
             }
         }
         let mut metadata = self.new_metadata("ws", "", &meta);
@@ -663,16 +683,30 @@ impl Store {
         let mask = mask_of(b)?;
         let mut m = obj(&w["metadata"]);
         let mut s = obj(&w["spec"]);
-        apply_mask(&mask, &mut m, &mut s, meta.as_ref(), spec.as_ref(), &schema::WORKSPACE_SPEC, false)?;
+        apply_mask(
+            &mask,
+            &mut m,
+            &mut s,
+            meta.as_ref(),
+            spec.as_ref(),
+            &schema::WORKSPACE_SPEC,
+            false,
+        )?;
         finish_metadata(&m, "metadata")?;
-        if let Some(ext) = m.get("externalId").and_then(Value::as_str).filter(|e| !e.is_empty()) {
+        if let Some(ext) = m
+            .get("externalId")
+            .and_then(Value::as_str)
+            .filter(|e| !e.is_empty())
+        {
             if self
                 .workspaces
                 .iter()
                 .enumerate()
                 .any(|(j, o)| j != i && ext_of(o) == Some(ext))
             {
-                return Err(conflict(format!("a workspace with externalId {ext} exists")));
+                return Err(conflict(format!(
+                    "a workspace with externalId {ext} exists"
+                )));
             }
         }
         m.insert("updatedAt".into(), json!(now()));
@@ -733,7 +767,10 @@ impl Store {
     }
 
     pub(super) fn get_mut(&mut self, coll: &str, id: &str) -> Option<&mut Value> {
-        self.items.get_mut(coll)?.iter_mut().find(|r| id_of(r) == id)
+        self.items
+            .get_mut(coll)?
+            .iter_mut()
+            .find(|r| id_of(r) == id)
     }
 
     /// Every collection of a kind of child in workspace `ws` (`/tools`, `/variations`).
@@ -780,7 +817,8 @@ impl Store {
         models
             .iter()
             .find(|m| {
-                ext_of(m) == Some(model) && m.get("aiProviderKeyId").and_then(Value::as_str) == Some(key_id)
+                ext_of(m) == Some(model)
+                    && m.get("aiProviderKeyId").and_then(Value::as_str) == Some(key_id)
             })
             .ok_or_else(|| format!("no model {model:?} under the AI provider key {key:?}"))
     }
@@ -794,8 +832,17 @@ impl Store {
             .then(|| ext.to_string())
     }
 
-    pub(super) fn unique_ext(&self, loc: &Loc, meta: &Map<String, Value>, except: &str) -> Result<(), Problem> {
-        match self.ext_taken(&loc.coll, meta.get("externalId").and_then(Value::as_str), except) {
+    pub(super) fn unique_ext(
+        &self,
+        loc: &Loc,
+        meta: &Map<String, Value>,
+        except: &str,
+    ) -> Result<(), Problem> {
+        match self.ext_taken(
+            &loc.coll,
+            meta.get("externalId").and_then(Value::as_str),
+            except,
+        ) {
             Some(ext) => Err(conflict(format!(
                 "a {} with externalId {ext} already exists here",
                 loc.kind.noun()
@@ -805,7 +852,12 @@ impl Store {
     }
 
     /// Names must be unique among tools of a set and among secrets.
-    pub(super) fn unique_name(&self, loc: &Loc, meta: &Map<String, Value>, except: &str) -> Result<(), Problem> {
+    pub(super) fn unique_name(
+        &self,
+        loc: &Loc,
+        meta: &Map<String, Value>,
+        except: &str,
+    ) -> Result<(), Problem> {
         if !matches!(loc.kind, Kind::Tool | Kind::SetSecret | Kind::Secret) {
             return Ok(());
         }
@@ -834,8 +886,13 @@ pub(super) fn parse_labels(q: &Query) -> Result<Vec<(String, String)>, Problem> 
     raw.split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|pair| match pair.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
-            _ => Err(violation("labels", "must be comma-separated key=value pairs")),
+            Some((k, v)) if !k.trim().is_empty() => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => Err(violation(
+                "labels",
+                "must be comma-separated key=value pairs",
+            )),
         })
         .collect()
 }
@@ -900,9 +957,9 @@ pub(super) fn paginate<'a>(
     let page: Vec<&Value> = items.iter().skip(start).take(limit).copied().collect();
     let end = start + page.len();
     let next = match page.last() {
-        Some(last) if end < items.len() => hex::encode(
-            json!({"after": id_of(last), "at": end, "q": fingerprint}).to_string(),
-        ),
+        Some(last) if end < items.len() => {
+            hex::encode(json!({"after": id_of(last), "at": end, "q": fingerprint}).to_string())
+        }
         _ => String::new(),
     };
     let rendered: Vec<Value> = page.into_iter().map(render).collect();
@@ -914,11 +971,14 @@ pub(super) fn paginate<'a>(
 
 // ---- update masks ----
 
+/// A JSON object's fields.
+pub type Fields = Map<String, Value>;
+
 /// `metadata` and `spec` of an update body, normalised (not yet merged).
 pub(super) fn update_sources(
     b: &Map<String, Value>,
     spec_msg: &Msg,
-) -> Result<(Option<Map<String, Value>>, Option<Map<String, Value>>), Problem> {
+) -> Result<(Option<Fields>, Option<Fields>), Problem> {
     let meta = match b.get("metadata").filter(|v| !v.is_null()) {
         Some(m) => Some(check_metadata(m, "metadata")?),
         None => None,
@@ -941,10 +1001,20 @@ pub(super) fn mask_of(b: &Map<String, Value>) -> Result<Vec<String>, Problem> {
             .map(String::from)
             .collect()),
         Some(Value::Object(o)) => match o.get("paths").and_then(Value::as_array) {
-            Some(paths) => Ok(paths.iter().filter_map(Value::as_str).map(String::from).collect()),
-            None => Err(violation("updateMask", "must be a comma-separated string of paths")),
+            Some(paths) => Ok(paths
+                .iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()),
+            None => Err(violation(
+                "updateMask",
+                "must be a comma-separated string of paths",
+            )),
         },
-        Some(_) => Err(violation("updateMask", "must be a comma-separated string of paths")),
+        Some(_) => Err(violation(
+            "updateMask",
+            "must be a comma-separated string of paths",
+        )),
     }
 }
 
@@ -965,8 +1035,16 @@ pub(super) fn apply_mask(
 ) -> Result<(), Problem> {
     let mut paths: Vec<String> = mask.to_vec();
     if paths.is_empty() {
-        paths.extend(meta_src.into_iter().flat_map(|m| m.keys().map(|k| format!("metadata.{k}"))));
-        paths.extend(spec_src.into_iter().flat_map(|s| s.keys().map(|k| format!("spec.{k}"))));
+        paths.extend(
+            meta_src
+                .into_iter()
+                .flat_map(|m| m.keys().map(|k| format!("metadata.{k}"))),
+        );
+        paths.extend(
+            spec_src
+                .into_iter()
+                .flat_map(|s| s.keys().map(|k| format!("spec.{k}"))),
+        );
     }
     let unknown = |p: &str| violation("updateMask", &format!("unknown path {p:?}"));
     for path in &paths {
@@ -985,7 +1063,8 @@ pub(super) fn apply_mask(
             }
             ["spec"] => *spec = spec_src.cloned().unwrap_or_default(),
             ["metadata", rest @ ..] => {
-                let resolved = schema::mask_path(&schema::METADATA, rest).ok_or_else(|| unknown(path))?;
+                let resolved =
+                    schema::mask_path(&schema::METADATA, rest).ok_or_else(|| unknown(path))?;
                 schema::apply_path(&schema::METADATA, meta, meta_src, &resolved);
             }
             ["spec", rest @ ..] => {
