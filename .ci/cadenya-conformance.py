@@ -218,6 +218,19 @@ if bare:
     u = step("tool_sets.unarchive", lambda: client.tool_sets.unarchive(bare.metadata.id, workspace_id=W))
     check("tool set active again", u is not None and u.state == "STATE_ACTIVE")
 
+odd = step("tool_sets.create (externalId with a space and a slash)", lambda: client.tool_sets.create(
+    workspace_id=W, metadata={"name": "Odd", "external_id": "odd id/1", "labels": lab()},
+    spec={"adapter": {"type": "openapi", "openapi": {"type": "url", "url": "https://x.example/openapi.json",
+                                                     "base_url": "https://x.example"}}}))
+check("openapi source union decoded", odd is not None and odd.spec.adapter.openapi is not None
+      and odd.spec.adapter.openapi.type == "url")
+oa = step("tool_sets.archive by an encoded external_id", lambda: client.tool_sets.archive(
+    "external_id:odd id/1", workspace_id=W))
+check("archived through its external id", oa is not None and odd is not None
+      and oa.metadata.id == odd.metadata.id and oa.state == "STATE_ARCHIVED")
+step("tool_sets.delete by an encoded external_id",
+     lambda: client.tool_sets.delete("external_id:odd id/1", workspace_id=W))
+
 sec = step("tool_sets.secrets.create", lambda: client.tool_sets.secrets.create(
     TS, workspace_id=W, metadata={"name": "REFRESH", "external_id": "refresh", "labels": lab()},
     spec={"value": "r3fresh"}))
@@ -587,7 +600,8 @@ check("the deleted tool dropped out of the assignments", after is not None
       and [x.type for x in after.spec.assignments] == ["toolSetId"])
 step("variations.delete (not the last)", lambda: client.agents.variations.delete(A, v2.metadata.id, workspace_id=W))
 refused("variation gone", lambda: client.agents.variations.retrieve(A, v2.metadata.id, workspace_id=W), 404)
-un = step("agents.unpublish", lambda: client.agents.unpublish(A, workspace_id=W))
+un = step("agents.unpublish by external_id (encoded id, then :verb)",
+          lambda: client.agents.unpublish("external_id:ask", workspace_id=W))
 check("agent draft", un is not None and un.state == "STATE_DRAFT")
 ar = step("agents.archive", lambda: client.agents.archive(A, workspace_id=W))
 check("agent archived", ar is not None and ar.state == "STATE_ARCHIVED")

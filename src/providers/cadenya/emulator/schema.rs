@@ -782,3 +782,99 @@ pub fn apply_path(
         select(target);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_and_durations() {
+        assert_eq!(camel("model_config"), "modelConfig");
+        assert_eq!(camel("modelConfig"), "modelConfig");
+        assert_eq!(camel("max_output_tokens"), "maxOutputTokens");
+        for ok in ["60s", "7200s", "1.5s", "0s"] {
+            assert!(is_duration(ok), "{ok}");
+        }
+        for bad in ["2h", "s", "-1s", "1.s", "1.1234567890s", "60", ""] {
+            assert!(!is_duration(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn unions_need_their_tag_and_one_variant() {
+        let ok = check(
+            &ADAPTER,
+            &json!({"type": "http", "http": {"base_url": "u"}}),
+            "a",
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            ok,
+            json!({"type": "http", "http": {"baseUrl": "u"}}),
+            "snake_case normalised"
+        );
+        let err = |v: Value| {
+            check(&ADAPTER, &v, "a", true).unwrap_err().violations[0]
+                .0
+                .clone()
+        };
+        assert_eq!(err(json!({"http": {}})), "a.type");
+        assert_eq!(err(json!({"type": "http"})), "a.http");
+        assert_eq!(err(json!({"type": "http", "http": {}, "mcp": {}})), "a.mcp");
+        assert_eq!(err(json!({"type": "ftp", "ftp": {}})), "a.type");
+        assert_eq!(err(json!({})), "a.type");
+        assert!(
+            check(&ADAPTER, &json!({}), "a", false).is_ok(),
+            "a partial body"
+        );
+        let e = check(
+            &METADATA,
+            &json!({"name": "n", "external_id": "a", "externalId": "b"}),
+            "m",
+            true,
+        );
+        assert_eq!(e.unwrap_err().violations[0].0, "m.externalId");
+    }
+
+    #[test]
+    fn masks_resolve_and_apply_at_the_leaf() {
+        assert_eq!(
+            mask_path(&VARIATION_SPEC, &["model_config", "temperature"]),
+            Some(vec!["modelConfig".to_string(), "temperature".to_string()])
+        );
+        assert_eq!(mask_path(&VARIATION_SPEC, &["assignments", "toolId"]), None);
+        assert_eq!(mask_path(&VARIATION_SPEC, &["weight"]), None);
+        assert_eq!(
+            mask_path(&LAYER_SPEC, &["systemManaged"]),
+            None,
+            "output only"
+        );
+        let mut target =
+            json!({"adapter": {"type": "mcp", "mcp": {"url": "m"}}, "description": "d"});
+        let source = json!({"adapter": {"type": "http", "http": {"baseUrl": "h"}}});
+        let path = mask_path(&TOOL_SET_SPEC, &["adapter", "http", "baseUrl"]).unwrap();
+        apply_path(
+            &TOOL_SET_SPEC,
+            target.as_object_mut().unwrap(),
+            source.as_object(),
+            &path,
+        );
+        assert_eq!(
+            target,
+            json!({"adapter": {"type": "http", "http": {"baseUrl": "h"}}, "description": "d"}),
+            "setting a variant's leaf selects the variant"
+        );
+        let path = mask_path(&TOOL_SET_SPEC, &["description"]).unwrap();
+        apply_path(&TOOL_SET_SPEC, target.as_object_mut().unwrap(), None, &path);
+        assert!(
+            target.get("description").is_none(),
+            "masked and absent: cleared"
+        );
+        let path = mask_path(&VARIATION_SPEC, &["modelConfig", "temperature"]).unwrap();
+        let mut empty = serde_json::Map::new();
+        apply_path(&VARIATION_SPEC, &mut empty, None, &path);
+        assert!(empty.is_empty(), "clearing inside nothing creates nothing");
+    }
+}
