@@ -162,6 +162,14 @@ if gpt:
 paged = step("models paging limit=1", lambda: ids(client.models.list(workspace_id=W, limit=1)))
 check("models: every page walked", paged is not None and models is not None and len(paged) == len(models))
 
+keys = step("ai_provider_keys.list", lambda: list(client.ai_provider_keys.list(workspace_id=W)))
+check("the getting-started provider key", bool(keys) and keys[0].metadata.external_id == "getting-started-key"
+      and keys[0].info is not None and keys[0].info.is_promotional)
+step("ai_provider_keys.retrieve by external_id", lambda: client.ai_provider_keys.retrieve(
+    "external_id:getting-started-key", workspace_id=W, include_info=True))
+wl = step("widgets.list (the emulator has none)", lambda: list(client.widgets.list(workspace_id=W, labels=SEL)))
+check("no widgets", wl == [], wl)
+
 # ---------------------------------------------------------------- tool sets, secrets, tools
 
 ts = step("tool_sets.create (http, secrets inline)", lambda: client.tool_sets.create(

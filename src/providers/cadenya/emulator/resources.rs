@@ -713,6 +713,9 @@ impl Store {
             match existing {
                 Some(i) => {
                     if let (Some(v), Some(list)) = (value, self.items.get_mut(coll)) {
+                        if !list[i].get("spec").is_some_and(Value::is_object) {
+                            list[i]["spec"] = json!({});
+                        }
                         list[i]["spec"]["value"] = v;
                         list[i]["metadata"]["updatedAt"] = json!(now());
                     }
@@ -1035,7 +1038,9 @@ impl Store {
                     !gone.contains(&(tag.to_string(), target.to_string()))
                 });
                 if a.len() != before {
-                    v["metadata"]["updatedAt"] = json!(at.clone());
+                    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+                        m.insert("updatedAt".into(), json!(at.clone()));
+                    }
                 }
             }
         }
