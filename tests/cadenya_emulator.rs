@@ -1038,6 +1038,22 @@ fn memory_entries_keep_content_out_of_lists() {
         (400, Some(9)),
         "a system-managed layer's entries are the runtime's"
     );
+    let kept = e.ok(
+        "PATCH",
+        &format!("{W}/memory_layers/{l}"),
+        json!({"spec": {"type": "MEMORY_LAYER_TYPE_EPISODIC", "description": "x"}, "updateMask": "spec.type,spec.description"}),
+    );
+    assert_eq!(
+        kept["spec"]["type"], "MEMORY_LAYER_TYPE_SKILLS",
+        "spec.type is ignored on update"
+    );
+    assert_eq!(kept["spec"]["description"], "x");
+    let whole = e.ok(
+        "PATCH",
+        &format!("{W}/memory_layers/{l}"),
+        json!({"spec": {}, "updateMask": "spec"}),
+    );
+    assert_eq!(whole["spec"]["type"], "MEMORY_LAYER_TYPE_SKILLS");
     let layers = e.get(&format!("{W}/memory_layers?type=MEMORY_LAYER_TYPE_SKILLS"));
     assert_eq!(
         layers["items"].as_array().unwrap().len(),

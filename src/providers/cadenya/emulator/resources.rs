@@ -820,6 +820,12 @@ impl Store {
             spec_msg,
             kind == Kind::Entry,
         )?;
+        if kind == Kind::Layer {
+            // The API ignores spec.type on update: a layer keeps its type.
+            if let Some(t) = current.pointer("/spec/type") {
+                spec.insert("type".into(), t.clone());
+            }
+        }
         finish_metadata(&meta, "metadata")?;
         self.unique_ext(loc, &meta, &id)?;
         self.unique_name(loc, &meta, &id)?;
@@ -857,8 +863,8 @@ impl Store {
                     )));
                 }
                 let list = take_secrets(&mut spec)?;
-                let masked = mask.is_empty()
-                    && spec_src.as_ref().is_some_and(|s| s.contains_key("secrets"))
+                let masked = (mask.is_empty()
+                    && spec_src.as_ref().is_some_and(|s| s.contains_key("secrets")))
                     || mask.iter().any(|p| {
                         let p = schema::camel(p);
                         p == "spec.secrets" || p == "spec" || p == "*"
@@ -868,7 +874,7 @@ impl Store {
                 }
             }
             Kind::Layer => {
-                // The API ignores spec.type on update.
+                // Server-set fields stay as they were.
                 for f in [
                     "type",
                     "systemManaged",
