@@ -250,6 +250,29 @@ fn a_cadenya_tool_header_never_shows_and_survives_an_update() {
         json!({"X-Api-Key": secret}),
         "the header the write did not manage is kept"
     );
+    // Declaring one adapter header sets that one and keeps the others.
+    let declared = tree.replace("/contacts", "/contacts/v2").replace(
+        "base_url: https://crm.example.com}",
+        "base_url: https://crm.example.com, headers: {X-Trace: abc}}",
+    );
+    write(dir.path(), "c.yaml", &declared);
+    let (code, out) = t.run(dir.path(), &["apply", "--auto-approve", "."], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    assert_never(&out, &[secret]);
+    let adapter_headers = t.store(|s| {
+        s.items
+            .iter()
+            .find(|(k, _)| k.ends_with("/tool_sets"))
+            .map(|(_, v)| v[0]["spec"]["adapter"]["http"]["headers"].clone())
+            .unwrap()
+    });
+    assert_eq!(
+        adapter_headers,
+        json!({"Authorization": format!("Bearer {secret}"), "X-Trace": "abc"}),
+        "an undeclared live header survives a write that declares another"
+    );
+    let (code, out) = t.run(dir.path(), &["plan", "--detailed-exitcode", "."], &[]);
+    assert_eq!(code, Some(0), "converged:\n{out}");
 }
 
 /// Twin (item 9): a live webhook URL carrying a token (Slack's) is masked

@@ -459,4 +459,13 @@ fn templates_and_defaults_count_as_uses() {
             && !err.contains("`region`"),
         "{err}"
     );
+    // Attack review F9: a literal subscript names one variable; it does not
+    // silence the check for the others.
+    let (code, _, err) = tree("{{ var[\"a\"] }}\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("variable `b` has a default, but no manifest uses it")
+            && !err.contains("`a` has a default"),
+        "{err}"
+    );
 }

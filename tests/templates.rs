@@ -251,4 +251,19 @@ fn hidden_files_are_not_read_unless_allowed() {
         &["validate", "--allow-hidden", ".notes", "."],
     );
     assert_eq!(code, 0, "an allowed hidden folder is read: {out}");
+    // A saved plan records what it was allowed to read, and applies with it.
+    let (code, out) = run(
+        &twin,
+        dir.path(),
+        &["plan", "--allow-hidden", ".notes", "--out", "p.json", "."],
+    );
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&twin, dir.path(), &["apply", "--auto-approve", "p.json"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(
+        &twin,
+        dir.path(),
+        &["apply", "--auto-approve", "--allow-hidden", ".x", "p.json"],
+    );
+    assert_eq!(code, 1, "a saved plan is applied as it was made: {out}");
 }

@@ -614,7 +614,7 @@ fn a_placeholder_is_interpolated_or_refused_never_sent_as_written() {
     std::fs::write(dir.path().join("bad.yaml"), bad).unwrap();
     std::fs::write(
         dir.path().join("vars.yaml"),
-        "kind: Variables\nvariables: {model: gpt}\n",
+        "kind: Variables\nvars: {model: gpt}\n",
     )
     .unwrap();
     let v = manifest::load_with(dir.path(), &env);
@@ -648,6 +648,17 @@ fn a_placeholder_is_interpolated_or_refused_never_sent_as_written() {
             .any(|(l, m)| l == "bad.yaml:11:8" && m.starts_with("`${var.…}` is not interpolated")),
         "{errors:?}"
     );
+    // Attack review F8: free-form values (a JSON Schema) are data, sent as
+    // written: a `${` in them is not a mistake.
+    std::fs::remove_file(dir.path().join("bad.yaml")).unwrap();
+    std::fs::write(
+        dir.path().join("free.yaml"),
+        "kind: CadenyaAgent\nworkspace: dev\nid: ask\ninput_schema: {type: object, properties: {q: {type: string, default: \"${price}\"}}}\n",
+    )
+    .unwrap();
+    let v = manifest::load_with(dir.path(), &env);
+    let errors: Vec<_> = v.problems.iter().filter(|p| p.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }
 
 /// Trust II item 19, the mechanism: read offline, an unset `${VAR}` is an
@@ -728,5 +739,21 @@ fn offline_checks_take_unset_variables_as_unknown_values() {
             .filter(|p| p.is_error() && p.message.contains("is not set"))
             .count(),
         1
+    );
+}
+
+/// Attack review F15: `agents.YAML` is a manifest like `agents.yaml` (a
+/// skipped file's documents would be pruned).
+#[test]
+fn yaml_extensions_in_any_case_are_manifests() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.YAML"), "kind: Workspace\nname: Ops\n").unwrap();
+    std::fs::write(dir.path().join("b.Yml"), "kind: Workspace\nname: Dev\n").unwrap();
+    let v = manifest::load_with(dir.path(), &|_| None);
+    let tree = v.desired.expect("valid");
+    assert!(
+        tree.counts().contains(&("workspace", 2)),
+        "{:?}",
+        tree.counts()
     );
 }

@@ -34,15 +34,20 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
     if saved.is_some() && !args.input.var_file.is_empty() {
         return Err(Error::Refused("--var-file cannot change a saved plan: it applies with the var files it was made with\nhint: pass them when saving it: `twinform plan --var-file … --out FILE`".into()));
     }
-    let (manifests, var_files, selection) = match &saved {
+    if saved.is_some() && !args.input.allow_hidden.is_empty() {
+        return Err(Error::Refused("--allow-hidden cannot change a saved plan: it applies with what it was made with\nhint: pass it when saving it: `twinform plan --allow-hidden … --out FILE`".into()));
+    }
+    let (manifests, var_files, allow_hidden, selection) = match &saved {
         Some(s) => (
             s.manifests.clone(),
             s.var_files.clone(),
+            s.allow_hidden.clone(),
             s.selection.clone(),
         ),
         None => (
             args.path.clone(),
             args.input.var_file.clone(),
+            args.input.allow_hidden.clone(),
             Selection {
                 targets: args.target.clone(),
                 workspaces: args.workspace.clone(),
@@ -53,6 +58,7 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
     };
     let input = ManifestArgs {
         var_file: var_files,
+        allow_hidden,
         ..args.input.clone()
     };
     let prepared = prepare(

@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use super::connect::connect;
@@ -92,10 +92,11 @@ fn save(
     printer: &Printer,
     out: &Path,
     path: &Path,
-    var_files: &[PathBuf],
+    input: &ManifestArgs,
     selection: &Selection,
     prepared: &Prepared,
 ) -> std::io::Result<()> {
+    let var_files = &input.var_file;
     let saved = SavedPlan {
         kind: saved::KIND.into(),
         format_version: plan::FORMAT_VERSION.into(),
@@ -105,6 +106,7 @@ fn save(
             .iter()
             .map(|f| saved::portable(f))
             .collect::<std::io::Result<_>>()?,
+        allow_hidden: input.allow_hidden.clone(),
         selection: selection.clone(),
         created_at: chrono::Utc::now().to_rfc3339(),
         fingerprints: prepared.fingerprints(),
@@ -168,14 +170,7 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> Result<Outcome, Error> {
         Outcome::Success
     };
     if let Some(out) = &args.out {
-        match save(
-            printer,
-            out,
-            &args.path,
-            &args.input.var_file,
-            &selection,
-            &prepared,
-        ) {
+        match save(printer, out, &args.path, &args.input, &selection, &prepared) {
             Ok(()) => printer.message(&format!(
                 "Saved the plan to {}; apply it with `twinform apply {}`.",
                 out.display(),

@@ -16,6 +16,7 @@ pub mod output;
 pub mod plan;
 pub mod provider;
 pub mod redact;
+pub mod resource;
 pub mod session;
 
 /// A future a trait object can return.

@@ -247,7 +247,9 @@ impl Client {
         let Some(r) = &self.redactor else {
             return;
         };
-        if body.first().is_none_or(|b| !matches!(b, b'{' | b'[')) {
+        // Any answer that is JSON (leading whitespace included).
+        let first = body.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_none_or(|b| !matches!(b, b'{' | b'[')) {
             return;
         }
         if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
@@ -300,6 +302,13 @@ impl Client {
         body: Option<&dyn erased::Body>,
         idem: Idempotency,
     ) -> Result<Response, ApiError> {
+        if let Some(segment) = super::segment::dot_segment(path) {
+            return Err(ApiError::UnsafePath {
+                method: method.to_string(),
+                path: path.to_string(),
+                segment,
+            });
+        }
         let body = body.map(|b| b.to_json());
         let scope = (self.profile.scope)(&method, path);
         let mut attempt = 0;
@@ -543,6 +552,33 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("refusing plain http"));
+    }
+
+    /// Trust II attack review F5: a live id `..` never reaches a request
+    /// path, where the URL would resolve it to the parent resource.
+    #[tokio::test]
+    async fn a_dot_segment_is_refused_before_anything_is_sent() {
+        let client = Client::new(
+            config("http://127.0.0.1:9"),
+            ApiKey::new("k").unwrap(),
+            Profile::default(),
+        )
+        .unwrap();
+        for path in [
+            "/v1/agents/x/webhooks/..",
+            "/v1/agents/%2E%2E",
+            "/v1/agents/x/./y",
+        ] {
+            let err = client
+                .send(Method::DELETE, path, None, Idempotency::Safe)
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(err, ApiError::UnsafePath { .. }),
+                "{path}: {err:?}"
+            );
+        }
+        assert_eq!(client.stats.requests.load(Ordering::Relaxed), 0);
     }
 
     #[test]

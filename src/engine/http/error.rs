@@ -56,6 +56,17 @@ pub enum ApiError {
         reads: u32,
         why: String,
     },
+    /// A request twinform refuses to send: its path has a `.` or `..`
+    /// segment (an id from live data), which the URL would resolve to
+    /// another resource (`DELETE …/agents/x/..` is `DELETE …/agents/`).
+    #[error(
+        "refusing to send {method} {path}: the id `{segment}` is not one a request path can carry"
+    )]
+    UnsafePath {
+        method: String,
+        path: String,
+        segment: String,
+    },
     /// A concurrent read ended without an answer (it panicked or was cancelled).
     #[error("a read stopped without an answer: {0}")]
     Task(String),

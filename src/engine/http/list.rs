@@ -58,12 +58,9 @@ struct Read<T> {
 }
 
 /// Every object of an offset-paged list at `path`: `fetch(offset)` reads
-/// the page of at most `limit` objects there. Consistent as the module says.
-pub async fn read_offset_list<T, F, Fut>(
-    path: &str,
-    limit: u64,
-    mut fetch: F,
-) -> Result<Vec<T>, ApiError>
+/// the page there (of any size the server chooses). Consistent as the
+/// module says.
+pub async fn read_offset_list<T, F, Fut>(path: &str, mut fetch: F) -> Result<Vec<T>, ApiError>
 where
     T: Identified,
     F: FnMut(u64) -> Fut,
@@ -71,7 +68,7 @@ where
 {
     let mut settling = Settling::default();
     for _ in 0..LIST_READS {
-        let read = offset_read(path, limit, &mut fetch).await?;
+        let read = offset_read(path, &mut fetch).await?;
         if let Some(items) = settling.accept(read) {
             return Ok(items);
         }
@@ -165,9 +162,9 @@ fn endless(path: &str) -> ApiError {
     }
 }
 
-/// One read of an offset list: until `offset >= total` (or a short page
+/// One read of an offset list: until `offset >= total` (or an empty page
 /// when the server says no total), stopping early once it moved.
-async fn offset_read<T, F, Fut>(path: &str, limit: u64, fetch: &mut F) -> Result<Read<T>, ApiError>
+async fn offset_read<T, F, Fut>(path: &str, fetch: &mut F) -> Result<Read<T>, ApiError>
 where
     T: Identified,
     F: FnMut(u64) -> Fut,
@@ -189,11 +186,9 @@ where
         }
         let at = offset;
         offset += got;
-        let done = got == 0
-            || match page.total {
-                Some(total) => offset >= total,
-                None => got < limit,
-            };
+        // Without a total, only an empty page ends the list: a server may
+        // cap its pages below `limit` (a short page is not the last one).
+        let done = got == 0 || page.total.is_some_and(|total| offset >= total);
         let moved = match first_total {
             None => {
                 first_total = Some(page.total);
@@ -400,7 +395,7 @@ mod tests {
     #[tokio::test]
     async fn a_create_and_a_delete_between_offset_pages_skip_nothing() {
         let s = Server::new(25, create_and_delete);
-        let got = read_offset_list("/x", 10, |o| s.offset(o)).await.unwrap();
+        let got = read_offset_list("/x", |o| s.offset(o)).await.unwrap();
         assert_eq!(ids(&got), s.ids(), "o0010 was skipped by the first read");
         // A read that skipped one, then two that agree.
         assert_eq!(s.served(), 9);
@@ -409,15 +404,25 @@ mod tests {
     #[tokio::test]
     async fn a_quiet_list_costs_one_page_or_two_reads() {
         let s = Server::new(7, |_, _| {});
-        let got = read_offset_list("/x", 10, |o| s.offset(o)).await.unwrap();
+        let got = read_offset_list("/x", |o| s.offset(o)).await.unwrap();
         assert_eq!((got.len(), s.served()), (7, 1));
         let s = Server::new(25, |_, _| {});
-        let got = read_offset_list("/x", 10, |o| s.offset(o)).await.unwrap();
+        let got = read_offset_list("/x", |o| s.offset(o)).await.unwrap();
         assert_eq!((got.len(), s.served()), (25, 6));
         let mut s = Server::new(20, |_, _| {});
         s.total = false;
-        let got = read_offset_list("/x", 10, |o| s.offset(o)).await.unwrap();
+        let got = read_offset_list("/x", |o| s.offset(o)).await.unwrap();
         assert_eq!(got.len(), 20);
+    }
+
+    /// Attack review F13: a server that caps its pages below the asked
+    /// `limit` and says no total: a short page is not the end.
+    #[tokio::test]
+    async fn a_capped_page_without_a_total_is_not_the_last() {
+        let mut s = Server::new(25, |_, _| {});
+        s.total = false;
+        let got = read_offset_list("/x", |o| s.offset(o)).await.unwrap();
+        assert_eq!(got.len(), 25);
     }
 
     #[tokio::test]
@@ -426,9 +431,7 @@ mod tests {
             let n = list.len();
             list.push(format!("n{n:04}"));
         });
-        let err = read_offset_list("/x", 10, |o| s.offset(o))
-            .await
-            .unwrap_err();
+        let err = read_offset_list("/x", |o| s.offset(o)).await.unwrap_err();
         assert!(
             matches!(
                 &err,
@@ -456,9 +459,7 @@ mod tests {
     #[tokio::test]
     async fn a_server_ignoring_offset_is_named_not_followed() {
         let s = Server::new(25, |_, _| {});
-        let err = read_offset_list("/x", 10, |_| s.offset(0))
-            .await
-            .unwrap_err();
+        let err = read_offset_list("/x", |_| s.offset(0)).await.unwrap_err();
         assert!(err.to_string().contains("ignores `offset`"), "{err}");
         assert_eq!(s.served(), 2 * LIST_READS as usize);
     }

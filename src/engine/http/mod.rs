@@ -9,6 +9,7 @@ mod error;
 mod list;
 mod once;
 mod pace;
+mod segment;
 
 pub use client::{
     erased, keyed_digest, parse_retry_after, ApiKey, Auth, Client, ClientConfig, ClientStats,
@@ -17,3 +18,4 @@ pub use client::{
 pub use error::{describe, from_response, ApiError, ErrorBody};
 pub use list::{read_cursor_list, read_offset_list, Identified, Page, LIST_READS};
 pub use once::{lost, once, Once};
+pub use segment::{dot_segment, segment};

@@ -160,7 +160,7 @@ fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, Str
                 content: v.clone(),
             })
         }
-        (Node::Scalar(_), value) => {
+        (Node::Scalar(_) | Node::Typed(_), value) => {
             let len = scalar_len(target);
             let raw = text.get(start..start + len).unwrap_or_default();
             if raw.contains("${") {
@@ -195,7 +195,7 @@ fn repeated_offsets(n: &Spanned<Node>, out: &mut HashSet<usize>) {
     match &n.value {
         Node::Map(entries) => entries.iter().for_each(|(_, v)| repeated_offsets(v, out)),
         Node::Seq(items) => items.iter().for_each(|i| repeated_offsets(i, out)),
-        Node::Scalar(_) => {}
+        Node::Scalar(_) | Node::Typed(_) => {}
     }
 }
 
@@ -294,7 +294,7 @@ fn text_refs<'a>(
                 path.pop();
             }
         }
-        Node::Scalar(_) => {}
+        Node::Scalar(_) | Node::Typed(_) => {}
     }
 }
 
@@ -387,7 +387,7 @@ fn scalar_len(n: &Spanned<Node>) -> usize {
 /// The byte after the last scalar or flow bracket of `n` (relative to its document).
 fn end_of(n: &Spanned<Node>) -> usize {
     match &n.value {
-        Node::Scalar(_) => offset(n) + scalar_len(n),
+        Node::Scalar(_) | Node::Typed(_) => offset(n) + scalar_len(n),
         Node::Map(entries) => entries
             .iter()
             .map(|(k, v)| end_of(v).max(offset_key(k)))
@@ -628,7 +628,10 @@ fn list(
     let (Some(first), Some(last)) = (items.first(), items.last()) else {
         return Err("an empty block list; change it by hand".into());
     };
-    if !items.iter().all(|i| matches!(i.value, Node::Scalar(_))) {
+    if !items
+        .iter()
+        .all(|i| matches!(i.value, Node::Scalar(_) | Node::Typed(_)))
+    {
         return Err("a list of mappings; change it by hand".into());
     }
     let first_at = base + offset(first);

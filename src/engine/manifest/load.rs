@@ -76,6 +76,8 @@ pub struct Document {
     /// Its string values holding `${`, checked once its provider has
     /// interpolated what it interpolates.
     pub placeholders: Vec<node::Placeholder>,
+    /// The document as a tree with positions (what resource tables read).
+    pub node: std::sync::Arc<Spanned<Node>>,
 }
 
 /// Where a variable was set (a key of a var file, or a `Variables`
@@ -270,7 +272,7 @@ impl<'a> LoadContext<'a> {
                         .as_ref()
                         .map_or_else(|| "`${var.…}`".to_string(), |n| format!("`${{{n}}}`"));
                     self.error(doc, &p.at, format!("{what} is not interpolated in this field: it would be sent as written"))
-                        .set_help("only text fields take `${VAR}` (URLs, headers, prompts, messages, secret values; names and ids take `${var.NAME}`); write `$${` for a literal `${`");
+                        .set_help("only text fields take `${VAR}` (URLs, headers, prompts, messages, secret values; names and ids take `${var.NAME}`); free-form values (schemas, definitions) take `${` as written");
                 }
             }
         }
@@ -479,6 +481,26 @@ impl<'a> LoadContext<'a> {
         same_file && inside
     }
 
+    /// An identity (a name, an id, a reference to one) with `${var.NAME}`
+    /// substituted; a problem is recorded. Identities never take the
+    /// environment (a `${VAR}` left in one is reported by
+    /// [`LoadContext::check_placeholders`]).
+    pub fn identity(&mut self, doc: &Document, s: &Spanned<String>) -> Option<String> {
+        if !s.value.contains("${var.") {
+            return Some(s.value.clone());
+        }
+        match substitute_vars(&s.value, &self.vars) {
+            Ok(v) => {
+                self.mark_interpolated(doc, &s.referenced);
+                Some(v)
+            }
+            Err(e) => {
+                self.error(doc, &s.referenced, e.to_string());
+                None
+            }
+        }
+    }
+
     /// Interpolate a manifest string; an unset or malformed variable is
     /// recorded (read offline, an unset one is an unknown value instead).
     pub fn text(&mut self, doc: &Document, s: &Spanned<String>) -> Option<Text> {
@@ -643,7 +665,10 @@ pub fn discover(path: &Path, root: &Path, problems: &mut Vec<Problem>) -> Vec<Pa
         };
         let name = entry.file_name().to_string_lossy();
         let is_dir = entry.file_type().is_some_and(|t| t.is_dir());
-        if is_dir || !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+        // Any case: `agents.YAML` is a manifest too (a skipped file's
+        // documents would be pruned).
+        let lower = name.to_ascii_lowercase();
+        if is_dir || !(lower.ends_with(".yaml") || lower.ends_with(".yml")) {
             continue;
         }
         out.extend(confined(entry.path(), root, problems));
@@ -944,14 +969,18 @@ fn read_document(
     let kind = parse_doc::<KindOnly>(ctx, idx, base, text, &mut problems).map(|k| k.kind);
     ctx.problems.extend(problems);
     let kind = kind?;
+    let schema = kinds.schema(&kind.value);
     let doc = Document {
         file: idx,
         base,
         text: text.to_string(),
         kind: kind.clone(),
-        placeholders: node::placeholders(node),
+        placeholders: schema
+            .map(|s| node::placeholders(node, s))
+            .unwrap_or_default(),
+        node: std::sync::Arc::new(node.clone()),
     };
-    let Some(schema) = kinds.schema(&kind.value) else {
+    let Some(schema) = schema else {
         let mut p = ctx.problem_at(
             &doc,
             &kind_node.referenced,

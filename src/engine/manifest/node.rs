@@ -7,12 +7,53 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 
 /// One YAML node: a mapping (keys in document order), a sequence, or a scalar.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Node {
     Map(Vec<(Spanned<String>, Spanned<Node>)>),
     Seq(Vec<Spanned<Node>>),
     /// A scalar, with its value when it is a string.
     Scalar(Option<String>),
+    /// A scalar that is not a string: a boolean or a number (YAML's typed
+    /// scalars under strict booleans), kept with its value.
+    Typed(Typed),
+}
+
+/// A YAML scalar that is not a string.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Typed {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+}
+
+impl Node {
+    /// The node as JSON (for free-form values: schemas, template vars).
+    pub fn to_json(&self) -> Value {
+        match self {
+            Node::Map(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.value.clone(), v.value.to_json()))
+                    .collect(),
+            ),
+            Node::Seq(items) => Value::Array(items.iter().map(|i| i.value.to_json()).collect()),
+            Node::Scalar(Some(s)) => Value::String(s.clone()),
+            Node::Scalar(None) => Value::Null,
+            Node::Typed(Typed::Bool(b)) => Value::Bool(*b),
+            Node::Typed(Typed::Int(i)) => Value::from(*i),
+            Node::Typed(Typed::Float(f)) => {
+                serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+            }
+        }
+    }
+
+    /// The string, when the node is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Node::Scalar(Some(s)) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 impl Node {
@@ -42,14 +83,6 @@ impl<'de> Deserialize<'de> for Node {
 
 struct NodeVisitor;
 
-macro_rules! scalar {
-    ($($name:ident: $ty:ty),*) => {
-        $(fn $name<E: de::Error>(self, _: $ty) -> Result<Node, E> {
-            Ok(Node::Scalar(None))
-        })*
-    };
-}
-
 impl<'de> Visitor<'de> for NodeVisitor {
     type Value = Node;
 
@@ -57,8 +90,45 @@ impl<'de> Visitor<'de> for NodeVisitor {
         f.write_str("any YAML value")
     }
 
-    scalar!(visit_bool: bool, visit_i64: i64, visit_u64: u64, visit_i128: i128,
-        visit_u128: u128, visit_f64: f64, visit_bytes: &[u8]);
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Typed(Typed::Bool(v)))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Typed(Typed::Int(v)))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Node, E> {
+        Ok(
+            i64::try_from(v).map_or(Node::Typed(Typed::Float(v as f64)), |i| {
+                Node::Typed(Typed::Int(i))
+            }),
+        )
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Node, E> {
+        Ok(
+            i64::try_from(v).map_or(Node::Typed(Typed::Float(v as f64)), |i| {
+                Node::Typed(Typed::Int(i))
+            }),
+        )
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Node, E> {
+        Ok(
+            i64::try_from(v).map_or(Node::Typed(Typed::Float(v as f64)), |i| {
+                Node::Typed(Typed::Int(i))
+            }),
+        )
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Node, E> {
+        Ok(Node::Typed(Typed::Float(v)))
+    }
+
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Node, E> {
+        Ok(Node::Scalar(None))
+    }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
         Ok(Node::Scalar(Some(v.to_string())))
@@ -143,14 +213,76 @@ pub struct Placeholder {
     pub in_template_vars: bool,
 }
 
-/// Every string scalar of `node` holding an unescaped `${`, at any depth.
-pub fn placeholders(node: &Spanned<Node>) -> Vec<Placeholder> {
+/// Every string scalar of `node` holding an unescaped `${`, at any depth,
+/// except inside free-form values (`schema` gives them no fields: a JSON
+/// Schema, an output definition), whose text is data sent as written.
+pub fn placeholders(node: &Spanned<Node>, schema: &Value) -> Vec<Placeholder> {
     let mut out = Vec::new();
-    collect_placeholders(node, false, &mut out);
+    collect_placeholders(node, Some(schema), schema, false, &mut out);
     out
 }
 
-fn collect_placeholders(node: &Spanned<Node>, in_vars: bool, out: &mut Vec<Placeholder>) {
+/// Whether a schema describes a free-form mapping (an object with no
+/// properties and no schema for its values).
+fn free_form(schema: &Value) -> bool {
+    // A schema that says nothing of the value (`any`) is free-form too.
+    let structural = [
+        "type",
+        "$ref",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "properties",
+        "enum",
+        "const",
+        "items",
+        "not",
+    ];
+    if schema.is_object() && !structural.iter().any(|k| schema.get(*k).is_some()) {
+        return true;
+    }
+    let is_object = match schema.get("type") {
+        Some(Value::String(t)) => t == "object",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "object"),
+        _ => false,
+    };
+    is_object
+        && schema.get("properties").is_none()
+        && !matches!(
+            schema.get("additionalProperties"),
+            Some(Value::Object(_)) | Some(Value::Bool(false))
+        )
+}
+
+/// The schema of the value under `key` of a mapping described by `schema`.
+fn child_schema<'s>(schema: &'s Value, root: &'s Value, key: &str) -> Option<&'s Value> {
+    let s = resolve(schema, root);
+    if let Some(p) = s.get("properties").and_then(|p| p.get(key)) {
+        return Some(resolve(p, root));
+    }
+    if let Some(a @ Value::Object(_)) = s.get("additionalProperties") {
+        return Some(resolve(a, root));
+    }
+    for k in ["anyOf", "oneOf", "allOf"] {
+        for b in s.get(k).and_then(Value::as_array).into_iter().flatten() {
+            if let Some(found) = child_schema(b, root, key) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+fn collect_placeholders(
+    node: &Spanned<Node>,
+    schema: Option<&Value>,
+    root: &Value,
+    in_vars: bool,
+    out: &mut Vec<Placeholder>,
+) {
+    if schema.is_some_and(|s| free_form(resolve(s, root))) && !in_vars {
+        return;
+    }
     match &node.value {
         Node::Scalar(Some(s)) => {
             let exprs = expressions(s);
@@ -162,15 +294,19 @@ fn collect_placeholders(node: &Spanned<Node>, in_vars: bool, out: &mut Vec<Place
                 });
             }
         }
-        Node::Scalar(None) => {}
-        Node::Seq(items) => items
-            .iter()
-            .for_each(|i| collect_placeholders(i, in_vars, out)),
+        Node::Scalar(None) | Node::Typed(_) => {}
+        Node::Seq(items) => {
+            let item_schema = schema.and_then(|s| resolve(s, root).get("items"));
+            items
+                .iter()
+                .for_each(|i| collect_placeholders(i, item_schema, root, in_vars, out))
+        }
         Node::Map(entries) => {
             let template = node.value.get("template").is_some();
             for (k, v) in entries {
                 let vars = in_vars || (template && k.value == "vars");
-                collect_placeholders(v, vars, out);
+                let sub = schema.and_then(|s| child_schema(s, root, &k.value));
+                collect_placeholders(v, sub, root, vars, out);
             }
         }
     }
@@ -282,7 +418,7 @@ fn walk<'a>(node: &'a Node, schema: &Value, root: &Value, out: &mut Vec<UnknownF
                 }
             }
         }
-        Node::Scalar(_) => {}
+        Node::Scalar(_) | Node::Typed(_) => {}
     }
 }
 
@@ -319,7 +455,7 @@ fn fits(node: &Node, schema: &Value, root: &Value) -> bool {
     match node {
         Node::Map(_) => types.contains(&"object"),
         Node::Seq(_) => types.contains(&"array"),
-        Node::Scalar(_) => types.iter().any(|t| *t != "object" && *t != "array"),
+        Node::Scalar(_) | Node::Typed(_) => types.iter().any(|t| *t != "object" && *t != "array"),
     }
 }
 

@@ -283,7 +283,11 @@ impl LoadContext<'_> {
             };
             for used in tpl.undeclared_variables(true) {
                 if used == "var" {
-                    self.vars.mark_all_used();
+                    // `var["name"]` names one; anything else takes it whole.
+                    match literal_subscripts(tpl.source()) {
+                        Some(names) => names.iter().for_each(|n| self.vars.mark_used(n)),
+                        None => self.vars.mark_all_used(),
+                    }
                 } else if let Some(rest) = used.strip_prefix("var.") {
                     self.vars
                         .mark_used(rest.split('.').next().unwrap_or_default());
@@ -315,5 +319,79 @@ impl LoadContext<'_> {
                 self.error(doc, at, message);
             }
         }
+    }
+}
+
+/// The names of `var["name"]` / `var['name']` in a template's expressions
+/// and statements; `None` when `var` is used any other way there (taken
+/// whole: a loop over it, a computed subscript), which uses every variable.
+fn literal_subscripts(source: &str) -> Option<Vec<String>> {
+    let mut names = Vec::new();
+    let mut rest = source;
+    while let Some(open) = rest.find(['{']) {
+        let after = &rest[open + 1..];
+        let close = match after.chars().next() {
+            Some('{') => "}}",
+            Some('%') => "%}",
+            _ => {
+                rest = after;
+                continue;
+            }
+        };
+        let body_start = &after[1..];
+        let end = body_start.find(close).unwrap_or(body_start.len());
+        let body = &body_start[..end];
+        let ident = |c: char| c.is_alphanumeric() || c == '_';
+        let mut i = 0;
+        while let Some(pos) = body[i..].find("var") {
+            let at = i + pos;
+            let before_ok = body[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !ident(c) && c != '.');
+            let tail = &body[at + 3..];
+            let after_ok = tail.chars().next().is_none_or(|c| !ident(c));
+            i = at + 3;
+            if !(before_ok && after_ok) {
+                continue;
+            }
+            let tail = tail.trim_start();
+            if tail.starts_with('.') {
+                continue;
+            }
+            let sub = tail.strip_prefix('[')?.trim_start();
+            let quote = sub.chars().next().filter(|q| *q == '"' || *q == '\'')?;
+            let inner = &sub[1..];
+            let name_end = inner.find(quote)?;
+            let (name, closing) = inner.split_at(name_end);
+            if !closing[1..].trim_start().starts_with(']') {
+                return None;
+            }
+            names.push(name.to_string());
+        }
+        rest = &body_start[(end + close.len()).min(body_start.len())..];
+    }
+    Some(names)
+}
+
+#[cfg(test)]
+mod subscript_tests {
+    use super::literal_subscripts;
+
+    #[test]
+    fn literal_subscripts_name_their_variable_and_anything_else_takes_all() {
+        assert_eq!(
+            literal_subscripts("Hi {{ var[\"a\"] }} and {{ var['b'] }} {{ var.c }} var[x]"),
+            Some(vec!["a".to_string(), "b".to_string()])
+        );
+        assert_eq!(
+            literal_subscripts("{% for k in var %}{{ k }}{% endfor %}"),
+            None
+        );
+        assert_eq!(literal_subscripts("{{ var[key] }}"), None);
+        assert_eq!(
+            literal_subscripts("{{ invar }} {{ variable }}"),
+            Some(vec![])
+        );
     }
 }

@@ -39,6 +39,9 @@ pub struct SavedPlan {
     /// The `--var-file`s the plan was made with (apply uses the same).
     #[serde(default)]
     pub var_files: Vec<PathBuf>,
+    /// The `--allow-hidden` paths the plan was made with (apply uses the same).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_hidden: Vec<PathBuf>,
     pub selection: Selection,
     pub created_at: String,
     /// Fingerprints of every live object read, by address.

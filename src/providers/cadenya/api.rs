@@ -38,10 +38,7 @@ pub fn ws_path(id: &str) -> String {
 
 /// Percent-encode one path segment (`external_id:x` keeps its colon).
 pub fn seg(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
-        .replace("%3A", ":")
+    crate::engine::http::segment(s).replace("%3A", ":")
 }
 
 /// `external_id:<x>` as a path segment.

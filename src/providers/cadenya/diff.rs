@@ -246,6 +246,9 @@ struct Ws<'a> {
     seg: Seg,
     /// The change creating the workspace, if new.
     created_by: Option<String>,
+    /// Live and marked by another owner: its own settings (name,
+    /// description, models) are not changed without `--adopt`.
+    foreign: Option<String>,
 }
 
 impl Ws<'_> {
@@ -379,6 +382,7 @@ impl Differ<'_> {
                     space: None,
                     seg: Seg::New(format!("ws:{}", spec.id)),
                     created_by: Some(address.clone()),
+                    foreign: None,
                 }
             }
             Some(s) => {
@@ -402,6 +406,29 @@ impl Differ<'_> {
                         p.spec("description", json!(desc));
                     }
                 }
+                // Trust II item 2 (the workspace itself): another owner's
+                // workspace keeps its settings unless adopted.
+                let foreign = live
+                    .metadata
+                    .owner()
+                    .filter(|o| spec.owner.as_deref() != Some(*o))
+                    .map(str::to_string);
+                if let (Some(theirs), false) = (&foreign, p.is_empty()) {
+                    match (&spec.owner, self.local.adopt) {
+                        (Some(o), true) => {
+                            p.labels = Some(Self::adopted_labels(live, o));
+                            c.notes.push("adopted: it gets the owner's label".into());
+                        }
+                        _ => {
+                            self.errors.push(format!(
+                                "{address} ({}) is owned by `{theirs}`: its name and description are not changed{}",
+                                live.id(),
+                                if spec.owner.is_some() { " without --adopt" } else { "; set `owner:` and pass --adopt to take it over" }
+                            ));
+                            p = Patch::default();
+                        }
+                    }
+                }
                 if !p.is_empty() {
                     let path = vec![
                         Seg::Lit("v1".into()),
@@ -423,6 +450,7 @@ impl Differ<'_> {
                     space: Some(s),
                     seg: Seg::Id(live.id().to_string()),
                     created_by: None,
+                    foreign: foreign.filter(|_| !(self.local.adopt && spec.owner.is_some())),
                 }
             }
         };
@@ -492,6 +520,13 @@ impl Differ<'_> {
             if have == want {
                 return;
             }
+        }
+        if let Some(theirs) = &ws.foreign {
+            self.errors.push(format!(
+                "{} is owned by `{theirs}`: its models are not changed without `owner:` and --adopt",
+                workspace_address(ws.id())
+            ));
+            return;
         }
         let address = format!("{}.models", workspace_address(ws.id()));
         let action = if ws.space.is_some() {
@@ -583,10 +618,12 @@ impl Differ<'_> {
                     let have = live.spec("/adapter").cloned().unwrap_or(Value::Null);
                     let want = overlay_oneof(&have, &adapter_json(a));
                     if !same_json(&have, &want) {
+                        // The after side is what the write leaves: kept
+                        // headers included (masked like any live header).
                         c.fields.push(FieldChange::new(
                             "adapter",
                             live_adapter_shown(&have, a),
-                            adapter_shown(a),
+                            live_adapter_shown(&want, a),
                         ));
                         p.spec("adapter", want);
                     }
@@ -2278,7 +2315,18 @@ fn overlay_oneof(have: &Value, want: &Value) -> Value {
         (Some(a), Some(b)) if a == b => {
             let mut inner = h[&a].as_object().cloned().unwrap_or_default();
             for (k, v) in w[&b].as_object().into_iter().flatten() {
-                inner.insert(k.clone(), v.clone());
+                // Headers merge by name: a declared header is set, one the
+                // manifest does not declare is kept (never dropped).
+                match (inner.get_mut(k), v) {
+                    (Some(Value::Object(live)), Value::Object(declared)) if k == "headers" => {
+                        for (name, value) in declared {
+                            live.insert(name.clone(), value.clone());
+                        }
+                    }
+                    _ => {
+                        inner.insert(k.clone(), v.clone());
+                    }
+                }
             }
             json!({ a: inner })
         }

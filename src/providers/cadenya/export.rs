@@ -19,7 +19,7 @@
 //!   left out (export exits 1).
 //! - `owner` is written when every exported resource carries one owner's label.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -180,13 +180,13 @@ pub async fn export(
             continue;
         }
         let mut r = read(api, w, parallelism).await?;
-        drop_unnameable(&mut r, &ws, &mut e);
+        let incomplete = drop_unnameable(&mut r, &ws, &mut e);
         e.known.extend(
             r.agents
                 .iter()
                 .filter_map(|a| a.metadata.ext().map(str::to_string)),
         );
-        let rendered = render(&ws, &r, filter, &mut e);
+        let rendered = render(&ws, &r, filter, &incomplete, &mut e);
         for (i, n) in rendered.into_iter().enumerate() {
             counts[i] += n;
         }
@@ -207,7 +207,8 @@ fn unnameable(what: &str, id: &str, place: &str) -> String {
 
 /// Leave out every object of `r` whose externalId a manifest cannot hold
 /// (`../../x`, an absolute path), naming each: its children go with it.
-fn drop_unnameable(r: &mut Read, ws: &str, e: &mut Export) {
+fn drop_unnameable(r: &mut Read, ws: &str, e: &mut Export) -> HashSet<(&'static str, String)> {
+    let mut incomplete = HashSet::new();
     let place = format!("`{ws}`");
     let mut keep = |what: &str, list: &mut Vec<Resource>| {
         list.retain(|x| match x.metadata.ext() {
@@ -228,10 +229,15 @@ fn drop_unnameable(r: &mut Read, ws: &str, e: &mut Export) {
         ("tool", &mut r.tools),
         ("memory entry", &mut r.entries),
     ] {
-        for list in children.values_mut() {
+        for (parent, list) in children.iter_mut() {
+            let before = list.len();
             keep(what, list);
+            if list.len() != before {
+                incomplete.insert((what, parent.clone()));
+            }
         }
     }
+    incomplete
 }
 
 /// A live string where a manifest interpolates.
@@ -316,8 +322,10 @@ struct AgentOut {
     input_schema: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     output_definition: Option<Value>,
-    variations: BTreeMap<String, VariationOut>,
-    schedules: BTreeMap<String, ScheduleOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variations: Option<BTreeMap<String, VariationOut>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedules: Option<BTreeMap<String, ScheduleOut>>,
 }
 
 #[derive(Serialize)]
@@ -370,7 +378,8 @@ struct LayerOut {
     description: Option<String>,
     #[serde(rename = "type")]
     layer_type: String,
-    entries: BTreeMap<String, EntryOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entries: Option<BTreeMap<String, EntryOut>>,
 }
 
 #[derive(Serialize)]
@@ -476,7 +485,31 @@ fn unique_path(e: &mut Export, dir: PathBuf, stem: &str, ext: &str, source: &str
 }
 
 /// The manifests for one workspace; (workspaces, agents, secrets) exported.
-fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 3] {
+/// A map of children written only when every child could be: a partial
+/// map would delete the missing ones once the export is applied.
+fn complete<T>(
+    map: BTreeMap<String, T>,
+    dropped: bool,
+    what: &str,
+    e: &mut Export,
+) -> Option<BTreeMap<String, T>> {
+    if dropped {
+        e.notes.push(format!(
+            "{what}: some could not be exported, so they are left unmanaged"
+        ));
+        None
+    } else {
+        Some(map)
+    }
+}
+
+fn render(
+    ws: &str,
+    r: &Read,
+    filter: &ExportFilter,
+    incomplete: &HashSet<(&'static str, String)>,
+    e: &mut Export,
+) -> [usize; 3] {
     // Every file name below comes from a live id: made file-safe.
     let dir = PathBuf::from("cadenya").join(file_name(ws));
     let only_agents = !filter.agents.is_empty();
@@ -526,12 +559,14 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
             .iter()
             .filter_map(|v| Some((v.id(), ext(v)?)))
             .collect();
+        let mut dropped_vars = incomplete.contains(&("variation", a.id().to_string()));
         for v in &live_vars {
             let Some(vid) = ext(v) else {
                 e.skipped.push(format!(
                     "a variation of agent `{id}` ({}) has no externalId",
                     v.id()
                 ));
+                dropped_vars = true;
                 continue;
             };
             let prompt = v.spec_str("/prompt").map(|p| {
@@ -579,12 +614,14 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
             );
         }
         let mut schedules = BTreeMap::new();
+        let mut dropped_schedules = incomplete.contains(&("schedule", a.id().to_string()));
         for s in r.schedules.get(a.id()).into_iter().flatten() {
             let Some(sid) = ext(s) else {
                 e.skipped.push(format!(
                     "a schedule of agent `{id}` ({}) has no externalId",
                     s.id()
                 ));
+                dropped_schedules = true;
                 continue;
             };
             let rule = s.spec("/schedule").cloned().unwrap_or(Value::Null);
@@ -617,6 +654,7 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
             };
             if cron.is_none() && every.is_none() {
                 e.skipped.push(format!("schedule `{sid}` of agent `{id}`: its calendars and intervals are not one cron or one interval"));
+                dropped_schedules = true;
                 continue;
             }
             schedules.insert(
@@ -656,11 +694,26 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
                 || "random".into(),
                 |s| wire::short(s, "VARIATION_SELECTION_MODE_"),
             ),
-            webhook_url: a.spec_str("/webhookEventsUrl").map(literal),
+            webhook_url: a.spec_str("/webhookEventsUrl").map(|u| {
+                // A URL carrying a credential is never written: a
+                // placeholder variable takes its place.
+                if crate::engine::credentials::in_string(u).is_none() {
+                    return literal(u);
+                }
+                let var = e.names.claim(
+                    secret_var(&id).replacen("CADENYA_SECRET_", "CADENYA_WEBHOOK_URL_", 1),
+                    &format!("the webhook URL of agent `{id}`"),
+                    |b, n| format!("{b}_{n}"),
+                );
+                e.notes.push(format!(
+                    "agent `{id}`: its webhook_url holds a credential: it is written as ${{{var}}}; set {var} to it before planning"
+                ));
+                format!("${{{var}}}")
+            }),
             input_schema: a.spec("/inputDataSchema").cloned(),
             output_definition: a.spec("/outputDefinition").cloned(),
-            variations,
-            schedules,
+            variations: complete(variations, dropped_vars, &format!("the variations of agent `{id}`"), e),
+            schedules: complete(schedules, dropped_schedules, &format!("the schedules of agent `{id}`"), e),
         };
         let path = unique_path(
             e,
@@ -697,11 +750,13 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
             adapter.map(|a| snake_adapter(&a))
         };
         let is_http = t.spec("/adapter/http").is_some();
+        let mut dropped_tools = incomplete.contains(&("tool", t.id().to_string()));
         let tools = is_http.then(|| {
             let mut out = BTreeMap::new();
             for tool in r.tools.get(t.id()).into_iter().flatten() {
                 let Some(tid) = ext(tool) else {
                     e.skipped.push(format!("a tool of tool set `{id}` ({}) has no externalId", tool.id()));
+                    dropped_tools = true;
                     continue;
                 };
                 let http = tool.spec("/config/http").and_then(Value::as_object);
@@ -732,7 +787,14 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
             name: t.metadata.name.clone(),
             description: t.spec_str("/description").map(str::to_string),
             adapter,
-            tools,
+            tools: tools.and_then(|t| {
+                complete(
+                    t,
+                    dropped_tools,
+                    &format!("the tools of tool set `{id}`"),
+                    e,
+                )
+            }),
         };
         let path = unique_path(
             e,
@@ -756,12 +818,14 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
         }
         note_owner(l);
         let mut entries = BTreeMap::new();
+        let mut dropped_entries = incomplete.contains(&("memory entry", l.id().to_string()));
         for en in r.entries.get(l.id()).into_iter().flatten() {
             let Some(eid) = ext(en) else {
                 e.skipped.push(format!(
                     "an entry of memory layer `{id}` ({}) has no externalId",
                     en.id()
                 ));
+                dropped_entries = true;
                 continue;
             };
             let path = unique_path(
@@ -803,7 +867,12 @@ fn render(ws: &str, r: &Read, filter: &ExportFilter, e: &mut Export) -> [usize; 
             layer_type: l
                 .spec_str("/type")
                 .map_or_else(|| "skills".into(), |t| wire::short(t, "MEMORY_LAYER_TYPE_")),
-            entries,
+            entries: complete(
+                entries,
+                dropped_entries,
+                &format!("the entries of memory layer `{id}`"),
+                e,
+            ),
         };
         let path = unique_path(
             e,

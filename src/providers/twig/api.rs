@@ -95,7 +95,7 @@ impl TwigApi {
         path: &str,
         keys: &[&str],
     ) -> Result<Vec<T>> {
-        read_offset_list(path, PAGE_LIMIT, |offset| self.page(path, keys, offset)).await
+        read_offset_list(path, |offset| self.page(path, keys, offset)).await
     }
 
     /// The page of a list at `offset`.
@@ -280,7 +280,5 @@ pub type Created<T> = Once<T>;
 
 /// Percent-encode one path segment.
 fn seg(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+    crate::engine::http::segment(s)
 }

@@ -16,10 +16,11 @@ use serde_json::{Map, Value};
 use super::model::{AgentSpec, ConfigValue, DataSourceSpec, Desired, UserSpec};
 use super::ops::{AgentFields, Op, SourceRef};
 use super::read::Live;
+use super::tables;
 use super::wire::{Agent, DataSource};
-use crate::engine::plan::textdiff::{describe_change, same_text};
 use crate::engine::plan::{quote, Action, Change, FieldChange, Literal, Plan, Show, Shown};
 use crate::engine::provider::{Diffed, PlanError};
+use crate::engine::resource;
 
 const PROVIDER: &str = "twig";
 
@@ -413,39 +414,32 @@ impl Differ<'_> {
             name: Some(spec.name.clone()),
             ..AgentFields::default()
         };
-        if let Some(m) = &spec.model {
-            c.fields.push(FieldChange::after("model", lit(m)));
-            fields.model = Some(m.clone());
-        }
-        if let Some(r) = &spec.rag_strategy {
-            c.fields.push(FieldChange::after("rag_strategy", lit(r)));
-            fields.rag_strategy = Some(r.clone());
-        }
-        if let Some(t) = spec.temperature {
-            c.fields
-                .push(FieldChange::after("temperature", Shown::plain(&t)));
-            fields.temperature = Some(t);
-        }
-        if let Some(m) = spec.max_tokens {
-            c.fields
-                .push(FieldChange::after("max_tokens", Shown::plain(&m)));
-            fields.max_tokens = Some(m);
-        }
+        // Every field the table describes: shown, and in the body.
+        let mut body = serde_json::Value::Object(Map::new());
+        let mut shown = Change::new(PROVIDER, address, "agent", Action::Create);
+        resource::create(&tables::AGENT, &spec.values, &mut shown, &mut body);
+        fields.table = body.as_object().cloned().unwrap_or_default();
         if let (Some(wanted), Some((refs, deps))) = (&spec.data_sources, sources) {
             let names: Vec<Literal> = wanted.iter().map(Literal::from).collect();
-            c.fields
+            shown
+                .fields
                 .push(FieldChange::after("data_sources", Shown::plain(&names)));
             fields.data_sources = Some(refs);
             c.depends_on = deps;
         }
-        if let Some(p) = &spec.system_prompt {
-            c.fields.push(FieldChange::after(
-                "system_prompt",
-                Shown::long_text(p.expose(), p.is_sensitive()),
-            ));
-            describe_change(&mut c, None, p);
-            fields.system_prompt = Some(p.expose().to_string());
+        // In the table's order, data sources before the prompt (as plans always showed).
+        let prompt_at = shown.fields.iter().position(|f| f.name == "system_prompt");
+        let mut ordered = shown.fields;
+        if let (Some(p), Some(ds)) = (
+            prompt_at,
+            ordered.iter().position(|f| f.name == "data_sources"),
+        ) {
+            let d = ordered.remove(ds);
+            ordered.insert(p, d);
         }
+        c.fields.extend(ordered);
+        c.diff = shown.diff;
+        c.notes.extend(shown.notes);
         self.push(c, vec![Op::CreateAgent { fields }]);
     }
 
@@ -464,46 +458,18 @@ impl Differ<'_> {
                 .push(FieldChange::new("name", lit(&live.name), lit(&spec.name)));
             fields.name = Some(spec.name.clone());
         }
-        let text = |have: &Option<String>, want: &Option<String>| match want {
-            Some(w) if have.as_deref() != Some(w.as_str()) => Some(w.clone()),
-            _ => None,
-        };
-        if let Some(m) = text(&live.model, &spec.model) {
-            c.fields.push(FieldChange::new(
-                "model",
-                live.model.as_deref().map_or_else(Shown::none, lit),
-                lit(&m),
-            ));
-            fields.model = Some(m);
-        }
-        if let Some(r) = text(&live.rag_strategy, &spec.rag_strategy) {
-            c.fields.push(FieldChange::new(
-                "rag_strategy",
-                live.rag_strategy.as_deref().map_or_else(Shown::none, lit),
-                lit(&r),
-            ));
-            fields.rag_strategy = Some(r);
-        }
-        if let Some(t) = spec.temperature {
-            if live.temperature.is_none_or(|l| (l - t).abs() > 1e-9) {
-                c.fields.push(FieldChange::new(
-                    "temperature",
-                    Shown::plain(&live.temperature),
-                    Shown::plain(&t),
-                ));
-                fields.temperature = Some(t);
-            }
-        }
-        if let Some(m) = spec.max_tokens {
-            if live.max_tokens != Some(m) {
-                c.fields.push(FieldChange::new(
-                    "max_tokens",
-                    Shown::plain(&live.max_tokens),
-                    Shown::plain(&m),
-                ));
-                fields.max_tokens = Some(m);
-            }
-        }
+        // Every field the table describes that the manifest declares.
+        let live_json = serde_json::to_value(live).unwrap_or_default();
+        let mut patch = resource::Patch::default();
+        let mut shown = Change::new(PROVIDER, address, "agent", Action::Update);
+        resource::diff(
+            &tables::AGENT,
+            &spec.values,
+            &live_json,
+            &mut shown,
+            &mut patch,
+        );
+        fields.table = patch.body.as_object().cloned().unwrap_or_default();
         if let (Some(wanted), Some((refs, deps))) = (&spec.data_sources, sources) {
             let want: HashSet<&SourceRef> = refs.iter().collect();
             let have: HashSet<SourceRef> = live
@@ -518,27 +484,20 @@ impl Differ<'_> {
                     .map(|i| Literal(self.source_name(i)))
                     .collect();
                 let after: Vec<Literal> = wanted.iter().map(Literal::from).collect();
-                c.fields.push(FieldChange::new(
-                    "data_sources",
-                    Shown::plain(&before),
-                    Shown::plain(&after),
-                ));
+                let ds =
+                    FieldChange::new("data_sources", Shown::plain(&before), Shown::plain(&after));
+                // Before the prompt, as plans always showed it.
+                match shown.fields.iter().position(|f| f.name == "system_prompt") {
+                    Some(p) => shown.fields.insert(p, ds),
+                    None => shown.fields.push(ds),
+                }
                 fields.data_sources = Some(refs);
                 c.depends_on = deps;
             }
         }
-        if let Some(p) = &spec.system_prompt {
-            let have = live.system_prompt.as_deref();
-            if !same_text(have.unwrap_or_default(), p.expose()) {
-                let before =
-                    have.map_or_else(Shown::none, |h| Shown::long_text(h, p.is_sensitive()));
-                let after = Shown::long_text(p.expose(), p.is_sensitive());
-                c.fields
-                    .push(FieldChange::new("system_prompt", before, after));
-                describe_change(&mut c, have, p);
-                fields.system_prompt = Some(p.expose().to_string());
-            }
-        }
+        c.fields.extend(shown.fields);
+        c.diff = shown.diff;
+        c.notes.extend(shown.notes);
         if fields == AgentFields::default() {
             return;
         }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::engine::manifest::schema::{schema_of, KindSchema};
-use crate::engine::manifest::{Identities, TextSource};
+use crate::engine::manifest::Identities;
 
 /// The data source types Twig knows.
 pub const SOURCE_TYPES: &[&str] = &[
@@ -79,45 +79,6 @@ pub struct DataSourceDoc {
     /// Start a first sync once it is created (default true).
     #[serde(default)]
     pub sync_on_create: Option<bool>,
-}
-
-/// A RAG agent.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AgentDoc {
-    pub kind: AgentKind,
-    /// Its identity (unless `id` pins one; then a new name is a rename).
-    #[schemars(with = "String", length(min = 1))]
-    pub name: Spanned<String>,
-    /// Pin an existing agent (`agent_…`).
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub id: Option<Spanned<String>>,
-    /// The system prompt: inline text, or `{file: path}`. Absent: not managed.
-    #[serde(default)]
-    #[schemars(with = "Option<TextSource>")]
-    pub system_prompt: Option<Spanned<TextSource>>,
-    /// The model (`gpt-4`, `gpt-4o`, `claude-3-sonnet`…).
-    #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub model: Option<Spanned<String>>,
-    /// redwood, cedar or cypress.
-    #[serde(default)]
-    #[schemars(with = "Option<RagStrategy>")]
-    pub rag_strategy: Option<Spanned<String>>,
-    /// 0 to 2.
-    #[serde(default)]
-    #[schemars(with = "Option<f64>", range(min = 0.0, max = 2.0))]
-    pub temperature: Option<Spanned<f64>>,
-    /// The longest answer, in tokens.
-    #[serde(default)]
-    #[schemars(with = "Option<u32>", range(min = 1))]
-    pub max_tokens: Option<Spanned<u64>>,
-    /// Names of declared or live data sources, or their ids (`ds_…`); the
-    /// complete set when present.
-    #[serde(default)]
-    #[schemars(with = "Option<Vec<String>>")]
-    pub data_sources: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// A member of the organization. Twig can invite one through its API, but
@@ -202,7 +163,7 @@ pub fn kinds() -> Vec<KindSchema> {
         KindSchema {
             names: &["TwigAgent"],
             definition: "TwigAgentDoc",
-            schema: schema_of::<AgentDoc>(),
+            schema: crate::engine::resource::schema(&super::tables::AGENT, &["TwigAgent"]),
         },
         KindSchema {
             names: &["TwigUser"],
@@ -221,17 +182,6 @@ impl Identities for DataSourceDoc {
     fn identities(&mut self) -> Vec<&mut Spanned<String>> {
         let mut out = vec![&mut self.name];
         out.extend(self.id.as_mut());
-        out
-    }
-}
-
-impl Identities for AgentDoc {
-    fn identities(&mut self) -> Vec<&mut Spanned<String>> {
-        let mut out = vec![&mut self.name];
-        out.extend(self.id.as_mut());
-        if let Some(list) = self.data_sources.as_mut() {
-            out.extend(list.value.iter_mut());
-        }
         out
     }
 }

@@ -27,6 +27,7 @@ pub mod model;
 pub mod ops;
 pub mod pull;
 pub mod read;
+pub mod tables;
 pub mod validate;
 pub mod wire;
 

@@ -47,16 +47,13 @@ impl ConfigValue {
     }
 }
 
-/// A declared agent. `None`: not managed.
-#[derive(Debug, Clone, PartialEq)]
+/// A declared agent: its identity and data sources (structure), and the
+/// fields [`super::tables::AGENT`] describes (present: managed).
+#[derive(Debug, Clone)]
 pub struct AgentSpec {
     pub name: String,
     pub id: Option<String>,
-    pub system_prompt: Option<Text>,
-    pub model: Option<String>,
-    pub rag_strategy: Option<String>,
-    pub temperature: Option<f64>,
-    pub max_tokens: Option<u64>,
+    pub values: crate::engine::resource::Values,
     /// Names or ids (`ds_…`), resolved against declared and live data sources.
     pub data_sources: Option<Vec<String>>,
     /// `file:line`, for messages.

@@ -28,11 +28,8 @@ pub enum SourceRef {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AgentFields {
     pub name: Option<String>,
-    pub system_prompt: Option<String>,
-    pub model: Option<String>,
-    pub rag_strategy: Option<String>,
-    pub temperature: Option<f64>,
-    pub max_tokens: Option<u64>,
+    /// The fields [`super::tables::AGENT`] describes, at their wire places.
+    pub table: Map<String, Value>,
     pub data_sources: Option<Vec<SourceRef>>,
 }
 
@@ -137,15 +134,11 @@ fn body(ctx: &OpContext<'_>, f: &AgentFields) -> Result<AgentBody, OpError> {
         ),
         None => None,
     };
-    Ok(AgentBody {
-        name: f.name.clone(),
-        system_prompt: f.system_prompt.clone(),
-        rag_strategy: f.rag_strategy.clone(),
-        model: f.model.clone(),
-        temperature: f.temperature,
-        max_tokens: f.max_tokens,
-        data_source_ids,
-    })
+    let mut body: AgentBody = serde_json::from_value(Value::Object(f.table.clone()))
+        .map_err(|e| OpError::failed(format!("internal error: an agent body did not form: {e}")))?;
+    body.name = f.name.clone();
+    body.data_source_ids = data_source_ids;
+    Ok(body)
 }
 
 /// Carry out one operation.

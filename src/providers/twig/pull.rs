@@ -5,9 +5,10 @@
 use super::diff::agent_address;
 use super::model::{AgentSpec, Desired};
 use super::read::Live;
+use super::tables;
 use crate::engine::manifest::edit::{key, NewValue, Request};
-use crate::engine::plan::textdiff::same_text;
 use crate::engine::provider::{ExportFilter, Pulled};
+use crate::engine::resource;
 
 pub fn pull(desired: &Desired, live: &Live, filter: &ExportFilter) -> Vec<Pulled> {
     let mut out = Vec::new();
@@ -59,26 +60,6 @@ fn agent(a: &AgentSpec, live: &Live, out: &mut Vec<Pulled>) {
     if a.id.is_some() && l.name != a.name {
         write("name", NewValue::Text(l.name.clone()));
     }
-    let text = |want: &Option<String>, have: &Option<String>| match (want, have) {
-        (Some(w), Some(h)) if w != h => Some(h.clone()),
-        _ => None,
-    };
-    if let Some(m) = text(&a.model, &l.model) {
-        write("model", NewValue::Text(m));
-    }
-    if let Some(r) = text(&a.rag_strategy, &l.rag_strategy) {
-        write("rag_strategy", NewValue::Text(r));
-    }
-    if let (Some(w), Some(h)) = (a.temperature, l.temperature) {
-        if (w - h).abs() > 1e-9 {
-            write("temperature", NewValue::Number(h.to_string()));
-        }
-    }
-    if let (Some(w), Some(h)) = (a.max_tokens, l.max_tokens) {
-        if w != h {
-            write("max_tokens", NewValue::Number(h.to_string()));
-        }
-    }
     if let (Some(wanted), Some(sources)) = (&a.data_sources, &live.data_sources) {
         // Declared by name or id; written back by name where the name is
         // unambiguous, else by id.
@@ -106,16 +87,13 @@ fn agent(a: &AgentSpec, live: &Live, out: &mut Vec<Pulled>) {
             );
         }
     }
-    if let (Some(p), Some(h)) = (&a.system_prompt, &l.system_prompt) {
-        if !same_text(h, p.expose()) {
-            if p.is_sensitive() {
-                out.push(Pulled::Leave {
-                    address: address.clone(),
-                    why: "system_prompt drifted, but it is interpolated from the environment; change it by hand".into(),
-                });
-            } else {
-                write("system_prompt", NewValue::Text(h.clone()));
-            }
-        }
-    }
+    // Every field the table describes, from one declaration.
+    let live_json = serde_json::to_value(l).unwrap_or_default();
+    out.extend(resource::pull(
+        &tables::AGENT,
+        &a.values,
+        &live_json,
+        &a.origin,
+        &address,
+    ));
 }

@@ -43,9 +43,14 @@ pub struct Live {
     pub users: Option<Vec<User>>,
 }
 
-/// Whether a declared agent needs the fields only `GET /agents/:id` gives.
+/// Whether a declared agent needs the fields only `GET /agents/:id` gives:
+/// it manages a field its table marks as not in list answers.
 pub fn needs_details(a: &AgentSpec) -> bool {
-    a.system_prompt.is_some() || a.temperature.is_some() || a.max_tokens.is_some()
+    a.values.fields.keys().any(|k| {
+        super::tables::AGENT
+            .field(k)
+            .is_some_and(|f| f.managed_here() && !f.wire.listed)
+    })
 }
 
 /// The declared agent a live one is, if any: pinned by id, else by name.

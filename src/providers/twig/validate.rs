@@ -5,24 +5,27 @@ use std::collections::{BTreeMap, HashMap};
 use serde_saphyr::{Location, Spanned};
 
 use super::manifest::{
-    AgentDoc, DataSourceDoc, OrganizationDoc, UserDoc, RAG_STRATEGIES, ROLES, SOURCE_TYPES,
-    SYNC_FREQUENCIES,
+    DataSourceDoc, OrganizationDoc, UserDoc, ROLES, SOURCE_TYPES, SYNC_FREQUENCIES,
 };
 use super::model::{AgentSpec, ConfigValue, DataSourceSpec, Desired, UserSpec};
+use super::tables;
 use crate::engine::manifest::diagnostic::did_you_mean;
 use crate::engine::manifest::{Document, LoadContext};
+use crate::engine::resource::{self, Values};
 
 /// Parse and check every Twig document.
 pub fn load(docs: &[Document], ctx: &mut LoadContext) -> Desired {
     let mut desired = Desired::default();
     let mut sources: Vec<(&Document, DataSourceDoc)> = Vec::new();
-    let mut agents: Vec<(&Document, AgentDoc)> = Vec::new();
+    let mut agents: Vec<(&Document, Values)> = Vec::new();
     let mut users: Vec<(&Document, UserDoc)> = Vec::new();
     let mut orgs: Vec<(&Document, OrganizationDoc)> = Vec::new();
     for d in docs {
         match d.kind.value.as_str() {
             "TwigDataSource" => sources.extend(ctx.parse(d).map(|x| (d, x))),
-            "TwigAgent" => agents.extend(ctx.parse(d).map(|x| (d, x))),
+            "TwigAgent" => agents.extend(
+                resource::read(ctx, d, &d.node.clone(), &tables::AGENT, Vec::new()).map(|x| (d, x)),
+            ),
             "TwigUser" => users.extend(ctx.parse(d).map(|x| (d, x))),
             _ => orgs.extend(ctx.parse(d).map(|x| (d, x))),
         }
@@ -49,7 +52,14 @@ pub fn load(docs: &[Document], ctx: &mut LoadContext) -> Desired {
         .iter()
         .filter_map(|(d, a)| agent(ctx, d, a, &known))
         .collect();
-    duplicates(ctx, agents.iter().map(|(d, a)| (*d, &a.name)), "agent");
+    let names: Vec<(&Document, Spanned<String>)> = agents
+        .iter()
+        .filter_map(|(d, a)| {
+            let got = a.get("name")?;
+            Some((*d, Spanned::new(a.str("name")?.to_string(), got.at, got.at)))
+        })
+        .collect();
+    duplicates(ctx, names.iter().map(|(d, n)| (*d, n)), "agent");
     desired.users = users.iter().filter_map(|(d, u)| user(ctx, d, u)).collect();
     duplicates(ctx, users.iter().map(|(d, u)| (*d, &u.email)), "user");
     desired
@@ -172,74 +182,42 @@ fn has_interpolation(v: &serde_json::Value) -> bool {
 fn agent(
     ctx: &mut LoadContext,
     d: &Document,
-    a: &AgentDoc,
+    a: &Values,
     known_sources: &[&str],
 ) -> Option<AgentSpec> {
     let mut ok = true;
-    if a.name.value.trim().is_empty() {
-        ctx.error(d, &a.name.referenced, "the name is empty");
+    let name = a.str("name").unwrap_or_default().to_string();
+    let name_at = a.get("name").map(|g| g.at)?;
+    if name.trim().is_empty() {
+        ctx.error(d, &name_at, "the name is empty");
         ok = false;
     }
-    if let Some(r) = &a.rag_strategy {
-        ok &= one_of(ctx, d, r, RAG_STRATEGIES, "RAG strategy");
-    }
-    if let Some(t) = &a.temperature {
-        if !(0.0..=2.0).contains(&t.value) {
-            ctx.error(
-                d,
-                &t.referenced,
-                format!("temperature {} is outside 0 to 2", t.value),
-            );
-            ok = false;
-        }
-    }
-    if let Some(m) = &a.max_tokens {
-        if m.value == 0 {
-            ctx.error(d, &m.referenced, "max_tokens must be at least 1");
-            ok = false;
-        }
-    }
-    let system_prompt = match &a.system_prompt {
-        Some(sp) => {
-            let t = ctx.text_source(d, &sp.referenced, &sp.value, "system prompt file");
-            ok &= t.is_some();
-            t
-        }
-        None => None,
-    };
-    let data_sources = a.data_sources.as_ref().map(|list| {
-        let mut seen = Vec::new();
-        for s in &list.value {
-            if seen.contains(&s.value) {
-                ctx.error(
-                    d,
-                    &s.referenced,
-                    format!("data source `{}` is listed twice", s.value),
-                );
+    let data_sources = a.get("data_sources").and_then(|got| {
+        let list = got.val_json()?.as_array()?.clone();
+        let mut seen: Vec<String> = Vec::new();
+        for s in list.iter().filter_map(|v| v.as_str()) {
+            if seen.iter().any(|x| x == s) {
+                ctx.error(d, &got.at, format!("data source `{s}` is listed twice"));
                 ok = false;
             }
             // Undeclared names may exist live: the plan checks them.
-            if !known_sources.contains(&s.value.as_str()) && !s.value.starts_with("ds_") {
+            if !known_sources.contains(&s) && !s.starts_with("ds_") {
                 ctx.warning(
                     d,
-                    &s.referenced,
-                    format!("data source `{}` is not declared in any manifest", s.value),
+                    &got.at,
+                    format!("data source `{s}` is not declared in any manifest"),
                 )
                 .set_help("fine if it exists live; plan fails if it does not");
             }
-            seen.push(s.value.clone());
+            seen.push(s.to_string());
         }
-        seen
+        Some(seen)
     });
-    let source = ctx.source(d, &a.name.referenced);
+    let source = ctx.source(d, &name_at);
     ok.then(|| AgentSpec {
-        name: a.name.value.clone(),
-        id: a.id.as_ref().map(|i| i.value.clone()),
-        system_prompt,
-        model: a.model.as_ref().map(|m| m.value.clone()),
-        rag_strategy: a.rag_strategy.as_ref().map(|r| r.value.clone()),
-        temperature: a.temperature.as_ref().map(|t| t.value),
-        max_tokens: a.max_tokens.as_ref().map(|m| m.value),
+        name,
+        id: a.str("id").map(str::to_string),
+        values: a.clone(),
         data_sources,
         source,
         origin: ctx.origin(d),

@@ -46,9 +46,7 @@ pub const AGENT_PAGE_LIMIT: u32 = 200;
 
 /// Percent-encode one path segment.
 pub(super) fn seg(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+    crate::engine::http::segment(s)
 }
 
 fn query(pairs: &[(&str, Option<String>)]) -> String {

@@ -357,3 +357,46 @@ fn an_unpublish_precedes_the_removal_of_the_last_variation() {
         "{deps:?}"
     );
 }
+
+/// Trust II item 2, for the workspace itself (found by the attack review):
+/// another owner's workspace is not renamed (nor its models changed)
+/// whatever the tree declares, unless adopted with an owner to stamp.
+#[test]
+fn another_owners_workspace_keeps_its_settings_without_adopt() {
+    let mut w = ws();
+    w.name = Some("Team B took this".into());
+    let desired = Desired {
+        workspaces: vec![w.clone()],
+        ..Desired::default()
+    };
+    let mut live = live_with(owned_agent(json!({})), vec![], vec![]);
+    live.spaces.get_mut("dev").unwrap().workspace = res(
+        json!({"metadata": {"id": "ws_1", "externalId": "dev", "name": "Dev", "labels": {OWNER_LABEL: "support-tools"}}}),
+    );
+    let e = diff(&desired, &live, &Local::default()).unwrap_err();
+    assert!(
+        e.problems
+            .iter()
+            .any(|p| p.contains("owned by `support-tools`")),
+        "{e}"
+    );
+    let mut unowned = w.clone();
+    unowned.owner = None;
+    let desired = Desired {
+        workspaces: vec![unowned],
+        ..Desired::default()
+    };
+    let adopt = Local {
+        adopt: true,
+        ..Local::default()
+    };
+    assert!(diff(&desired, &live, &adopt).is_err(), "no owner to stamp");
+    let desired = Desired {
+        workspaces: vec![w],
+        ..Desired::default()
+    };
+    let (plan, ops) = diff(&desired, &live, &adopt).unwrap();
+    assert_eq!(plan.changes.len(), 1);
+    let body = writes(&ops)[0].body.clone().unwrap();
+    assert_eq!(body["metadata"]["labels"][OWNER_LABEL], "team");
+}

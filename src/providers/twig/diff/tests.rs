@@ -1,8 +1,10 @@
 use super::*;
 use crate::engine::manifest::interpolate::interpolate;
 use crate::engine::manifest::Text;
+use crate::engine::resource::{Val, Values};
 use crate::providers::twig::model::UserSpec;
 use crate::providers::twig::wire::User;
+use serde_json::json;
 
 fn source(name: &str) -> DataSourceSpec {
     DataSourceSpec {
@@ -22,11 +24,13 @@ fn agent(name: &str) -> AgentSpec {
     AgentSpec {
         name: name.into(),
         id: None,
-        system_prompt: Some(Text::plain("Be helpful.\n")),
-        model: Some("gpt-4".into()),
-        rag_strategy: Some("cedar".into()),
-        temperature: Some(0.7),
-        max_tokens: Some(500),
+        values: Values::default()
+            .with("name", Val::Json(json!(name)))
+            .with("system_prompt", Val::Text(Text::plain("Be helpful.\n")))
+            .with("model", Val::Json(json!("gpt-4")))
+            .with("rag_strategy", Val::Json(json!("cedar")))
+            .with("temperature", Val::Json(json!(0.7)))
+            .with("max_tokens", Val::Json(json!(500))),
         data_sources: Some(vec!["Docs".into()]),
         source: "twig.yaml:1".into(),
         origin: Default::default(),
@@ -106,7 +110,7 @@ fn from_empty_data_sources_come_first_and_agents_wait_for_them() {
 fn an_update_sends_only_what_differs_and_equal_sets_are_equal() {
     let mut spec = agent("Support");
     spec.data_sources = Some(vec!["Docs".into(), "ds_2".into()]);
-    spec.temperature = Some(0.2);
+    spec.values.set("temperature", Val::Json(json!(0.2)));
     let desired = Desired {
         agents: vec![spec],
         ..Desired::default()
@@ -132,7 +136,7 @@ fn an_update_sends_only_what_differs_and_equal_sets_are_equal() {
         vec![Op::UpdateAgent {
             id: "agent_1".into(),
             fields: AgentFields {
-                temperature: Some(0.2),
+                table: json!({"temperature": 0.2}).as_object().cloned().unwrap(),
                 ..AgentFields::default()
             }
         }]
@@ -311,7 +315,9 @@ fn an_unknown_data_source_is_an_error_naming_the_manifest() {
 fn a_prompt_differing_only_in_line_endings_is_the_same() {
     let desired = Desired {
         agents: vec![AgentSpec {
-            system_prompt: Some(Text::plain("Be\nhelpful.\n")),
+            values: agent("Support")
+                .values
+                .with("system_prompt", Val::Text(Text::plain("Be\nhelpful.\n"))),
             data_sources: None,
             ..agent("Support")
         }],

@@ -1,0 +1,124 @@
+//! Live state as manifest values (export) and drifted values as write-back
+//! requests (pull), both by table.
+
+use serde_json::Value;
+
+use super::diff::{live_value, same};
+use super::{from_wire, to_wire, Table, Ty, Val, Values};
+use crate::engine::manifest::edit::{NewValue, Origin, Request};
+use crate::engine::provider::Pulled;
+
+/// What an export writes of one live resource.
+#[derive(Debug, Default)]
+pub struct Exported {
+    /// `(key, value)` in the manifest's form, in table order; long texts as
+    /// strings (their provider decides whether they go to files). A value
+    /// equal to the server's default is left out (absent == default), so
+    /// the export plans empty.
+    pub values: Vec<(&'static str, Value)>,
+    /// Fields left out and why (a credential in a live value).
+    pub notes: Vec<String>,
+}
+
+/// The manifest values of `live` (named `what` in notes).
+pub fn export(table: &Table, live: &Value, what: &str) -> Exported {
+    let mut out = Exported::default();
+    for f in table.fields.iter().filter(|f| f.managed_here()) {
+        if f.nature.write_only || f.nature.sensitive {
+            continue;
+        }
+        let Some(wire) = super::at(live, f.wire.read).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        if f.default_value().is_some_and(|d| same(f, wire, Some(&d))) {
+            continue;
+        }
+        if crate::engine::credentials::has_any(&serde_json::json!({ f.key: wire })) {
+            out.notes.push(format!(
+                "{what}: `{}` holds a credential and is not exported (left unmanaged)",
+                f.key
+            ));
+            continue;
+        }
+        if let Some(v) = from_wire(f, wire) {
+            out.values.push((f.key, v));
+        }
+    }
+    out
+}
+
+/// Every managed field of `values` that drifted live, as a request to write
+/// the live value back (or a reason to leave it: interpolated, templated).
+pub fn pull(
+    table: &Table,
+    values: &Values,
+    live: &Value,
+    origin: &Origin,
+    address: &str,
+) -> Vec<Pulled> {
+    let mut out = Vec::new();
+    for f in table.fields.iter().filter(|f| f.managed_here()) {
+        if f.nature.write_only || f.nature.sensitive {
+            continue;
+        }
+        let Some(got) = values.get(f.key) else {
+            continue;
+        };
+        let have = live_value(f, live);
+        if same(f, &to_wire(f, &got.val), have.as_ref()) {
+            continue;
+        }
+        let Some(have) = have else {
+            continue;
+        };
+        let leave = |why: String| Pulled::Leave {
+            address: address.to_string(),
+            why,
+        };
+        if let Val::Text(t) = &got.val {
+            if t.is_sensitive() {
+                out.push(leave(format!(
+                    "{} drifted, but it is interpolated from the environment; change it by hand",
+                    f.key
+                )));
+                continue;
+            }
+        }
+        let Some(manifest) = from_wire(f, &have) else {
+            out.push(leave(format!(
+                "{} drifted to a value a manifest cannot hold",
+                f.key
+            )));
+            continue;
+        };
+        let Some(value) = new_value(f.ty, &manifest) else {
+            out.push(leave(format!(
+                "{} drifted; a structured value is left for a person",
+                f.key
+            )));
+            continue;
+        };
+        out.push(Pulled::Write(Request {
+            origin: origin.clone(),
+            path: got.path.clone(),
+            value,
+            address: address.to_string(),
+            field: f.key.to_string(),
+        }));
+    }
+    out
+}
+
+fn new_value(ty: Ty, v: &Value) -> Option<NewValue> {
+    Some(match (ty, v) {
+        (_, Value::String(s)) => NewValue::Text(s.clone()),
+        (_, Value::Bool(b)) => NewValue::Bool(*b),
+        (_, Value::Number(n)) => NewValue::Number(n.to_string()),
+        (Ty::List { .. }, Value::Array(a)) => NewValue::List(
+            a.iter()
+                .map(|x| x.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        _ => return None,
+    })
+}
