@@ -35,6 +35,9 @@ pub enum NewValue {
     /// A number, as YAML writes it.
     Number(String),
     List(Vec<String>),
+    /// A structured value (a mapping, a list of mappings), written as a
+    /// JSON flow value (valid YAML) in place of the old one.
+    Json(serde_json::Value),
 }
 
 /// What a provider asks to write back: `value` at `path` in the document at
@@ -172,6 +175,17 @@ fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, Str
                 offset,
                 len,
                 text: t,
+            })
+        }
+        (Node::Map(_) | Node::Seq(_), NewValue::Json(v))
+            if target.value.get("file").is_none() && target.value.get("template").is_none() =>
+        {
+            let end = base + flow_end(text, start, end_of(target) + base);
+            Ok(Edit::Splice {
+                file: req.origin.file.clone(),
+                offset: start,
+                len: end - start,
+                text: v.to_string(),
             })
         }
         (Node::Seq(items), NewValue::List(values)) => {
@@ -437,6 +451,42 @@ fn block_header(text: &str, start: usize) -> Option<(usize, usize)> {
     ok.then_some((from + ind, from + code.len()))
 }
 
+/// Where a structured value starting at `start` ends: after `last` (its
+/// last scalar), plus the flow brackets still open at that point.
+fn flow_end(text: &str, start: usize, last: usize) -> usize {
+    let Some(body) = text.get(start..last) else {
+        return last;
+    };
+    let mut open = 0usize;
+    let mut quote: Option<char> = None;
+    for c in body.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '{' | '[') => open += 1,
+            (None, '}' | ']') => open = open.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let mut end = last;
+    for (i, c) in text.get(last..).unwrap_or_default().char_indices() {
+        if open == 0 {
+            break;
+        }
+        match c {
+            '}' | ']' => {
+                open -= 1;
+                end = last + i + 1;
+            }
+            '"' | '\'' if end == last => end = last + i + 1,
+            c if c.is_whitespace() || c == ',' => {}
+            _ => break,
+        }
+    }
+    end
+}
+
 /// The replacement of the scalar at `start` (`len` bytes) by `value`, in
 /// the scalar's own style where the value allows it.
 fn scalar(text: &str, start: usize, len: usize, value: &NewValue) -> (usize, usize, String) {
@@ -444,6 +494,7 @@ fn scalar(text: &str, start: usize, len: usize, value: &NewValue) -> (usize, usi
         NewValue::Bool(b) => return (start, len, b.to_string()),
         NewValue::Number(n) => return (start, len, n.clone()),
         NewValue::List(items) => return (start, len, flow_list(items)),
+        NewValue::Json(j) => return (start, len, j.to_string()),
         NewValue::Text(v) => v,
     };
     if let Some((header, code_end)) = block_header(text, start) {
@@ -677,6 +728,7 @@ fn insert(
         NewValue::Bool(b) => b.to_string(),
         NewValue::Number(n) => n.clone(),
         NewValue::List(items) => flow_list(items),
+        NewValue::Json(j) => j.to_string(),
         NewValue::Text(v) if plain_ok(v) => v.clone(),
         NewValue::Text(v) => quoted(v),
     };
@@ -742,6 +794,7 @@ fn json(v: &NewValue) -> serde_json::Value {
         NewValue::Bool(b) => (*b).into(),
         NewValue::Number(n) => serde_json::from_str(n).unwrap_or_else(|_| n.clone().into()),
         NewValue::List(items) => items.clone().into(),
+        NewValue::Json(j) => j.clone(),
     }
 }
 
