@@ -447,6 +447,27 @@ impl Values {
     pub fn remove(&mut self, key: &str) {
         self.fields.remove(key);
     }
+
+    /// These values with `key` set to `value` when the manifest leaves it
+    /// out: a default its provider compares like a declared value (a name
+    /// that defaults to the id), at the key's place in this object (where
+    /// `pull` would add it).
+    pub fn with_default(mut self, key: &'static str, value: Value) -> Self {
+        if !self.fields.contains_key(key) {
+            let mut path = self.path.clone();
+            path.push(Seg::Key(key.to_string()));
+            self.fields.insert(
+                key,
+                Got {
+                    val: Val::Json(value),
+                    at: Location::UNKNOWN,
+                    path,
+                    literal: true,
+                },
+            );
+        }
+        self
+    }
 }
 
 /// The value at a dotted path of a JSON value.
