@@ -298,6 +298,7 @@ impl Differ<'_> {
             match live.iter().find(|s| s.metadata.name == *name) {
                 None => {
                     let mut c = self.change(&address, "tool_set_secret", Action::Create, Some(parent));
+                    c.label = Some(lit(name));
                     c.fields.push(FieldChange::after("value", Shown::secret()));
                     c.depends_on.extend(set.created_by.clone());
                     let labels = labels(ws.owner(), &[(FINGERPRINT_LABEL, &digest)]);
@@ -312,6 +313,7 @@ impl Differ<'_> {
                     let (mut c, labels) = update;
                     c.group = Some(parent.to_string());
                     c.resource = "tool_set_secret";
+                    c.label = Some(lit(name));
                     let mut p = Patch::default();
                     p.set("spec.value", "spec.value", json!(value.expose()));
                     let body = patch_body(p, l, Some(&labels), false);
@@ -332,7 +334,7 @@ impl Differ<'_> {
             }
             let address = child(parent, "secret", &l.metadata.name);
             let mut c = self.change(&address, "tool_set_secret", Action::Delete, Some(parent));
-            c.label = Some(lit(l.id()));
+            c.label = Some(lit(&l.metadata.name));
             let w = write(
                 What::SetSecret,
                 Verb::Delete,
