@@ -301,7 +301,7 @@ fn agent(ctx: &mut LoadContext, r: &Read, declared: &Declared) -> Option<AgentSp
         }
         let mut out = Vec::new();
         for (id, values) in list {
-            match variation(ctx, d, &ws, id, values, declared) {
+            match variation(ctx, d, &ws, &r.id(), id, values, declared) {
                 Some(v) => out.push(v),
                 None => ok = false,
             }
@@ -350,6 +350,7 @@ fn variation(
     ctx: &mut LoadContext,
     d: &Document,
     ws: &str,
+    agent_id: &str,
     id: &Spanned<String>,
     v: &Values,
     declared: &Declared,
@@ -403,6 +404,13 @@ fn variation(
                 ctx.error(d, &at, format!("`{t}` is listed twice"));
                 ok = false;
                 continue;
+            }
+            if let ToolRef::Agent(a) = &r {
+                if *a == agent_id {
+                    ctx.error(d, &at, format!("`{t}`: an agent cannot be its own sub-agent"));
+                    ok = false;
+                    continue;
+                }
             }
             let key = |x: &str| (ws.to_string(), x.to_string());
             let missing = match &r {

@@ -133,6 +133,7 @@ fn create_body(
     }
     c.fields.extend(shown.fields);
     c.diff = shown.diff.or(c.diff.take());
+    c.notes.extend(shown.notes);
     let m = body
         .as_object_mut()
         .map(|b| b.entry("metadata").or_insert_with(|| json!({})));
@@ -165,6 +166,7 @@ fn table_diff(
     if c.diff.is_none() {
         c.diff = shown.diff;
     }
+    c.notes.extend(shown.notes);
     found
 }
 
