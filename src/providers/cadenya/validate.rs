@@ -358,6 +358,8 @@ fn variation(
     let mut ok = check_id(ctx, d, &id.value, &id.referenced, "variation");
     let at = |key: &str| v.get(key).map_or(id.referenced, |g| g.at);
     match v.str("model") {
+        // `${…}` here is the loader's to report (not interpolated in this field).
+        Some(m) if m.contains("${") => {}
         Some(m) => {
             if let Err((msg, help)) = check_model(m) {
                 ctx.error(d, &at("model"), msg).set_help(help);
