@@ -162,7 +162,11 @@ fn the_example_converges_and_a_no_op_reads_exactly_the_formula() {
         .find(|v| ext(v) == "default")
         .unwrap();
     // Inline in the spec (types.py:695), tagged (types.py:5567).
-    let assignments = default.pointer("/spec/assignments").unwrap().as_array().unwrap();
+    let assignments = default
+        .pointer("/spec/assignments")
+        .unwrap()
+        .as_array()
+        .unwrap();
     assert_eq!(assignments.len(), 2);
     assert!(assignments.iter().all(|a| a.get("type").is_some()));
     assert_eq!(
@@ -171,7 +175,9 @@ fn the_example_converges_and_a_no_op_reads_exactly_the_formula() {
     );
     assert_eq!(
         default.pointer("/spec/modelConfig"),
-        Some(&json!({"modelId": "getting-started-key.anthropic-claude-sonnet-4-6", "temperature": 0.2, "reasoningEffort": "REASONING_EFFORT_MEDIUM"}))
+        Some(
+            &json!({"modelId": "getting-started-key.anthropic-claude-sonnet-4-6", "temperature": 0.2, "reasoningEffort": "REASONING_EFFORT_MEDIUM"})
+        )
     );
     assert_eq!(
         default.pointer("/spec/constraints/inactivityTimeout"),
@@ -863,7 +869,11 @@ fn a_create_and_a_delete_between_two_pages_skip_no_agent() {
 fn a_paused_schedule_is_paused_and_resumed_by_actions() {
     let t = TestCadenya::start();
     let dir = example();
-    edit(dir.path(), "    overlap: skip\n", "    overlap: skip\n    paused: true\n");
+    edit(
+        dir.path(),
+        "    overlap: skip\n",
+        "    overlap: skip\n    paused: true\n",
+    );
     let out = t.apply(dir.path());
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(t.all("/schedules")[0]["state"], "STATE_PAUSED");
@@ -891,7 +901,10 @@ fn keys_the_api_no_longer_has_are_located_errors_that_say_why() {
     let out = t.run(dir.path(), &["validate", "."]);
     assert_eq!(out.status.code(), Some(1));
     let shown = text(&out);
-    assert!(shown.contains("`weight` is no longer part of the API"), "{shown}");
+    assert!(
+        shown.contains("`weight` is no longer part of the API"),
+        "{shown}"
+    );
     assert!(shown.contains("feedback scores"), "{shown}");
     edit(
         dir.path(),
@@ -902,7 +915,8 @@ fn keys_the_api_no_longer_has_are_located_errors_that_say_why() {
     assert_eq!(out.status.code(), Some(1));
     let shown = text(&out);
     assert!(
-        shown.contains("older `family/model` form") && shown.contains("getting-started-key.openai-gpt-5"),
+        shown.contains("older `family/model` form")
+            && shown.contains("getting-started-key.openai-gpt-5"),
         "{shown}"
     );
 }

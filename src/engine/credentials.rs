@@ -575,7 +575,9 @@ mod tests {
     /// value is one.
     #[test]
     fn a_record_in_a_container_keeps_its_name_and_hides_its_value() {
-        let found = find(&json!({"spec": {"secrets": [{"name": "FORMS_TOKEN", "value": "v4lue-0001"}], "token": "t0ken-0002"}}));
+        let found = find(
+            &json!({"spec": {"secrets": [{"name": "FORMS_TOKEN", "value": "v4lue-0001"}], "token": "t0ken-0002"}}),
+        );
         assert!(!found.contains(&"FORMS_TOKEN".to_string()), "{found:?}");
         assert!(found.contains(&"v4lue-0001".to_string()), "{found:?}");
         assert!(found.contains(&"t0ken-0002".to_string()), "{found:?}");

@@ -180,7 +180,7 @@ fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, Str
         (Node::Map(_) | Node::Seq(_), NewValue::Json(v))
             if target.value.get("file").is_none() && target.value.get("template").is_none() =>
         {
-            let end = base + flow_end(text, start, end_of(target) + base);
+            let end = flow_end(text, start, base + end_of(target));
             Ok(Edit::Splice {
                 file: req.origin.file.clone(),
                 offset: start,
@@ -868,6 +868,11 @@ mod tests {
     use super::*;
 
     fn edit(text: &str, path: Vec<Seg>, value: NewValue) -> String {
+        edit_at(text, 0, path, value)
+    }
+
+    /// `edit` in the document that starts at byte `base`.
+    fn edit_at(text: &str, base: usize, path: Vec<Seg>, value: NewValue) -> String {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("m.yaml");
         std::fs::write(&file, text).unwrap();
@@ -876,7 +881,7 @@ mod tests {
         let req = Request {
             origin: Origin {
                 file: file.clone(),
-                base: 0,
+                base,
             },
             path,
             value,
@@ -916,6 +921,30 @@ mod tests {
         assert_eq!(out, DOC.replace("paused: false", "paused: true"));
         let out = edit(DOC, vec![key("icon")], NewValue::Text("it's".into()));
         assert_eq!(out, DOC.replace("icon: 'x''y'", "icon: 'it''s'"));
+    }
+
+    /// A structured value (a JSON Schema) is written back as a JSON flow
+    /// value in place of the old one, block or flow, nested or not.
+    #[test]
+    fn a_structured_value_is_replaced_by_a_flow_value() {
+        let v = serde_json::json!({"type": "object", "properties": {"q": {"type": "string"}}});
+        for (doc, old) in [
+            ("a: 1\ns: {\"properties\":{\"a5\":{\"type\":\"string\"}},\"type\":\"object\"}\nz: 2\n", "{\"properties\":{\"a5\":{\"type\":\"string\"}},\"type\":\"object\"}"),
+            ("a: 1\ns: {type: object, properties: {a: {type: string}}}\nz: 2\n", "{type: object, properties: {a: {type: string}}}"),
+            ("a: 1\ns:\n  type: object\n  properties:\n    a: {type: string}\nz: 2\n", "\n  type: object\n  properties:\n    a: {type: string}"),
+        ] {
+            let out = edit(doc, vec![key("s")], NewValue::Json(v.clone()));
+            // In a document after another (a base offset) too.
+            let second = format!("kind: X\n---\n{doc}");
+            let out2 = edit_at(&second, "kind: X\n---".len(), vec![key("s")], NewValue::Json(v.clone()));
+            let parsed2: serde_json::Value =
+                serde_saphyr::from_str(out2.split("---\n").nth(1).unwrap_or_default()).unwrap_or_default();
+            assert_eq!(parsed2["s"], v, "{second:?} → {out2:?}");
+            let want = doc.replacen(old, &format!("{}{v}", if old.starts_with('\n') { " " } else { "" }), 1);
+            let parsed: serde_json::Value = serde_saphyr::from_str(&out).unwrap_or_default();
+            assert_eq!(parsed["s"], v, "{doc:?} → {out:?} (wanted {want:?})");
+            assert_eq!(parsed["z"], 2, "{out:?}");
+        }
     }
 
     #[test]

@@ -7,9 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::{
-    at, from_wire, number, set_at, to_wire, wire_seconds, Field, Table, Ty, Val, Values,
-};
+use super::{at, from_wire, number, set_at, to_wire, wire_seconds, Field, Table, Ty, Val, Values};
 use crate::engine::plan::textdiff::{describe_change, same_text};
 use crate::engine::plan::{Change, FieldChange, Shown};
 

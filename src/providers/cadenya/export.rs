@@ -114,7 +114,12 @@ async fn read(api: &CadenyaApi, workspace: Resource, parallelism: usize) -> Resu
     }
     for t in &tool_sets {
         let at = format!("{base}/tool_sets/{}", seg(t.id()));
-        list(&mut tasks, format!("{at}/tools"), Part::Tools, t.id().into());
+        list(
+            &mut tasks,
+            format!("{at}/tools"),
+            Part::Tools,
+            t.id().into(),
+        );
         list(
             &mut tasks,
             format!("{at}/secrets"),

@@ -145,14 +145,22 @@ pub type Headers = Option<BTreeMap<String, Text>>;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Adapter {
     /// URLs take `${VAR}` like headers (a token in a URL is a credential).
-    Http { base_url: Text, headers: Headers },
-    Mcp { url: Text, headers: Headers },
+    Http {
+        base_url: Text,
+        headers: Headers,
+    },
+    Mcp {
+        url: Text,
+        headers: Headers,
+    },
     OpenApi {
         url: Text,
         base_url: Option<Text>,
         headers: Headers,
     },
-    Bare { content_timeout: Option<i64> },
+    Bare {
+        content_timeout: Option<i64>,
+    },
 }
 
 impl Adapter {

@@ -6,8 +6,8 @@
 //! stacks, schedule rules, adapters) and write-only values are not pulled.
 //! With `--agent`, only those agents are written back.
 
-use super::diff::{agent_address, child, layer_address, secret_address, tool_set_address};
 use super::diff::workspace_address;
+use super::diff::{agent_address, child, layer_address, secret_address, tool_set_address};
 use super::model::Desired;
 use super::read::{by_ext_in, Live, Space};
 use super::tables;
@@ -42,15 +42,25 @@ impl Puller<'_> {
 
 pub fn pull(desired: &Desired, live: &Live, filter: &ExportFilter) -> Vec<Pulled> {
     let mut out = Vec::new();
-    let in_scope = |ws: &str| filter.workspaces.is_empty() || filter.workspaces.iter().any(|w| w == ws);
+    let in_scope =
+        |ws: &str| filter.workspaces.is_empty() || filter.workspaces.iter().any(|w| w == ws);
     let everything = filter.agents.is_empty();
-    for w in desired.workspaces.iter().filter(|w| everything && in_scope(&w.id)) {
+    for w in desired
+        .workspaces
+        .iter()
+        .filter(|w| everything && in_scope(&w.id))
+    {
         let mut p = Puller {
             out: Vec::new(),
             origin: &w.origin,
         };
         match live.spaces.get(&w.id) {
-            Some(s) => p.fields(&tables::WORKSPACE, &w.values, &s.workspace, &workspace_address(&w.id)),
+            Some(s) => p.fields(
+                &tables::WORKSPACE,
+                &w.values,
+                &s.workspace,
+                &workspace_address(&w.id),
+            ),
             None => p.missing(workspace_address(&w.id)),
         }
         out.extend(p.out);
@@ -109,13 +119,15 @@ pub fn pull(desired: &Desired, live: &Live, filter: &ExportFilter) -> Vec<Pulled
         match (space, found) {
             (Some(s), Some(ll)) => {
                 p.fields(&tables::LAYER, &l.values, ll, &address);
-                let entries = s.entries.get(ll.id()).map(Vec::as_slice).unwrap_or_default();
+                let entries = s
+                    .entries
+                    .get(ll.id())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
                 for e in l.entries.iter().flatten() {
                     let a = child(&address, "entry", &e.id);
                     match by_ext_in(entries, &e.id) {
-                        Some(le) => {
-                            p.fields(&tables::ENTRY, &super::diff::entry_values(e), le, &a)
-                        }
+                        Some(le) => p.fields(&tables::ENTRY, &super::diff::entry_values(e), le, &a),
                         None => p.missing(a),
                     }
                 }
@@ -157,7 +169,11 @@ fn agent(p: &mut Puller, a: &super::model::AgentSpec, space: Option<&Space>) {
         return p.missing(address);
     };
     p.fields(&tables::AGENT, &a.values, la, &address);
-    let live_vars = space.variations.get(la.id()).map(Vec::as_slice).unwrap_or_default();
+    let live_vars = space
+        .variations
+        .get(la.id())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     for v in a.variations.iter().flatten() {
         let va = child(&address, "variation", &v.id);
         match by_ext_in(live_vars, &v.id) {
@@ -165,7 +181,11 @@ fn agent(p: &mut Puller, a: &super::model::AgentSpec, space: Option<&Space>) {
             None => p.missing(va),
         }
     }
-    let live_s = space.schedules.get(la.id()).map(Vec::as_slice).unwrap_or_default();
+    let live_s = space
+        .schedules
+        .get(la.id())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     for s in a.schedules.iter().flatten() {
         let sa = child(&address, "schedule", &s.id);
         match by_ext_in(live_s, &s.id) {

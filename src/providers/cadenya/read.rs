@@ -343,10 +343,7 @@ async fn read_space(
         if t.secrets.is_some() {
             if let Some(found) = tool_sets.as_deref().and_then(|all| by_ext_in(all, &t.id)) {
                 let path = format!("{base}/tool_sets/{}/secrets", super::api::seg(found.id()));
-                spawn(
-                    &mut tasks,
-                    list(path, Child::SetSecrets, found.id().into()),
-                );
+                spawn(&mut tasks, list(path, Child::SetSecrets, found.id().into()));
             }
         }
     }

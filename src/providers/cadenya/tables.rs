@@ -547,8 +547,7 @@ static ADAPTER: Table = Table {
     doc: "Where a tool set's tools come from: exactly one of `http`, `mcp`, `openapi`, `bare`.",
     fields: &[
         Field::new("http", Ty::Group(&HTTP_ADAPTER), Wire::NONE, "An HTTP API.").nature(STRUCTURAL),
-        Field::new("mcp", Ty::Group(&MCP_ADAPTER), Wire::NONE, "An MCP server.")
-            .nature(STRUCTURAL),
+        Field::new("mcp", Ty::Group(&MCP_ADAPTER), Wire::NONE, "An MCP server.").nature(STRUCTURAL),
         Field::new(
             "openapi",
             Ty::Group(&OPENAPI_ADAPTER),

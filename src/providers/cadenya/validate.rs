@@ -52,11 +52,7 @@ impl Read<'_> {
 
     fn spanned(&self, key: &str) -> Spanned<String> {
         let at = self.at(key);
-        Spanned::new(
-            self.values.str(key).unwrap_or_default().to_string(),
-            at,
-            at,
-        )
+        Spanned::new(self.values.str(key).unwrap_or_default().to_string(), at, at)
     }
 }
 
@@ -189,8 +185,12 @@ fn known_workspace(ctx: &mut LoadContext, r: &Read, declared: &Declared) -> bool
         Some(s) => format!("did you mean `{s}`?"),
         None => "declare it with `kind: CadenyaWorkspace`".into(),
     };
-    ctx.error(r.doc, &r.at("workspace"), format!("workspace `{ws}` is not declared"))
-        .set_help(help);
+    ctx.error(
+        r.doc,
+        &r.at("workspace"),
+        format!("workspace `{ws}` is not declared"),
+    )
+    .set_help(help);
     false
 }
 
@@ -218,7 +218,9 @@ fn workspace(ctx: &mut LoadContext, r: &Read) -> Option<WorkspaceSpec> {
         for m in list.iter().filter_map(|m| m.as_str()) {
             if !m.contains('/') {
                 ctx.error(d, &at, format!("model `{m}` is not `provider/family`"))
-                    .set_help("as the workspace's models list them, e.g. `anthropic/claude-sonnet-4.6`");
+                    .set_help(
+                        "as the workspace's models list them, e.g. `anthropic/claude-sonnet-4.6`",
+                    );
                 ok = false;
             }
             if seen.iter().any(|s| s == m) {
@@ -409,7 +411,11 @@ fn variation(
             }
             if let ToolRef::Agent(a) = &r {
                 if *a == agent_id {
-                    ctx.error(d, &at, format!("`{t}`: an agent cannot be its own sub-agent"));
+                    ctx.error(
+                        d,
+                        &at,
+                        format!("`{t}`: an agent cannot be its own sub-agent"),
+                    );
                     ok = false;
                     continue;
                 }
@@ -433,8 +439,12 @@ fn variation(
                 },
             };
             if let Some(what) = missing {
-                ctx.warning(d, &at, format!("{what} is not declared in workspace `{ws}`"))
-                    .set_help("fine if it exists live; plan fails if it does not");
+                ctx.warning(
+                    d,
+                    &at,
+                    format!("{what} is not declared in workspace `{ws}`"),
+                )
+                .set_help("fine if it exists live; plan fails if it does not");
             }
             out.push(r);
         }
@@ -550,7 +560,9 @@ fn schedule(
             ctx.error(
                 d,
                 &at("variation"),
-                format!("schedule `{name}` runs variation `{var}`, which this agent does not declare"),
+                format!(
+                    "schedule `{name}` runs variation `{var}`, which this agent does not declare"
+                ),
             );
             ok = false;
         }
@@ -727,11 +739,15 @@ pub fn check_key(key: &str) -> Result<(), String> {
 fn layer(ctx: &mut LoadContext, r: &Read, declared: &Declared) -> Option<LayerSpec> {
     let d = r.doc;
     let v = &r.values;
-    let mut ok = known_workspace(ctx, r, declared)
-        & check_id(ctx, d, &r.id(), &r.at("id"), "memory layer");
+    let mut ok =
+        known_workspace(ctx, r, declared) & check_id(ctx, d, &r.id(), &r.at("id"), "memory layer");
     if v.str("type") == Some("episodic") {
-        ctx.error(d, &r.at("type"), "episodic memory layers are created by Cadenya's runtime, not declared")
-            .set_help("turn on the agent's `episodic_memory`; declare `type: skills` layers here");
+        ctx.error(
+            d,
+            &r.at("type"),
+            "episodic memory layers are created by Cadenya's runtime, not declared",
+        )
+        .set_help("turn on the agent's `episodic_memory`; declare `type: skills` layers here");
         ok = false;
     }
     let entries = v.children("entries").map(|list| {
@@ -746,7 +762,11 @@ fn layer(ctx: &mut LoadContext, r: &Read, declared: &Declared) -> Option<LayerSp
                 ok = false;
             }
             if !keys.insert(key.clone()) {
-                ctx.error(d, &at, format!("entry key `{key}` is used twice in this layer"));
+                ctx.error(
+                    d,
+                    &at,
+                    format!("entry key `{key}` is used twice in this layer"),
+                );
                 ok = false;
             }
             out.push(EntrySpec {
@@ -773,8 +793,12 @@ fn secret(ctx: &mut LoadContext, r: &Read, declared: &Declared) -> Option<Secret
     let value = r.values.text("value").cloned();
     if let Some(v) = &value {
         if !v.is_sensitive() {
-            ctx.warning(d, &r.at("value"), "a secret written in a manifest is in git")
-                .set_help("write `value: ${VAR}` and set VAR where twinform runs");
+            ctx.warning(
+                d,
+                &r.at("value"),
+                "a secret written in a manifest is in git",
+            )
+            .set_help("write `value: ${VAR}` and set VAR where twinform runs");
         }
     }
     ok &= value.is_some();

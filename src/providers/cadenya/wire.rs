@@ -241,7 +241,10 @@ mod tests {
         let a = assignments(&v);
         assert_eq!(a.len(), 2, "an untagged entry is no assignment");
         assert_eq!((a[0].kind(), a[0].target.as_str()), ("tool_set", "ts_1"));
-        assert_eq!(a[1].json(), json!({"type": "subAgentId", "subAgentId": "agent_2"}));
+        assert_eq!(
+            a[1].json(),
+            json!({"type": "subAgentId", "subAgentId": "agent_2"})
+        );
         assert_eq!(stack(&v), vec!["memlyr_a", "memlyr_b"]);
     }
 }

@@ -191,8 +191,7 @@ fn patch_body(
         .get_mut("metadata")
         .and_then(Value::as_object_mut)
     {
-        m.entry("name")
-            .or_insert_with(|| json!(live.metadata.name));
+        m.entry("name").or_insert_with(|| json!(live.metadata.name));
         if whole {
             m.entry("externalId")
                 .or_insert_with(|| json!(live.metadata.external_id.clone().unwrap_or_default()));

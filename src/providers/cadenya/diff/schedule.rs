@@ -142,8 +142,10 @@ impl Differ<'_> {
                     w.remember = Some(key.clone());
                     let mut ops = vec![Op::Write(w)];
                     if s.paused() {
-                        c.notes
-                            .push("created active (Cadenya creates every schedule so), then paused".into());
+                        c.notes.push(
+                            "created active (Cadenya creates every schedule so), then paused"
+                                .into(),
+                        );
                         ops.push(action(
                             What::Schedule,
                             Verb::Pause,

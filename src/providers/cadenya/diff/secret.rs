@@ -68,8 +68,14 @@ impl Differ<'_> {
         match live {
             None => {
                 let mut c = self.change(&address, "secret", Action::Create, None);
-                let mut body =
-                    create_body(&tables::SECRET, &values, "name", &spec.id, ws.owner(), &mut c);
+                let mut body = create_body(
+                    &tables::SECRET,
+                    &values,
+                    "name",
+                    &spec.id,
+                    ws.owner(),
+                    &mut c,
+                );
                 c.fields.push(FieldChange::after("value", Shown::secret()));
                 c.depends_on = ws.deps();
                 body["metadata"]["labels"][FINGERPRINT_LABEL] = json!(digest);
@@ -82,15 +88,15 @@ impl Differ<'_> {
                 let Some(adopt) = self.check_owner(ws, live, &address) else {
                     return;
                 };
-                let (mut c, mut labels) = match self.secret_value(&address, live, &digest, ws.owner())
-                {
-                    Some((c, l)) => (c, Some(l)),
-                    None => {
-                        let mut c = self.change(&address, "secret", Action::Update, None);
-                        c.label = Some(lit(live.id()));
-                        (c, None)
-                    }
-                };
+                let (mut c, mut labels) =
+                    match self.secret_value(&address, live, &digest, ws.owner()) {
+                        Some((c, l)) => (c, Some(l)),
+                        None => {
+                            let mut c = self.change(&address, "secret", Action::Update, None);
+                            c.label = Some(lit(live.id()));
+                            (c, None)
+                        }
+                    };
                 let mut p = Patch::default();
                 table_diff(&tables::SECRET, &values, live, &mut c, &mut p);
                 if labels.is_some() {

@@ -96,7 +96,10 @@ fn one(desired: &Desired, live: &Live) -> (Plan, Vec<Write>) {
 #[test]
 fn an_output_definition_change_is_one_patch_of_that_path() {
     let mut a = agent(None);
-    a.values.set("output_definition", Val::Json(json!({"format": "markdown"})));
+    a.values.set(
+        "output_definition",
+        Val::Json(json!({"format": "markdown"})),
+    );
     let desired = Desired {
         workspaces: vec![ws()],
         agents: vec![a],
@@ -125,7 +128,10 @@ fn an_output_definition_change_is_one_patch_of_that_path() {
 #[test]
 fn a_model_knob_is_written_at_its_leaf_and_siblings_are_left_alone() {
     let mut v = variation(None);
-    v.values.set("model", Val::Json(json!("getting-started-key.openai-gpt-5")));
+    v.values.set(
+        "model",
+        Val::Json(json!("getting-started-key.openai-gpt-5")),
+    );
     v.values.set("temperature", Val::Json(json!(0.3)));
     v.values.set("reasoning_effort", Val::Json(json!("high")));
     let desired = Desired {
@@ -156,13 +162,16 @@ fn a_model_knob_is_written_at_its_leaf_and_siblings_are_left_alone() {
 /// layer of the manifest (the top) is consulted first, at position 0.
 #[test]
 fn a_stack_is_one_atomic_write_with_the_top_at_position_zero() {
-    let layers: Vec<Value> = ["a", "b", "c", "d"].iter().map(|x| layer(x, "team")).collect();
+    let layers: Vec<Value> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|x| layer(x, "team"))
+        .collect();
     let var = json!({"metadata": {"id": "agentvar_1", "externalId": "v"}, "spec": {
-        "memoryLayerAssignments": [
-            {"memoryLayerId": "memlyr_a", "position": 2},
-            {"memoryLayerId": "memlyr_b", "position": 1},
-            {"memoryLayerId": "memlyr_c", "position": 0}
-        ]}});
+    "memoryLayerAssignments": [
+        {"memoryLayerId": "memlyr_a", "position": 2},
+        {"memoryLayerId": "memlyr_b", "position": 1},
+        {"memoryLayerId": "memlyr_c", "position": 0}
+    ]}});
     let desired = Desired {
         workspaces: vec![ws()],
         agents: vec![agent(Some(vec![variation(Some(vec!["d", "c", "a"]))]))],
@@ -181,7 +190,11 @@ fn a_stack_is_one_atomic_write_with_the_top_at_position_zero() {
             {"memoryLayerId": "memlyr_a", "position": 0}
         ])
     );
-    let memory = plan.changes[0].fields.iter().find(|f| f.name == "memory").unwrap();
+    let memory = plan.changes[0]
+        .fields
+        .iter()
+        .find(|f| f.name == "memory")
+        .unwrap();
     assert_eq!(memory.before.display(), "[a, b, c]");
 }
 
@@ -234,7 +247,11 @@ fn an_assignment_set_change_keeps_agent_pool_assignments() {
             {"type": "subAgentId", "subAgentId": "agent_2"}
         ])
     );
-    let tools = plan.changes[0].fields.iter().find(|f| f.name == "tools").unwrap();
+    let tools = plan.changes[0]
+        .fields
+        .iter()
+        .find(|f| f.name == "tools")
+        .unwrap();
     assert_eq!(tools.after.display(), "[agent:helper]");
     // The same set again: nothing to write.
     let var = json!({"metadata": {"id": "agentvar_1", "externalId": "v"}, "spec": {"assignments": [
@@ -429,7 +446,10 @@ fn publication_is_an_action_after_the_variations_and_an_unarchive() {
     assert!(deps.contains(&"cadenya.agent[\"dev/ask\"].variation[\"v\"]".to_string()));
     assert!(deps.contains(&"cadenya.agent[\"dev/ask\"]".to_string()));
     let last = w.last().unwrap();
-    assert_eq!((last.verb, last.path.last()), (Verb::Publish, Some(&Seg::New("agent:dev/ask".into()))));
+    assert_eq!(
+        (last.verb, last.path.last()),
+        (Verb::Publish, Some(&Seg::New("agent:dev/ask".into())))
+    );
     assert!(
         w[0].body.as_ref().unwrap()["spec"].get("status").is_none(),
         "state is output only"
@@ -544,7 +564,11 @@ fn a_secret_without_a_fingerprint_is_written_only_with_sync_secrets() {
     )]);
     let (plan, _) = one(&desired, &live);
     assert!(plan.changes.is_empty());
-    assert!(plan.warnings[0].contains("unknown to twinform"), "{:?}", plan.warnings);
+    assert!(
+        plan.warnings[0].contains("unknown to twinform"),
+        "{:?}",
+        plan.warnings
+    );
     let sync = Local {
         sync_secrets: true,
         ..Local::default()
@@ -554,7 +578,12 @@ fn a_secret_without_a_fingerprint_is_written_only_with_sync_secrets() {
     assert_eq!(body["updateMask"], "spec.value,metadata.labels");
     assert_eq!(body["metadata"]["labels"][FINGERPRINT_LABEL], "d1");
     // A known fingerprint that differs: written without the flag.
-    live.spaces.get_mut("dev").unwrap().secrets.as_mut().unwrap()[0]
+    live.spaces
+        .get_mut("dev")
+        .unwrap()
+        .secrets
+        .as_mut()
+        .unwrap()[0]
         .metadata
         .labels
         .insert(FINGERPRINT_LABEL.into(), "d0".into());
@@ -598,5 +627,8 @@ fn a_paused_schedule_is_created_then_paused() {
     );
     assert!(body["spec"].get("status").is_none() && body.get("state").is_none());
     assert_eq!(w[1].verb, Verb::Pause);
-    assert_eq!(w[1].path.last(), Some(&Seg::New("schedule:dev/ask/nightly".into())));
+    assert_eq!(
+        w[1].path.last(),
+        Some(&Seg::New("schedule:dev/ask/nightly".into()))
+    );
 }

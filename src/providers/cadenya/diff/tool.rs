@@ -25,7 +25,11 @@ impl Differ<'_> {
         let adapter = spec.adapter.as_ref().map(Adapter::tag).or_else(|| {
             live_set
                 .and_then(|s| s.spec_str("/adapter/type"))
-                .and_then(|t| ["http", "mcp", "openapi", "bare"].into_iter().find(|x| *x == t))
+                .and_then(|t| {
+                    ["http", "mcp", "openapi", "bare"]
+                        .into_iter()
+                        .find(|x| *x == t)
+                })
         });
         let path = |rest: Option<Seg>| {
             let mut p = vec![

@@ -227,9 +227,10 @@ impl Differ<'_> {
         let mut inner_want = want.get(tag).cloned().unwrap_or_else(|| json!({}));
         // Headers merge by name: a declared header is set, one the manifest
         // does not declare is kept (never dropped).
-        if let (Some(Value::Object(live_h)), Some(Value::Object(declared))) =
-            (inner_have.get("headers"), inner_want.get("headers").cloned())
-        {
+        if let (Some(Value::Object(live_h)), Some(Value::Object(declared))) = (
+            inner_have.get("headers"),
+            inner_want.get("headers").cloned(),
+        ) {
             let mut merged = live_h.clone();
             merged.extend(declared);
             inner_want["headers"] = Value::Object(merged);
@@ -297,13 +298,20 @@ impl Differ<'_> {
                 .unwrap_or_default();
             match live.iter().find(|s| s.metadata.name == *name) {
                 None => {
-                    let mut c = self.change(&address, "tool_set_secret", Action::Create, Some(parent));
+                    let mut c =
+                        self.change(&address, "tool_set_secret", Action::Create, Some(parent));
                     c.label = Some(lit(name));
                     c.fields.push(FieldChange::after("value", Shown::secret()));
                     c.depends_on.extend(set.created_by.clone());
                     let labels = labels(ws.owner(), &[(FINGERPRINT_LABEL, &digest)]);
                     let body = json!({"metadata": {"name": name, "labels": labels}, "spec": {"value": value.expose()}});
-                    let w = write(What::SetSecret, Verb::Create, "POST", path(None), Some(body));
+                    let w = write(
+                        What::SetSecret,
+                        Verb::Create,
+                        "POST",
+                        path(None),
+                        Some(body),
+                    );
                     self.push(c, vec![Op::Write(w)]);
                 }
                 Some(l) => {

@@ -34,7 +34,12 @@ impl Differ<'_> {
         for t in ws.list(|s| &s.tool_sets) {
             let Some(x) = t.metadata.ext() else { continue };
             out.insert(t.id().to_string(), format!("tool_set:{x}"));
-            for tool in ws.space.and_then(|s| s.tools.get(t.id())).into_iter().flatten() {
+            for tool in ws
+                .space
+                .and_then(|s| s.tools.get(t.id()))
+                .into_iter()
+                .flatten()
+            {
                 if let Some(y) = tool.metadata.ext() {
                     out.insert(tool.id().to_string(), format!("tool:{x}/{y}"));
                 }
@@ -203,7 +208,12 @@ impl Differ<'_> {
 
     /// The wire entries of `wanted` (ids of objects this apply creates left
     /// to fill at `pointer/<i>/<slot>`); `c` waits for their creation.
-    fn entries(wanted: &[Wanted], pointer: &str, fill: &mut Vec<(String, Seg)>, c: &mut Change) -> Value {
+    fn entries(
+        wanted: &[Wanted],
+        pointer: &str,
+        fill: &mut Vec<(String, Seg)>,
+        c: &mut Change,
+    ) -> Value {
         let mut list = Vec::new();
         for (i, w) in wanted.iter().enumerate() {
             let mut e = w.entry.clone();
@@ -355,7 +365,10 @@ impl Differ<'_> {
             })
             .collect();
         if want.iter().all(Option::is_some)
-            && have.iter().map(String::as_str).eq(want.iter().flatten().copied())
+            && have
+                .iter()
+                .map(String::as_str)
+                .eq(want.iter().flatten().copied())
         {
             return;
         }
@@ -368,7 +381,10 @@ impl Differ<'_> {
             }
         }
         let list = Self::entries(&wanted, "/spec/memoryLayerAssignments", fill, c);
-        let before: Vec<Literal> = have.iter().map(|l| Literal(self.layer_name(ws, l))).collect();
+        let before: Vec<Literal> = have
+            .iter()
+            .map(|l| Literal(self.layer_name(ws, l)))
+            .collect();
         let after: Vec<Literal> = names.iter().map(Literal::from).collect();
         c.fields.push(FieldChange::new(
             "memory",

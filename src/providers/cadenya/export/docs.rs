@@ -69,7 +69,12 @@ fn manifest_value(table: &Table, key: &str, v: Value) -> Value {
 
 /// The fields a table manages of `live`, in table order, with its notes;
 /// long texts stay strings for the caller to write to files.
-fn fields(table: &Table, live: &Resource, what: &str, e: &mut Export) -> Vec<(&'static str, Value)> {
+fn fields(
+    table: &Table,
+    live: &Resource,
+    what: &str,
+    e: &mut Export,
+) -> Vec<(&'static str, Value)> {
     let out = resource::export(table, &live.json(), what);
     e.notes.extend(out.notes);
     out.values
@@ -89,7 +94,14 @@ fn unique_path(e: &mut Export, dir: PathBuf, stem: &str, ext: &str, source: &str
 }
 
 /// A long text written to a file next to its document: `{file: …}`.
-fn text_file(e: &mut Export, dir: &PathBuf, sub: &str, stem: &str, text: String, source: &str) -> Value {
+fn text_file(
+    e: &mut Export,
+    dir: &PathBuf,
+    sub: &str,
+    stem: &str,
+    text: String,
+    source: &str,
+) -> Value {
     let path = unique_path(e, dir.join(sub), stem, "md", source);
     let file = path
         .file_name()
@@ -189,7 +201,11 @@ fn rule_of(rule: &Value) -> Option<(&'static str, String)> {
 /// The wire's adapter in the manifest's form, or why it stays unmanaged.
 fn adapter_out(a: &Value) -> Result<Value, String> {
     let kind = a.get("type").and_then(Value::as_str).unwrap_or_default();
-    let inner = a.get(kind).and_then(Value::as_object).cloned().unwrap_or_default();
+    let inner = a
+        .get(kind)
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let allowed: &[(&str, &str)] = match kind {
         "http" => &[("baseUrl", "base_url"), ("headers", "headers")],
         "mcp" => &[("url", "url"), ("headers", "headers")],
@@ -200,16 +216,24 @@ fn adapter_out(a: &Value) -> Result<Value, String> {
             ("headers", "headers"),
         ],
         "bare" => &[("contentTimeout", "content_timeout")],
-        _ => return Err(format!("its adapter (`{kind}`) is not one a manifest holds")),
+        _ => {
+            return Err(format!(
+                "its adapter (`{kind}`) is not one a manifest holds"
+            ))
+        }
     };
     let mut out = serde_json::Map::new();
     for (k, v) in &inner {
         let Some((_, key)) = allowed.iter().find(|(w, _)| w == k) else {
-            return Err(format!("its adapter has `{k}`, which a manifest does not hold"));
+            return Err(format!(
+                "its adapter has `{k}`, which a manifest does not hold"
+            ));
         };
         if key.is_empty() {
             if v != "url" {
-                return Err("its OpenAPI document is an upload, which a manifest does not hold".into());
+                return Err(
+                    "its OpenAPI document is an upload, which a manifest does not hold".into(),
+                );
             }
             continue;
         }
@@ -217,7 +241,12 @@ fn adapter_out(a: &Value) -> Result<Value, String> {
             Value::String(s) => Value::String(literal(s)),
             Value::Object(m) => Value::Object(
                 m.iter()
-                    .map(|(h, x)| (h.clone(), x.as_str().map_or(x.clone(), |s| json!(literal(s)))))
+                    .map(|(h, x)| {
+                        (
+                            h.clone(),
+                            x.as_str().map_or(x.clone(), |s| json!(literal(s))),
+                        )
+                    })
                     .collect(),
             ),
             other => other.clone(),
@@ -365,7 +394,12 @@ pub(super) fn render(
     let mut doc = Vec::new();
     put(&mut doc, "kind", json!("CadenyaWorkspace"));
     put(&mut doc, "id", json!(ws));
-    for (k, v) in fields(&tables::WORKSPACE, &r.workspace, &format!("workspace `{ws}`"), e) {
+    for (k, v) in fields(
+        &tables::WORKSPACE,
+        &r.workspace,
+        &format!("workspace `{ws}`"),
+        e,
+    ) {
         put(&mut doc, k, v);
     }
     if let Some(o) = owner {
@@ -378,7 +412,8 @@ pub(super) fn render(
         .map(model_key)
         .collect();
     put(&mut doc, "models", json!(models));
-    e.files.insert(dir.join("workspace.yaml"), to_yaml(&Y::Map(doc)));
+    e.files
+        .insert(dir.join("workspace.yaml"), to_yaml(&Y::Map(doc)));
     [1, agents, secret_count]
 }
 
@@ -401,9 +436,9 @@ fn agent(
     let what = format!("agent `{id}`");
     // A webhook URL carrying a credential is never written: a placeholder
     // variable takes its place.
-    let webhook = a.spec_str("/webhookEventsUrl").filter(|u| {
-        crate::engine::credentials::in_string(u).is_some()
-    });
+    let webhook = a
+        .spec_str("/webhookEventsUrl")
+        .filter(|u| crate::engine::credentials::in_string(u).is_some());
     let out = resource::export(&tables::AGENT, &a.json(), &what);
     for n in out.notes {
         if !(webhook.is_some() && n.contains("`webhook_url`")) {
@@ -442,7 +477,12 @@ fn agent(
         };
         let mut out = Vec::new();
         let stem = format!("{}.{}", file_name(id), file_name(&vid));
-        for (k, val) in fields(&tables::VARIATION, v, &format!("variation `{vid}` of {what}"), e) {
+        for (k, val) in fields(
+            &tables::VARIATION,
+            v,
+            &format!("variation `{vid}` of {what}"),
+            e,
+        ) {
             let val = match (k, val) {
                 ("prompt", Value::String(t)) => {
                     let source = format!("the prompt of variation `{vid}` of {what}");
@@ -495,12 +535,19 @@ fn agent(
             continue;
         };
         if s.state() == "STATE_ARCHIVED" {
-            e.skipped.push(format!("schedule `{sid}` of agent `{id}` is archived: a manifest cannot hold it"));
+            e.skipped.push(format!(
+                "schedule `{sid}` of agent `{id}` is archived: a manifest cannot hold it"
+            ));
             dropped_s = true;
             continue;
         }
         let mut out = Vec::new();
-        let table = fields(&tables::SCHEDULE, s, &format!("schedule `{sid}` of {what}"), e);
+        let table = fields(
+            &tables::SCHEDULE,
+            s,
+            &format!("schedule `{sid}` of {what}"),
+            e,
+        );
         let (name, rest): (Vec<_>, Vec<_>) = table.into_iter().partition(|(k, _)| *k == "name");
         for (k, v) in name {
             put(&mut out, k, v);
@@ -663,7 +710,9 @@ fn layer(
         if !out.iter().any(|(k, _)| k == "content") {
             // The list had it without its content (a failed read): an
             // empty content would erase it.
-            e.skipped.push(format!("entry `{eid}` of {what}: its content could not be read"));
+            e.skipped.push(format!(
+                "entry `{eid}` of {what}: its content could not be read"
+            ));
             dropped = true;
             continue;
         }
@@ -691,7 +740,10 @@ mod tests {
             rule_of(&json!({"intervals": [{"every": "5400s"}]})),
             Some(("every", "90m".to_string()))
         );
-        assert_eq!(rule_of(&json!({"intervals": [{"every": "60s", "offset": "5s"}]})), None);
+        assert_eq!(
+            rule_of(&json!({"intervals": [{"every": "60s", "offset": "5s"}]})),
+            None
+        );
     }
 
     /// `types.py:4668`: adapters are tagged; the manifest's form is untagged.
