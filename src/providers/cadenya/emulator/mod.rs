@@ -14,10 +14,13 @@
 
 mod actions;
 pub mod error;
+mod paging;
+mod render;
 mod resources;
 mod rules;
 pub mod schema;
 pub mod store;
+mod workspaces;
 
 use std::path::Path;
 use std::sync::Arc;

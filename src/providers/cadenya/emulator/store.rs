@@ -25,7 +25,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 pub use super::error::*;
-use super::schema::{self, Msg};
+use super::schema;
 
 pub const ACCOUNT_ID: &str = "acct_EMULATOR";
 pub const PROFILE_ID: &str = "prof_EMULATOR";
@@ -224,7 +224,7 @@ impl Query {
 
     /// A fingerprint of every parameter but the cursor: a next page must be
     /// asked with the same ones.
-    fn fingerprint(&self, route: &str) -> String {
+    pub(super) fn fingerprint(&self, route: &str) -> String {
         let mut pairs: Vec<&(String, String)> =
             self.0.iter().filter(|(k, _)| k != "cursor").collect();
         pairs.sort();
@@ -379,7 +379,7 @@ pub(super) fn finish_metadata(m: &Map<String, Value>, path: &str) -> Result<(), 
 }
 
 /// Whether an `external_id:` reference or a canonical id names `v`.
-fn names(v: &Value, seg: &str) -> bool {
+pub(super) fn names(v: &Value, seg: &str) -> bool {
     match seg.strip_prefix("external_id:") {
         Some(ext) => ext_of(v) == Some(ext),
         None => id_of(v) == seg,
@@ -414,7 +414,7 @@ pub(super) fn check_entry_key(key: &str) -> Result<(), Problem> {
 
 /// The seeded catalog: (provider, family, model externalId, provider model
 /// id, enabled, reasoning).
-const MODELS: &[(&str, &str, &str, &str, bool, bool)] = &[
+pub(super) const MODELS: &[(&str, &str, &str, &str, bool, bool)] = &[
     (
         "anthropic",
         "claude-sonnet-4.6",
@@ -455,7 +455,7 @@ pub struct Store {
 }
 
 /// Account-scoped metadata (workspaces, profiles).
-fn account_meta(m: &Value) -> Value {
+pub(super) fn account_meta(m: &Value) -> Value {
     let mut out = obj(m);
     out.remove("workspaceId");
     Value::Object(out)
@@ -495,256 +495,6 @@ impl Store {
             "createdAt": at,
             "updatedAt": at,
         })
-    }
-
-    // ---- workspaces and identity ----
-
-    /// A workspace's canonical id, from an id or `external_id:x`.
-    pub fn workspace_id(&self, seg: &str) -> Result<String, Problem> {
-        self.workspaces
-            .iter()
-            .find(|w| names(w, seg))
-            .map(|w| id_of(w).to_string())
-            .ok_or_else(|| not_found("workspace"))
-    }
-
-    fn workspace_index(&self, seg: &str) -> Result<usize, Problem> {
-        self.workspaces
-            .iter()
-            .position(|w| names(w, seg))
-            .ok_or_else(|| not_found("workspace"))
-    }
-
-    pub fn workspace_archived(&self, ws: &str) -> bool {
-        self.workspaces.iter().any(|w| {
-            id_of(w) == ws && w.get("status").and_then(Value::as_str) == Some("STATUS_ARCHIVED")
-        })
-    }
-
-    fn render_workspace(&self, w: &Value) -> Value {
-        let ws = id_of(w);
-        let count = |suffix: &str| -> usize {
-            self.items
-                .iter()
-                .filter(|(k, _)| k.starts_with(&format!("{ws}/")) && k.ends_with(suffix))
-                .map(|(_, v)| v.len())
-                .sum()
-        };
-        let tools: usize = self
-            .items
-            .iter()
-            .filter(|(k, _)| k.starts_with(&format!("{ws}/")) && k.ends_with("/tools"))
-            .flat_map(|(_, v)| v)
-            .filter(|t| state_of(t) == "STATE_AVAILABLE")
-            .count();
-        json!({
-            "metadata": account_meta(&w["metadata"]),
-            "spec": w.get("spec").cloned().unwrap_or(json!({})),
-            "status": w.get("status").cloned().unwrap_or(json!("STATUS_ENABLED")),
-            "info": {
-                "totalAvailableTools": tools,
-                "totalMemoryEntries": count("/entries"),
-                "totalAgents": self.items.get(&format!("{ws}/agents")).map_or(0, Vec::len),
-                "totalAgentVariations": count("/variations"),
-            },
-        })
-    }
-
-    /// `GET /v1/workspaces` (`account`: false) or `GET /v1/account/workspaces`.
-    pub fn list_workspaces(&self, q: &Query, account: bool) -> Answer {
-        let allowed: &[&str] = if account {
-            &["includeArchived", "labels"]
-        } else {
-            &["sortOrder", "includeInfo", "labels"]
-        };
-        q.only(allowed)?;
-        let archived = if account {
-            q.flag("includeArchived")?.unwrap_or(false)
-        } else {
-            q.flag("includeInfo")?;
-            false
-        };
-        let labels = parse_labels(q)?;
-        let items: Vec<&Value> = self
-            .workspaces
-            .iter()
-            .filter(|w| {
-                archived || w.get("status").and_then(Value::as_str) != Some("STATUS_ARCHIVED")
-            })
-            .filter(|w| labels_match(w, &labels))
-            .collect();
-        let route = if account {
-            "account/workspaces"
-        } else {
-            "workspaces"
-        };
-        paginate(items, q, route, |w| self.render_workspace(w))
-    }
-
-    pub fn get_workspace(&self, seg: &str) -> Answer {
-        let i = self.workspace_index(seg)?;
-        Ok((200, self.render_workspace(&self.workspaces[i])))
-    }
-
-    pub fn create_workspace(&mut self, body: &Value) -> Answer {
-        let b = body_obj(body, &["metadata", "spec"])?;
-        let meta = check_metadata(b.get("metadata").unwrap_or(&Value::Null), "metadata")?;
-        let spec = schema::check(
-            &schema::WORKSPACE_SPEC,
-            b.get("spec").unwrap_or(&json!({})),
-            "spec",
-            true,
-        )?;
-        if let Some(ext) = meta
-            .get("externalId")
-            .and_then(Value::as_str)
-            .filter(|e| !e.is_empty())
-        {
-            if self.workspaces.iter().any(|w| ext_of(w) == Some(ext)) {
-                return Err(conflict(format!(
-                    "a workspace with externalId {ext} exists"
-                )));
-            }
-        }
-        let mut metadata = self.new_metadata("ws", "", &meta);
-        let ws = metadata["id"].as_str().unwrap_or_default().to_string();
-        if let Some(m) = metadata.as_object_mut() {
-            m.remove("workspaceId");
-        }
-        let w = json!({"metadata": metadata, "spec": spec, "status": "STATUS_ENABLED"});
-        self.workspaces.push(w.clone());
-        self.seed_models(&ws);
-        Ok((200, self.render_workspace(&w)))
-    }
-
-    /// Every workspace has the provider key `getting-started-key` and its models.
-    fn seed_models(&mut self, ws: &str) {
-        let key_meta = self.new_metadata(
-            Kind::ProviderKey.prefix(),
-            ws,
-            &obj(&json!({"name": "Getting started", "externalId": PROVIDER_KEY})),
-        );
-        let key_id = key_meta["id"].as_str().unwrap_or_default().to_string();
-        self.items.insert(
-            format!("{ws}/ai_provider_keys"),
-            vec![json!({"metadata": key_meta, "spec": {"provider": "AI_PROVIDER_OPENROUTER"}})],
-        );
-        let mut models = Vec::new();
-        for (provider, family, ext, provider_model, enabled, reasoning) in MODELS {
-            let meta = self.new_metadata(
-                Kind::Model.prefix(),
-                ws,
-                &obj(&json!({"name": format!("{provider}/{family}"), "externalId": ext})),
-            );
-            let mut caps = vec![
-                json!({"type": "temperature", "temperature": {}}),
-                json!({"type": "topP", "topP": {}}),
-                json!({"type": "stopSequences", "stopSequences": {"limit": 4}}),
-                json!({"type": "maxOutputTokens", "maxOutputTokens": {}}),
-                json!({"type": "caching", "caching": {}}),
-            ];
-            if *provider == "anthropic" {
-                caps.push(json!({"type": "topK", "topK": {}}));
-            }
-            if *reasoning {
-                caps.push(json!({"type": "reasoning", "reasoning": {"mode": "MODE_ADAPTIVE"}}));
-            }
-            models.push(json!({
-                "metadata": meta,
-                "spec": {
-                    "provider": provider,
-                    "family": family,
-                    "maxInputTokens": 200000,
-                    "maxOutputTokens": 32000,
-                    "inputPricePerMillionTokens": "300",
-                    "outputPricePerMillionTokens": "1500",
-                    "cachedInputPricePerMillionTokens": "30",
-                    "capabilities": caps,
-                    "providerModelId": provider_model,
-                },
-                "state": if *enabled { "STATE_ENABLED" } else { "STATE_DISABLED" },
-                "provenance": "PROVENANCE_SYNCED_FROM_PROVIDER",
-                "basePricing": {
-                    "inputPricePerMillionTokens": "300",
-                    "outputPricePerMillionTokens": "1500",
-                    "cachedInputPricePerMillionTokens": "30",
-                },
-                "aiProviderKeyId": key_id,
-            }));
-        }
-        self.items.insert(format!("{ws}/models"), models);
-    }
-
-    pub fn update_workspace(&mut self, seg: &str, body: &Value) -> Answer {
-        let i = self.workspace_index(seg)?;
-        let mut w = self.workspaces[i].clone();
-        let b = body_obj(body, &["metadata", "spec", "updateMask"])?;
-        let (meta, spec) = update_sources(b, &schema::WORKSPACE_SPEC)?;
-        let mask = mask_of(b)?;
-        let mut m = obj(&w["metadata"]);
-        let mut s = obj(&w["spec"]);
-        apply_mask(
-            &mask,
-            &mut m,
-            &mut s,
-            meta.as_ref(),
-            spec.as_ref(),
-            &schema::WORKSPACE_SPEC,
-            false,
-        )?;
-        finish_metadata(&m, "metadata")?;
-        if let Some(ext) = m
-            .get("externalId")
-            .and_then(Value::as_str)
-            .filter(|e| !e.is_empty())
-        {
-            if self
-                .workspaces
-                .iter()
-                .enumerate()
-                .any(|(j, o)| j != i && ext_of(o) == Some(ext))
-            {
-                return Err(conflict(format!(
-                    "a workspace with externalId {ext} exists"
-                )));
-            }
-        }
-        m.insert("updatedAt".into(), json!(now()));
-        w["metadata"] = Value::Object(m);
-        w["spec"] = schema::check(&schema::WORKSPACE_SPEC, &Value::Object(s), "spec", true)?;
-        self.workspaces[i] = w.clone();
-        Ok((200, self.render_workspace(&w)))
-    }
-
-    /// `DELETE /v1/account/workspaces/{id}`: archives it.
-    pub fn archive_workspace(&mut self, seg: &str) -> Answer {
-        let i = self.workspace_index(seg)?;
-        self.workspaces[i]["status"] = json!("STATUS_ARCHIVED");
-        Ok((204, Value::Null))
-    }
-
-    fn profile(&self) -> Value {
-        json!({
-            "metadata": {
-                "id": PROFILE_ID, "accountId": ACCOUNT_ID, "name": "Emulator",
-                "externalId": "", "labels": {}, "profileId": PROFILE_ID,
-                "createdAt": "2026-01-01T00:00:00Z",
-            },
-            "spec": {"email": "emulator@twinform.invalid", "name": "Emulator", "type": "PROFILE_TYPE_API_KEY"},
-        })
-    }
-
-    /// `GET /v1/whoami`.
-    pub fn whoami(&self) -> Answer {
-        let mut out = json!({"profile": self.profile()});
-        if let Some(w) = self
-            .workspaces
-            .iter()
-            .find(|w| w.get("status").and_then(Value::as_str) != Some("STATUS_ARCHIVED"))
-        {
-            out["defaultWorkspace"] = account_meta(&w["metadata"]);
-        }
-        Ok((200, out))
     }
 
     // ---- lookups ----
@@ -873,221 +623,5 @@ impl Store {
             )));
         }
         Ok(())
-    }
-}
-
-// ---- labels filter and paging ----
-
-/// `labels=k=v,k2=v2`: every pair must match (AND).
-pub(super) fn parse_labels(q: &Query) -> Result<Vec<(String, String)>, Problem> {
-    let Some(raw) = q.one("labels")? else {
-        return Ok(Vec::new());
-    };
-    raw.split(',')
-        .filter(|p| !p.trim().is_empty())
-        .map(|pair| match pair.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => {
-                Ok((k.trim().to_string(), v.trim().to_string()))
-            }
-            _ => Err(violation(
-                "labels",
-                "must be comma-separated key=value pairs",
-            )),
-        })
-        .collect()
-}
-
-pub(super) fn labels_match(r: &Value, want: &[(String, String)]) -> bool {
-    want.iter().all(|(k, v)| {
-        r.pointer("/metadata/labels")
-            .and_then(|l| l.get(k))
-            .and_then(Value::as_str)
-            == Some(v.as_str())
-    })
-}
-
-/// One page of `items` (already filtered, in order) for `q`, each rendered.
-pub(super) fn paginate<'a>(
-    mut items: Vec<&'a Value>,
-    q: &Query,
-    route: &str,
-    render: impl Fn(&'a Value) -> Value,
-) -> Answer {
-    let limit = match q.one("limit")? {
-        None => DEFAULT_LIMIT,
-        Some(l) => match l.parse::<i64>() {
-            Ok(0) => DEFAULT_LIMIT,
-            Ok(n) if (1..=MAX_LIMIT as i64).contains(&n) => n as usize,
-            _ => {
-                return Err(violation(
-                    "limit",
-                    &format!("must be between 1 and {MAX_LIMIT}"),
-                ))
-            }
-        },
-    };
-    match q.one("sortOrder")?.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("asc") => {}
-        Some("desc") => items.reverse(),
-        Some(_) => return Err(violation("sortOrder", "must be asc or desc")),
-    }
-    let fingerprint = q.fingerprint(route);
-    let start = match q.one("cursor")? {
-        None => 0,
-        Some(c) => {
-            let cur: Value = hex::decode(c)
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .ok_or_else(|| violation("cursor", "not a cursor this server issued"))?;
-            if cur.get("q").and_then(Value::as_str) != Some(fingerprint.as_str()) {
-                return Err(violation(
-                    "cursor",
-                    "a next page must be asked with the same parameters as the first",
-                ));
-            }
-            let after = cur.get("after").and_then(Value::as_str).unwrap_or_default();
-            let at = cur.get("at").and_then(Value::as_u64).unwrap_or(0) as usize;
-            // After the last item seen; where it was, if it is gone.
-            match items.iter().position(|r| id_of(r) == after) {
-                Some(i) => i + 1,
-                None => at.min(items.len()),
-            }
-        }
-    };
-    let page: Vec<&Value> = items.iter().skip(start).take(limit).copied().collect();
-    let end = start + page.len();
-    let next = match page.last() {
-        Some(last) if end < items.len() => {
-            hex::encode(json!({"after": id_of(last), "at": end, "q": fingerprint}).to_string())
-        }
-        _ => String::new(),
-    };
-    let rendered: Vec<Value> = page.into_iter().map(render).collect();
-    Ok((
-        200,
-        json!({"items": rendered, "pagination": {"nextCursor": next}}),
-    ))
-}
-
-// ---- update masks ----
-
-/// A JSON object's fields.
-pub type Fields = Map<String, Value>;
-
-/// `metadata` and `spec` of an update body, normalised (not yet merged).
-pub(super) fn update_sources(
-    b: &Map<String, Value>,
-    spec_msg: &Msg,
-) -> Result<(Option<Fields>, Option<Fields>), Problem> {
-    let meta = match b.get("metadata").filter(|v| !v.is_null()) {
-        Some(m) => Some(check_metadata(m, "metadata")?),
-        None => None,
-    };
-    let spec = match b.get("spec").filter(|v| !v.is_null()) {
-        Some(s) => Some(obj(&schema::check(spec_msg, s, "spec", false)?)),
-        None => None,
-    };
-    Ok((meta, spec))
-}
-
-/// The mask's paths (trimmed, empty ones dropped).
-pub(super) fn mask_of(b: &Map<String, Value>) -> Result<Vec<String>, Problem> {
-    match b.get("updateMask") {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(s
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(String::from)
-            .collect()),
-        Some(Value::Object(o)) => match o.get("paths").and_then(Value::as_array) {
-            Some(paths) => Ok(paths
-                .iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()),
-            None => Err(violation(
-                "updateMask",
-                "must be a comma-separated string of paths",
-            )),
-        },
-        Some(_) => Err(violation(
-            "updateMask",
-            "must be a comma-separated string of paths",
-        )),
-    }
-}
-
-/// Apply an update mask. Paths: `metadata.<field>`, `spec.<field>[.<leaf>…]`
-/// (camelCase or snake_case), `metadata`, `spec`, `*`; memory entries take
-/// bare spec names (`key,content`). A masked field absent from the body is
-/// cleared; lists and maps are replaced whole. Without a mask, every field
-/// present in the body is replaced.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn apply_mask(
-    mask: &[String],
-    meta: &mut Map<String, Value>,
-    spec: &mut Map<String, Value>,
-    meta_src: Option<&Map<String, Value>>,
-    spec_src: Option<&Map<String, Value>>,
-    spec_msg: &Msg,
-    bare: bool,
-) -> Result<(), Problem> {
-    let mut paths: Vec<String> = mask.to_vec();
-    if paths.is_empty() {
-        paths.extend(
-            meta_src
-                .into_iter()
-                .flat_map(|m| m.keys().map(|k| format!("metadata.{k}"))),
-        );
-        paths.extend(
-            spec_src
-                .into_iter()
-                .flat_map(|s| s.keys().map(|k| format!("spec.{k}"))),
-        );
-    }
-    let unknown = |p: &str| violation("updateMask", &format!("unknown path {p:?}"));
-    for path in &paths {
-        let segs: Vec<&str> = path.split('.').collect();
-        match segs.as_slice() {
-            ["*"] => {
-                for f in ["name", "externalId", "labels"] {
-                    set_or_clear(meta, meta_src, f);
-                }
-                *spec = spec_src.cloned().unwrap_or_default();
-            }
-            ["metadata"] => {
-                for f in ["name", "externalId", "labels"] {
-                    set_or_clear(meta, meta_src, f);
-                }
-            }
-            ["spec"] => *spec = spec_src.cloned().unwrap_or_default(),
-            ["metadata", rest @ ..] => {
-                let resolved =
-                    schema::mask_path(&schema::METADATA, rest).ok_or_else(|| unknown(path))?;
-                schema::apply_path(&schema::METADATA, meta, meta_src, &resolved);
-            }
-            ["spec", rest @ ..] => {
-                let resolved = schema::mask_path(spec_msg, rest).ok_or_else(|| unknown(path))?;
-                schema::apply_path(spec_msg, spec, spec_src, &resolved);
-            }
-            _ if bare => {
-                let resolved = schema::mask_path(spec_msg, &segs).ok_or_else(|| unknown(path))?;
-                schema::apply_path(spec_msg, spec, spec_src, &resolved);
-            }
-            _ => return Err(unknown(path)),
-        }
-    }
-    Ok(())
-}
-
-fn set_or_clear(target: &mut Map<String, Value>, source: Option<&Map<String, Value>>, field: &str) {
-    match source.and_then(|s| s.get(field)) {
-        Some(v) => {
-            target.insert(field.into(), v.clone());
-        }
-        None => {
-            target.remove(field);
-        }
     }
 }
