@@ -62,7 +62,7 @@ pub enum Command {
     Emulator(EmulatorArgs),
     /// Check credentials: who the API key belongs to.
     Whoami {
-        /// Which platform's key to check.
+        /// Which platform's key to check: twin, twig or cadenya.
         #[arg(long, default_value = "twin")]
         provider: String,
         #[command(flatten)]
@@ -206,6 +206,10 @@ pub struct DriftArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Changes only a person can make (Twig's "do by hand") do not count:
+    /// exit 0 when they are all that differs (they are still reported).
+    #[arg(long)]
+    pub ignore_manual: bool,
     #[command(flatten)]
     pub journal: JournalArgs,
 }
@@ -225,6 +229,11 @@ pub struct PlanArgs {
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// With --detailed-exitcode: changes only a person can make (Twig's
+    /// "do by hand") do not count, so a plan whose only changes are manual
+    /// exits 0; they are still shown. For the check after an apply.
+    #[arg(long, requires = "detailed_exitcode")]
+    pub ignore_manual: bool,
     /// Save the plan (with fingerprints of what it read) for `apply FILE`.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -385,7 +394,7 @@ pub struct ExportArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct EmulatorArgs {
-    /// Which platform to emulate.
+    /// Which platform to emulate: twin, twig or cadenya.
     #[arg(long, default_value = "twin")]
     pub provider: String,
     /// Address to listen on (loopback only is sensible).

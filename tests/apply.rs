@@ -193,9 +193,10 @@ fn one_rejected_change_leaves_the_others_applied() {
         "{out}"
     );
     assert!(out.contains("deploy `draft`"), "{out}");
+    // The summary closes the report on stdout.
     assert!(
-        err.contains("4 applied, 0 failed, 1 blocked, 0 skipped"),
-        "{err}"
+        out.contains("4 applied, 0 failed, 1 blocked, 0 skipped"),
+        "{out}"
     );
     twin.store(|s| {
         assert!(s.schedules.contains_key("deployed"));
@@ -1137,4 +1138,88 @@ fn apply_never_writes_its_state_through_a_planted_link() {
         std::fs::remove_file(dir.path().join(".twinform").join(name)).unwrap();
     }
     assert_eq!(twin.writes(), 0, "nothing was applied");
+}
+
+/// Review II 6: a saved plan is stale only when what it writes (or what
+/// that depends on) changed. An agent that rewrote its own instructions,
+/// which the plan does not touch, is a note; its change is not applied
+/// (nobody reviewed it), and the reviewed change is.
+#[test]
+fn a_saved_plan_survives_drift_in_what_it_does_not_touch() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[(
+            "m.yaml",
+            "kind: Agent\nid: daily-digest\nworkspace: My Workspace\ninstructions: Old digest.\n---\nkind: Agent\nid: lead-scout\nworkspace: My Workspace\ninstructions: Find leads.\n",
+        )],
+    );
+    let (code, _, err) = run(&twin, dir.path(), &["apply", "--auto-approve", "."]);
+    assert_eq!(code, 0, "{err}");
+    write_tree(
+        dir.path(),
+        &[(
+            "m.yaml",
+            "kind: Agent\nid: daily-digest\nworkspace: My Workspace\ninstructions: New digest.\n---\nkind: Agent\nid: lead-scout\nworkspace: My Workspace\ninstructions: Find leads.\n",
+        )],
+    );
+    let (code, _, err) = run(&twin, dir.path(), &["plan", "--out", "p.json", "."]);
+    assert_eq!(code, 0, "{err}");
+    // lead-scout rewrites its own instructions during a run.
+    twin.store(|s| {
+        s.put_instructions(
+            "lead-scout",
+            &serde_json::json!({"content": "Find leads; I learned to skip spam.", "source_type": "agent"}),
+        )
+        .unwrap()
+    });
+    let (code, out, err) = run(&twin, dir.path(), &["apply", "p.json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("in objects it does not touch: agent[\"lead-scout\"].instructions"),
+        "{err}"
+    );
+    assert!(
+        err.contains("not applied, because the saved plan did not have them")
+            && err.contains("agent[\"lead-scout\"].instructions"),
+        "{err}"
+    );
+    let texts = twin.store(|s| {
+        (
+            s.instructions["daily-digest"].content.clone(),
+            s.instructions["lead-scout"].content.clone(),
+        )
+    });
+    assert_eq!(texts.0.trim_end(), "New digest.");
+    assert_eq!(
+        texts.1, "Find leads; I learned to skip spam.",
+        "an unreviewed revert"
+    );
+
+    // What the plan writes changed: stale, nothing written.
+    write_tree(
+        dir.path(),
+        &[(
+            "m.yaml",
+            "kind: Agent\nid: daily-digest\nworkspace: My Workspace\ninstructions: Newer digest.\n---\nkind: Agent\nid: lead-scout\nworkspace: My Workspace\ninstructions: Find leads.\n",
+        )],
+    );
+    run(&twin, dir.path(), &["plan", "--out", "p.json", "."]);
+    twin.store(|s| {
+        s.put_instructions(
+            "daily-digest",
+            &serde_json::json!({"content": "Edited in the builder.", "source_type": "builder"}),
+        )
+        .unwrap()
+    });
+    let writes = twin.writes();
+    let (code, _, err) = run(&twin, dir.path(), &["apply", "p.json"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("the saved plan is stale")
+            && err.contains("agent[\"daily-digest\"].instructions"),
+        "{err}"
+    );
+    assert_eq!(twin.writes(), writes);
 }

@@ -326,7 +326,12 @@ fn no_secret_appears_in_any_output() {
 /// midway: the twin, the folder and the running child, stopped after its
 /// first webhook line.
 #[cfg(unix)]
-fn start_slow_apply() -> (TestTwin, tempfile::TempDir, std::process::Child) {
+fn start_slow_apply() -> (
+    TestTwin,
+    tempfile::TempDir,
+    std::process::Child,
+    std::thread::JoinHandle<String>,
+) {
     let twin = TestTwin::with(
         FaultArgs {
             latency_ms: 30,
@@ -356,7 +361,13 @@ fn start_slow_apply() -> (TestTwin, tempfile::TempDir, std::process::Child) {
         line.clear();
     }
     assert!(line.starts_with('✓'), "{line}");
-    (twin, dir, child)
+    // The rest of stdout (the report goes on there) is read by the test.
+    let rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut rest);
+        rest
+    });
+    (twin, dir, child, rest)
 }
 
 /// Every live webhook's signing secret is in the secrets file.
@@ -389,7 +400,7 @@ fn every_secret_is_saved(twin: &TestTwin, dir: &Path) -> usize {
 #[test]
 fn sigint_sigterm_and_sighup_finish_in_flight_keep_secrets_and_the_next_apply_converges() {
     for (signal, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
-        let (twin, dir, mut child) = start_slow_apply();
+        let (twin, dir, mut child, rest) = start_slow_apply();
         std::process::Command::new("kill")
             .args([&format!("-{signal}"), &child.id().to_string()])
             .status()
@@ -397,11 +408,13 @@ fn sigint_sigterm_and_sighup_finish_in_flight_keep_secrets_and_the_next_apply_co
         let status = child.wait().unwrap();
         let mut err = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+        let out = rest.join().unwrap();
         assert_eq!(status.code(), Some(code), "SIG{signal}: {err}");
-        assert!(err.contains("Apply interrupted"), "{err}");
+        // The report, summary included, is on stdout.
+        assert!(out.contains("Apply interrupted"), "{out}\n{err}");
         assert!(
-            err.lines().filter(|l| l.contains("skipped")).count() <= 1,
-            "one line per change not started:\n{err}"
+            out.lines().filter(|l| l.contains("skipped")).count() <= 1,
+            "one line per change not started:\n{out}"
         );
         let created = every_secret_is_saved(&twin, dir.path());
         assert!(
@@ -423,7 +436,7 @@ fn sigint_sigterm_and_sighup_finish_in_flight_keep_secrets_and_the_next_apply_co
 #[cfg(unix)]
 #[test]
 fn after_a_hard_kill_a_webhook_whose_secret_was_never_stored_is_replaced() {
-    let (twin, dir, mut child) = start_slow_apply();
+    let (twin, dir, mut child, _) = start_slow_apply();
     child.kill().unwrap();
     child.wait().unwrap();
     // Whatever the kill cut short, applying again leaves no webhook whose

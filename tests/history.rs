@@ -239,12 +239,13 @@ fn history_reads_the_manifests_with_their_var_files_or_stops() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("Post with token"), "{out}");
     assert!(!format!("{out}{err}").contains(TOKEN), "{out}{err}");
-    // An unset variable is an unknown value there: a warning, not a stop.
+    // An unset variable's value could not be redacted from old texts
+    // (attack review F12): history says so and prints none of them.
     let (code, out, err) = history(&["--var-file", "prod.yaml"], false);
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Post with token"), "{out}");
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(!format!("{out}{err}").contains(TOKEN), "{out}{err}");
     assert!(
-        err.contains("environment variable `DIGEST_TOKEN` is not set"),
+        err.contains("`DIGEST_TOKEN` is not set here, so its value could not be redacted"),
         "{err}"
     );
 }
@@ -295,4 +296,37 @@ fn rollback_of_a_shared_prompt_file_names_the_others_and_needs_force() {
         std::fs::read_to_string(dir.path().join("shared.md")).unwrap(),
         "Be brief.\n"
     );
+}
+
+/// Review II 14: diff headers name versions once (`digest@3`, not
+/// `digest@@3`), and an agent that does not exist is said so, with the
+/// closest id, not as the API's bare 403.
+#[test]
+fn history_names_versions_plainly_and_suggests_a_misspelt_agent() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    three_versions(&twin, dir.path());
+    let (code, out, _) = output(
+        twin.cmd(dir.path())
+            .args(["history", "digest", "--diff", "@3", "@2"]),
+    );
+    assert_eq!(code, 0);
+    let heads: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("--- ") || l.starts_with("+++ "))
+        .collect();
+    assert_eq!(heads.len(), 2, "{out}");
+    assert!(
+        heads[0].starts_with("--- digest@3") && heads[1].starts_with("+++ digest@2"),
+        "{out}"
+    );
+    assert!(!out.contains("@@3") && !out.contains("@@2"), "{out}");
+
+    let (code, _, err) = output(twin.cmd(dir.path()).args(["history", "digets"]));
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no agent named `digets` on Twin (did you mean `digest`?)"),
+        "{err}"
+    );
+    assert!(!err.contains("403"), "{err}");
 }

@@ -446,6 +446,80 @@ fn drift_attribution_does_not_blame_an_unknown_source_for_twinforms_own_text() {
     let (_, out, _) = plan(&twin, dir.path(), &[]);
     assert!(!out.contains("unknown source"), "{out}");
     assert!(out.contains("(last set by twinform"), "{out}");
+    // Said once, with the account it acted for (Review II 14).
+    assert!(!out.contains("by twinform by"), "{out}");
     assert!(out.contains("the server does not say by what"), "{out}");
     assert!(!out.contains("changed outside git"), "{out}");
+}
+
+/// Review II 9: a one-word change in a long prompt line is highlighted
+/// word by word in the terminal and marked in Markdown; text with an
+/// interpolated value stays masked, and a masked side is never marked.
+#[test]
+fn a_changed_word_in_a_long_prompt_line_stands_out() {
+    let twin = TestTwin::start();
+    let line = |n: &str| {
+        format!("Read every unread email from the last 24 hours, then summarise them in {n} bullet points, most urgent first, and never reply on the user's behalf.")
+    };
+    let hooked =
+        |n: &str| format!("Post {n} items to the hook with token ${{HOOK_TOKEN}} every morning.");
+    twin.store(|s| {
+        for (id, text) in [
+            ("digest", line("five")),
+            (
+                "hooked",
+                hooked("five").replace("${HOOK_TOKEN}", HOOK_TOKEN),
+            ),
+        ] {
+            s.create_agent(&serde_json::json!({"agent_id": id}))
+                .unwrap();
+            s.put_instructions(id, &serde_json::json!({"content": format!("{text}\n")}))
+                .unwrap();
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        format!(
+            "kind: Agent\nid: digest\nworkspace: My Workspace\ninstructions: \"{}\"\n---\nkind: Agent\nid: hooked\nworkspace: My Workspace\ninstructions: \"{}\"\n",
+            line("seven"),
+            hooked("seven")
+        ),
+    )
+    .unwrap();
+    let out = twin
+        .cmd(dir.path())
+        .args(["plan", "."])
+        .env("HOOK_TOKEN", HOOK_TOKEN)
+        .env_remove("NO_COLOR")
+        .env("CLICOLOR_FORCE", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains(HOOK_TOKEN), "{text}");
+    // The changed words in reverse video, the rest of the line plain colour.
+    assert!(
+        text.contains("summarise them in \u{1b}[0m\u{1b}[7;31mfive\u{1b}[0m\u{1b}[31m bullet"),
+        "{text:?}"
+    );
+    assert!(text.contains("\u{1b}[7;32mseven\u{1b}[0m"), "{text:?}");
+    assert_eq!(
+        text.matches("\u{1b}[7;3").count(),
+        2,
+        "only digest's words: {text:?}"
+    );
+    let (_, md, _) = plan(&twin, dir.path(), &["-o", "markdown"]);
+    assert!(
+        md.contains("summarise them in [-five-] bullet points"),
+        "{md}"
+    );
+    assert!(
+        md.contains("summarise them in {+seven+} bullet points"),
+        "{md}"
+    );
+    assert!(!md.contains(HOOK_TOKEN), "{md}");
+    assert_eq!(md.matches("{+").count(), 1, "{md}");
+    // JSON's diff stays a plain unified diff.
+    let (_, json, _) = plan(&twin, dir.path(), &["-o", "json"]);
+    assert!(!json.contains("{+") && !json.contains("[-"), "{json}");
 }

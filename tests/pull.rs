@@ -584,3 +584,73 @@ fn pull_leaves_a_prompt_file_another_agent_shares_and_says_which() {
         .assert()
         .code(0);
 }
+
+/// Review II 13: `pull --dry-run` prints a patch `git apply --check` takes
+/// from the working directory (paths relative to it, not to the tree); a
+/// patch with a secret of the run in it is masked, says it is for reading
+/// only, and never holds the secret.
+#[test]
+fn pull_dry_run_prints_a_patch_git_applies_or_says_it_is_for_reading() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    git(&["init", "-q"]);
+    const SECRET: &str = "tok-default-9f8e7d";
+    let agents = "kind: Agent\nid: digest\nworkspace: My Workspace\ninstructions: |\n  Summarize the day.\n  Keep it short.\n---\nkind: Agent\nid: hooked\nworkspace: My Workspace\ninstructions: Say hi.\nwebhooks:\n  - url: https://hooks.example.com/x?token=${HOOK_TOKEN:-tok-default-9f8e7d}\n    events: [run.failed]\n";
+    write_tree(dir.path(), &[("agents/m.yaml", agents)]);
+    let cmd = || {
+        let mut c = twin.cmd(dir.path());
+        c.env("HOOK_TOKEN", SECRET);
+        c
+    };
+    let (code, _, err) = output(cmd().args(["apply", "--auto-approve", "agents/"]));
+    assert_eq!(code, 0, "{err}");
+    let put = |id: &str, text: &str| {
+        twin.store(|s| {
+            s.put_instructions(
+                id,
+                &serde_json::json!({"content": text, "source_type": "builder"}),
+            )
+            .unwrap()
+        })
+    };
+    put("digest", "Summarize the day.\nKeep it very short.\n");
+    let (code, patch, err) = output(cmd().args(["pull", "--dry-run", "agents/"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        patch.contains("--- a/agents/m.yaml\n+++ b/agents/m.yaml\n"),
+        "{patch}"
+    );
+    std::fs::write(dir.path().join("p.diff"), &patch).unwrap();
+    let (ok, why) = git(&["apply", "--check", "p.diff"]);
+    assert!(ok, "git apply --check refused the patch: {why}\n{patch}");
+
+    // The webhook's line (holding the secret as a default) is context.
+    put("hooked", "Say hello.\n");
+    put("digest", "Summarize the day.\nKeep it short.\n");
+    let (code, patch, err) = output(cmd().args(["pull", "--dry-run", "agents/"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(!patch.contains(SECRET) && !err.contains(SECRET), "{patch}");
+    assert!(
+        patch.starts_with("# twinform: this patch is for reading only: 1 line holds a secret"),
+        "{patch}"
+    );
+    assert!(
+        err.contains("note: this patch is for reading only"),
+        "{err}"
+    );
+    assert!(
+        patch.contains("-instructions: Say hi.\n") && patch.contains("  Say hello.\n"),
+        "{patch}"
+    );
+}

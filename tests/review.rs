@@ -191,3 +191,104 @@ fn show_refuses_a_file_too_large_to_be_a_plan_without_reading_it() {
     assert_eq!(code, 1);
     assert!(err.contains("too large to be a saved plan"), "{err}");
 }
+
+/// Review II 7: the manifests' warnings (a numeric day-of-week, an
+/// undeclared workspace) are in `plan -o json`'s `warnings` and the
+/// Markdown comment, not only on stderr; a warning of the plan itself (a
+/// schedule Twin paused) is a GitHub annotation too.
+#[test]
+fn warnings_reach_every_plan_output() {
+    let twin = TestTwin::start();
+    twin.store(|s| {
+        let ws = common::add_workspace(s, "Live Only");
+        s.create_agent(&serde_json::json!({"agent_id": "nightly", "workspace_id": ws}))
+            .unwrap();
+        s.put_schedule("nightly", &serde_json::json!({"cron": "0 0 2 * * * *"}))
+            .unwrap();
+        let sch = s.schedules.get_mut("nightly").unwrap();
+        sch.paused = true;
+        sch.auto_paused = true;
+        sch.consecutive_failures = 3;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(
+        dir.path(),
+        &[(
+            "agents.yaml",
+            "kind: Agent\nid: nightly\nworkspace: Live Only\nschedule:\n  cron: \"0 0 2 * * * *\"\n---\nkind: Agent\nid: weekly\nworkspace: Live Only\nschedule:\n  cron: \"0 0 9 * * 2 *\"\n",
+        )],
+    );
+    let (code, out, err) = output(twin.cmd(dir.path()).args(["plan", "-o", "json", "."]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let warnings: Vec<&str> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .collect();
+    let has = |s: &str| warnings.iter().any(|w| w.contains(s));
+    assert!(
+        has("./agents.yaml:11:9: day-of-week `2` is numeric"),
+        "{warnings:?}"
+    );
+    assert!(has("workspace `Live Only` is not declared"), "{warnings:?}");
+    assert!(
+        has("was auto-paused by Twin after 3 consecutive failures"),
+        "{warnings:?}"
+    );
+
+    let (_, md, _) = output(twin.cmd(dir.path()).args(["plan", "-o", "markdown", "."]));
+    assert!(
+        md.contains("> warning: ./agents.yaml:11:9: day-of-week \\`2\\`")
+            || md.contains("> warning: ./agents.yaml:11:9: day-of-week &#96;2&#96; is numeric"),
+        "{md}"
+    );
+
+    let (_, _, err) = output(twin.cmd(dir.path()).args([
+        "plan",
+        "-o",
+        "markdown",
+        "--annotations",
+        "github",
+        ".",
+    ]));
+    let annotations: Vec<&str> = err.lines().filter(|l| l.starts_with("::")).collect();
+    assert!(
+        annotations
+            .iter()
+            .any(|l| l.starts_with("::warning file=./agents.yaml,line=11,col=9,")),
+        "{err}"
+    );
+    assert!(
+        annotations.iter().any(|l| l
+            .starts_with("::warning title=twinform::agent[\"nightly\"].schedule was auto-paused")),
+        "{err}"
+    );
+}
+
+/// Review II 14: `show` says when a saved plan was edited after it was saved.
+#[test]
+fn show_warns_about_an_edited_plan_file() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), TREE);
+    let (code, _, err) = output(twin.cmd(dir.path()).args(["plan", "--out", "p.json", "."]));
+    assert_eq!(code, 0, "{err}");
+    drop(twin);
+    let (code, _, err) = output(offline(dir.path()).args(["show", "p.json"]));
+    assert_eq!(code, 0);
+    assert!(!err.contains("warning"), "an intact plan: {err}");
+    let path = dir.path().join("p.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = text.replace(" to add,", " to ADD,");
+    assert_ne!(edited, text);
+    std::fs::write(&path, edited).unwrap();
+    let (code, shown, err) = output(offline(dir.path()).args(["show", "p.json"]));
+    assert_eq!(code, 0);
+    assert!(shown.contains("to ADD"), "{shown}");
+    assert!(
+        err.contains("warning: p.json was edited after it was saved"),
+        "{err}"
+    );
+}

@@ -813,3 +813,147 @@ fn a_first_sync_that_failed_before_it_started_is_sent_again() {
         Some("processing".into())
     );
 }
+
+/// Review II 2 and 8: a "do by hand" change shows the values that differ
+/// (a config entry by itself), with what to do, in text and Markdown; a
+/// pruned agent shows what is lost; `--ignore-manual` lets the check after
+/// an apply pass while only manual changes remain.
+#[test]
+fn manual_changes_show_their_values_and_ignore_manual_passes_the_check() {
+    let t = TestTwig::start();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            ("twig.yaml", TREE),
+            ("support.md", "Answer from the docs.\n"),
+        ],
+    );
+    assert!(t.apply(dir.path()).status.success());
+    let changed = TREE
+        .replace("max_pages: 100", "max_pages: 50")
+        .replace("role: train", "role: admin");
+    write(dir.path(), &[("twig.yaml", &changed)]);
+    let out = t.cmd(dir.path()).args(["plan", "."]).output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("config.max_pages: 100 → 50"),
+        "the value that differs: {shown}"
+    );
+    assert!(shown.contains("role: \"train\" → \"admin\""), "{shown}");
+    assert!(
+        shown.contains("do by hand: cannot be applied through the API"),
+        "{shown}"
+    );
+    let md = t
+        .cmd(dir.path())
+        .args(["plan", "-o", "markdown", "."])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.contains("by hand: config.max\\_pages: 100 → 50 (cannot be applied"),
+        "{md}"
+    );
+    // The check after an apply: manual changes alone pass with
+    // --ignore-manual, and still fail without it.
+    let code = |args: &[&str]| t.cmd(dir.path()).args(args).output().unwrap().status.code();
+    assert_eq!(code(&["plan", "--detailed-exitcode", "."]), Some(2));
+    assert_eq!(
+        code(&["plan", "--detailed-exitcode", "--ignore-manual", "."]),
+        Some(0)
+    );
+    assert_eq!(code(&["drift", "--ignore-manual", "."]), Some(0));
+    assert_eq!(code(&["drift", "."]), Some(2));
+    // Work that can be applied still counts.
+    write(
+        dir.path(),
+        &[(
+            "twig.yaml",
+            &changed.replace("max_tokens: 400", "max_tokens: 300"),
+        )],
+    );
+    assert_eq!(
+        code(&["plan", "--detailed-exitcode", "--ignore-manual", "."]),
+        Some(2)
+    );
+    // A pruned agent shows what is lost, not only its model.
+    write(
+        dir.path(),
+        &[(
+            "twig.yaml",
+            "kind: TwigOrganization\nprune: true\n---\nkind: TwigDataSource\nname: Docs\ntype: website\n",
+        )],
+    );
+    let out = t.cmd(dir.path()).args(["plan", "."]).output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    let line = shown
+        .lines()
+        .find(|l| l.contains("- twig.agent[\"Support\"]"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    for field in [
+        "model \"gpt-4\"",
+        "rag_strategy \"cedar\"",
+        "data_sources [Docs]",
+    ] {
+        assert!(line.contains(field), "{field}: {line}");
+    }
+}
+
+/// Review II 10: a paced apply says before it starts how long the rate
+/// limit makes it; each change's time is its own, with the wait for the
+/// rate limit said apart.
+#[test]
+fn a_paced_apply_says_how_long_it_takes_and_times_changes_without_their_queueing() {
+    // A minute is 6 s here: 15 creates go at once, then one every 0.6 s.
+    let t = TestTwig::with(
+        FaultArgs {
+            time_scale: 10.0,
+            ..FaultArgs::default()
+        },
+        Store::default(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &[("twig.yaml", &agents_tree(40))]);
+    let plan = t.cmd(dir.path()).args(["plan", "."]).output().unwrap();
+    let shown = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        shown.contains(
+            "paced: Twig allows 10 write requests a minute after a burst of 15: the 40 of this plan take about 2 min 30 s"
+        ),
+        "{shown}"
+    );
+    write(dir.path(), &[("twig.yaml", &agents_tree(20))]);
+    let out = t
+        .cmd(dir.path())
+        .args(["apply", "--auto-approve", "."])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the 20 of this plan take about 30 s"),
+        "said before the apply: {err}"
+    );
+    let report = String::from_utf8_lossy(&out.stdout);
+    let created: Vec<&str> = report
+        .lines()
+        .filter(|l| l.contains(" created ("))
+        .collect();
+    assert_eq!(created.len(), 20, "{report}");
+    let waited = created
+        .iter()
+        .filter(|l| l.contains("waiting for the rate limit"))
+        .count();
+    assert!(waited >= 3, "the creates past the burst waited: {report}");
+    for line in &created {
+        // `created (0.01 s, after 0.6 s waiting …)`: its own time is short.
+        let own: f64 = line
+            .split(" created (")
+            .nth(1)
+            .and_then(|r| r.split(" s").next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(own < 0.5, "queueing counted as the change's time: {line}");
+    }
+}

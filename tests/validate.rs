@@ -757,3 +757,51 @@ fn yaml_extensions_in_any_case_are_manifests() {
         tree.counts()
     );
 }
+
+/// Review II 11: every document of every example passes the editor schema,
+/// `${var.NAME}` in an identity included (`id: ticket-triage-${var.env}`),
+/// as the loader accepts them; the schema has a stable `$id`, which every
+/// example's modeline names; an identity still takes no `${ENV}`.
+#[test]
+fn every_example_passes_the_editor_schema_it_names() {
+    let schema = twinform::engine::session::json_schema(&twinform::providers::all());
+    let url = twinform::engine::manifest::schema::SCHEMA_URL;
+    assert_eq!(schema["$id"], url);
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let mut checked = 0;
+    for file in yaml_files(Path::new("examples")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        if file
+            .components()
+            .any(|c| c.as_os_str() == "ci" || c.as_os_str() == "vars")
+        {
+            continue;
+        }
+        assert!(
+            text.contains(&format!("# yaml-language-server: $schema={url}")),
+            "{}: no modeline naming {url}",
+            file.display()
+        );
+        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(&text).unwrap();
+        for doc in docs.iter().filter(|d| !d.is_null()) {
+            let errors: Vec<String> = validator.iter_errors(doc).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{}: {errors:?}\n{doc}", file.display());
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "{checked} documents");
+    let doc = |yaml: &str| -> serde_json::Value { serde_saphyr::from_str(yaml).unwrap() };
+    for ok in [
+        "kind: Agent\nid: triage-${var.env}\nworkspace: W\n",
+        "kind: Agent\nid: a\nworkspace: W\nschedule: {cron: \"${CRON}\"}\n",
+        "kind: Agent\nid: a\nworkspace: W\nwebhooks:\n  - url: ${HOOK_URL}\n    events: [run.failed]\n",
+    ] {
+        assert!(validator.is_valid(&doc(ok)), "{ok}");
+    }
+    for bad in [
+        "kind: Agent\nid: triage-${ENV}\nworkspace: W\n",
+        "kind: Agent\nid: bad id\nworkspace: W\n",
+    ] {
+        assert!(!validator.is_valid(&doc(bad)), "{bad}");
+    }
+}

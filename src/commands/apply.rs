@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use super::plan::{prepare, Prepared};
+use super::plan::{human_duration, prepare, Pacing, Prepared};
 use super::{Error, Outcome};
 use crate::cli::{ApplyArgs, Format, ManifestArgs};
 use crate::engine::apply::journal::{last_apply, Journal};
@@ -61,7 +61,7 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
         allow_hidden,
         ..args.input.clone()
     };
-    let prepared = prepare(
+    let mut prepared = prepare(
         &printer,
         &manifests,
         &input,
@@ -70,7 +70,7 @@ pub async fn run(printer: &Printer, args: ApplyArgs) -> Result<Outcome, Error> {
         &args.journal,
     )
     .await?;
-    let result = match check_and_confirm(&printer, &args, saved.as_ref(), &prepared) {
+    let result = match check_and_confirm(&printer, &args, saved.as_ref(), &mut prepared) {
         Ok(true) => execute(&printer, &args, prepared).await,
         // Nothing to do: machine formats still get their (empty) report.
         Ok(false) => {
@@ -90,37 +90,15 @@ fn check_and_confirm(
     printer: &Printer,
     args: &ApplyArgs,
     saved: Option<&SavedPlan>,
-    p: &Prepared,
+    p: &mut Prepared,
 ) -> Result<bool, Error> {
     if let Some(saved) = saved {
-        let now = p.fingerprints();
-        let stale = saved::changed(&saved.fingerprints, &now);
-        if !stale.is_empty() {
-            // Every fingerprint differing, none added or gone: another key.
-            let rekeyed = stale.len() == now.len()
-                && saved.fingerprints.keys().eq(now.keys())
-                && now.len() > 1;
-            let hint = if rekeyed {
-                "hint: every object differs: if the plan was saved with another API key, set TWINFORM_PLAN_KEY to one value for both plan and apply"
-            } else {
-                "hint: run `twinform plan --out` again"
-            };
-            return Err(Error::Refused(format!(
-                "the saved plan is stale: these live objects changed since it was made: {}\n{hint}",
-                stale.join(", ")
-            )));
-        }
-        let differs = saved::changed(
-            &saved.operations,
-            &saved::operation_hashes(&p.plan, &|pr, d| p.session.keyed_digest(pr, d)),
-        );
-        if !differs.is_empty() {
-            return Err(Error::Refused(format!(
-                "the manifests (or the variables they use) changed since the plan was saved: {}\nhint: run `twinform plan --out` again",
-                differs.join(", ")
-            )));
-        }
+        check_saved(printer, saved, p)?;
     }
+    // stdout is the apply's report (a line per change and the summary, or
+    // the JSON events or Markdown report); stderr is what is said on the
+    // way: this plan, the question, progress, notes and warnings, so the
+    // plan being confirmed shows even with stdout redirected.
     if args.format == Format::Text {
         let err = printer.for_stderr();
         printer.message(&render::text::render(&p.plan, &p.context, &err));
@@ -168,6 +146,54 @@ fn check_and_confirm(
         ));
     }
     Ok(true)
+}
+
+/// Refuse a saved plan that went stale, and narrow the fresh plan to the
+/// saved one: a saved plan is stale only when what it writes, or what that
+/// depends on, changed; live changes elsewhere are a note, and the fresh
+/// plan's changes for them are not applied (nobody reviewed them).
+fn check_saved(printer: &Printer, saved: &SavedPlan, p: &mut Prepared) -> Result<(), Error> {
+    let now = p.fingerprints();
+    let ops = saved::operation_hashes(&p.plan, &|pr, d| p.session.keyed_digest(pr, d));
+    let found = saved::compare(saved, &now, &ops, &p.plan);
+    if !found.stale.is_empty() {
+        // Every fingerprint differing, none added or gone: another key.
+        let all = saved::changed(&saved.fingerprints, &now);
+        let rekeyed =
+            all.len() == now.len() && saved.fingerprints.keys().eq(now.keys()) && now.len() > 1;
+        let hint = if rekeyed {
+            "hint: every object differs: if the plan was saved with another API key, set TWINFORM_PLAN_KEY to one value for both plan and apply"
+        } else {
+            "hint: run `twinform plan --out` again"
+        };
+        return Err(Error::Refused(format!(
+            "the saved plan is stale: these live objects it writes or depends on changed since it was made: {}\n{hint}",
+            found.stale.join(", ")
+        )));
+    }
+    if !found.differs.is_empty() {
+        return Err(Error::Refused(format!(
+            "the saved plan is stale: these changes would no longer do what was reviewed (the manifests, the variables they use, or live state changed since the plan was saved): {}\nhint: run `twinform plan --out` again",
+            found.differs.join(", ")
+        )));
+    }
+    if !found.unrelated.is_empty() {
+        printer.message(&format!(
+            "note: live state changed since the plan was saved, in objects it does not touch: {}",
+            found.unrelated.join(", ")
+        ));
+    }
+    if !found.unreviewed.is_empty() {
+        printer.message(&format!(
+            "note: not applied, because the saved plan did not have them (run `twinform plan` to review them): {}",
+            found.unreviewed.join(", ")
+        ));
+        p.plan
+            .changes
+            .retain(|c| saved.operations.contains_key(&c.address));
+        p.context.paced = Pacing::of(&p.tree, &p.session, &p.plan).sentences(&p.tree);
+    }
+    Ok(())
 }
 
 /// The secrets sink, checked before anything is written when the plan will
@@ -254,12 +280,35 @@ async fn execute(printer: &Printer, args: &ApplyArgs, p: Prepared) -> Result<Out
     let (tx, mut rx) = mpsc::unbounded_channel::<Finished>();
     let total = p.plan.changes.len() as u64;
     let bar = progress_bar(total, args.format);
+    let mut pacing = Pacing::of(&p.tree, &p.session, &p.plan);
+    if let Some(b) = &bar {
+        b.set_message(human_duration(pacing.time_left()));
+    }
     let reporter = {
         let (printer, format, bar) = (printer.clone(), args.format, bar.clone());
         let mut progress = Progress::new(total, format == Format::Text && bar.is_none());
         tokio::spawn(async move {
-            while let Some(f) = rx.recv().await {
-                if let Some(line) = progress.step() {
+            // The time left: the pacer's count of what is still to be sent
+            // (from the first change on, bursts included), or the pace so
+            // far when that is slower.
+            let left =
+                |pacing: &Pacing, progress: &Progress| pacing.time_left().max(progress.by_pace());
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                let f = tokio::select! {
+                    f = rx.recv() => match f {
+                        Some(f) => f,
+                        None => break,
+                    },
+                    _ = tick.tick() => {
+                        if let Some(b) = &bar {
+                            b.set_message(human_duration(left(&pacing, &progress)));
+                        }
+                        continue;
+                    }
+                };
+                pacing.finished(&f.address);
+                if let Some(line) = progress.step(left(&pacing, &progress)) {
                     printer.message(&line);
                 }
                 // After a signal, the changes never started are counted in the
@@ -325,21 +374,33 @@ impl Progress {
         }
     }
 
-    /// Count one finished change; a line when one is due.
-    fn step(&mut self) -> Option<String> {
+    /// The time left at the pace so far (zero before the first change).
+    fn by_pace(&self) -> Duration {
+        if self.done == 0 {
+            return Duration::ZERO;
+        }
+        let per = self.started.elapsed().as_secs_f64() / self.done as f64;
+        Duration::from_secs_f64(per * self.total.saturating_sub(self.done) as f64)
+    }
+
+    /// Count one finished change; a line when one is due, saying `left`.
+    fn step(&mut self, left: Duration) -> Option<String> {
         self.done += 1;
         if !self.on || self.done >= self.total || self.last.elapsed() < Self::EVERY {
             return None;
         }
         self.last = Instant::now();
-        Some(progress_line(self.done, self.total, self.started.elapsed()))
+        Some(progress_line(
+            self.done,
+            self.total,
+            self.started.elapsed(),
+            left,
+        ))
     }
 }
 
 /// `40 of 100 changes done in 4 min, about 6 min left`.
-fn progress_line(done: u64, total: u64, elapsed: Duration) -> String {
-    let per = elapsed.as_secs_f64() / done.max(1) as f64;
-    let left = Duration::from_secs_f64(per * total.saturating_sub(done) as f64);
+fn progress_line(done: u64, total: u64, elapsed: Duration, left: Duration) -> String {
     format!(
         "{done} of {total} changes done in {}, about {} left",
         human_duration(elapsed),
@@ -347,22 +408,11 @@ fn progress_line(done: u64, total: u64, elapsed: Duration) -> String {
     )
 }
 
-fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if s < 90 {
-        format!("{s} s")
-    } else if s < 90 * 60 {
-        format!("{} min", (s + 30) / 60)
-    } else {
-        format!("{:.1} h", s as f64 / 3600.0)
-    }
-}
-
 fn progress_bar(total: u64, format: Format) -> Option<indicatif::ProgressBar> {
     (format == Format::Text && total >= 20 && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(total);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} changes · {elapsed} · about {eta} left",
+            "{bar:40} {pos}/{len} changes · {elapsed} · about {msg} left",
         ) {
             bar.set_style(style);
         }
@@ -376,10 +426,19 @@ fn report_line(printer: &Printer, f: &Finished, format: Format) -> String {
         Format::Markdown => return String::new(),
         Format::Text => {}
     }
-    let ms = f.duration.as_secs_f64();
+    // Its own time; time queued behind a rate limit is said apart.
+    let ms = f.duration.saturating_sub(f.waited).as_secs_f64();
+    let waited = if f.waited >= Duration::from_millis(500) {
+        format!(
+            ", after {:.1} s waiting for the rate limit",
+            f.waited.as_secs_f64()
+        )
+    } else {
+        String::new()
+    };
     match &f.status {
         Status::Applied => format!(
-            "{} {} {} ({ms:.2} s){}\n",
+            "{} {} {} ({ms:.2} s{waited}){}\n",
             printer.paint("✓", Style::Green),
             f.address,
             f.action.past(),
@@ -467,7 +526,13 @@ fn summarize(
             " Run apply again to finish; `twinform apply --resume` shows where it stopped.",
         );
     }
-    printer.message(&line);
+    // The summary closes the report (stdout) in text; the machine formats
+    // carry their own summary there, so this line goes to stderr.
+    if format == Format::Text {
+        printer.human(&format!("{line}\n"));
+    } else {
+        printer.message(&line);
+    }
     for w in results.iter().filter_map(|f| f.warning.as_ref()) {
         let head = printer.for_stderr().paint("warning:", Style::Yellow);
         printer.message(&format!("{head} {w}"));
@@ -485,8 +550,8 @@ fn resume(printer: &Printer, journal: &Path) -> Result<Outcome, Error> {
             let (id, done, unfinished, failed) =
                 (last.apply_id, last.done, last.unfinished, last.failed);
             let mut out = format!(
-                "Last apply {id}: {} operations done, {} unfinished, {} failed.\n",
-                done.len(),
+                "Last apply {id}: {} done, {} unfinished, {} failed.\n",
+                plural(done.len(), "operation"),
                 unfinished.len(),
                 failed.len()
             );
@@ -496,9 +561,11 @@ fn resume(printer: &Printer, journal: &Path) -> Result<Outcome, Error> {
             for f in &failed {
                 out.push_str(&format!("  failed: {f}\n"));
             }
-            out.push_str(
-                "Run `twinform apply` again: it re-reads live state and finishes what is left.\n",
-            );
+            out.push_str(if unfinished.is_empty() && failed.is_empty() {
+                "Nothing was left unfinished: there is nothing to resume.\n"
+            } else {
+                "Run `twinform apply` again: it re-reads live state and finishes what is left.\n"
+            });
             printer.human(&out);
             Ok(Outcome::Success)
         }
@@ -511,23 +578,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn progress_lines_estimate_what_is_left() {
+    fn progress_lines_say_the_time_left_they_are_given() {
         assert_eq!(
-            progress_line(40, 100, Duration::from_secs(240)),
-            "40 of 100 changes done in 4 min, about 6 min left"
-        );
-        assert_eq!(
-            progress_line(1, 3, Duration::from_secs(10)),
-            "1 of 3 changes done in 10 s, about 20 s left"
+            progress_line(40, 100, Duration::from_secs(240), Duration::from_secs(150)),
+            "40 of 100 changes done in 4 min, about 2 min 30 s left"
         );
         let mut p = Progress::new(100, true);
-        assert_eq!(p.step(), None, "not before 30 s");
+        assert_eq!(p.step(Duration::ZERO), None, "not before 30 s");
         p.last -= Progress::EVERY;
-        assert!(p.step().unwrap().starts_with("2 of 100"));
+        let line = p.step(Duration::from_secs(600)).unwrap();
+        assert!(
+            line.starts_with("2 of 100") && line.ends_with("about 10 min left"),
+            "{line}"
+        );
         assert_eq!(
-            Progress::new(5, true).step(),
+            Progress::new(5, true).step(Duration::ZERO),
             None,
             "short applies say nothing"
         );
+        // Before any change the pace says nothing; after, it extrapolates.
+        let mut p = Progress::new(10, true);
+        assert_eq!(p.by_pace(), Duration::ZERO);
+        p.started -= Duration::from_secs(10);
+        p.done = 5;
+        let left = p.by_pace().as_secs_f64();
+        assert!((9.5..=11.0).contains(&left), "{left}");
     }
 }

@@ -94,10 +94,7 @@ fn learn_secrets(printer: &Printer, opts: &ConnectOptions, env: &dyn Fn(&str) ->
 
 /// `twinform whoami`: who the API key of one provider belongs to.
 pub async fn whoami(printer: &Printer, provider: &str, api: ApiArgs) -> Result<Outcome, Error> {
-    let all = crate::providers::all();
-    let Some(p) = all.iter().find(|p| p.info().name == provider).cloned() else {
-        return Err(Error::Refused(format!("no provider `{provider}`")));
-    };
+    let p = super::provider_named(provider)?;
     let session = connect(printer, &api, std::slice::from_ref(&p)).await?;
     let result = match session.connected.first() {
         Some(c) => p

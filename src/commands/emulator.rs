@@ -6,15 +6,7 @@ use crate::engine::output::Printer;
 
 #[cfg(feature = "emulator")]
 pub async fn run(printer: &Printer, args: EmulatorArgs) -> Result<Outcome, Error> {
-    let all = crate::providers::all();
-    let Some(p) = all.iter().find(|p| p.info().name == args.provider) else {
-        let names: Vec<&str> = all.iter().map(|p| p.info().name).collect();
-        return Err(Error::Refused(format!(
-            "--provider {}: no such provider (providers are {})",
-            args.provider,
-            names.join(", ")
-        )));
-    };
+    let p = super::provider_named(&args.provider)?;
     let running = p
         .emulator()
         .start(&args.listen, args.state.as_deref(), &args.faults.config())
@@ -32,7 +24,15 @@ pub async fn run(printer: &Printer, args: EmulatorArgs) -> Result<Outcome, Error
         )),
         None => printer.message("state: in memory (use --state FILE to keep it)"),
     }
-    printer.message("any API key is accepted; request counts at GET /_emulator/stats");
+    // What to set so that twinform (or anything else) talks to it.
+    let info = p.info();
+    let endpoint_var = info.endpoint_env.first().copied().unwrap_or("--endpoint");
+    printer.message(&format!(
+        "point twinform at it: export {endpoint_var}={} {}=any-key (any API key is accepted)",
+        running.endpoint(),
+        info.key_env
+    ));
+    printer.message("request counts at GET /_emulator/stats");
     let _ = tokio::signal::ctrl_c().await;
     running
         .stop()

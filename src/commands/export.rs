@@ -20,14 +20,7 @@ pub async fn run(printer: &Printer, args: ExportArgs) -> Result<Outcome, Error> 
     let all = crate::providers::all();
     let mut providers: Vec<Arc<dyn DynProvider>> = Vec::new();
     for name in &args.provider {
-        match all.iter().find(|p| p.info().name == name) {
-            Some(p) => providers.push(p.clone()),
-            None => {
-                return Err(Error::Refused(format!(
-                    "--provider {name}: no such provider"
-                )))
-            }
-        }
+        providers.push(super::provider_named(name)?);
     }
     let filter = ExportFilter {
         workspaces: args.workspace.clone(),
@@ -83,6 +76,13 @@ pub async fn run(printer: &Printer, args: ExportArgs) -> Result<Outcome, Error> 
             files.insert(args.out.join(rel), content.clone());
         }
     }
+    if let Some((f, g)) = file_and_folder(&files) {
+        return Err(Error::Refused(format!(
+            "refusing to export: two live names make {} both a file and the folder of {}; nothing was written\nhint: rename one of them live",
+            f.display(),
+            g.display()
+        )));
+    }
     let schema = serde_json::to_string_pretty(&json_schema(&all)).unwrap_or_default();
     files.insert(args.out.join("twinform.schema.json"), format!("{schema}\n"));
     let secret: Vec<String> = files
@@ -102,7 +102,7 @@ pub async fn run(printer: &Printer, args: ExportArgs) -> Result<Outcome, Error> 
     // --out refuses the export, not half of it).
     for path in files.keys() {
         file::check(path, Within::Root(&args.out))
-            .map_err(|e| Error::Refused(format!("refusing to export: {e}; nothing was written")))?;
+            .map_err(|e| Error::Refused(format!("refusing to export: {e}")))?;
     }
     let existing: Vec<String> = files
         .keys()
@@ -166,5 +166,51 @@ fn confined(rel: &Path) -> Result<(), Error> {
             rel.display()
         )));
     }
+    // File systems refuse a name over 255 bytes: found before anything is
+    // written, not half way.
+    if let Some(long) = rel.components().find(|c| c.as_os_str().len() > 255) {
+        return Err(Error::Refused(format!(
+            "refusing to export: a live name makes the file name `{}…` ({} bytes), longer than file systems allow; nothing was written\nhint: rename it live, or narrow the export with --workspace or --agent",
+            long.as_os_str().to_string_lossy().chars().take(40).collect::<String>(),
+            long.as_os_str().len()
+        )));
+    }
     Ok(())
+}
+
+/// A file whose path is also a folder of another file (`memory/x.yaml` and
+/// `memory/x.yaml/e.md`): found before anything is written.
+fn file_and_folder(files: &BTreeMap<PathBuf, String>) -> Option<(PathBuf, PathBuf)> {
+    // Paths sort by component: a folder's files come right after the file
+    // of the same name.
+    let keys: Vec<&PathBuf> = files.keys().collect();
+    keys.windows(2)
+        .find(|w| w[1].starts_with(w[0]))
+        .map(|w| (w[0].clone(), w[1].clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Attack review F7: what would fail half way is found before writing.
+    #[test]
+    fn long_names_and_file_folder_clashes_are_found_before_writing() {
+        assert!(confined(Path::new("twig/agents/ok.yaml")).is_ok());
+        let long = format!("twig/agents/{}.yaml", "a".repeat(300));
+        assert!(confined(Path::new(&long)).is_err());
+        let mut files = BTreeMap::new();
+        for p in ["m/pee.yaml", "m/pee.yaml-2", "m/pee.yaml/e.md", "m/q.yaml"] {
+            files.insert(PathBuf::from(p), String::new());
+        }
+        assert_eq!(
+            file_and_folder(&files),
+            Some((
+                PathBuf::from("m/pee.yaml"),
+                PathBuf::from("m/pee.yaml/e.md")
+            ))
+        );
+        files.remove(Path::new("m/pee.yaml/e.md"));
+        assert_eq!(file_and_folder(&files), None);
+    }
 }

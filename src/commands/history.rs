@@ -73,12 +73,7 @@ async fn session_for(
     name: &str,
     api: &crate::cli::ApiArgs,
 ) -> Result<Session, Error> {
-    let all = crate::providers::all();
-    let provider: Arc<dyn DynProvider> = all
-        .iter()
-        .find(|p| p.info().name == name)
-        .cloned()
-        .ok_or_else(|| Error::Refused(format!("--provider {name}: no such provider")))?;
+    let provider: Arc<dyn DynProvider> = super::provider_named(name)?;
     connect(printer, api, &[provider]).await
 }
 
@@ -104,7 +99,17 @@ pub async fn list(printer: &Printer, args: HistoryArgs) -> Result<Outcome, Error
     // text: manifests that do not load stop history (nothing would be
     // redacted). Read offline: an unset variable's value is unknown here,
     // and a warning names it.
-    validate::load_offline(printer, &args.manifests, &args.input)?;
+    let checked = validate::load_offline(printer, &args.manifests, &args.input)?;
+    // An unset variable's value cannot be redacted: old texts may hold it
+    // (attack review F12). History prints texts, so it needs every value.
+    if !checked.unknown.is_empty() {
+        return Err(Error::Refused(format!(
+            "history prints old instruction texts, and {} not set here, so {} could not be redacted from them; set {} (as plan needs) and run it again",
+            if checked.unknown.len() == 1 { format!("`{}` is", checked.unknown[0]) } else { format!("{} are", checked.unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")) },
+            if checked.unknown.len() == 1 { "its value" } else { "their values" },
+            checked.unknown.join(", ")
+        )));
+    }
     let session = session_for(printer, &args.provider, &args.api).await?;
     let found = versions(&session, &args.agent).await;
     session.close().await;
@@ -113,14 +118,17 @@ pub async fn list(printer: &Printer, args: HistoryArgs) -> Result<Outcome, Error
         let (Some(a), Some(b)) = (pair.first(), pair.get(1)) else {
             return Err(Error::Refused("--diff takes two versions".into()));
         };
-        let (_, va) = resolve(&versions, a).map_err(Error::Refused)?;
-        let (_, vb) = resolve(&versions, b).map_err(Error::Refused)?;
+        let (ia, va) = resolve(&versions, a).map_err(Error::Refused)?;
+        let (ib, vb) = resolve(&versions, b).map_err(Error::Refused)?;
+        // Named by position however they were asked for (`@2`, an id, a
+        // hash prefix), with the id when there is one.
+        let name = |i: usize, v: &TextVersion| match &v.id {
+            Some(id) => format!("{}@{} ({id})", args.agent, i + 1),
+            None => format!("{}@{}", args.agent, i + 1),
+        };
         let diff = similar::TextDiff::from_lines(&va.content, &vb.content)
             .unified_diff()
-            .header(
-                &format!("{}@{a}", args.agent),
-                &format!("{}@{b}", args.agent),
-            )
+            .header(&name(ia, va), &name(ib, vb))
             .to_string();
         printer.human(if diff.is_empty() {
             "The two versions are the same text.\n"

@@ -73,7 +73,7 @@ fn exit_codes() -> Vec<(String, &'static str)> {
     vec![
         (
             EXIT_OK.to_string(),
-            "Success; with --detailed-exitcode (and drift): no changes.",
+            "Success; with --detailed-exitcode (and drift): no changes (with --ignore-manual: none but changes only a person can make).",
         ),
         (
             EXIT_ERROR.to_string(),
@@ -81,7 +81,7 @@ fn exit_codes() -> Vec<(String, &'static str)> {
         ),
         (
             EXIT_CHANGES.to_string(),
-            "With --detailed-exitcode (and drift): the plan has changes.",
+            "With --detailed-exitcode (and drift): the plan has changes (with --ignore-manual: changes twinform can apply).",
         ),
         (
             "129, 130, 143".into(),
@@ -137,9 +137,12 @@ pub fn run(printer: &Printer, out: Option<&Path>) -> Result<Outcome, Error> {
     let mut written = vec![("twinform".to_string(), page(cmd.clone())?)];
     for sub in cmd.get_subcommands() {
         let name = format!("twinform-{}", sub.get_name());
+        // The version titles the page; subcommands take no `-V`, so the
+        // page must not list it.
         let sub = sub
             .clone()
             .version(crate::VERSION)
+            .disable_version_flag(true)
             .display_name(name.clone())
             .bin_name(format!("twinform {}", sub.get_name()));
         written.push((name.clone(), page(sub)?));

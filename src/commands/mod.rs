@@ -160,6 +160,25 @@ pub fn run(cli: Cli) -> i32 {
     exit_code(&printer, result)
 }
 
+/// The provider `--provider NAME` asks for, or a refusal naming the closest
+/// name and every provider this build knows.
+pub(crate) fn provider_named(
+    name: &str,
+) -> Result<std::sync::Arc<dyn crate::engine::provider::DynProvider>, Error> {
+    let all = crate::providers::all();
+    if let Some(p) = all.iter().find(|p| p.info().name == name) {
+        return Ok(p.clone());
+    }
+    let names: Vec<&str> = all.iter().map(|p| p.info().name).collect();
+    let hint = crate::engine::manifest::diagnostic::did_you_mean(name, &names)
+        .map(|n| format!("did you mean `{n}`? "))
+        .unwrap_or_default();
+    Err(Error::Refused(format!(
+        "--provider {name}: no such provider ({hint}providers are {})",
+        names.join(", ")
+    )))
+}
+
 /// The git commit of the manifests, sent as `source_id`; `<sha>-dirty` when
 /// the manifest tree has uncommitted changes (the text is not that commit's).
 pub(crate) fn git_commit(root: &Path) -> Option<String> {

@@ -2,14 +2,16 @@
 //! load the manifests, connect, read, diff and explain.
 
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::connect::connect;
 use super::{validate, Error, Outcome};
-use crate::cli::{ApiArgs, DriftArgs, Format, JournalArgs, ManifestArgs, PlanArgs};
+use crate::cli::{Annotations, ApiArgs, DriftArgs, Format, JournalArgs, ManifestArgs, PlanArgs};
 use crate::engine::apply::journal;
+use crate::engine::http::Client;
+use crate::engine::manifest::diagnostic::github_warning;
 use crate::engine::output::Printer;
 use crate::engine::plan::render::{self, Context};
 use crate::engine::plan::saved::{self, RenderedPlan, SavedPlan, Selection};
@@ -75,10 +77,24 @@ pub async fn prepare(
             return Err(e.into());
         }
     };
-    let context = Context {
+    let mut context = Context {
         seconds: started.elapsed().as_secs_f64(),
         requests: session.requests() - before,
+        paced: Vec::new(),
     };
+    context.paced = Pacing::of(&tree, &session, &planned.plan).sentences(&tree);
+    // The manifests' warnings were annotated at their lines when they
+    // loaded; the plan's own (a schedule the platform paused) are too.
+    if input.annotations == Some(Annotations::Github) {
+        let own = planned
+            .plan
+            .warnings
+            .iter()
+            .filter(|w| !tree.input_warnings.contains(w));
+        for w in own {
+            printer.report(&github_warning(w));
+        }
+    }
     Ok(Prepared {
         tree,
         lives: planned.lives,
@@ -86,6 +102,133 @@ pub async fn prepare(
         session,
         context,
     })
+}
+
+/// The writes an apply of a plan sends to paced platforms (documented
+/// rate limits), and how long they take: told before an apply starts, and
+/// counted down while it runs (the time left comes from the pacer's budget
+/// from the first change, not from the pace of the first few, which a
+/// burst allowance makes fast).
+pub struct Pacing {
+    /// Per change address, its paced requests: `(provider, scope)`.
+    per_change: HashMap<String, Vec<(&'static str, &'static str)>>,
+    /// Requests not yet sent, per `(provider, scope)`.
+    left: BTreeMap<(&'static str, &'static str), u64>,
+    /// The clients of paced platforms (their pacers are shared with the
+    /// clients the apply sends through).
+    clients: HashMap<&'static str, Client>,
+}
+
+impl Pacing {
+    pub fn of(tree: &Tree, session: &Session, plan: &Plan) -> Self {
+        let mut per_change = HashMap::new();
+        let mut left = BTreeMap::new();
+        let mut clients = HashMap::new();
+        for c in plan
+            .changes
+            .iter()
+            .filter(|c| c.action != plan::Action::Manual)
+        {
+            let Some(part) = tree
+                .parts
+                .iter()
+                .find(|p| p.provider.info().name == c.provider)
+            else {
+                continue;
+            };
+            let name = part.provider.info().name;
+            let Some(client) = session.get(name).map(|s| &s.client) else {
+                continue;
+            };
+            let scopes: Vec<(&'static str, &'static str)> = c
+                .ops
+                .iter()
+                .flat_map(|op| part.provider.paced_requests(op))
+                .filter(|s| client.refill(s).is_some())
+                .map(|s| (name, s))
+                .collect();
+            for k in &scopes {
+                *left.entry(*k).or_insert(0u64) += 1;
+            }
+            if !scopes.is_empty() {
+                clients.entry(name).or_insert_with(|| client.clone());
+                per_change.insert(c.address.clone(), scopes);
+            }
+        }
+        Pacing {
+            per_change,
+            left,
+            clients,
+        }
+    }
+
+    /// A change finished (applied or not, its requests are no longer ahead).
+    pub fn finished(&mut self, address: &str) {
+        for k in self.per_change.remove(address).unwrap_or_default() {
+            if let Some(n) = self.left.get_mut(&k) {
+                *n = n.saturating_sub(1);
+            }
+        }
+    }
+
+    /// How long until the requests left can all have gone (the slowest
+    /// scope; scopes are paced side by side).
+    pub fn time_left(&self) -> Duration {
+        self.left
+            .iter()
+            .filter_map(|((p, scope), n)| self.clients.get(p)?.paced_time(scope, *n))
+            .max()
+            .unwrap_or_default()
+    }
+
+    /// One sentence per paced scope whose requests outrun its budget:
+    /// `Twig allows 10 write requests a minute (after a burst of 15): the
+    /// 40 of this plan take about 2 min 30 s`.
+    pub fn sentences(&self, tree: &Tree) -> Vec<String> {
+        let mut out = Vec::new();
+        for ((p, scope), n) in &self.left {
+            let (Some(client), Some(part)) = (
+                self.clients.get(p),
+                tree.parts.iter().find(|x| x.provider.info().name == *p),
+            ) else {
+                continue;
+            };
+            let (Some(per_minute), Some(time)) =
+                (client.refill(scope), client.paced_time(scope, *n))
+            else {
+                continue;
+            };
+            if time < Duration::from_secs(5) {
+                continue;
+            }
+            let burst = (part.provider.profile().budget)(scope)
+                .map(|b| format!(" after a burst of {b}"))
+                .unwrap_or_default();
+            out.push(format!(
+                "{} allows {per_minute} {scope} requests a minute{burst}: the {n} of this plan take about {}",
+                part.provider.info().title,
+                human_duration(time)
+            ));
+        }
+        out
+    }
+}
+
+/// `45 s`, `2 min 30 s`, `12 min`, `1.5 h`.
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs_f64().round() as u64;
+    if s < 90 {
+        format!("{s} s")
+    } else if s < 10 * 60 {
+        match s % 60 {
+            0 => format!("{} min", s / 60),
+            r => format!("{} min {r} s", s / 60),
+        }
+    } else if s < 90 * 60 {
+        format!("{} min", (s + 30) / 60)
+    } else {
+        format!("{:.1} h", s as f64 / 3600.0)
+    }
 }
 
 fn save(
@@ -97,7 +240,7 @@ fn save(
     prepared: &Prepared,
 ) -> std::io::Result<()> {
     let var_files = &input.var_file;
-    let saved = SavedPlan {
+    let mut saved = SavedPlan {
         kind: saved::KIND.into(),
         format_version: plan::FORMAT_VERSION.into(),
         twinform_version: env!("CARGO_PKG_VERSION").into(),
@@ -119,7 +262,9 @@ fn save(
             text: render::text::render(&prepared.plan, &prepared.context, &printer.plain()),
             markdown: render::markdown::render(&prepared.plan),
         }),
+        checksum: None,
     };
+    saved.checksum = Some(saved.digest());
     let text = printer
         .redactor
         .scrub(&serde_json::to_string_pretty(&saved).map_err(std::io::Error::other)?);
@@ -164,7 +309,7 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> Result<Outcome, Error> {
         Format::Json => printer.data(&text),
         _ => printer.human(&text),
     }
-    let mut outcome = if args.detailed_exitcode && !prepared.plan.is_empty() {
+    let mut outcome = if args.detailed_exitcode && counts(&prepared.plan, args.ignore_manual) {
         Outcome::Changes
     } else {
         Outcome::Success
@@ -184,6 +329,16 @@ pub async fn run(printer: &Printer, args: PlanArgs) -> Result<Outcome, Error> {
     }
     prepared.session.close().await;
     Ok(outcome)
+}
+
+/// Whether `plan` has changes that count for `--detailed-exitcode` and
+/// `drift`: any change, or with `--ignore-manual` any a command can make.
+fn counts(plan: &Plan, ignore_manual: bool) -> bool {
+    if ignore_manual {
+        plan.has_work()
+    } else {
+        !plan.is_empty()
+    }
 }
 
 /// `twinform drift`: a compact report for alerts; exit 0 (none), 2 (drift), 1 (error).
@@ -237,10 +392,10 @@ pub async fn drift(printer: &Printer, args: DriftArgs) -> Result<Outcome, Error>
             printer.human(&out);
         }
     }
-    let outcome = if plan.is_empty() {
-        Outcome::Success
-    } else {
+    let outcome = if counts(plan, args.ignore_manual) {
         Outcome::Changes
+    } else {
+        Outcome::Success
     };
     prepared.session.close().await;
     Ok(outcome)

@@ -262,17 +262,7 @@ pub fn write_back(
     kept.retain(|(_, e)| !matches!(e, Edit::Splice { file, .. } if refused.contains(file)));
 
     if dry_run {
-        let mut patch = String::new();
-        for (file, old, new) in &changed {
-            let name = shown_path(file, &tree.root);
-            patch.push_str(
-                &similar::TextDiff::from_lines(old, new)
-                    .unified_diff()
-                    .header(&format!("a/{name}"), &format!("b/{name}"))
-                    .to_string(),
-            );
-        }
-        printer.data(&patch);
+        print_patch(printer, &changed);
     } else {
         // A manifest may be a link to another file of the tree (it was
         // read through it): the real file is written, still confined. All
@@ -301,6 +291,52 @@ pub fn write_back(
         files: changed.len(),
         left,
     })
+}
+
+/// The patch of a dry run: a unified diff with paths relative to the
+/// working directory, so `git apply` takes it from there. A line that holds
+/// a secret of the run is masked, and a masked patch no longer applies:
+/// then it says, in the patch and on stderr, that it is for reading only.
+fn print_patch(printer: &Printer, changed: &[(PathBuf, String, String)]) {
+    let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+    let mut patch = String::new();
+    for (file, old, new) in changed {
+        let abs = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
+        let name = cwd
+            .as_ref()
+            .and_then(|c| abs.strip_prefix(c).ok())
+            .unwrap_or(&abs)
+            .display()
+            .to_string();
+        patch.push_str(
+            &similar::TextDiff::from_lines(old, new)
+                .unified_diff()
+                .header(&format!("a/{name}"), &format!("b/{name}"))
+                .to_string(),
+        );
+    }
+    let masked = printer.redactor.scrub(&patch);
+    if masked == patch {
+        printer.data(&patch);
+        return;
+    }
+    let lines = patch
+        .lines()
+        .zip(masked.lines())
+        .filter(|(a, b)| a != b)
+        .count();
+    let note = format!(
+        "this patch is for reading only: {} a secret of this run, masked here, so `git apply` would reject it; run `twinform pull` without --dry-run to write the change",
+        if lines == 1 {
+            "1 line holds".to_string()
+        } else {
+            format!("{lines} lines hold")
+        }
+    );
+    // Text before the first `---` is commentary to `git apply`, and a
+    // reader sees the note where the patch is.
+    printer.data(&format!("# twinform: {note}\n{masked}"));
+    printer.message(&format!("note: {note}"));
 }
 
 fn shown_path(file: &Path, root: &Path) -> String {

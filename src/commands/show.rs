@@ -15,6 +15,20 @@ pub fn run(printer: &Printer, path: &Path, format: Format) -> Result<Outcome, Er
             path.display()
         ))
     })?;
+    // The renderings are what a reviewer reads: say when they may not be
+    // what twinform wrote.
+    match saved.intact() {
+        Some(true) => {}
+        Some(false) => printer.message(&format!(
+            "warning: {} was edited after it was saved (its checksum does not match): what it shows may not be what `twinform plan` printed; `apply` checks the plan against live state and the manifests again either way",
+            path.display()
+        )),
+        None => printer.message(&format!(
+            "warning: {} carries no checksum (saved by twinform {}), so an edit cannot be detected",
+            path.display(),
+            saved.twinform_version
+        )),
+    }
     match format {
         Format::Json => printer.data(&format!(
             "{}\n",

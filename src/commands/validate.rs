@@ -164,7 +164,7 @@ pub fn run(
         .map(|(noun, n)| count(*n, noun))
         .collect();
     printer.message(&format!(
-        "{} valid: {}{}",
+        "The manifests in {} are valid: {}{}",
         path.display(),
         counts.join(", "),
         if warnings > 0 {

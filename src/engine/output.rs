@@ -33,7 +33,7 @@ pub struct Printer {
 const OPEN: char = '\u{E000}';
 const CLOSE: char = '\u{E001}';
 /// The only SGR codes a marker may select.
-const CODES: &[&str] = &["0", "1", "2", "31", "32", "33", "36"];
+const CODES: &[&str] = &["0", "1", "2", "31", "32", "33", "36", "7;31", "7;32"];
 
 impl Printer {
     /// Colour is decided per stream: `--no-color` and `NO_COLOR` turn it
@@ -124,6 +124,8 @@ impl Printer {
             Style::Cyan => "36",
             Style::Bold => "1",
             Style::Dim => "2",
+            Style::RedWord => "7;31",
+            Style::GreenWord => "7;32",
         };
         format!("{OPEN}{code}{CLOSE}{text}{OPEN}0{CLOSE}")
     }
@@ -199,6 +201,10 @@ pub enum Style {
     Cyan,
     Bold,
     Dim,
+    /// A changed word inside a removed line (reverse video, red).
+    RedWord,
+    /// A changed word inside an added line (reverse video, green).
+    GreenWord,
 }
 
 #[cfg(test)]

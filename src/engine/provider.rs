@@ -394,6 +394,13 @@ pub trait Provider: Send + Sync + 'static {
     /// Whether an operation receives a secret that exists nowhere else.
     fn yields_secret(&self, op: &Self::Op) -> bool;
 
+    /// The rate-limit scopes ([`Profile::scope`]) of the writes an
+    /// operation sends, one entry per request: how long a paced apply will
+    /// take is told from them before it starts (none: not paced).
+    fn paced_requests(&self, _op: &Self::Op) -> Vec<&'static str> {
+        Vec::new()
+    }
+
     fn begin_apply(&self, live: &Self::Live) -> Self::ApplyState;
 
     fn execute(
@@ -488,6 +495,7 @@ pub trait DynProvider: Send + Sync {
     fn fingerprints(&self, desired: &dyn Any, live: &dyn Any) -> BTreeMap<String, String>;
     fn op_name(&self, op: &serde_json::Value) -> &'static str;
     fn yields_secret(&self, op: &serde_json::Value) -> bool;
+    fn paced_requests(&self, op: &serde_json::Value) -> Vec<&'static str>;
     fn begin_apply(&self, live: &dyn Any) -> Box<dyn Any + Send + Sync>;
     fn execute<'a>(
         &'a self,
@@ -654,6 +662,10 @@ impl<P: Provider> DynProvider for Erased<P> {
 
     fn yields_secret(&self, v: &serde_json::Value) -> bool {
         op::<P>(v).is_ok_and(|o| self.0.yields_secret(&o))
+    }
+
+    fn paced_requests(&self, v: &serde_json::Value) -> Vec<&'static str> {
+        op::<P>(v).map_or_else(|_| Vec::new(), |o| self.0.paced_requests(&o))
     }
 
     fn begin_apply(&self, live: &dyn Any) -> Box<dyn Any + Send + Sync> {

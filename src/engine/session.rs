@@ -43,8 +43,9 @@ pub struct Tree {
     pub parts: Vec<Part>,
     /// Every interpolated value, for the redactor.
     pub secrets: Vec<String>,
-    /// Warnings about the run's inputs (a variable no manifest uses), as
-    /// `file:line:col: message`: the plan carries them in every format.
+    /// Warnings about the run's inputs (a numeric day-of-week, an undeclared
+    /// reference, a variable no manifest uses), as `file:line:col: message`:
+    /// the plan carries them in every format.
     pub input_warnings: Vec<String>,
 }
 
@@ -175,9 +176,11 @@ fn read(
     }
     ctx.check_placeholders(&provider_docs);
     let unknown = ctx.finish_offline();
-    let before = ctx.problems.len();
     variables::check_unused(&mut ctx, options.strict_vars);
-    let input_warnings = ctx.problems[before..]
+    // Every warning of the load (a numeric day-of-week, an undeclared
+    // reference, a var-file key nothing uses) goes with the plan, in every
+    // format, not only to the report on stderr.
+    let input_warnings = super::manifest::diagnostic::sorted(ctx.problems.clone())
         .iter()
         .filter(|p| !p.is_error())
         .map(|p| {

@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 
 use super::journal::Journal;
 use super::secrets::SecretSink;
+use crate::engine::http::WAITED;
 use crate::engine::plan::{Action, Change, Plan};
 use crate::engine::provider::{DynProvider, OpContext};
 
@@ -41,6 +42,9 @@ pub struct Finished {
     pub action: Action,
     pub status: Status,
     pub duration: Duration,
+    /// Of `duration`, the time spent waiting for a rate limit (queueing
+    /// behind the pacer), not working.
+    pub waited: Duration,
     /// Something the user must act on although the change applied (a
     /// `--secrets-command` that failed after the secret was stored).
     pub warning: Option<String>,
@@ -139,16 +143,24 @@ pub async fn execute(
             let handle = tasks.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 let started = Instant::now();
-                let (status, warning) = if run.ctx.interrupted.load(Ordering::SeqCst) {
-                    (Status::Skipped(NOT_STARTED.into()), None)
+                let ((status, warning), waited) = if run.ctx.interrupted.load(Ordering::SeqCst) {
+                    ((Status::Skipped(NOT_STARTED.into()), None), Duration::ZERO)
                 } else {
-                    apply_change(&run, &change).await
+                    // Rate-limit waits of this change's requests, counted
+                    // apart from its own time.
+                    WAITED
+                        .scope(std::cell::Cell::new(Duration::ZERO), async {
+                            let r = apply_change(&run, &change).await;
+                            (r, WAITED.with(std::cell::Cell::get))
+                        })
+                        .await
                 };
                 Finished {
                     address: change.address.clone(),
                     action: change.action,
                     status,
                     duration: started.elapsed(),
+                    waited,
                     warning,
                 }
             });
@@ -172,6 +184,7 @@ pub async fn execute(
                         action: c.action,
                         status: Status::Failed(format!("internal error: {why}")),
                         duration: Duration::ZERO,
+                        waited: Duration::ZERO,
                         warning: None,
                     },
                 )
@@ -265,6 +278,7 @@ fn finish(
         action: change.action,
         status,
         duration: Duration::ZERO,
+        waited: Duration::ZERO,
         warning: None,
     };
     let _ = report.send(f.clone());

@@ -65,6 +65,9 @@ pub enum EventBody<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         warning: Option<&'a str>,
         duration_ms: u128,
+        /// Of `duration_ms`, the time spent waiting for a rate limit.
+        #[serde(skip_serializing_if = "is_zero")]
+        waited_ms: u128,
     },
     /// The last event of every apply, a no-op included.
     Summary(&'a Summary),
@@ -88,6 +91,7 @@ impl<'a> Event<'a> {
             message,
             warning: f.warning.as_deref(),
             duration_ms: f.duration.as_millis(),
+            waited_ms: f.waited.as_millis(),
         })
     }
 
@@ -95,6 +99,10 @@ impl<'a> Event<'a> {
     pub fn line(&self) -> String {
         format!("{}\n", serde_json::to_string(self).unwrap_or_default())
     }
+}
+
+fn is_zero(n: &u128) -> bool {
+    *n == 0
 }
 
 fn status_of(f: &Finished) -> (&'static str, Option<&str>) {

@@ -98,6 +98,12 @@ impl<S: Serialize + DeserializeOwned + Send + 'static> Emulator<S> {
         limits: Option<Limits>,
         router: impl FnOnce(Arc<Shared<S>>) -> axum::Router,
     ) -> std::io::Result<Self> {
+        // A state file that could not be written (a planted link, a folder)
+        // is refused now, not lost silently after every apply.
+        if let Some(path) = state {
+            super::file::check(path, super::file::Within::Named)
+                .map_err(|e| std::io::Error::other(format!("state {}: {e}", path.display())))?;
+        }
         let shared = Arc::new(Shared {
             store: Mutex::new(store),
             faults: Faults::new(faults, limits),

@@ -121,6 +121,9 @@ pub struct Profile {
     /// A scope's documented budget (its burst), used until the server's
     /// `X-RateLimit-*` headers say otherwise.
     pub budget: fn(&str) -> Option<i64>,
+    /// How many requests a minute a scope's budget regains (documented),
+    /// for telling how long a paced apply takes before and while it runs.
+    pub refill: fn(&str) -> Option<f64>,
     /// Adapt concurrency to 429s (platforms that publish no limits).
     pub adaptive: bool,
 }
@@ -133,6 +136,7 @@ impl Default for Profile {
             retry_500: false,
             scope: |_, _| "all",
             budget: |_| None,
+            refill: |_| None,
             adaptive: false,
         }
     }
@@ -220,7 +224,7 @@ impl Client {
             key,
             profile,
             retry: config.retry,
-            pace: Arc::new(super::pace::Pacer::new(profile.budget)),
+            pace: Arc::new(super::pace::Pacer::new(profile.budget).refilling(profile.refill)),
             adaptive: profile.adaptive.then(Arc::default),
             stats: Arc::default(),
             tracer: None,
@@ -294,6 +298,17 @@ impl Client {
         })
     }
 
+    /// How long until `n` more requests of `scope` can all have gone, from
+    /// the pacer's budget; `None` when the scope is not paced.
+    pub fn paced_time(&self, scope: &'static str, n: u64) -> Option<Duration> {
+        self.pace.time_for(scope, n)
+    }
+
+    /// How many requests a minute `scope` regains, when documented.
+    pub fn refill(&self, scope: &str) -> Option<f64> {
+        self.pace.refill(scope)
+    }
+
     /// Send a request with the retry policy; any 2xx is success.
     pub async fn send(
         &self,
@@ -314,11 +329,13 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let queued = Instant::now();
             self.pace.wait(scope).await;
             let slot = match &self.adaptive {
                 Some(a) => Some(a.acquire().await),
                 None => None,
             };
+            super::pace::count_wait(queued.elapsed());
             let started = Instant::now();
             let result = self.send_once(&method, path, body.as_ref()).await;
             self.pace.end(scope);

@@ -70,6 +70,11 @@ pub enum ApiError {
     /// A concurrent read ended without an answer (it panicked or was cancelled).
     #[error("a read stopped without an answer: {0}")]
     Task(String),
+    /// An object the command was asked about does not exist (found out by
+    /// listing after the server answered with a bare 403 or 404); the
+    /// message names it and the closest existing name.
+    #[error("{0}")]
+    Missing(String),
 }
 
 fn details_suffix(details: &[String]) -> String {
@@ -98,7 +103,7 @@ impl ApiError {
 
     /// 404, or the live service's 403 for an unknown agent: "not there".
     pub fn is_not_found(&self) -> bool {
-        matches!(self.status(), Some(403 | 404))
+        matches!(self, Self::Missing(_)) || matches!(self.status(), Some(403 | 404))
     }
 
     /// A failure after which the server may still be working on the request

@@ -18,4 +18,5 @@ pub use client::{
 pub use error::{describe, from_response, ApiError, ErrorBody};
 pub use list::{read_cursor_list, read_offset_list, Identified, Page, LIST_READS};
 pub use once::{lost, once, Once};
+pub use pace::{count_wait, WAITED};
 pub use segment::{dot_segment, segment};

@@ -41,6 +41,21 @@ struct Scope {
 pub struct Pacer {
     scopes: Mutex<HashMap<&'static str, Scope>>,
     budget: fn(&str) -> Option<i64>,
+    /// Requests a minute each scope's budget regains (documented).
+    refill: fn(&str) -> Option<f64>,
+}
+
+tokio::task_local! {
+    /// Time the current task spent waiting for a rate limit (the pacer, or
+    /// an adaptive slot): the executor sets it per change, so a change's
+    /// time can be told apart from its queueing.
+    pub static WAITED: std::cell::Cell<Duration>;
+}
+
+/// Count `d` as time the current task waited for a rate limit (nothing
+/// outside a task that measures it).
+pub fn count_wait(d: Duration) {
+    let _ = WAITED.try_with(|w| w.set(w.get() + d));
 }
 
 impl Pacer {
@@ -48,7 +63,43 @@ impl Pacer {
         Pacer {
             scopes: Mutex::new(HashMap::new()),
             budget,
+            refill: |_| None,
         }
+    }
+
+    /// With each scope's documented refill (requests a minute).
+    pub fn refilling(mut self, refill: fn(&str) -> Option<f64>) -> Self {
+        self.refill = refill;
+        self
+    }
+
+    /// How many requests a minute `scope` regains, when documented.
+    pub fn refill(&self, scope: &str) -> Option<f64> {
+        (self.refill)(scope).filter(|r| r.is_finite() && *r > 0.0)
+    }
+
+    /// How long until `n` more requests of `scope` (those in flight
+    /// included: they have their budget already) can all have been sent,
+    /// from what the pacer knows now (the budget left, when it next grows,
+    /// the documented refill); `None` when the scope has no known refill.
+    pub fn time_for(&self, scope: &'static str, n: u64) -> Option<Duration> {
+        let per_minute = self.refill(scope)?;
+        let interval = Duration::from_secs_f64(60.0 / per_minute);
+        let (left, next, in_flight) = self.with(scope, |p| {
+            let left = u64::try_from(p.remaining.unwrap_or(0).max(0)).unwrap_or(0);
+            let next = p
+                .reset_at
+                .and_then(|r| r.checked_duration_since(Instant::now()))
+                .map(|d| d + p.skew);
+            (left, next, u64::try_from(p.in_flight.max(0)).unwrap_or(0))
+        })?;
+        let n = n.saturating_sub(in_flight);
+        if n <= left {
+            return Some(Duration::ZERO);
+        }
+        let extra = n - left;
+        let first = next.unwrap_or(interval).min(interval * 2);
+        Some(first + interval.mul_f64((extra - 1) as f64))
     }
 
     fn with<T>(&self, scope: &'static str, f: impl FnOnce(&mut Scope) -> T) -> Option<T> {
@@ -187,6 +238,32 @@ mod tests {
         assert!((1.9..3.1).contains(&left), "{left}");
         assert!(reset_instant("inf").is_none());
         assert!(reset_instant("1e300").is_some());
+    }
+
+    #[test]
+    fn the_time_for_n_requests_comes_from_the_budget_and_its_refill() {
+        // Twig's write scope: a burst of 15, 10 a minute after it.
+        let p = Pacer::new(|s| (s == "write").then_some(15))
+            .refilling(|s| (s == "write").then_some(10.0));
+        assert_eq!(p.time_for("write", 15), Some(Duration::ZERO));
+        // 40 creates: 15 at once, the other 25 at one every 6 s.
+        let t = p.time_for("write", 40).unwrap().as_secs_f64();
+        assert!((149.0..=151.0).contains(&t), "{t}");
+        // A scope without a documented refill is not paced.
+        assert_eq!(p.time_for("read", 1000), None);
+        // Spent, with the next request allowed in 2 s.
+        p.set(
+            "write",
+            Some(0),
+            Some(Instant::now() + Duration::from_secs(2)),
+        );
+        let t = p.time_for("write", 2).unwrap().as_secs_f64();
+        assert!((7.5..=8.1).contains(&t), "{t}");
+        // Requests in flight have their budget: 15 sent, 25 waiting.
+        p.set("write", Some(0), None);
+        p.with("write", |s| s.in_flight = 15);
+        let t = p.time_for("write", 40).unwrap().as_secs_f64();
+        assert!((149.0..=151.0).contains(&t), "{t}");
     }
 
     #[tokio::test]

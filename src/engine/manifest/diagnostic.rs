@@ -239,6 +239,17 @@ impl Problem {
     }
 }
 
+/// A warning that belongs to no file position (a plan's warning, such as a
+/// schedule the platform paused) as a GitHub workflow command, escaped like
+/// [`Problem::github_annotation`].
+pub fn github_warning(message: &str) -> String {
+    format!(
+        "::warning title={}::{}",
+        gh_property("twinform"),
+        gh_data(message)
+    )
+}
+
 /// Every problem of a run as one versioned JSON document.
 pub fn problems_json(problems: &[Problem]) -> serde_json::Value {
     let errors = problems.iter().filter(|p| p.is_error()).count();

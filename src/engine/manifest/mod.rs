@@ -5,13 +5,16 @@
 //! [`Text`], a manifest string that knows what of it may be shown.
 
 pub mod diagnostic;
+pub mod docpath;
 pub mod edit;
+pub mod files;
 pub mod interpolate;
 pub mod load;
 pub mod node;
 pub mod schema;
 mod source;
 mod text;
+pub mod uses;
 pub mod variables;
 
 pub use diagnostic::{Problem, SourceFile};

@@ -34,6 +34,39 @@ pub struct KindSchema {
     pub schema: Value,
 }
 
+/// Where the editor schema is published: an asset of every release, so
+/// this URL always serves the latest one. It is the schema's `$id`, and
+/// what manifests name in their `yaml-language-server` modeline.
+pub const SCHEMA_URL: &str =
+    "https://github.com/twinform/twinform/releases/latest/download/twinform.schema.json";
+
+/// A string that holds `${…}` is checked by the loader after interpolation,
+/// not as written: every `pattern` of the schema also accepts such a string.
+/// A pattern that describes a whole identifier (anchored, without spaces
+/// or `:`) accepts only `${var.NAME}`, as identities take no environment
+/// variable; any other pattern accepts `${NAME}` too.
+fn interpolable(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(p)) = m.get_mut("pattern") {
+                let identifier = p.starts_with('^')
+                    && p.ends_with('$')
+                    && !p.contains("\\s")
+                    && !p.contains(':');
+                let placeholder = if identifier {
+                    r"\$\{var\.[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}"
+                } else {
+                    r"\$\{"
+                };
+                *p = format!("(?:{p})|{placeholder}");
+            }
+            m.values_mut().for_each(interpolable);
+        }
+        Value::Array(a) => a.iter_mut().for_each(interpolable),
+        _ => {}
+    }
+}
+
 /// One schema from per-kind schemas: `kind` must be one of the kinds, and an
 /// `if kind is K then K's schema` branch per kind, so an editor reports a
 /// mistake against the document's own kind, not against every kind at once.
@@ -49,6 +82,7 @@ pub fn assemble(kinds: &[KindSchema]) -> Value {
         if let Some(Value::Object(defs)) = own.remove("definitions") {
             for (name, mut def) in defs {
                 prefix_refs(&mut def, &prefix);
+                interpolable(&mut def);
                 definitions.insert(format!("{prefix}{name}"), def);
             }
         }
@@ -56,6 +90,7 @@ pub fn assemble(kinds: &[KindSchema]) -> Value {
         own.remove("title");
         let mut own = Value::Object(own);
         prefix_refs(&mut own, &prefix);
+        interpolable(&mut own);
         definitions.insert(k.definition.to_string(), own);
         names.extend(k.names.iter().copied());
         branches.push(json!({
@@ -65,6 +100,7 @@ pub fn assemble(kinds: &[KindSchema]) -> Value {
     }
     json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
+        "$id": SCHEMA_URL,
         "title": "twinform manifest document",
         "type": "object",
         "required": ["kind"],

@@ -148,6 +148,11 @@ impl Shown {
         Shown(Inner::Plain(Value::Object(map)))
     }
 
+    /// A value already in shown form (an entry of a shown map).
+    fn plain_json(v: &Value) -> Self {
+        Shown(Inner::Plain(v.clone()))
+    }
+
     /// A secret that is never shown, in any form.
     pub fn secret() -> Self {
         Shown(Inner::Masked(SENSITIVE.into()))
@@ -316,8 +321,29 @@ impl FieldChange {
             && self.before != self.after
     }
 
-    /// `name: before → after`.
+    /// `name: before → after`; a map whose entries changed, one entry at a
+    /// time (`config.max_pages: 1000 → 500`), so a long settings map does
+    /// not hide which value differs.
     pub fn transition(&self) -> String {
+        if let (Inner::Plain(Value::Object(b)), Inner::Plain(Value::Object(a))) =
+            (&self.before.0, &self.after.0)
+        {
+            let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            let entry = |m: &serde_json::Map<String, Value>, k: &str| {
+                m.get(k)
+                    .map_or_else(|| "none".to_string(), |v| Shown::plain_json(v).display())
+            };
+            let parts: Vec<String> = keys
+                .iter()
+                .filter(|k| b.get(k.as_str()) != a.get(k.as_str()))
+                .map(|k| format!("{}.{k}: {} → {}", self.name, entry(b, k), entry(a, k)))
+                .collect();
+            if !parts.is_empty() {
+                return parts.join("; ");
+            }
+        }
         format!(
             "{}: {} → {}",
             self.name,

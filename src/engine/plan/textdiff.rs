@@ -135,6 +135,94 @@ pub fn unified(old: &str, new: &str) -> String {
     out
 }
 
+/// Byte ranges of changed words in one line of a diff (after its sign).
+pub type Words = Vec<std::ops::Range<usize>>;
+
+/// Past this length, a pair of lines is not compared word by word (the
+/// word diff is quadratic at worst; a prompt line is rarely this long).
+const MAX_WORD_LINE: usize = 4_000;
+
+/// The words that changed in each line of a unified diff made by
+/// [`unified`]: one list of byte ranges (into the line after its sign) per
+/// line, empty for lines with nothing to mark. The k-th removed line of a
+/// run is compared with the k-th added line after it, word by word; a pair
+/// that shares less than half its text is a rewrite, and is not marked.
+/// The diff holds only shown forms, so a masked value is `(sensitive)` on
+/// both sides and never marked (nor revealed).
+pub fn word_marks(diff: &str) -> Vec<Words> {
+    let lines: Vec<&str> = diff.lines().collect();
+    let mut marks = vec![Vec::new(); lines.len()];
+    let sign = |i: usize| lines[i].as_bytes().first().copied();
+    let mut i = 0;
+    while i < lines.len() {
+        if sign(i) != Some(b'-') || lines[i].starts_with("---") {
+            i += 1;
+            continue;
+        }
+        let del = i;
+        while i < lines.len() && sign(i) == Some(b'-') {
+            i += 1;
+        }
+        let ins = i;
+        while i < lines.len() && sign(i) == Some(b'+') {
+            i += 1;
+        }
+        for k in 0..(ins - del).min(i - ins) {
+            let (old, new) = (&lines[del + k][1..], &lines[ins + k][1..]);
+            if let Some((o, n)) = changed_words(old, new) {
+                marks[del + k] = o;
+                marks[ins + k] = n;
+            }
+        }
+    }
+    marks
+}
+
+/// The changed byte ranges of `old` and `new`, word by word; `None` when
+/// they share less than half their text (or are too long to compare).
+fn changed_words(old: &str, new: &str) -> Option<(Words, Words)> {
+    if old.len().max(new.len()) > MAX_WORD_LINE || old == new {
+        return None;
+    }
+    let diff = TextDiff::configure()
+        .algorithm(Algorithm::Myers)
+        .deadline(Instant::now() + DIFF_DEADLINE)
+        .diff_words(old, new);
+    let (mut o, mut n) = (Vec::new(), Vec::new());
+    let (mut at_old, mut at_new, mut same) = (0usize, 0usize, 0usize);
+    let push = |ranges: &mut Words, r: std::ops::Range<usize>, text: &str| {
+        // Changed whitespace between two changed words joins them; a
+        // changed run of whitespace alone is not worth a mark.
+        match ranges.last_mut() {
+            Some(last) if last.end == r.start => last.end = r.end,
+            _ if text.trim().is_empty() => {}
+            _ => ranges.push(r),
+        }
+    };
+    for change in diff.iter_all_changes() {
+        let v = change.value();
+        match change.tag() {
+            ChangeTag::Equal => {
+                at_old += v.len();
+                at_new += v.len();
+                if !v.trim().is_empty() {
+                    same += v.len();
+                }
+            }
+            ChangeTag::Delete => {
+                push(&mut o, at_old..at_old + v.len(), v);
+                at_old += v.len();
+            }
+            ChangeTag::Insert => {
+                push(&mut n, at_new..at_new + v.len(), v);
+                at_new += v.len();
+            }
+        }
+    }
+    let longest = old.trim().len().max(new.trim().len()).max(1);
+    (same * 2 >= longest).then_some((o, n))
+}
+
 /// In each run of removed lines followed by added lines, pairs that would
 /// look identical are rewritten with their invisible differences shown.
 fn reveal(mut lines: Vec<(ChangeTag, String)>) -> Vec<(ChangeTag, String)> {
@@ -219,6 +307,36 @@ mod tests {
         );
         let d = unified("\u{feff}start\n", "start\n");
         assert!(d.contains("-<U+FEFF>start"), "{d}");
+    }
+
+    #[test]
+    fn one_changed_word_in_a_long_line_is_marked_alone() {
+        let line = "Read every unread email from the last 24 hours and summarise them in five bullet points, most urgent first, never replying on the user's behalf.";
+        let changed = line.replace("five", "seven");
+        let d = unified(&format!("{line}\n"), &format!("{changed}\n"));
+        let marks = word_marks(&d);
+        let lines: Vec<&str> = d.lines().collect();
+        let (del, ins) = (
+            lines.iter().position(|l| l.starts_with('-')).unwrap(),
+            lines.iter().position(|l| l.starts_with('+')).unwrap(),
+        );
+        let word = |i: usize| -> Vec<&str> {
+            marks[i].iter().map(|r| &lines[i][1..][r.clone()]).collect()
+        };
+        assert_eq!(word(del), ["five"]);
+        assert_eq!(word(ins), ["seven"]);
+        // A rewrite is not marked word by word.
+        let d = unified("alpha beta gamma\n", "one two three\n");
+        assert!(word_marks(&d).iter().all(Vec::is_empty), "{d}");
+        // Masked text is the same on both sides: never marked.
+        let d = unified("token (sensitive) ok\n", "token (sensitive) fine\n");
+        let m = word_marks(&d);
+        let l: Vec<&str> = d.lines().collect();
+        for (i, ranges) in m.iter().enumerate() {
+            for r in ranges {
+                assert!(!l[i][1..][r.clone()].contains("sensitive"), "{d}");
+            }
+        }
     }
 
     #[test]

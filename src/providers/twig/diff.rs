@@ -534,8 +534,29 @@ impl Differ<'_> {
             c.label = Some(lit(&a.id));
             c.fields
                 .push(FieldChange::before("name", lit(&a.name)).shown_as(Show::Context));
+            // What is lost, as for any change: every field the list read.
             if let Some(m) = &a.model {
                 c.fields.push(FieldChange::before("model", lit(m)));
+            }
+            if let Some(r) = &a.rag_strategy {
+                c.fields.push(FieldChange::before("rag_strategy", lit(r)));
+            }
+            if let Some(t) = a.temperature {
+                c.fields
+                    .push(FieldChange::before("temperature", Shown::plain(&t)));
+            }
+            if let Some(m) = a.max_tokens {
+                c.fields
+                    .push(FieldChange::before("max_tokens", Shown::plain(&m)));
+            }
+            if !a.data_source_ids.is_empty() {
+                let names: Vec<Literal> = a
+                    .data_source_ids
+                    .iter()
+                    .map(|i| Literal(self.source_name(i)))
+                    .collect();
+                c.fields
+                    .push(FieldChange::before("data_sources", Shown::plain(&names)));
             }
             self.push(c, vec![Op::DeleteAgent { id: a.id.clone() }]);
         }

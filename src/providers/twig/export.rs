@@ -234,6 +234,14 @@ fn render(
     let mut slugs = HashSet::new();
     let mut agent_count = 0;
     for a in agents {
+        // A manifest cannot hold an empty name (it is the identity).
+        if a.name.trim().is_empty() {
+            e.skipped.push(format!(
+                "agent {} has an empty name, which a manifest cannot hold; name it in Twig",
+                a.id
+            ));
+            continue;
+        }
         if let Some(ids) = agent_dups.get(a.name.as_str()) {
             if ids.first() == Some(&a.id.as_str()) {
                 e.skipped.push(format!(

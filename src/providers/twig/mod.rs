@@ -86,6 +86,17 @@ pub fn budget(scope: &str) -> Option<i64> {
     }
 }
 
+/// How many requests a minute a scope regains (the reference's limits).
+pub fn refill(scope: &str) -> Option<f64> {
+    match scope {
+        "read" => Some(200.0),
+        "write" => Some(10.0),
+        "admin" => Some(50.0),
+        "execute" => Some(100.0),
+        _ => None,
+    }
+}
+
 /// Twig's error bodies: the reference's `{"error": {"code", "message",
 /// "details"}, "request_id"}` and the flatter forms other pages show
 /// (`{"error": "…", "status": 401}`, `retryAfter` inside `error`). The
@@ -126,6 +137,7 @@ impl Provider for Twig {
             retry_500: true,
             scope,
             budget,
+            refill,
             adaptive: false,
         }
     }
@@ -197,6 +209,14 @@ impl Provider for Twig {
 
     fn yields_secret(&self, _: &ops::Op) -> bool {
         false
+    }
+
+    fn paced_requests(&self, op: &ops::Op) -> Vec<&'static str> {
+        // One request each, in the scope `scope` gives its path.
+        match op {
+            ops::Op::CreateUser { .. } => vec!["admin"],
+            _ => vec!["write"],
+        }
     }
 
     fn begin_apply(&self, live: &Live) -> ops::ApplyState {

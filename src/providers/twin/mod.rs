@@ -177,7 +177,28 @@ impl Provider for Twin {
         api: &TwinApi,
         agent: &str,
     ) -> Result<Option<Vec<crate::engine::provider::TextVersion>>, ApiError> {
-        let versions = api.instructions_history(agent, None).await?;
+        let versions = match api.instructions_history(agent, None).await {
+            // Twin answers 403 for an agent that does not exist: say so.
+            Err(e) if e.is_not_found() => {
+                let ids: Vec<String> = api
+                    .list_agents(None)
+                    .await?
+                    .into_iter()
+                    .map(|a| a.agent_id)
+                    .collect();
+                if ids.iter().any(|i| i == agent) {
+                    return Err(e);
+                }
+                let names: Vec<&str> = ids.iter().map(String::as_str).collect();
+                let hint = crate::engine::manifest::diagnostic::did_you_mean(agent, &names)
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                return Err(ApiError::Missing(format!(
+                    "no agent named `{agent}` on Twin{hint}"
+                )));
+            }
+            r => r?,
+        };
         Ok(Some(versions.into_iter().map(pull::version).collect()))
     }
 

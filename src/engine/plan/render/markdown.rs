@@ -5,6 +5,7 @@ use std::fmt::Write;
 
 use super::{count, destructive_note, detail, groups, summary_line, Group};
 use crate::engine::output::{is_bidi, neutralize, visible_control};
+use crate::engine::plan::textdiff::word_marks;
 use crate::engine::plan::{Action, Change, Plan};
 
 /// GitHub refuses comments longer than this.
@@ -198,7 +199,17 @@ fn table_row(g: &Group) -> String {
         parts.push(match c.action {
             Action::Move | Action::Update => detail(c),
             Action::Replace => format!("replace ({})", c.reason.as_deref().unwrap_or_default()),
-            Action::Manual => format!("by hand: {}", c.reason.as_deref().unwrap_or_default()),
+            Action::Manual => match detail(c) {
+                d if d.is_empty() => {
+                    format!("by hand: {}", c.reason.as_deref().unwrap_or_default())
+                }
+                d => format!("by hand: {d} ({})", c.reason.as_deref().unwrap_or_default()),
+            },
+            // What is lost, by its fields.
+            Action::Delete => match detail(c) {
+                d if d.is_empty() => "delete".into(),
+                d => format!("delete ({d})"),
+            },
             a => format!("{a:?}").to_lowercase(),
         });
     }
@@ -236,7 +247,7 @@ fn details(g: &Group) -> String {
         if let Some(diff) = &c.diff {
             counts.0 += diff.lines().filter(|l| l.starts_with('+')).count();
             counts.1 += diff.lines().filter(|l| l.starts_with('-')).count();
-            let text = neutralize(diff.trim_end_matches('\n'));
+            let text = mark_words(&neutralize(diff.trim_end_matches('\n')));
             let f = fence(&text);
             if let Some(d) = &c.drift {
                 let _ = writeln!(
@@ -278,6 +289,45 @@ fn details(g: &Group) -> String {
         "<details><summary><code>{}</code>{diffstat}</summary>\n\n{body}\n</details>\n\n",
         escape(key)
     )
+}
+
+/// A diff with its changed words marked as `git diff --word-diff` does
+/// (`[-five-]` in a removed line, `{+seven+}` in an added one): a code
+/// block cannot be coloured, and a one-word change in a long prompt line
+/// must still stand out.
+fn mark_words(diff: &str) -> String {
+    let marks = word_marks(diff);
+    let mut out = String::with_capacity(diff.len());
+    for (i, line) in diff.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let (open, close) = match line.chars().next() {
+            Some('-') => ("[-", "-]"),
+            Some('+') => ("{+", "+}"),
+            _ => ("", ""),
+        };
+        let words = marks.get(i).map(Vec::as_slice).unwrap_or_default();
+        if open.is_empty() || words.is_empty() {
+            out.push_str(line);
+            continue;
+        }
+        let text = &line[1..];
+        out.push_str(&line[..1]);
+        let mut at = 0;
+        for r in words {
+            let (Some(before), Some(changed)) = (text.get(at..r.start), text.get(r.clone())) else {
+                continue;
+            };
+            out.push_str(before);
+            out.push_str(open);
+            out.push_str(changed);
+            out.push_str(close);
+            at = r.end;
+        }
+        out.push_str(text.get(at..).unwrap_or_default());
+    }
+    out
 }
 
 /// A child without a label: `create, cron …`, `delete`, or its field changes.

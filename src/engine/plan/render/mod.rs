@@ -16,6 +16,9 @@ use super::{Action, Change, Plan};
 pub struct Context {
     pub seconds: f64,
     pub requests: u64,
+    /// How long the rate limits of paced platforms make an apply of this
+    /// plan, one sentence per platform and scope (none when it is quick).
+    pub paced: Vec<String>,
 }
 
 /// A group of changes for display: the object they belong to (`None` for
@@ -113,8 +116,9 @@ pub fn destructive_note(c: &Change) -> String {
 
 /// What a change does, in one line, for the headline of an object or the
 /// line of a child: moves as `moved a → b`, creates and deletes by their
-/// fields, updates as `field: a → b; …`, replaces and manual changes by
-/// their reason.
+/// fields, updates and manual changes as `field: a → b; …` (a manual
+/// change's reason, what a person must do, is shown beside it), replaces
+/// by their reason.
 pub fn detail(c: &Change) -> String {
     match c.action {
         Action::Move => c
@@ -131,20 +135,28 @@ pub fn detail(c: &Change) -> String {
             (_, s) => s,
         },
         Action::Update => {
-            let mut fields: Vec<_> = c.changed_fields().collect();
-            fields.sort_by_key(|f| f.name);
-            if fields.is_empty() && c.diff.is_none() {
+            let t = transitions(c);
+            if t.is_empty() && c.diff.is_none() {
                 // Both sides are masked alike: what changed is secret.
                 return SECRET_CHANGED.into();
             }
-            fields
-                .iter()
-                .map(|f| f.transition())
-                .collect::<Vec<_>>()
-                .join("; ")
+            t
         }
-        Action::Manual => c.reason.clone().unwrap_or_default(),
+        // What differs, as for an update; what to do about it is the
+        // reason, which every view shows beside it.
+        Action::Manual => transitions(c),
     }
+}
+
+/// `field: a → b; …` of the fields that change, by name.
+fn transitions(c: &Change) -> String {
+    let mut fields: Vec<_> = c.changed_fields().collect();
+    fields.sort_by_key(|f| f.name);
+    fields
+        .iter()
+        .map(|f| f.transition())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The one-line summaries of one side's fields, `, `-separated; a flag's

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::{count, destructive_note, detail, groups, managed_line, summary_line, Context};
 use crate::engine::output::{Printer, Style};
+use crate::engine::plan::textdiff::word_marks;
 use crate::engine::plan::{Action, Change, Plan};
 
 /// Where the right-hand column of a headline starts.
@@ -74,6 +75,9 @@ pub fn render(plan: &Plan, ctx: &Context, p: &Printer) -> String {
             plan.unmanaged.join(", ")
         );
     }
+    for line in &ctx.paced {
+        let _ = writeln!(out, "  {} {line}\n", p.paint("paced:", Style::Cyan));
+    }
     let _ = writeln!(out, "{}", p.paint(&summary_line(plan), Style::Bold));
     out
 }
@@ -107,7 +111,14 @@ fn headline(c: &Change, p: &Printer) -> String {
         }
     }
     let line = format!("{}{right}", pad(&left)).trim_end().to_string();
-    line.replacen(c.action.symbol(), &sym(c.action, p), 1)
+    let mut line = line.replacen(c.action.symbol(), &sym(c.action, p), 1);
+    if let (Action::Manual, Some(r)) = (c.action, &c.reason) {
+        line.push_str(&format!(
+            "\n      {}",
+            p.paint(&format!("do by hand: {r}"), Style::Cyan)
+        ));
+    }
+    line
 }
 
 fn render_child(out: &mut String, c: &Change, p: &Printer) {
@@ -121,6 +132,7 @@ fn render_child(out: &mut String, c: &Change, p: &Printer) {
         (Some(r), Action::Delete | Action::Replace | Action::Update) => {
             p.paint(&format!("   ({r})"), Style::Yellow)
         }
+        (Some(r), Action::Manual) => p.paint(&format!("   (do by hand: {r})"), Style::Cyan),
         _ => String::new(),
     };
     let drift = c.drift.as_ref().map(|d| {
@@ -132,7 +144,14 @@ fn render_child(out: &mut String, c: &Change, p: &Printer) {
             .unwrap_or_default();
         let note = match (d.outside_git, d.source_type.as_deref()) {
             (true, Some(who)) => format!("(changed outside git: {who}{by}, {when})"),
-            (_, Some(who)) => format!("(last set by {who}{by}, {when})"),
+            (_, Some(who)) => {
+                let account = d
+                    .user
+                    .as_ref()
+                    .map(|u| format!(" on behalf of {u}"))
+                    .unwrap_or_default();
+                format!("(last set by {who}{account}, {when})")
+            }
             (_, None) => format!("(last changed{by}, {when}; the server does not say by what)"),
         };
         p.paint(&note, Style::Yellow)
@@ -162,7 +181,9 @@ fn write_extras(out: &mut String, c: &Change, p: &Printer, indent: usize) {
 /// unchanged stretch between hunks folded.
 fn write_diff(out: &mut String, diff: &str, p: &Printer, pad: &str) {
     let mut last_new_end: Option<usize> = None;
-    for line in diff.lines() {
+    let marks = word_marks(diff);
+    for (i, line) in diff.lines().enumerate() {
+        let words = marks.get(i).filter(|m| !m.is_empty());
         let styled = if let Some(h) = line.strip_prefix("@@") {
             if let (Some(end), Some(start)) = (last_new_end, hunk_start(h)) {
                 if start > end {
@@ -175,6 +196,13 @@ fn write_diff(out: &mut String, diff: &str, p: &Printer, pad: &str) {
             }
             last_new_end = hunk_end(h);
             p.paint(line, Style::Cyan)
+        } else if let (Some(words), Some(sign @ ('+' | '-'))) = (words, line.chars().next()) {
+            let (plain, word) = if sign == '+' {
+                (Style::Green, Style::GreenWord)
+            } else {
+                (Style::Red, Style::RedWord)
+            };
+            highlight(&line[1..], sign, words, p, plain, word)
         } else if line.starts_with('+') {
             p.paint(line, Style::Green)
         } else if line.starts_with('-') {
@@ -184,6 +212,34 @@ fn write_diff(out: &mut String, diff: &str, p: &Printer, pad: &str) {
         };
         let _ = writeln!(out, "{pad}{styled}");
     }
+}
+
+/// A diff line whose changed words stand out (reverse video) from the
+/// rest of it: a one-word change in a long prompt line is found at a glance.
+fn highlight(
+    text: &str,
+    sign: char,
+    words: &[std::ops::Range<usize>],
+    p: &Printer,
+    plain: Style,
+    word: Style,
+) -> String {
+    let mut out = p.paint(&sign.to_string(), plain);
+    let mut at = 0;
+    for r in words {
+        let (Some(before), Some(changed)) = (text.get(at..r.start), text.get(r.clone())) else {
+            continue;
+        };
+        if !before.is_empty() {
+            out.push_str(&p.paint(before, plain));
+        }
+        out.push_str(&p.paint(changed, word));
+        at = r.end;
+    }
+    if let Some(rest) = text.get(at..).filter(|r| !r.is_empty()) {
+        out.push_str(&p.paint(rest, plain));
+    }
+    out
 }
 
 /// `-a,b +c,d @@` → c (first new line of the hunk).
