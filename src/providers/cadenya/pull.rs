@@ -66,7 +66,7 @@ pub fn pull(desired: &Desired, live: &Live, filter: &ExportFilter) -> Vec<Pulled
         out.extend(p.out);
     }
     for a in &desired.agents {
-        let named = everything || filter.agents.iter().any(|x| *x == a.id);
+        let named = everything || filter.agents.contains(&a.id);
         if !named || !in_scope(&a.workspace) {
             continue;
         }

@@ -3,7 +3,7 @@
 //! stacks, rules, adapters, placeholders, files).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Value};
@@ -96,7 +96,7 @@ fn unique_path(e: &mut Export, dir: PathBuf, stem: &str, ext: &str, source: &str
 /// A long text written to a file next to its document: `{file: …}`.
 fn text_file(
     e: &mut Export,
-    dir: &PathBuf,
+    dir: &Path,
     sub: &str,
     stem: &str,
     text: String,
@@ -423,7 +423,7 @@ fn agent(
     id: &str,
     a: &Resource,
     r: &Read,
-    dir: &PathBuf,
+    dir: &Path,
     refs: &HashMap<String, String>,
     layer_ext: &HashMap<&str, String>,
     incomplete: &HashSet<(&'static str, String)>,
@@ -660,7 +660,7 @@ fn layer(
     id: &str,
     l: &Resource,
     r: &Read,
-    dir: &PathBuf,
+    dir: &Path,
     incomplete: &HashSet<(&'static str, String)>,
     e: &mut Export,
 ) -> Vec<(String, Y)> {
