@@ -58,7 +58,12 @@ fn manifest_value(table: &Table, key: &str, v: Value) -> Value {
         (Ty::Group(g), Value::Object(m)) => Value::Object(
             m.into_iter()
                 .map(|(k, x)| {
-                    let x = manifest_value(g, &k, x);
+                    // A long text in a group is written inline, where a
+                    // manifest interpolates it too.
+                    let x = match (g.field(&k).map(|f| f.ty), x) {
+                        (Some(Ty::LongText), Value::String(s)) => Value::String(literal(&s)),
+                        (_, x) => manifest_value(g, &k, x),
+                    };
                     (k, x)
                 })
                 .collect(),
