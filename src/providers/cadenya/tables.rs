@@ -628,6 +628,27 @@ static TOOL_HTTP: Table = Table {
             "Under the base URL (`/forms/{id}`).",
         )
         .label("http.path"),
+        Field::new(
+            "query",
+            Ty::Str,
+            Wire::at("spec.config.http.query"),
+            "The query string it sends (`HTTPConfig.query`).",
+        )
+        .label("http.query"),
+        Field::new(
+            "body_template",
+            Ty::LongText,
+            Wire::at("spec.config.http.requestBodyTemplate"),
+            "The request body, a template of the call's arguments: inline, `{file: path}` or `{template: path}`.",
+        )
+        .label("http.body_template"),
+        Field::new(
+            "body_content_type",
+            Ty::Str,
+            Wire::at("spec.config.http.requestBodyContentType"),
+            "The body's content type (`application/json`).",
+        )
+        .label("http.body_content_type"),
     ],
 };
 

@@ -632,3 +632,62 @@ fn a_paused_schedule_is_created_then_paused() {
         Some(&Seg::New("schedule:dev/ask/nightly".into()))
     );
 }
+
+/// `types.py:1163 HTTPConfig`: a tool's request body template is a leaf of
+/// its tagged config (`spec.config.http.requestBodyTemplate`, the tag
+/// beside it); the rest of the live call (its headers) is left alone.
+#[test]
+fn a_tool_body_template_is_written_at_its_leaf_with_the_union_tag() {
+    let http = Values::default()
+        .with("method", Val::Json(json!("POST")))
+        .with(
+            "body_template",
+            Val::Text(Text::plain("{\"q\": \"{{ q }}\"}")),
+        );
+    let mut values = Values::default().with("description", Val::Json(json!("Search")));
+    values.groups.insert("http", http);
+    let set = ToolSetSpec {
+        workspace: "dev".into(),
+        id: "crm".into(),
+        values: Values::default(),
+        adapter: None,
+        secrets: None,
+        tools: Some(vec![ToolSpec {
+            id: "search".into(),
+            values,
+        }]),
+        origin: Default::default(),
+    };
+    let desired = Desired {
+        workspaces: vec![ws()],
+        tool_sets: vec![set],
+        ..Desired::default()
+    };
+    let mut live = live_with(owned_agent(json!({})), vec![], vec![]);
+    let space = live.spaces.get_mut("dev").unwrap();
+    space.tool_sets = Some(vec![res(
+        json!({"metadata": {"id": "ts_1", "externalId": "crm", "labels": {OWNER_LABEL: "team"}}, "spec": {"adapter": {"type": "http", "http": {}}}, "state": "STATE_ACTIVE"}),
+    )]);
+    space.tools.insert(
+        "ts_1".into(),
+        vec![res(json!({"metadata": {"id": "tool_1", "externalId": "search"}, "spec": {
+            "description": "Search", "requiresApproval": false, "parameters": {},
+            "config": {"type": "http", "http": {"requestMethod": "POST", "headers": {"X-Api-Key": "k"}}}}}))],
+    );
+    let (plan, w) = one(&desired, &live);
+    assert_eq!(plan.changes.len(), 1);
+    // (A long text also says its size and digest.)
+    let names: Vec<&str> = plan.changes[0]
+        .fields
+        .iter()
+        .map(|f| f.name)
+        .filter(|n| !["lines", "content_sha256"].contains(n))
+        .collect();
+    assert_eq!(names, vec!["http.body_template"]);
+    let body = w[0].body.as_ref().unwrap();
+    assert_eq!(body["updateMask"], "spec.config.http.requestBodyTemplate");
+    assert_eq!(
+        body["spec"],
+        json!({"config": {"type": "http", "http": {"requestBodyTemplate": "{\"q\": \"{{ q }}\"}"}}})
+    );
+}
