@@ -945,3 +945,92 @@ fn an_archived_agent_is_unarchived_and_published_again() {
     assert_eq!(agents[0]["state"], "STATE_PUBLISHED");
     assert_eq!(t.plan_code(dir.path()), 0);
 }
+
+/// `types.py:2599 systemManaged`: the runtime's episodic layers are never
+/// pruned, exported or stacked; live agent pool assignments (which a
+/// manifest does not name) survive a change of the variation's tools.
+#[test]
+fn system_managed_layers_and_agent_pools_are_left_to_cadenya() {
+    let t = TestCadenya::start();
+    let dir = example();
+    assert!(t.apply(dir.path()).status.success());
+    let (layer, pool) = t.store(|s| {
+        let ws = s
+            .workspaces
+            .iter()
+            .find(|w| ext(w) == "development")
+            .unwrap()["metadata"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let layer = s
+            .seed_episodic_layer(&ws, "external_id:ask", "user-1")
+            .unwrap()
+            .1;
+        let pool = s.seed_agent_pool(&ws, "Pool", "pool").unwrap().1;
+        // The pool assigned to the default variation, as Cadenya's UI would.
+        for (k, v) in s.items.iter_mut() {
+            if k.ends_with("/variations") {
+                for r in v.iter_mut().filter(|r| ext(r) == "default") {
+                    r["spec"]["assignments"].as_array_mut().unwrap().push(
+                        json!({"type": "agentPoolId", "agentPoolId": pool["metadata"]["id"]}),
+                    );
+                }
+            }
+        }
+        (layer, pool)
+    });
+    // Prune is on: the episodic layer is not the owner's to delete, nor named.
+    assert_eq!(t.plan_code(dir.path()), 0);
+    // A tools change keeps the pool in the written set.
+    edit(
+        dir.path(),
+        "tools: [tool_set:frontend, tool:frontend/fetch-form]",
+        "tools: [tool_set:frontend]",
+    );
+    let out = t.apply(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let default = t
+        .all("/variations")
+        .into_iter()
+        .find(|v| ext(v) == "default")
+        .unwrap();
+    let tags: Vec<&str> = default["spec"]["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, vec!["agentPoolId", "toolSetId"], "{default:#}");
+    assert_eq!(
+        default["spec"]["assignments"][0]["agentPoolId"],
+        pool["metadata"]["id"]
+    );
+    let layer_id = layer["metadata"]["id"].as_str().unwrap().to_string();
+    assert!(
+        t.all("/memory_layers")
+            .iter()
+            .any(|l| l["metadata"]["id"] == layer_id.as_str()),
+        "not pruned"
+    );
+    // Export leaves it out.
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = t
+        .cmd(dir.path())
+        .args(["export", "--provider", "cadenya", "--out"])
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let memory = std::fs::read_dir(out_dir.path().join("cadenya/development/memory"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "yaml")
+        })
+        .count();
+    assert_eq!(memory, 1, "only the declared playbooks layer");
+}

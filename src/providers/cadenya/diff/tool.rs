@@ -49,7 +49,7 @@ impl Differ<'_> {
                         create_body(&tables::TOOL, &t.values, "name", &t.id, ws.owner(), &mut c);
                     match adapter {
                         Some("http") if t.values.group("http").is_some() => {
-                            body["spec"]["config"]["type"] = json!("http");
+                            resource::set_at(&mut body, "spec.config.type", json!("http"));
                         }
                         Some("http") => {
                             self.errors.push(format!(

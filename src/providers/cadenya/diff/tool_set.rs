@@ -242,7 +242,8 @@ impl Differ<'_> {
                 continue;
             }
             changed = true;
-            after[tag][k.as_str()] = v.clone();
+            // (`set_at`, not indexing: the live value may be malformed.)
+            resource::set_at(&mut after, &format!("{tag}.{k}"), v.clone());
             let path = format!("spec.adapter.{tag}.{k}");
             p.set(&path, &path, v.clone());
         }
