@@ -1,13 +1,15 @@
-//! Cadenya: 100 agents × 2 variations × 2 assignments, from empty and as a
-//! no-op, against the in-process emulator with 20 ms of latency per
-//! request; twinform (the binary, default parallelism 16) beside the
-//! strategy of Cadenya's config loader (sequential, one resource at a time,
-//! every existing resource updated on every apply), replayed here with the
-//! same client on the same emulator in the same run.
+//! Cadenya (the API of the official SDK `cadenya` 1.8.0): 100 agents × 2
+//! variations × 2 tool-set assignments, from empty and as a no-op, against
+//! the in-process emulator with 20 ms of latency per request; twinform (the
+//! binary, default parallelism 16) beside the strategy of Cadenya's config
+//! loader (`cadenya/cadenya-config-loader`: sequential, one request at a
+//! time, every existing bundle resource updated on every apply), replayed
+//! here with the same client on the same emulator in the same run.
 //!
 //! `ideal` = the longest of ceil(requests / 16) rounds and the dependency
-//! chain (list workspaces → list kinds → create agent → create variation →
-//! 2 assignments → publish = 7 rounds), × 20 ms.
+//! chain (list workspaces → list kinds → list archived ones (a declared
+//! agent is missing) → create agent → create variation (assignments
+//! inline) → `:publish` = 6 rounds), × 20 ms.
 //!
 //! `cargo bench --bench cadenya` (`TWINFORM_CADENYA_AGENTS=100`).
 
@@ -21,11 +23,16 @@ use twinform::engine::emulation::FaultConfig;
 use twinform::engine::http::{ApiKey, Client, ClientConfig, RetryPolicy};
 use twinform::engine::provider::Provider;
 use twinform::providers::cadenya::emulator::{self, Store};
+use twinform::providers::cadenya::wire::Resource;
 use twinform::providers::cadenya::{Cadenya, CadenyaApi};
 
 const LATENCY_MS: u64 = 20;
 const PARALLELISM: u64 = 16;
-const CHAIN: u64 = 7;
+const CHAIN: u64 = 6;
+const MODELS: [&str; 2] = [
+    "getting-started-key.anthropic-claude-sonnet-4-6",
+    "getting-started-key.openai-gpt-5",
+];
 
 fn write_tree(dir: &Path, agents: usize) {
     let mut docs = vec!["kind: CadenyaWorkspace\nid: default\nowner: bench\n".to_string()];
@@ -43,9 +50,10 @@ name: Agent {i}
 status: published
 selection: weighted
 variations:
-  a: {{prompt: \"You are agent {i}, variation a.\", model: anthropic/claude-sonnet-4.6, weight: 3, tools: [tool_set:search, tool_set:crm]}}
-  b: {{prompt: \"You are agent {i}, variation b.\", model: openai/gpt-5, weight: 1, tools: [tool_set:search, tool_set:crm]}}
-"
+  a: {{prompt: \"You are agent {i}, variation a.\", model: {}, tools: [tool_set:search, tool_set:crm]}}
+  b: {{prompt: \"You are agent {i}, variation b.\", model: {}, tools: [tool_set:search, tool_set:crm]}}
+",
+            MODELS[0], MODELS[1]
         ));
     }
     std::fs::write(dir.join("cadenya.yaml"), docs.join("---\n")).unwrap();
@@ -85,31 +93,93 @@ fn api(endpoint: &str) -> CadenyaApi {
     }
 }
 
-/// The loader's strategy: read everything, then one request at a time,
-/// creating what is missing and updating everything that exists.
-async fn loader(api: &CadenyaApi, agents: usize) {
-    let base = "/v1/workspaces/external_id:default";
-    let live_sets = api.list(&format!("{base}/tool_sets"), "").await.unwrap();
-    let live_agents = api.list(&format!("{base}/agents"), "").await.unwrap();
-    let mut variations = Vec::new();
-    for a in &live_agents {
-        variations.push(
-            api.list(
-                &format!("{base}/agents/{}/variations", a.id()),
-                "includeInfo=true",
-            )
-            .await
-            .unwrap(),
+/// The loader's label (`internal/config/config.go` `BundleLabel`).
+const LABEL: &str = "bundle_key=bench";
+
+async fn lists(api: &CadenyaApi, path: &str, queries: &[&str]) -> Vec<Resource> {
+    let mut out = Vec::new();
+    for q in queries {
+        out.extend(
+            api.list(path, &format!("labels={LABEL}&{q}"))
+                .await
+                .unwrap(),
         );
     }
+    out
+}
+
+/// The loader's strategy (notes §5, its `Build` and `Apply`): a snapshot of
+/// every bundle resource (each kind in every state: lists hide archived
+/// ones), a `GET external_id:` for every bundle resource missing whose
+/// parent exists, then one request at a time: one upsert per bundle
+/// resource (a create, or a PATCH of every field the file has: the loader
+/// diffs nothing), variations with their assignments inline, and
+/// `:publish` for agents not yet published.
+async fn loader(api: &CadenyaApi, agents: usize) {
+    let base = "/v1/workspaces/external_id%3Adefault";
+    let labels = json!({"bundle_key": "bench"});
+    // Snapshot.
+    let sets = lists(
+        api,
+        &format!("{base}/tool_sets"),
+        &["state=STATE_ACTIVE", "state=STATE_ARCHIVED"],
+    )
+    .await;
+    for s in &sets {
+        api.list(
+            &format!("{base}/tool_sets/{}/tools", s.id()),
+            &format!(
+                "labels={LABEL}&states=STATE_AVAILABLE&states=STATE_OMITTED&states=STATE_ARCHIVED"
+            ),
+        )
+        .await
+        .unwrap();
+    }
+    lists(api, &format!("{base}/memory_layers"), &[""]).await;
+    let live_agents = lists(
+        api,
+        &format!("{base}/agents"),
+        &[
+            "state=STATE_DRAFT",
+            "state=STATE_PUBLISHED",
+            "state=STATE_ARCHIVED",
+        ],
+    )
+    .await;
+    let mut variations = Vec::new();
+    for a in &live_agents {
+        variations.push(lists(api, &format!("{base}/agents/{}/variations", a.id()), &[""]).await);
+    }
+    lists(api, &format!("{base}/widgets"), &[""]).await;
+    // checkCreates: what the snapshot misses is looked up by externalId.
+    for t in ["search", "crm"] {
+        if !sets.iter().any(|s| s.metadata.ext() == Some(t)) {
+            api.get(&format!("{base}/tool_sets/external_id%3A{t}"))
+                .await
+                .unwrap();
+        }
+    }
+    for i in 0..agents {
+        let ext = format!("agent-{i:03}");
+        if !live_agents
+            .iter()
+            .any(|a| a.metadata.ext() == Some(ext.as_str()))
+        {
+            api.get(&format!("{base}/agents/external_id%3A{ext}"))
+                .await
+                .unwrap();
+        }
+    }
+    // Upserts, one at a time.
     let mut set_ids = Vec::new();
     for t in ["search", "crm"] {
-        let spec = json!({"adapter": {"http": {"baseUrl": format!("https://{t}.example.com")}}});
-        match live_sets.iter().find(|s| s.metadata.ext() == Some(t)) {
+        let metadata = json!({"name": t, "externalId": t, "labels": labels});
+        let spec = json!({"adapter": {"type": "http", "http": {"baseUrl": format!("https://{t}.example.com")}}});
+        match sets.iter().find(|s| s.metadata.ext() == Some(t)) {
             Some(s) => {
-                let body = json!({"metadata": {"name": t}, "spec": spec, "updateMask": "metadata.name,spec.adapter"});
+                let body = json!({"metadata": metadata, "spec": spec, "updateMask": "metadata.name,metadata.externalId,metadata.labels,spec.adapter"});
                 api.write(
-                    Method::PUT,
+                    Method::PATCH,
                     &format!("{base}/tool_sets/{}", s.id()),
                     Some(&body),
                 )
@@ -118,7 +188,7 @@ async fn loader(api: &CadenyaApi, agents: usize) {
                 set_ids.push(s.id().to_string());
             }
             None => {
-                let body = json!({"metadata": {"name": t, "externalId": t}, "spec": spec});
+                let body = json!({"metadata": metadata, "spec": spec});
                 set_ids.push(
                     api.create(&format!("{base}/tool_sets"), &body, Some(t))
                         .await
@@ -129,44 +199,45 @@ async fn loader(api: &CadenyaApi, agents: usize) {
             }
         }
     }
+    let assignments: Vec<_> = set_ids
+        .iter()
+        .map(|s| json!({"type": "toolSetId", "toolSetId": s}))
+        .collect();
     for i in 0..agents {
         let ext = format!("agent-{i:03}");
-        let spec = json!({"status": "AGENT_STATUS_DRAFT", "variationSelectionMode": "VARIATION_SELECTION_MODE_WEIGHTED"});
+        let metadata = json!({"name": format!("Agent {i}"), "externalId": ext, "labels": labels});
+        let spec = json!({"variationSelectionMode": "VARIATION_SELECTION_MODE_WEIGHTED"});
         let existing = live_agents
             .iter()
             .position(|a| a.metadata.ext() == Some(ext.as_str()));
         let agent_id = match existing {
             Some(k) => {
-                let a = &live_agents[k];
-                let body = json!({"metadata": {"name": format!("Agent {i}")}, "spec": {"variationSelectionMode": "VARIATION_SELECTION_MODE_WEIGHTED"}, "updateMask": "metadata.name,spec.variationSelectionMode"});
-                api.write(
-                    Method::PATCH,
-                    &format!("{base}/agents/{}", a.id()),
-                    Some(&body),
+                let body = json!({"metadata": metadata, "spec": spec, "updateMask": "metadata.name,metadata.externalId,metadata.labels,spec.variationSelectionMode"});
+                let id = live_agents[k].id().to_string();
+                api.write(Method::PATCH, &format!("{base}/agents/{id}"), Some(&body))
+                    .await
+                    .unwrap();
+                id
+            }
+            None => api
+                .create(
+                    &format!("{base}/agents"),
+                    &json!({"metadata": metadata, "spec": spec}),
+                    Some(&ext),
                 )
                 .await
-                .unwrap();
-                a.id().to_string()
-            }
-            None => {
-                let body = json!({"metadata": {"name": format!("Agent {i}"), "externalId": ext}, "spec": spec});
-                api.create(&format!("{base}/agents"), &body, Some(&ext))
-                    .await
-                    .unwrap()
-                    .id()
-                    .to_string()
-            }
+                .unwrap()
+                .id()
+                .to_string(),
         };
-        for (v, model, weight) in [
-            ("a", "anthropic/claude-sonnet-4.6", 3),
-            ("b", "openai/gpt-5", 1),
-        ] {
-            let spec = json!({"prompt": format!("You are agent {i}, variation {v}."), "modelConfig": {"modelId": model}, "weight": weight});
+        for (v, model) in [("a", MODELS[0]), ("b", MODELS[1])] {
+            let metadata = json!({"name": v, "externalId": v, "labels": labels});
+            let spec = json!({"systemPromptTemplate": format!("You are agent {i}, variation {v}."), "modelConfig": {"modelId": model}, "assignments": assignments});
             let live =
                 existing.and_then(|k| variations[k].iter().find(|x| x.metadata.ext() == Some(v)));
             match live {
                 Some(lv) => {
-                    let body = json!({"metadata": {"name": v}, "spec": spec, "updateMask": "metadata.name,spec.prompt,spec.modelConfig,spec.weight"});
+                    let body = json!({"metadata": metadata, "spec": spec, "updateMask": "metadata.name,metadata.externalId,metadata.labels,spec.systemPromptTemplate,spec.modelConfig,spec.assignments"});
                     api.write(
                         Method::PATCH,
                         &format!("{base}/agents/{agent_id}/variations/{}", lv.id()),
@@ -176,37 +247,21 @@ async fn loader(api: &CadenyaApi, agents: usize) {
                     .unwrap();
                 }
                 None => {
-                    let body = json!({"metadata": {"name": v, "externalId": v}, "spec": spec});
-                    let created = api
-                        .create(
-                            &format!("{base}/agents/{agent_id}/variations"),
-                            &body,
-                            Some(v),
-                        )
-                        .await
-                        .unwrap();
-                    for s in &set_ids {
-                        let path = format!(
-                            "{base}/agents/{agent_id}/variations/{}/assignments",
-                            created.id()
-                        );
-                        api.create(&path, &json!({"toolSetId": s}), None)
-                            .await
-                            .unwrap();
-                    }
+                    api.create(
+                        &format!("{base}/agents/{agent_id}/variations"),
+                        &json!({"metadata": metadata, "spec": spec}),
+                        Some(v),
+                    )
+                    .await
+                    .unwrap();
                 }
             }
         }
-        if existing.is_none() {
-            let body =
-                json!({"spec": {"status": "AGENT_STATUS_PUBLISHED"}, "updateMask": "spec.status"});
-            api.write(
-                Method::PATCH,
-                &format!("{base}/agents/{agent_id}"),
-                Some(&body),
-            )
-            .await
-            .unwrap();
+        let published = existing.is_some_and(|k| live_agents[k].state() == "STATE_PUBLISHED");
+        if !published {
+            api.action(&format!("{base}/agents/{agent_id}"), "publish")
+                .await
+                .unwrap();
         }
     }
 }
@@ -253,7 +308,9 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     write_tree(dir.path(), agents);
     let stats = &emu.shared.stats;
-    let writes_expected = 2 + agents * (1 + 2 + 4 + 1);
+    // 2 tool sets, and per agent: itself, 2 variations (their assignments
+    // inline) and `:publish`.
+    let writes_expected = 2 + agents * (1 + 2 + 1);
     let wall = run(&endpoint, dir.path(), &["apply", "--auto-approve", "."]);
     row(
         "apply from empty",
@@ -265,8 +322,10 @@ fn main() {
     );
     stats.reset();
     let wall = run(&endpoint, dir.path(), &["plan", "."]);
-    // workspaces + agents (pages of 100; a list of several pages is read
-    // until two reads agree) + tool sets + variations per agent.
+    // The formula of read.rs: workspaces + agents (pages of 100; a list of
+    // several pages is read until two reads agree) + tool sets +
+    // variations per agent (every declared agent and tool set is listed:
+    // no archived list).
     let pages = if agents <= 100 {
         1
     } else {
@@ -322,7 +381,7 @@ fn main() {
         "loader strategy",
         stats.total.load(std::sync::atomic::Ordering::Relaxed),
         stats.writes(),
-        "0 writes",
+        &format!("{} writes", 2 + agents * 3),
         started.elapsed(),
     );
     rt.block_on(emu.stop()).unwrap();

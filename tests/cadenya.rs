@@ -1,7 +1,9 @@
-//! Cadenya end to end: the binary against the Cadenya emulator (which
-//! enforces the API's rules): convergence, the read formula, minimal masked
-//! writes, assignment sets, memory stacks, publication order, ownership and
-//! adoption, prune, secrets by keyed fingerprint, faults, export round trip.
+//! Cadenya end to end: the binary against the Cadenya emulator (the API of
+//! the official SDK `cadenya` 1.8.0, which it enforces): convergence, the
+//! read formula, minimal writes at leaf masks, assignment sets, memory
+//! stacks, publication and pauses by actions, ownership and adoption,
+//! prune, secrets by keyed fingerprint, faults, export round trip, pull,
+//! and the keys the API no longer has.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -152,27 +154,35 @@ fn the_example_converges_and_a_no_op_reads_exactly_the_formula() {
     assert!(out.status.success(), "{}", text(&out));
     let agents = t.all("/agents");
     assert_eq!(agents.len(), 1);
-    assert_eq!(
-        agents[0].pointer("/spec/status"),
-        Some(&json!("AGENT_STATUS_PUBLISHED"))
-    );
+    // `state` is output only, set by `:publish` (types.py:403).
+    assert_eq!(agents[0].pointer("/state"), Some(&json!("STATE_PUBLISHED")));
     let default = t
         .all("/variations")
         .into_iter()
         .find(|v| ext(v) == "default")
         .unwrap();
+    // Inline in the spec (types.py:695), tagged (types.py:5567).
+    let assignments = default
+        .pointer("/spec/assignments")
+        .unwrap()
+        .as_array()
+        .unwrap();
+    assert_eq!(assignments.len(), 2);
+    assert!(assignments.iter().all(|a| a.get("type").is_some()));
     assert_eq!(
-        default
-            .pointer("/info/assignments")
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .len(),
-        2
+        default.pointer("/spec/memoryLayerAssignments/0/position"),
+        Some(&json!(0))
     );
     assert_eq!(
-        default.pointer("/info/memoryLayerAssignments/0/position"),
-        Some(&json!(1))
+        default.pointer("/spec/modelConfig"),
+        Some(
+            &json!({"modelId": "getting-started-key.anthropic-claude-sonnet-4-6", "temperature": 0.2, "reasoningEffort": "REASONING_EFFORT_MEDIUM"})
+        )
+    );
+    assert_eq!(
+        default.pointer("/spec/constraints/inactivityTimeout"),
+        Some(&json!("7200s")),
+        "a duration in protobuf JSON's form"
     );
     let schedule = &t.all("/schedules")[0];
     assert_eq!(
@@ -183,10 +193,12 @@ fn the_example_converges_and_a_no_op_reads_exactly_the_formula() {
 
     t.reset_stats();
     assert_eq!(t.plan_code(dir.path()), 0);
-    // workspaces + agents, tool sets, layers, secrets, models (one page
-    // each) + variations and schedules of the agent + tools of the tool set
-    // + entries of the layer and one GET for its declared entry.
-    assert_eq!(t.shared.stats.reads(), 1 + 5 + 2 + 1 + 1 + 1);
+    // The formula of read.rs: workspaces + agents, tool sets, layers,
+    // secrets, models (one page each) + archived agents and tool sets (the
+    // workspace prunes) + variations and schedules of the agent + tools and
+    // secrets of the tool set + entries of the layer and one GET for its
+    // declared entry.
+    assert_eq!(t.shared.stats.reads(), 1 + 5 + 2 + 2 + 2 + 1 + 1);
     t.reset_stats();
     let out = t.apply(dir.path());
     assert!(out.status.success(), "{}", text(&out));
@@ -220,12 +232,12 @@ fn a_changed_prompt_is_one_patch_of_that_path() {
         .find(|v| ext(v) == "concise")
         .unwrap();
     assert_eq!(
-        concise.pointer("/spec/prompt"),
+        concise.pointer("/spec/systemPromptTemplate"),
         Some(&json!("Answer in two sentences."))
     );
     assert_eq!(
         concise.pointer("/spec/modelConfig/modelId"),
-        Some(&json!("openai/gpt-5")),
+        Some(&json!("getting-started-key.openai-gpt-5")),
         "unmasked fields kept"
     );
     assert_eq!(t.plan_code(dir.path()), 0);
@@ -264,7 +276,7 @@ fn variation_prompts_and_memory_entries_render_from_templates() {
         .find(|v| ext(v) == "concise")
         .unwrap();
     assert_eq!(
-        concise.pointer("/spec/prompt"),
+        concise.pointer("/spec/systemPromptTemplate"),
         Some(&json!("Answer in 2 sentences.\nBe brief.\n"))
     );
     let refunds = std::fs::read_to_string(dir.path().join("memory/refunds.md")).unwrap();
@@ -320,8 +332,13 @@ fn assignments_are_a_set_and_removals_come_before_deletes() {
     edit(
         dir.path(),
         "tools: [tool_set:frontend, tool:frontend/fetch-form]",
-        "tools: [agent:ask]",
+        "tools: [agent:helper]",
     );
+    std::fs::write(
+        dir.path().join("helper.yaml"),
+        "kind: CadenyaAgent\nworkspace: development\nid: helper\n",
+    )
+    .unwrap();
     let text_now = std::fs::read_to_string(dir.path().join("cadenya.yaml")).unwrap();
     let start = text_now.find("kind: CadenyaToolSet").unwrap();
     let end = text_now[start..].find("---").unwrap() + start + 4;
@@ -342,13 +359,13 @@ fn assignments_are_a_set_and_removals_come_before_deletes() {
         .find(|v| ext(v) == "default")
         .unwrap();
     let rows = default
-        .pointer("/info/assignments")
+        .pointer("/spec/assignments")
         .unwrap()
         .as_array()
         .unwrap()
         .clone();
     assert_eq!(rows.len(), 1);
-    assert!(rows[0].get("subAgentId").is_some());
+    assert_eq!(rows[0]["type"], "subAgentId");
     assert_eq!(t.plan_code(dir.path()), 0);
 }
 
@@ -387,7 +404,7 @@ type: skills
         .find(|v| ext(v) == "default")
         .unwrap();
     let mut rows: Vec<(i64, String)> = default
-        .pointer("/info/memoryLayerAssignments")
+        .pointer("/spec/memoryLayerAssignments")
         .unwrap()
         .as_array()
         .unwrap()
@@ -407,8 +424,9 @@ type: skills
             .map(|l| ext(&l).to_string())
             .unwrap()
     };
+    // Consulted first = lowest position = the manifest's last (its top).
     let order: Vec<String> = rows.iter().map(|(_, id)| layer_ext(id)).collect();
-    assert_eq!(order, vec!["b", "playbooks"]);
+    assert_eq!(order, vec!["playbooks", "b"]);
     assert_eq!(t.plan_code(dir.path()), 0);
 }
 
@@ -442,7 +460,6 @@ fn a_live_resource_without_the_owners_mark_needs_adopt() {
             if k.ends_with("/tool_sets") {
                 for r in v {
                     r["metadata"]["labels"] = json!({"team": "web"});
-                    r["metadata"].as_object_mut().unwrap().remove("bundleKey");
                 }
             }
         }
@@ -476,6 +493,11 @@ fn prune_deletes_only_what_the_owner_wrote() {
         list.push(json!({"metadata": {"id": "sec_OTHER", "name": "theirs", "externalId": "theirs", "labels": {"twinform.io/owner": "web"}}, "spec": {}, "info": {}}));
         list.push(json!({"metadata": {"id": "sec_OLD", "name": "old", "externalId": "old", "labels": {"twinform.io/owner": "support-tools"}}, "spec": {}, "info": {}}));
     });
+    let plan = text(&t.run(dir.path(), &["plan", "."]));
+    assert!(
+        plan.contains("prune leaves 1 live resource in workspace `development` alone: not owned by `support-tools`: cadenya.secret[\"development/theirs\"] (owner `web`)"),
+        "{plan}"
+    );
     let out = t.apply(dir.path());
     assert!(out.status.success(), "{}", text(&out));
     let mut left: Vec<String> = t
@@ -497,13 +519,20 @@ fn secrets_are_compared_by_keyed_fingerprint_and_never_shown() {
         "value: ${CRM_TOKEN}",
     );
     edit(dir.path(), "adapter: {http: {base_url: https://api.example.com}}", "adapter: {http: {base_url: https://api.example.com, headers: {Authorization: \"Bearer ${FRONTEND_TOKEN}\"}}}");
+    edit(
+        dir.path(),
+        "${FORMS_TOKEN:-local-forms-token}",
+        "${FORMS_TOKEN}",
+    );
     let first = "crm-secret-value-0001";
     let header = "frontend-header-token-77";
+    let forms = "forms-set-secret-0099";
     let run = |args: &[&str], crm: &str, front: &str| {
         let out = t
             .cmd(dir.path())
             .env("CRM_TOKEN", crm)
             .env("FRONTEND_TOKEN", front)
+            .env("FORMS_TOKEN", forms)
             .args(args)
             .output()
             .unwrap();
@@ -552,15 +581,19 @@ fn secrets_are_compared_by_keyed_fingerprint_and_never_shown() {
         rotated_header,
     );
     assert_eq!(t.all("/workspace_secrets")[0]["spec"]["value"], second);
-    // --sync-secrets rewrites even an unchanged value.
+    // --sync-secrets rewrites even an unchanged value: the workspace
+    // secret and the tool set's.
     t.reset_stats();
     all += &run(
         &["apply", "--auto-approve", "--sync-secrets", "."],
         second,
         rotated_header,
     );
-    assert_eq!(t.shared.stats.writes(), 1);
-    for leak in [first, second, header, rotated_header, KEY] {
+    assert_eq!(t.shared.stats.writes(), 2);
+    let set_secret = &t.all("/secrets")[0];
+    assert_eq!(set_secret["spec"]["value"], forms);
+    assert!(set_secret["metadata"]["labels"]["twinform.io/value-hmac"].is_string());
+    for leak in [first, second, header, rotated_header, forms, KEY] {
         assert!(!all.contains(leak), "`{leak}` leaked:\n{all}");
     }
 }
@@ -589,6 +622,7 @@ fn faults_converge_in_three_applies_without_duplicates_or_orphans() {
         ("/schedules", 1),
         ("/tool_sets", 1),
         ("/tools", 1),
+        ("/secrets", 1),
         ("/memory_layers", 1),
         ("/entries", 1),
         ("/workspace_secrets", 1),
@@ -610,7 +644,7 @@ fn faults_converge_in_three_applies_without_duplicates_or_orphans() {
         .unwrap();
     assert_eq!(
         default
-            .pointer("/info/assignments")
+            .pointer("/spec/assignments")
             .unwrap()
             .as_array()
             .unwrap()
@@ -638,10 +672,10 @@ fn a_refused_request_names_the_field() {
     let api = CadenyaApi {
         client: Client::new(config, ApiKey::new(KEY).unwrap(), Cadenya.profile()).unwrap(),
     };
-    let body = json!({"metadata": {"name": "x", "externalId": "x"}, "spec": {"status": "AGENT_STATUS_DRAFT", "variationSelectionMode": "VARIATION_SELECTION_MODE_RANDOM", "colour": "red"}});
+    let body = json!({"metadata": {"name": "x", "externalId": "x"}, "spec": {"variationSelectionMode": "VARIATION_SELECTION_MODE_RANDOM", "colour": "red"}});
     let e =
         t.rt.block_on(api.create(
-            "/v1/workspaces/external_id:default/agents",
+            "/v1/workspaces/external_id%3Adefault/agents",
             &body,
             Some("x"),
         ))
@@ -695,6 +729,7 @@ fn export_round_trips_to_no_changes() {
     let plan = t
         .cmd(&out_dir.path().join("cadenya"))
         .env("CADENYA_SECRET_CRM_TOKEN", "crm-secret-value-0001")
+        .env("CADENYA_SECRET_FRONTEND_FORMS_TOKEN", "local-forms-token")
         .env_remove("CRM_TOKEN")
         .args(["plan", "--detailed-exitcode", "."])
         .output()
@@ -717,14 +752,14 @@ fn pull_writes_drifted_agent_variation_and_schedule_values_back() {
                     .unwrap_or_default()
                     .to_string();
                 if path.ends_with("/variations") && ext == "concise" {
-                    r["spec"]["prompt"] = json!("Answer in one short sentence.");
-                    r["spec"]["weight"] = json!(2);
+                    r["spec"]["systemPromptTemplate"] = json!("Answer in one short sentence.");
                 }
                 if path.ends_with("/variations") && ext == "default" {
                     r["spec"]["modelConfig"]["temperature"] = json!(0.5);
+                    r["spec"]["constraints"]["maxToolCalls"] = json!(30);
                 }
                 if path.ends_with("/schedules") && ext == "nightly" {
-                    r["spec"]["initialMessage"] = json!("Run the nightly report for every team");
+                    r["spec"]["firstUserMessage"] = json!("Run the nightly report for every team");
                 }
                 if path.ends_with("/agents") && ext == "ask" {
                     r["spec"]["description"] = json!("Answers product and billing questions");
@@ -749,9 +784,10 @@ fn pull_writes_drifted_agent_variation_and_schedule_values_back() {
                 1
             )
             .replacen("    temperature: 0.2\n", "    temperature: 0.5\n", 1)
+            .replacen("max_tool_calls: 20,", "max_tool_calls: 30,", 1)
             .replacen(
-                "prompt: Answer in one sentence.\n    model: openai/gpt-5\n    weight: 1",
-                "prompt: Answer in one short sentence.\n    model: openai/gpt-5\n    weight: 2",
+                "prompt: Answer in one sentence.\n",
+                "prompt: Answer in one short sentence.\n",
                 1
             )
             .replacen(
@@ -824,4 +860,177 @@ fn a_create_and_a_delete_between_two_pages_skip_no_agent() {
     ));
     let plan = t.run(dir.path(), &["plan", "--detailed-exitcode", "."]);
     assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+}
+
+/// A schedule is created active and paused right after (`:pause`,
+/// `agent_schedules.py:137`); `paused: false` resumes it; both plan empty
+/// once applied.
+#[test]
+fn a_paused_schedule_is_paused_and_resumed_by_actions() {
+    let t = TestCadenya::start();
+    let dir = example();
+    edit(
+        dir.path(),
+        "    overlap: skip\n",
+        "    overlap: skip\n    paused: true\n",
+    );
+    let out = t.apply(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(t.all("/schedules")[0]["state"], "STATE_PAUSED");
+    assert_eq!(t.plan_code(dir.path()), 0);
+    edit(dir.path(), "paused: true", "paused: false");
+    t.reset_stats();
+    let out = t.apply(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(t.shared.stats.writes(), 1, "one `:resume`");
+    assert_eq!(t.all("/schedules")[0]["state"], "STATE_ACTIVE");
+    assert_eq!(t.plan_code(dir.path()), 0);
+}
+
+/// Keys the API no longer has are validate errors that say what replaced
+/// them; the older `family/model` form is refused with the form to write.
+#[test]
+fn keys_the_api_no_longer_has_are_located_errors_that_say_why() {
+    let t = TestCadenya::start();
+    let dir = example();
+    edit(
+        dir.path(),
+        "    model: getting-started-key.openai-gpt-5\n",
+        "    model: getting-started-key.openai-gpt-5\n    weight: 2\n",
+    );
+    let out = t.run(dir.path(), &["validate", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    let shown = text(&out);
+    assert!(
+        shown.contains("`weight` is no longer part of the API"),
+        "{shown}"
+    );
+    assert!(shown.contains("feedback scores"), "{shown}");
+    edit(
+        dir.path(),
+        "    model: getting-started-key.openai-gpt-5\n    weight: 2\n",
+        "    model: openai/gpt-5\n",
+    );
+    let out = t.run(dir.path(), &["validate", "."]);
+    assert_eq!(out.status.code(), Some(1));
+    let shown = text(&out);
+    assert!(
+        shown.contains("older `family/model` form")
+            && shown.contains("getting-started-key.openai-gpt-5"),
+        "{shown}"
+    );
+}
+
+/// An archived agent that a manifest declares is unarchived (a draft),
+/// then published: the default list hides it, so it is read from the
+/// archived list (read.rs), never created twice.
+#[test]
+fn an_archived_agent_is_unarchived_and_published_again() {
+    let t = TestCadenya::start();
+    let dir = example();
+    assert!(t.apply(dir.path()).status.success());
+    t.store(|s| {
+        for (k, v) in s.items.iter_mut() {
+            if k.ends_with("/agents") {
+                for r in v {
+                    r["state"] = json!("STATE_ARCHIVED");
+                }
+            }
+        }
+    });
+    let out = t.apply(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let agents = t.all("/agents");
+    assert_eq!(agents.len(), 1);
+    assert_eq!(agents[0]["state"], "STATE_PUBLISHED");
+    assert_eq!(t.plan_code(dir.path()), 0);
+}
+
+/// `types.py:2599 systemManaged`: the runtime's episodic layers are never
+/// pruned, exported or stacked; live agent pool assignments (which a
+/// manifest does not name) survive a change of the variation's tools.
+#[test]
+fn system_managed_layers_and_agent_pools_are_left_to_cadenya() {
+    let t = TestCadenya::start();
+    let dir = example();
+    assert!(t.apply(dir.path()).status.success());
+    let (layer, pool) = t.store(|s| {
+        let ws = s
+            .workspaces
+            .iter()
+            .find(|w| ext(w) == "development")
+            .unwrap()["metadata"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let layer = s
+            .seed_episodic_layer(&ws, "external_id:ask", "user-1")
+            .unwrap()
+            .1;
+        let pool = s.seed_agent_pool(&ws, "Pool", "pool").unwrap().1;
+        // The pool assigned to the default variation, as Cadenya's UI would.
+        for (k, v) in s.items.iter_mut() {
+            if k.ends_with("/variations") {
+                for r in v.iter_mut().filter(|r| ext(r) == "default") {
+                    r["spec"]["assignments"].as_array_mut().unwrap().push(
+                        json!({"type": "agentPoolId", "agentPoolId": pool["metadata"]["id"]}),
+                    );
+                }
+            }
+        }
+        (layer, pool)
+    });
+    // Prune is on: the episodic layer is not the owner's to delete, nor named.
+    assert_eq!(t.plan_code(dir.path()), 0);
+    // A tools change keeps the pool in the written set.
+    edit(
+        dir.path(),
+        "tools: [tool_set:frontend, tool:frontend/fetch-form]",
+        "tools: [tool_set:frontend]",
+    );
+    let out = t.apply(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    let default = t
+        .all("/variations")
+        .into_iter()
+        .find(|v| ext(v) == "default")
+        .unwrap();
+    let tags: Vec<&str> = default["spec"]["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, vec!["agentPoolId", "toolSetId"], "{default:#}");
+    assert_eq!(
+        default["spec"]["assignments"][0]["agentPoolId"],
+        pool["metadata"]["id"]
+    );
+    let layer_id = layer["metadata"]["id"].as_str().unwrap().to_string();
+    assert!(
+        t.all("/memory_layers")
+            .iter()
+            .any(|l| l["metadata"]["id"] == layer_id.as_str()),
+        "not pruned"
+    );
+    // Export leaves it out.
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = t
+        .cmd(dir.path())
+        .args(["export", "--provider", "cadenya", "--out"])
+        .arg(out_dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let memory = std::fs::read_dir(out_dir.path().join("cadenya/development/memory"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "yaml")
+        })
+        .count();
+    assert_eq!(memory, 1, "only the declared playbooks layer");
 }

@@ -208,7 +208,7 @@ fn names_an_export_derives_never_collide() {
     );
     let dir = tempfile::tempdir().unwrap();
     let agent = |id: &str, var: &str, prompt: &str| {
-        format!("kind: CadenyaAgent\nworkspace: dev\nid: {id}\nvariations:\n  {var}:\n    prompt: {prompt}\n    model: anthropic/claude-sonnet-4.6\n")
+        format!("kind: CadenyaAgent\nworkspace: dev\nid: {id}\nvariations:\n  {var}:\n    prompt: {prompt}\n    model: getting-started-key.anthropic-claude-sonnet-4-6\n")
     };
     let tree = [
         "kind: CadenyaWorkspace\nid: dev\nowner: team\nmodels: [anthropic/claude-sonnet-4.6]\n"

@@ -844,6 +844,60 @@ fn plans_count_prompt_tokens_in_every_format() {
     );
 }
 
+/// Cadenya's prompts live in variations: their token counts are in the
+/// plan (create and update), exact for a model of the o200k family named
+/// as Cadenya names models (`<AI provider key>.<model>`).
+#[test]
+fn cadenya_variation_prompts_are_counted_for_their_model() {
+    let cadenya = cadenya();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let tree = "kind: CadenyaWorkspace\nid: ops\nname: Ops\n---\nkind: CadenyaAgent\nworkspace: ops\nid: reports\nname: Reports\nvariations:\n  default:\n    prompt: {file: reports.md}\n    model: getting-started-key.openai-gpt-5\n";
+    write(
+        d,
+        &[("m.yaml", tree), ("reports.md", "Summarize the reports.\n")],
+    );
+    let plan = cadenya.run(d, &["plan", "-o", "json", "."]);
+    assert_eq!(plan.code, 0, "{}", plan.err);
+    let doc = plan.json();
+    let variation = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["resource"] == "variation")
+        .unwrap_or_else(|| panic!("{doc:#}"));
+    assert_eq!(
+        variation["tokens"],
+        serde_json::json!({"after": 6, "encoding": "o200k_base", "approximate": false}),
+        "{doc:#}"
+    );
+    let apply = cadenya.run(d, &["apply", "--auto-approve", "."]);
+    assert_eq!(apply.code, 0, "{}", apply.err);
+    write(
+        d,
+        &[(
+            "reports.md",
+            "Summarize the reports in five bullet points, most urgent first.\n",
+        )],
+    );
+    let text = cadenya.run(d, &["plan", "."]);
+    assert!(text.out.contains("6 -> 14 tokens (+8)\n"), "{}", text.out);
+    write(
+        d,
+        &[(
+            "m.yaml",
+            &tree.replace("openai-gpt-5", "anthropic-claude-sonnet-4-6"),
+        )],
+    );
+    let text = cadenya.run(d, &["plan", "."]);
+    assert!(
+        text.out
+            .contains("6 -> 14 tokens (+8), approximate (o200k_base)"),
+        "{}",
+        text.out
+    );
+}
+
 #[test]
 fn policy_test_passes_and_fails_like_opa_test() {
     let dir = tempfile::tempdir().unwrap();

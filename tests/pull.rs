@@ -456,13 +456,13 @@ fn pull_of_nested_block_text_and_aliases_leaves_a_tree_that_plans_clean() {
     // an anchor and an alias.
     let text = original
         .replacen(
-            "    prompt: Answer in one sentence.\n    model: openai/gpt-5\n",
-            "    prompt: |\n      Answer in one sentence.\n    model: *model\n",
+            "    prompt: Answer in one sentence.\n    model: getting-started-key.openai-gpt-5\n",
+            "    prompt: |\n      Answer in one sentence.\n    model: *model\n    temperature: 0.5\n",
             1,
         )
         .replacen(
-            "    model: anthropic/claude-sonnet-4.6\n",
-            "    model: &model anthropic/claude-sonnet-4.6\n",
+            "    model: getting-started-key.anthropic-claude-sonnet-4-6\n",
+            "    model: &model getting-started-key.anthropic-claude-sonnet-4-6\n",
             1,
         );
     assert_ne!(text, original);
@@ -475,10 +475,10 @@ fn pull_of_nested_block_text_and_aliases_leaves_a_tree_that_plans_clean() {
         &[
             (
                 "concise",
-                "/prompt",
+                "/systemPromptTemplate",
                 "Answer in one short sentence.\nThen stop.\n".into(),
             ),
-            ("concise", "/weight", 2.into()),
+            ("concise", "/modelConfig/temperature", 0.7.into()),
         ],
     );
     let (code, out) = local(d, &["pull", "tree"]);
@@ -487,8 +487,8 @@ fn pull_of_nested_block_text_and_aliases_leaves_a_tree_that_plans_clean() {
     assert_eq!(
         pulled,
         text.replacen(
-            "    prompt: |\n      Answer in one sentence.\n    model: *model\n    weight: 1\n",
-            "    prompt: |\n      Answer in one short sentence.\n      Then stop.\n    model: *model\n    weight: 2\n",
+            "    prompt: |\n      Answer in one sentence.\n    model: *model\n    temperature: 0.5\n",
+            "    prompt: |\n      Answer in one short sentence.\n      Then stop.\n    model: *model\n    temperature: 0.7\n",
             1
         )
     );
@@ -511,12 +511,12 @@ fn pull_of_nested_block_text_and_aliases_leaves_a_tree_that_plans_clean() {
             (
                 "concise",
                 "/modelConfig/modelId",
-                "openai/gpt-5-mini".into(),
+                "getting-started-key.openai-gpt-4-1".into(),
             ),
             (
                 "default",
                 "/modelConfig/modelId",
-                "openai/gpt-5-nano".into(),
+                "getting-started-key.anthropic-claude-opus-4-6".into(),
             ),
         ],
     );

@@ -47,7 +47,8 @@ fn another(f: &Field, current: Option<&Value>) -> Value {
         )),
         Ty::Json => json!({"changed": true}),
         Ty::List { .. } => json!(["changed"]),
-        Ty::Children(_) | Ty::Removed { .. } => Value::Null,
+        Ty::Flag { on, off } => json!(if cur.as_str() == Some(on) { off } else { on }),
+        Ty::Children(_) | Ty::Group(_) | Ty::TextMap | Ty::Removed { .. } => Value::Null,
     }
 }
 

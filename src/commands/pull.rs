@@ -124,6 +124,7 @@ pub fn write_back(
                 let holds_secret = match &req.value {
                     edit::NewValue::Text(t) => secret_in(t),
                     edit::NewValue::List(l) => l.iter().any(|t| secret_in(t)),
+                    edit::NewValue::Json(j) => secret_in(&j.to_string()),
                     edit::NewValue::Bool(_) | edit::NewValue::Number(_) => false,
                 };
                 if holds_secret {

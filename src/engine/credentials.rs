@@ -546,7 +546,14 @@ fn walk(v: &Value, under_key: bool, f: &mut dyn FnMut(&str, bool)) {
         Value::String(s) if !s.is_empty() => f(s, under_key),
         Value::Object(m) => {
             let pair = pair_value_key(m);
+            // A record in a container (`secrets: [{name, value}]`): its
+            // `name` names the secret (`{{ secrets.NAME }}`); the rest of
+            // it is secret.
+            let record = under_key && m.get("name").is_some_and(Value::is_string);
             for (k, x) in m {
+                if record && k == "name" {
+                    continue;
+                }
                 let whole = is_container(k)
                     || pair.as_deref() == Some(k.as_str())
                     || (covers(k, x) && !x.is_object() && !x.is_array());
@@ -562,6 +569,21 @@ fn walk(v: &Value, under_key: bool, f: &mut dyn FnMut(&str, bool)) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A secret's name in a container of records is its name, not a
+    /// secret (Cadenya's `ToolSetSpec.secrets`, `types.py:4959`); its
+    /// value is one.
+    #[test]
+    fn a_record_in_a_container_keeps_its_name_and_hides_its_value() {
+        let found = find(
+            &json!({"spec": {"secrets": [{"name": "FORMS_TOKEN", "value": "v4lue-0001"}], "token": "t0ken-0002"}}),
+        );
+        assert!(!found.contains(&"FORMS_TOKEN".to_string()), "{found:?}");
+        assert!(found.contains(&"v4lue-0001".to_string()), "{found:?}");
+        assert!(found.contains(&"t0ken-0002".to_string()), "{found:?}");
+        let flat = find(&json!({"secrets": ["s3cret-0003"]}));
+        assert_eq!(flat, vec!["s3cret-0003".to_string()]);
+    }
 
     #[test]
     fn credential_keys_in_every_spelling() {

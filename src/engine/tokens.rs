@@ -30,8 +30,16 @@ pub fn warm_up() {
 /// `model` may carry a vendor prefix (`openai/gpt-5`).
 pub fn exact_for(model: &str) -> bool {
     let name = model.rsplit('/').next().unwrap_or(model).trim();
-    tiktoken_rs::tokenizer::get_tokenizer(name)
-        == Some(tiktoken_rs::tokenizer::Tokenizer::O200kBase)
+    let o200k = |n: &str| {
+        tiktoken_rs::tokenizer::get_tokenizer(n)
+            == Some(tiktoken_rs::tokenizer::Tokenizer::O200kBase)
+    };
+    // Cadenya names a model `<AI provider key>.<provider>-<model>`
+    // (`getting-started-key.openai-gpt-5`).
+    o200k(name)
+        || name
+            .split_once('.')
+            .is_some_and(|(_, m)| o200k(m.strip_prefix("openai-").unwrap_or(m)))
 }
 
 /// A number with thousands separators: `1,204`.
@@ -107,6 +115,27 @@ impl TokenCount {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn models_are_known_by_every_provider_s_name_for_them() {
+        for exact in [
+            "gpt-4o",
+            "openai/gpt-5",
+            "getting-started-key.openai-gpt-5",
+            "k.gpt-4.1",
+        ] {
+            assert!(exact_for(exact), "{exact}");
+        }
+        for other in [
+            "gpt-4",
+            "anthropic/claude-sonnet-4.6",
+            "getting-started-key.anthropic-claude-sonnet-4-6",
+            "",
+            ".",
+        ] {
+            assert!(!exact_for(other), "{other}");
+        }
+    }
 
     #[test]
     fn counts_are_o200k_base() {

@@ -25,6 +25,9 @@ pub enum NewValue {
     /// A number, as YAML writes it.
     Number(String),
     List(Vec<String>),
+    /// A structured value (a mapping, a list of mappings), written as a
+    /// JSON flow value (valid YAML) in place of the old one.
+    Json(serde_json::Value),
 }
 
 /// What a provider asks to write back: `value` at `path` in the document at
@@ -164,6 +167,17 @@ fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, Str
                 text: t,
             })
         }
+        (Node::Map(_) | Node::Seq(_), NewValue::Json(v))
+            if target.value.get("file").is_none() && target.value.get("template").is_none() =>
+        {
+            let end = flow_end(text, start, base + end_of(target));
+            Ok(Edit::Splice {
+                file: req.origin.file.clone(),
+                offset: start,
+                len: end - start,
+                text: v.to_string(),
+            })
+        }
         (Node::Seq(items), NewValue::List(values)) => {
             let (offset, len, t) = list(text, start, items, base, values)?;
             Ok(Edit::Splice {
@@ -254,6 +268,42 @@ fn block_header(text: &str, start: usize) -> Option<(usize, usize)> {
     ok.then_some((from + ind, from + code.len()))
 }
 
+/// Where a structured value starting at `start` ends: after `last` (its
+/// last scalar), plus the flow brackets still open at that point.
+fn flow_end(text: &str, start: usize, last: usize) -> usize {
+    let Some(body) = text.get(start..last) else {
+        return last;
+    };
+    let mut open = 0usize;
+    let mut quote: Option<char> = None;
+    for c in body.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '{' | '[') => open += 1,
+            (None, '}' | ']') => open = open.saturating_sub(1),
+            _ => {}
+        }
+    }
+    let mut end = last;
+    for (i, c) in text.get(last..).unwrap_or_default().char_indices() {
+        if open == 0 {
+            break;
+        }
+        match c {
+            '}' | ']' => {
+                open -= 1;
+                end = last + i + 1;
+            }
+            '"' | '\'' if end == last => end = last + i + 1,
+            c if c.is_whitespace() || c == ',' => {}
+            _ => break,
+        }
+    }
+    end
+}
+
 /// The replacement of the scalar at `start` (`len` bytes) by `value`, in
 /// the scalar's own style where the value allows it.
 fn scalar(text: &str, start: usize, len: usize, value: &NewValue) -> (usize, usize, String) {
@@ -261,6 +311,7 @@ fn scalar(text: &str, start: usize, len: usize, value: &NewValue) -> (usize, usi
         NewValue::Bool(b) => return (start, len, b.to_string()),
         NewValue::Number(n) => return (start, len, n.clone()),
         NewValue::List(items) => return (start, len, flow_list(items)),
+        NewValue::Json(j) => return (start, len, j.to_string()),
         NewValue::Text(v) => v,
     };
     if let Some((header, code_end)) = block_header(text, start) {
@@ -494,6 +545,7 @@ fn insert(
         NewValue::Bool(b) => b.to_string(),
         NewValue::Number(n) => n.clone(),
         NewValue::List(items) => flow_list(items),
+        NewValue::Json(j) => j.to_string(),
         NewValue::Text(v) if plain_ok(v) => v.clone(),
         NewValue::Text(v) => quoted(v),
     };
@@ -559,6 +611,7 @@ fn json(v: &NewValue) -> serde_json::Value {
         NewValue::Bool(b) => (*b).into(),
         NewValue::Number(n) => serde_json::from_str(n).unwrap_or_else(|_| n.clone().into()),
         NewValue::List(items) => items.clone().into(),
+        NewValue::Json(j) => j.clone(),
     }
 }
 
@@ -632,6 +685,11 @@ mod tests {
     use super::*;
 
     fn edit(text: &str, path: Vec<Seg>, value: NewValue) -> String {
+        edit_at(text, 0, path, value)
+    }
+
+    /// `edit` in the document that starts at byte `base`.
+    fn edit_at(text: &str, base: usize, path: Vec<Seg>, value: NewValue) -> String {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("m.yaml");
         std::fs::write(&file, text).unwrap();
@@ -640,7 +698,7 @@ mod tests {
         let req = Request {
             origin: Origin {
                 file: file.clone(),
-                base: 0,
+                base,
             },
             path,
             value,
@@ -680,6 +738,30 @@ mod tests {
         assert_eq!(out, DOC.replace("paused: false", "paused: true"));
         let out = edit(DOC, vec![key("icon")], NewValue::Text("it's".into()));
         assert_eq!(out, DOC.replace("icon: 'x''y'", "icon: 'it''s'"));
+    }
+
+    /// A structured value (a JSON Schema) is written back as a JSON flow
+    /// value in place of the old one, block or flow, nested or not.
+    #[test]
+    fn a_structured_value_is_replaced_by_a_flow_value() {
+        let v = serde_json::json!({"type": "object", "properties": {"q": {"type": "string"}}});
+        for (doc, old) in [
+            ("a: 1\ns: {\"properties\":{\"a5\":{\"type\":\"string\"}},\"type\":\"object\"}\nz: 2\n", "{\"properties\":{\"a5\":{\"type\":\"string\"}},\"type\":\"object\"}"),
+            ("a: 1\ns: {type: object, properties: {a: {type: string}}}\nz: 2\n", "{type: object, properties: {a: {type: string}}}"),
+            ("a: 1\ns:\n  type: object\n  properties:\n    a: {type: string}\nz: 2\n", "\n  type: object\n  properties:\n    a: {type: string}"),
+        ] {
+            let out = edit(doc, vec![key("s")], NewValue::Json(v.clone()));
+            // In a document after another (a base offset) too.
+            let second = format!("kind: X\n---\n{doc}");
+            let out2 = edit_at(&second, "kind: X\n---".len(), vec![key("s")], NewValue::Json(v.clone()));
+            let parsed2: serde_json::Value =
+                serde_saphyr::from_str(out2.split("---\n").nth(1).unwrap_or_default()).unwrap_or_default();
+            assert_eq!(parsed2["s"], v, "{second:?} → {out2:?}");
+            let want = doc.replacen(old, &format!("{}{v}", if old.starts_with('\n') { " " } else { "" }), 1);
+            let parsed: serde_json::Value = serde_saphyr::from_str(&out).unwrap_or_default();
+            assert_eq!(parsed["s"], v, "{doc:?} → {out:?} (wanted {want:?})");
+            assert_eq!(parsed["z"], 2, "{out:?}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::{at, from_wire, set_at, to_wire, wire_seconds, Field, Table, Ty, Val, Values};
+use super::{at, from_wire, number, set_at, to_wire, wire_seconds, Field, Table, Ty, Val, Values};
 use crate::engine::plan::textdiff::{describe_change, same_text};
 use crate::engine::plan::{Change, FieldChange, Shown};
 
@@ -51,8 +51,10 @@ pub struct Found {
 }
 
 /// Compare every field the table manages and `values` declares with `live`
-/// (a field absent from the manifest is never compared): each difference
-/// is a field of `change` and a write in `patch`.
+/// (a field absent from the manifest is never compared), its groups'
+/// fields included: each difference is a field of `change` and (unless an
+/// action changes it) a write in `patch`. Found names fields by
+/// [`Field::name`].
 pub fn diff(
     table: &Table,
     values: &Values,
@@ -62,8 +64,35 @@ pub fn diff(
 ) -> Found {
     let mut found = Found::default();
     let mut described = false;
-    for f in table.fields.iter().filter(|f| f.managed_here()) {
-        if f.nature.write_only {
+    diff_into(
+        table,
+        values,
+        live,
+        change,
+        patch,
+        &mut found,
+        &mut described,
+    );
+    found
+}
+
+fn diff_into(
+    table: &Table,
+    values: &Values,
+    live: &Value,
+    change: &mut Change,
+    patch: &mut Patch,
+    found: &mut Found,
+    described: &mut bool,
+) {
+    for f in table.fields {
+        if let Some(g) = f.group() {
+            if let Some(inner) = values.group(f.key) {
+                diff_into(g, inner, live, change, patch, found, described);
+            }
+            continue;
+        }
+        if !f.managed_here() || f.nature.write_only {
             continue;
         }
         let Some(got) = values.get(f.key) else {
@@ -74,27 +103,42 @@ pub fn diff(
         if same(f, &want, have.as_ref()) {
             continue;
         }
-        found.changed.push(f.key);
+        found.changed.push(f.name());
         if f.nature.create_only {
-            found.replace.push(f.key);
+            found.replace.push(f.name());
         }
-        show(
-            f,
-            &got.val,
-            Side::Live(have.as_ref()),
-            change,
-            &mut described,
-        );
-        patch.set(f.wire.write, f.wire.mask_path(), want);
+        show(f, &got.val, Side::Live(have.as_ref()), change, described);
+        if !f.nature.action {
+            patch.set(f.wire.write, f.wire.mask_path(), want);
+        }
     }
-    found
 }
 
-/// Every field `values` declares, at its write path in `body`, and shown on
-/// `change` (a create).
+/// Every field `values` declares (its groups' too), at its write path in
+/// `body`, and shown on `change` (a create). A field an action changes is
+/// shown, not written.
 pub fn create(table: &Table, values: &Values, change: &mut Change, body: &mut Value) {
     let mut described = false;
-    for f in table.fields.iter().filter(|f| f.managed_here()) {
+    create_into(table, values, change, body, &mut described);
+}
+
+fn create_into(
+    table: &Table,
+    values: &Values,
+    change: &mut Change,
+    body: &mut Value,
+    described: &mut bool,
+) {
+    for f in table.fields {
+        if let Some(g) = f.group() {
+            if let Some(inner) = values.group(f.key) {
+                create_into(g, inner, change, body, described);
+            }
+            continue;
+        }
+        if !f.managed_here() {
+            continue;
+        }
         let Some(got) = values.get(f.key) else {
             continue;
         };
@@ -102,14 +146,16 @@ pub fn create(table: &Table, values: &Values, change: &mut Change, body: &mut Va
         if want.is_null() {
             continue;
         }
-        set_at(body, f.wire.write, want);
+        if !f.nature.action {
+            set_at(body, f.wire.write, want);
+        }
         if f.nature.write_only {
             change
                 .fields
-                .push(FieldChange::after(f.key, Shown::secret()));
+                .push(FieldChange::after(f.name(), Shown::secret()));
             continue;
         }
-        show(f, &got.val, Side::Creating, change, &mut described);
+        show(f, &got.val, Side::Creating, change, described);
     }
 }
 
@@ -140,7 +186,7 @@ pub fn same(f: &Field, want: &Value, have: Option<&Value>) -> bool {
             (Some(a), Some(b)) => same_text(a, b),
             _ => false,
         },
-        Ty::Float { .. } | Ty::Int { .. } => match (want.as_f64(), have.as_f64()) {
+        Ty::Float { .. } | Ty::Int { .. } => match (number(want), number(have)) {
             (Some(a), Some(b)) => (a - b).abs() <= f64::EPSILON * a.abs().max(b.abs()).max(1.0),
             _ => false,
         },
@@ -195,11 +241,12 @@ fn show(f: &Field, val: &Val, side: Side, change: &mut Change, described: &mut b
         Side::Live(None) => Shown::none(),
         Side::Live(Some(h)) => shown(h),
     };
+    let name = f.name();
     if f.nature.sensitive {
         let b = before(&|_| Shown::secret());
         change
             .fields
-            .push(FieldChange::new(f.key, b, Shown::secret()));
+            .push(FieldChange::new(name, b, Shown::secret()));
         return;
     }
     match val {
@@ -207,7 +254,7 @@ fn show(f: &Field, val: &Val, side: Side, change: &mut Change, described: &mut b
             let sensitive = t.is_sensitive();
             let b = before(&|h| Shown::long_text(h.as_str().unwrap_or_default(), sensitive));
             change.fields.push(FieldChange::new(
-                f.key,
+                name,
                 b,
                 Shown::long_text(t.expose(), sensitive),
             ));
@@ -222,7 +269,7 @@ fn show(f: &Field, val: &Val, side: Side, change: &mut Change, described: &mut b
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             });
-            let mut c = FieldChange::text(f.key, live.as_deref(), t);
+            let mut c = FieldChange::text(name, live.as_deref(), t);
             c.before = match side {
                 Side::Creating => Shown::absent(),
                 Side::Live(None) => Shown::none(),
@@ -238,7 +285,23 @@ fn show(f: &Field, val: &Val, side: Side, change: &mut Change, described: &mut b
             } else {
                 Shown::manifest_literal(v)
             };
-            change.fields.push(FieldChange::new(f.key, b, after));
+            change.fields.push(FieldChange::new(name, b, after));
+        }
+        Val::Texts(m) => {
+            // Each value masked as the manifest's of that name; a live one
+            // the manifest does not name is masked whole.
+            let b = before(&|h| {
+                Shown::object(h.as_object().into_iter().flatten().map(|(k, v)| {
+                    let s = v.as_str().unwrap_or_default();
+                    let shown = match m.get(k) {
+                        Some(t) => Shown::live(s, t),
+                        None => Shown::secret(),
+                    };
+                    (k.clone(), shown)
+                }))
+            });
+            let after = Shown::object(m.iter().map(|(k, t)| (k.clone(), Shown::text(t))));
+            change.fields.push(FieldChange::new(name, b, after));
         }
     }
 }

@@ -20,11 +20,25 @@ pub struct Exported {
     pub notes: Vec<String>,
 }
 
-/// The manifest values of `live` (named `what` in notes).
+/// The manifest values of `live` (named `what` in notes); a group is one
+/// value (a mapping of its fields), written when one of its fields is.
 pub fn export(table: &Table, live: &Value, what: &str) -> Exported {
     let mut out = Exported::default();
-    for f in table.fields.iter().filter(|f| f.managed_here()) {
-        if f.nature.write_only || f.nature.sensitive {
+    for f in table.fields {
+        if let Some(g) = f.group() {
+            let inner = export(g, live, what);
+            out.notes.extend(inner.notes);
+            if !inner.values.is_empty() {
+                let m = inner
+                    .values
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
+                out.values.push((f.key, Value::Object(m)));
+            }
+            continue;
+        }
+        if !f.managed_here() || f.nature.write_only || f.nature.sensitive {
             continue;
         }
         let Some(wire) = super::at(live, f.wire.read).filter(|v| !v.is_null()) else {
@@ -36,7 +50,7 @@ pub fn export(table: &Table, live: &Value, what: &str) -> Exported {
         if crate::engine::credentials::has_any(&serde_json::json!({ f.key: wire })) {
             out.notes.push(format!(
                 "{what}: `{}` holds a credential and is not exported (left unmanaged)",
-                f.key
+                f.name()
             ));
             continue;
         }
@@ -47,8 +61,9 @@ pub fn export(table: &Table, live: &Value, what: &str) -> Exported {
     out
 }
 
-/// Every managed field of `values` that drifted live, as a request to write
-/// the live value back (or a reason to leave it: interpolated, templated).
+/// Every managed field of `values` (its groups' too) that drifted live, as
+/// a request to write the live value back (or a reason to leave it:
+/// interpolated, templated).
 pub fn pull(
     table: &Table,
     values: &Values,
@@ -57,8 +72,14 @@ pub fn pull(
     address: &str,
 ) -> Vec<Pulled> {
     let mut out = Vec::new();
-    for f in table.fields.iter().filter(|f| f.managed_here()) {
-        if f.nature.write_only || f.nature.sensitive {
+    for f in table.fields {
+        if let Some(g) = f.group() {
+            if let Some(inner) = values.group(f.key) {
+                out.extend(pull(g, inner, live, origin, address));
+            }
+            continue;
+        }
+        if !f.managed_here() || f.nature.write_only || f.nature.sensitive {
             continue;
         }
         let Some(got) = values.get(f.key) else {
@@ -79,22 +100,29 @@ pub fn pull(
             if t.is_sensitive() {
                 out.push(leave(format!(
                     "{} drifted, but it is interpolated from the environment; change it by hand",
-                    f.key
+                    f.name()
                 )));
                 continue;
             }
         }
+        if matches!(got.val, Val::Json(_)) && !got.literal {
+            out.push(leave(format!(
+                "{} drifted, but it is written with `${{var.…}}`; change it by hand",
+                f.name()
+            )));
+            continue;
+        }
         let Some(manifest) = from_wire(f, &have) else {
             out.push(leave(format!(
                 "{} drifted to a value a manifest cannot hold",
-                f.key
+                f.name()
             )));
             continue;
         };
         let Some(value) = new_value(f.ty, &manifest) else {
             out.push(leave(format!(
                 "{} drifted; a structured value is left for a person",
-                f.key
+                f.name()
             )));
             continue;
         };
@@ -103,7 +131,7 @@ pub fn pull(
             path: got.path.clone(),
             value,
             address: address.to_string(),
-            field: f.key.to_string(),
+            field: f.name().to_string(),
         }));
     }
     out
@@ -119,6 +147,7 @@ fn new_value(ty: Ty, v: &Value) -> Option<NewValue> {
                 .map(|x| x.as_str().map(str::to_string))
                 .collect::<Option<Vec<_>>>()?,
         ),
+        (Ty::Json, v @ Value::Object(_)) => NewValue::Json(v.clone()),
         _ => return None,
     })
 }

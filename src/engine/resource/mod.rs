@@ -15,8 +15,11 @@
 //! - staleness fingerprints ([`fingerprint`]).
 //!
 //! Hand-written code remains for structure a table cannot say (ordered
-//! stacks, assignment sets, webhooks); a field with [`Nature::structural`]
-//! is read and described here but compared by its provider.
+//! stacks, assignment sets, webhooks, tagged unions); a field with
+//! [`Nature::structural`] is read and described here but compared by its
+//! provider. A [`Ty::Group`] is a nested object whose fields have their own
+//! wire places (a variation's `constraints: {max_tool_calls, …}`): every
+//! derivation recurses into it, so its fields are fields like any other.
 
 pub mod diff;
 pub mod export;
@@ -71,6 +74,9 @@ pub struct Field {
     pub default: Option<&'static str>,
     /// Other names a manifest may use for it (an older or a newer name).
     pub aliases: &'static [&'static str],
+    /// Its name in plans and notes when that is not its key (a field of a
+    /// group: `constraints.max_tool_calls`).
+    pub label: Option<&'static str>,
 }
 
 impl Field {
@@ -84,7 +90,19 @@ impl Field {
             nature: Nature::NONE,
             default: None,
             aliases: &[],
+            label: None,
         }
+    }
+
+    /// Named `label` in plans (see [`Field::label`]).
+    pub const fn label(mut self, label: &'static str) -> Field {
+        self.label = Some(label);
+        self
+    }
+
+    /// Its name in plans: its label, else its key.
+    pub fn name(&self) -> &'static str {
+        self.label.unwrap_or(self.key)
     }
 
     pub const fn nature(mut self, nature: Nature) -> Field {
@@ -112,8 +130,19 @@ impl Field {
     pub fn managed_here(&self) -> bool {
         !self.nature.structural
             && !self.nature.identity
-            && !matches!(self.ty, Ty::Removed { .. } | Ty::Children(_))
+            && !matches!(
+                self.ty,
+                Ty::Removed { .. } | Ty::Children(_) | Ty::Group(_) | Ty::TextMap
+            )
             && !self.wire.read.is_empty()
+    }
+
+    /// A group the table recurses into (not one its provider reads itself).
+    pub fn group(&self) -> Option<&'static Table> {
+        match self.ty {
+            Ty::Group(t) if !self.nature.structural => Some(t),
+            _ => None,
+        }
     }
 }
 
@@ -193,6 +222,14 @@ pub struct Nature {
     pub sensitive: bool,
     /// Compared by its provider's code (structure a table cannot say).
     pub structural: bool,
+    /// A plain string that takes `${var.NAME}` (a display name), without
+    /// being an identity: compared like any field.
+    pub vars: bool,
+    /// Changed by an action (a custom method such as `:publish`), not by
+    /// the update body: compared, shown, exported and pulled here; never
+    /// in a patch or a create body. Its provider writes it when
+    /// [`diff::Found::changed`] names it.
+    pub action: bool,
 }
 
 impl Nature {
@@ -203,6 +240,8 @@ impl Nature {
         write_only: false,
         sensitive: false,
         structural: false,
+        vars: false,
+        action: false,
     };
     pub const REQUIRED: Nature = Nature {
         required: true,
@@ -224,6 +263,14 @@ impl Nature {
     pub const WRITE_ONLY: Nature = Nature {
         write_only: true,
         sensitive: true,
+        ..Nature::NONE
+    };
+    pub const VARS: Nature = Nature {
+        vars: true,
+        ..Nature::NONE
+    };
+    pub const ACTION: Nature = Nature {
+        action: true,
         ..Nature::NONE
     };
 }
@@ -260,6 +307,18 @@ pub enum Ty {
     },
     /// A map of children keyed by id, each described by a table.
     Children(&'static Table),
+    /// A nested object whose fields (their wire paths absolute) are
+    /// described by a table.
+    Group(&'static Table),
+    /// `true`/`false` in the manifest; on the wire one of two enum values
+    /// (`paused` ↔ `STATE_PAUSED`/`STATE_ACTIVE`).
+    Flag {
+        on: &'static str,
+        off: &'static str,
+    },
+    /// A map of names to texts, each taking `${VAR}` (headers, secrets):
+    /// always read for its provider, which compares it.
+    TextMap,
     /// A key the API no longer has: refused with why.
     Removed {
         why: &'static str,
@@ -274,6 +333,8 @@ pub enum Val {
     /// Anything else, in the manifest's form (enums by manifest name,
     /// durations as written).
     Json(Value),
+    /// A [`Ty::TextMap`]: names to texts.
+    Texts(BTreeMap<String, Text>),
 }
 
 /// A field's value and where it was written.
@@ -293,7 +354,7 @@ impl Got {
     pub fn val_json(&self) -> Option<&Value> {
         match &self.val {
             Val::Json(v) => Some(v),
-            Val::Text(_) => None,
+            Val::Text(_) | Val::Texts(_) => None,
         }
     }
 }
@@ -304,6 +365,8 @@ pub struct Values {
     pub fields: BTreeMap<&'static str, Got>,
     /// Children by field key: `(id, values)` in document order.
     pub children: BTreeMap<&'static str, Vec<(Spanned<String>, Values)>>,
+    /// Groups by field key (present when the manifest writes the group).
+    pub groups: BTreeMap<&'static str, Values>,
     /// The document path of this object (for `pull` of added keys).
     pub path: Vec<Seg>,
 }
@@ -317,16 +380,39 @@ impl Values {
     pub fn text(&self, key: &str) -> Option<&Text> {
         match &self.fields.get(key)?.val {
             Val::Text(t) => Some(t),
-            Val::Json(_) => None,
+            _ => None,
         }
     }
 
     /// A plain field's value (as the manifest wrote it).
     pub fn json(&self, key: &str) -> Option<&Value> {
         match &self.fields.get(key)?.val {
-            Val::Json(v) => Some(v),
-            Val::Text(_) => None,
+            Val::Json(v) => Some(v).filter(|v| !v.is_null()),
+            _ => None,
         }
+    }
+
+    /// A text map's value.
+    pub fn texts(&self, key: &str) -> Option<&BTreeMap<String, Text>> {
+        match &self.fields.get(key)?.val {
+            Val::Texts(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// A group's values, when the manifest writes it.
+    pub fn group(&self, key: &str) -> Option<&Values> {
+        self.groups.get(key)
+    }
+
+    /// The children of a map field, when the manifest writes it.
+    pub fn children(&self, key: &str) -> Option<&[(Spanned<String>, Values)]> {
+        self.children.get(key).map(Vec::as_slice)
+    }
+
+    /// A plain boolean field's value.
+    pub fn bool(&self, key: &str) -> Option<bool> {
+        self.json(key)?.as_bool()
     }
 
     /// A plain string field's value.
@@ -360,6 +446,27 @@ impl Values {
 
     pub fn remove(&mut self, key: &str) {
         self.fields.remove(key);
+    }
+
+    /// These values with `key` set to `value` when the manifest leaves it
+    /// out: a default its provider compares like a declared value (a name
+    /// that defaults to the id), at the key's place in this object (where
+    /// `pull` would add it).
+    pub fn with_default(mut self, key: &'static str, value: Value) -> Self {
+        if !self.fields.contains_key(key) {
+            let mut path = self.path.clone();
+            path.push(Seg::Key(key.to_string()));
+            self.fields.insert(
+                key,
+                Got {
+                    val: Val::Json(value),
+                    at: Location::UNKNOWN,
+                    path,
+                    literal: true,
+                },
+            );
+        }
+        self
     }
 }
 
@@ -406,7 +513,25 @@ pub fn to_wire(field: &Field, val: &Val) -> Value {
             |secs| Value::String(format!("{secs}s")),
         ),
         (Val::Json(Value::Number(n)), Ty::Duration) => Value::String(format!("{n}s")),
+        (Val::Json(Value::Bool(b)), Ty::Flag { on, off }) => {
+            Value::String(if *b { on } else { off }.to_string())
+        }
         (Val::Json(v), _) => v.clone(),
+        (Val::Texts(m), _) => Value::Object(
+            m.iter()
+                .map(|(k, t)| (k.clone(), Value::String(t.expose().to_string())))
+                .collect(),
+        ),
+    }
+}
+
+/// A number on the wire: a JSON number, or a string holding one (protobuf
+/// JSON writes 64-bit integers as strings).
+pub fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
     }
 }
 
@@ -418,6 +543,15 @@ pub fn from_wire(field: &Field, wire: &Value) -> Option<Value> {
             Value::String(values.iter().find(|(_, x)| *x == w)?.0.to_string())
         }
         Ty::Duration => Value::String(duration_text(wire_seconds(wire)?)),
+        Ty::Flag { on, off } => match wire.as_str()? {
+            w if w == on => Value::Bool(true),
+            w if w == off => Value::Bool(false),
+            _ => return None,
+        },
+        Ty::Int { .. } => match wire {
+            Value::String(s) => Value::from(s.trim().parse::<i64>().ok()?),
+            other => other.clone(),
+        },
         _ => wire.clone(),
     })
 }
@@ -464,17 +598,30 @@ pub fn duration_text(secs: u64) -> String {
 
 /// A fingerprint of what a table manages of a live resource: its managed
 /// fields' wire values (write-only ones excluded), for saved plans.
-pub fn fingerprint(table: &Table, live: &Value) -> String {
+pub fn fingerprint(table: &'static Table, live: &Value) -> String {
     let mut parts = serde_json::Map::new();
-    for f in table.fields.iter().filter(|f| f.managed_here()) {
+    for f in leaves(table) {
         if f.nature.write_only {
             continue;
         }
         if let Some(v) = at(live, f.wire.read) {
-            parts.insert(f.key.to_string(), v.clone());
+            parts.insert(f.name().to_string(), v.clone());
         }
     }
     super::sha256_hex(Value::Object(parts).to_string().as_bytes())
+}
+
+/// Every field the table manages itself, its groups' fields included.
+pub fn leaves(table: &'static Table) -> Vec<&'static Field> {
+    let mut out = Vec::new();
+    for f in table.fields {
+        if let Some(g) = f.group() {
+            out.extend(leaves(g));
+        } else if f.managed_here() {
+            out.push(f);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -75,6 +75,18 @@ pub fn read(
             }
             continue;
         }
+        if let Ty::Group(inner) = field.ty {
+            // `group: null` is the group left unwritten.
+            if !matches!(value.value, Node::Scalar(None)) {
+                match read(ctx, doc, value, inner, here) {
+                    Some(v) => {
+                        values.groups.insert(field.key, v);
+                    }
+                    None => ok = false,
+                }
+            }
+            continue;
+        }
         if matches!(value.value, Node::Scalar(None)) && !field.nature.required {
             // `key: null` is "none" for an optional field: kept as JSON null.
             values.fields.insert(
@@ -148,7 +160,7 @@ fn one(
         None
     };
     match (field.ty, &node.value) {
-        (Ty::Str, Node::Scalar(Some(s))) if field.nature.identity => {
+        (Ty::Str, Node::Scalar(Some(s))) if field.nature.identity || field.nature.vars => {
             let v = ctx.identity(doc, &Spanned::new(s.clone(), at, at))?;
             let literal = v == *s;
             Some((Val::Json(Value::String(v)), literal))
@@ -188,8 +200,35 @@ fn one(
             }
         }
         (Ty::Float { min, max }, _) => wrong(ctx, format!("a number from {min} to {max}")),
-        (Ty::Bool, Node::Typed(Typed::Bool(b))) => Some((Val::Json(Value::Bool(*b)), true)),
-        (Ty::Bool, _) => wrong(ctx, "true or false".into()),
+        (Ty::Bool | Ty::Flag { .. }, Node::Typed(Typed::Bool(b))) => {
+            Some((Val::Json(Value::Bool(*b)), true))
+        }
+        (Ty::Bool | Ty::Flag { .. }, _) => wrong(ctx, "true or false".into()),
+        (Ty::TextMap, Node::Map(entries)) => {
+            let mut out = std::collections::BTreeMap::new();
+            let mut literal = true;
+            let mut ok = true;
+            for (k, v) in entries {
+                let Node::Scalar(Some(s)) = &v.value else {
+                    ctx.error(
+                        doc,
+                        &v.referenced,
+                        format!("`{}.{}`: expected text", field.key, k.value),
+                    );
+                    ok = false;
+                    continue;
+                };
+                match ctx.text(doc, &Spanned::new(s.clone(), v.referenced, v.referenced)) {
+                    Some(t) => {
+                        literal &= !t.is_sensitive() && !s.contains("${");
+                        out.insert(k.value.clone(), t);
+                    }
+                    None => ok = false,
+                }
+            }
+            ok.then_some((Val::Texts(out), literal))
+        }
+        (Ty::TextMap, _) => wrong(ctx, "a mapping of names to texts".into()),
         (Ty::Enum(values), Node::Scalar(Some(s))) => {
             if values.iter().any(|(m, _)| m == s) {
                 return Some((Val::Json(Value::String(s.clone())), true));
@@ -245,7 +284,7 @@ fn one(
             Some((Val::Json(Value::Array(out)), true))
         }
         (Ty::List { .. }, _) => wrong(ctx, "a list".into()),
-        (Ty::Children(_) | Ty::Removed { .. }, _) => None,
+        (Ty::Children(_) | Ty::Group(_) | Ty::Removed { .. }, _) => None,
     }
 }
 

@@ -44,17 +44,21 @@ fn object(table: &'static Table, definitions: &mut Map<String, Value>) -> Value 
             Ty::Json => json!({"type": "object"}),
             Ty::List { .. } => json!({"type": "array", "items": {"type": "string"}}),
             Ty::Children(child) => {
-                if !definitions.contains_key(child.name) {
-                    // Reserve the name first: a table may (indirectly) hold itself.
-                    definitions.insert(child.name.into(), Value::Null);
-                    let def = object(child, definitions);
-                    definitions.insert(child.name.into(), def);
-                }
+                define(child, definitions);
                 json!({
                     "type": "object",
                     "additionalProperties": {"$ref": format!("#/definitions/{}", child.name)},
                 })
             }
+            Ty::Group(inner) => {
+                define(inner, definitions);
+                json!({"$ref": format!("#/definitions/{}", inner.name)})
+            }
+            Ty::Flag { .. } => json!({"type": "boolean"}),
+            Ty::TextMap => json!({
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+            }),
             Ty::Removed { why } => {
                 json!({"not": {}, "description": format!("No longer in the API: {why}")})
             }
@@ -79,6 +83,16 @@ fn object(table: &'static Table, definitions: &mut Map<String, Value>) -> Value 
         "properties": props,
         "required": required,
     })
+}
+
+/// `table`'s definition, once (its name reserved first: a table may
+/// indirectly hold itself).
+fn define(table: &'static Table, definitions: &mut Map<String, Value>) {
+    if !definitions.contains_key(table.name) {
+        definitions.insert(table.name.into(), Value::Null);
+        let def = object(table, definitions);
+        definitions.insert(table.name.into(), def);
+    }
 }
 
 /// `null` is accepted where a field is optional (`schedule: null`: none).

@@ -1,7 +1,8 @@
-//! Cadenya's endpoints (the index's version: `/v1/workspaces/{id}/...`) on
-//! [`CadenyaApi`]: cursor lists read consistently, reads by `external_id:`,
-//! and creates that are never blindly repeated (a lost answer is followed by
-//! a read of the externalId before the create is sent again).
+//! Cadenya's endpoints (the API of the official Python SDK `cadenya` 1.8.0:
+//! `/v1/workspaces/{id}/...`) on [`CadenyaApi`]: cursor lists read
+//! consistently, reads by `external_id:`, actions (`POST <resource>:<verb>`,
+//! no body), and creates that are never blindly repeated (a lost answer is
+//! followed by a read of the externalId before the create is sent again).
 
 use reqwest::Method;
 use serde_json::Value;
@@ -36,9 +37,12 @@ pub fn ws_path(id: &str) -> String {
     format!("/v1/workspaces/{}", seg(id))
 }
 
-/// Percent-encode one path segment (`external_id:x` keeps its colon).
+/// Percent-encode one path segment as the SDK does (`_core.py:144
+/// path_param`: every reserved character, `:` included, so
+/// `external_id:my agent` is `external_id%3Amy%20agent`; a raw `:` only ever
+/// introduces an action's verb).
 pub fn seg(s: &str) -> String {
-    crate::engine::http::segment(s).replace("%3A", ":")
+    crate::engine::http::segment(s)
 }
 
 /// `external_id:<x>` as a path segment.
@@ -132,6 +136,18 @@ impl CadenyaApi {
         }
     }
 
+    /// `POST <path>:<verb>` with no body (`agents.py:212 publish` and the
+    /// other custom methods; the SDK sends none). An action leads to a
+    /// state: sent again after a lost answer, it finds the resource there
+    /// and changes nothing.
+    pub async fn action(&self, path: &str, verb: &str) -> Result<()> {
+        let url = format!("{path}:{verb}");
+        self.client
+            .send(Method::POST, &url, None, Idempotency::Safe)
+            .await
+            .map(drop)
+    }
+
     /// Create at `collection` exactly once. After a lost answer, the
     /// resource is looked for under `collection/external_id:<ext>` (or in the
     /// list when the server does not take that form) before the next try.
@@ -181,5 +197,19 @@ impl CadenyaApi {
             }
             Err(e) => Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `_core.py:144 path_param` = `quote(text, safe="")`: the SDK sends
+    /// `external_id:a b/c` as `external_id%3Aa%20b%2Fc`.
+    #[test]
+    fn segments_are_encoded_as_the_sdk_encodes_them() {
+        assert_eq!(seg("external_id:a b/c"), "external_id%3Aa%20b%2Fc");
+        assert_eq!(by_ext("ask"), "external_id%3Aask");
+        assert_eq!(ws_path("ws_1"), "/v1/workspaces/ws_1");
     }
 }

@@ -1,13 +1,16 @@
-//! Cadenya (api.cadenya.com): workspace-scoped agents with weighted
-//! variations (prompt, model, tools, sub-agents, memory stack) and
-//! schedules; tool sets with tools; memory layers with entries; secrets.
+//! Cadenya (api.cadenya.com), the API of the official Python SDK `cadenya`
+//! 1.8.0: workspace-scoped agents with variations (prompt, model settings,
+//! tools, sub-agents, memory stack) and schedules; tool sets with tools and
+//! secrets; memory layers with entries; workspace secrets; models.
 //!
-//! - [`manifest`] and [`validate`] → [`model`]; [`cron`]: 7-field crons and
-//!   `every` compiled to the wire's calendars and intervals.
-//! - [`wire`]: `{metadata, spec, info}` read tolerantly; [`api`]: cursor
-//!   lists, `external_id:` reads, creates exactly once.
-//! - [`read`] (with its formula), [`diff`] (pure; masks, sets, stacks,
-//!   ordering, ownership, keyed secret fingerprints), [`ops`], [`export`].
+//! - [`tables`]: every resource's fields, declared once; [`manifest`] (the
+//!   kinds' schemas) and [`validate`] → [`model`] read by them; [`cron`]:
+//!   7-field crons and `every` compiled to the wire's calendars and intervals.
+//! - [`wire`]: `{metadata, spec, info, state}` read tolerantly; [`api`]:
+//!   cursor lists, `external_id:` reads, actions, creates exactly once.
+//! - [`read`] (with its formula), [`diff`] (pure, one file per resource:
+//!   masks, sets, stacks, actions and their order, ownership, keyed secret
+//!   fingerprints), [`ops`], [`export`], [`pull`].
 //! - `emulator`: a local Cadenya enforcing the API's rules (feature `emulator`).
 //!
 //! Cadenya publishes no rate limits: the engine's client adapts its
@@ -25,6 +28,7 @@ pub mod model;
 pub mod ops;
 pub mod pull;
 pub mod read;
+pub mod tables;
 pub mod validate;
 pub mod wire;
 
@@ -210,16 +214,39 @@ impl Provider for Cadenya {
         Some(pull::pull(desired, live, filter))
     }
 
+    /// `GET /v1/whoami` (`profiles.py:17`; `/v1/workspaces/current` is gone).
     async fn whoami(&self, api: &CadenyaApi) -> Result<String, ApiError> {
-        let ws = api.get("/v1/workspaces/current").await?;
-        Ok(match ws {
-            Some(w) => format!(
-                "a key of workspace `{}` ({})",
-                w.metadata.ext().unwrap_or(&w.metadata.name),
-                w.metadata.id
-            ),
-            None => "a key with no current workspace".into(),
-        })
+        let v: serde_json::Value = api
+            .json(
+                reqwest::Method::GET,
+                "/v1/whoami",
+                None,
+                crate::engine::http::Idempotency::Safe,
+            )
+            .await?;
+        let s = |p: &str| {
+            v.pointer(p)
+                .and_then(serde_json::Value::as_str)
+                .filter(|s| !s.is_empty())
+        };
+        let who = s("/profile/spec/name")
+            .or(s("/profile/spec/email"))
+            .or(s("/profile/metadata/id"))
+            .unwrap_or("an unnamed profile");
+        let kind = match s("/profile/spec/type") {
+            Some("PROFILE_TYPE_API_KEY") => "an API key",
+            Some("PROFILE_TYPE_USER") => "a user",
+            _ => "a profile",
+        };
+        Ok(
+            match s("/defaultWorkspace/externalId").or(s("/defaultWorkspace/name")) {
+                Some(ws) => format!(
+                    "{kind} `{who}`, default workspace `{ws}` ({})",
+                    s("/defaultWorkspace/id").unwrap_or("?")
+                ),
+                None => format!("{kind} `{who}`, no default workspace"),
+            },
+        )
     }
 
     #[cfg(feature = "emulator")]

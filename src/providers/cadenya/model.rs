@@ -1,11 +1,15 @@
-//! Cadenya's desired state, validated. `Option`: absent is unmanaged;
-//! [`Text`]: possibly sensitive (interpolated).
+//! Cadenya's desired state, validated: each document's and child's values
+//! as its table read them ([`Values`]: absent is unmanaged), plus what the
+//! structural fields resolve to (assignment references, memory stacks,
+//! schedule rules, adapters, secrets).
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::engine::manifest::edit::Origin;
 use crate::engine::manifest::Text;
+use crate::engine::resource::Values;
 
 /// Everything Cadenya documents declare.
 #[derive(Debug, Clone, Default)]
@@ -23,15 +27,21 @@ impl Desired {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// The display name a resource is created with: its `name` (or `title`),
+/// else its id.
+pub fn display_name(values: &Values, key: &str, id: &str) -> String {
+    values.str(key).unwrap_or(id).to_string()
+}
+
+#[derive(Debug, Clone)]
 pub struct WorkspaceSpec {
     pub id: String,
-    pub name: Option<String>,
-    pub description: Option<String>,
+    pub values: Values,
     pub owner: Option<String>,
     pub prune: bool,
     /// `provider/family` of every model to enable (others are disabled).
     pub models: Option<Vec<String>>,
+    pub origin: Origin,
 }
 
 /// `draft` or `published`.
@@ -41,18 +51,12 @@ pub enum Status {
     Published,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct AgentSpec {
     pub workspace: String,
     pub id: String,
-    pub name: Option<String>,
-    pub description: Option<String>,
+    pub values: Values,
     pub status: Option<Status>,
-    /// `random` or `weighted`.
-    pub selection: Option<String>,
-    pub webhook_url: Option<Text>,
-    pub input_schema: Option<Value>,
-    pub output_definition: Option<Value>,
     /// Complete when present.
     pub variations: Option<Vec<VariationSpec>>,
     /// Complete when present.
@@ -60,7 +64,7 @@ pub struct AgentSpec {
     /// `file:line`, for messages.
     pub source: String,
     /// Its document (for `pull`).
-    pub origin: crate::engine::manifest::edit::Origin,
+    pub origin: Origin,
 }
 
 /// What a variation's `tools` entry points at (externalIds).
@@ -100,18 +104,13 @@ impl ToolRef {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct VariationSpec {
     pub id: String,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub prompt: Option<Text>,
-    pub model: Option<String>,
-    pub temperature: Option<f64>,
-    pub weight: Option<u64>,
+    pub values: Values,
     /// A set.
     pub tools: Option<Vec<ToolRef>>,
-    /// Layer ids, bottom first.
+    /// Layer ids, bottom first (the last is consulted first).
     pub memory: Option<Vec<String>>,
 }
 
@@ -124,83 +123,100 @@ pub enum Rule {
     Every { text: String, seconds: u64 },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ScheduleSpec {
     pub id: String,
-    pub name: Option<String>,
+    pub values: Values,
     pub rule: Rule,
     pub timezone: String,
-    pub message: Text,
-    /// `skip` or `allow`.
-    pub overlap: Option<String>,
-    pub paused: Option<bool>,
     /// A variation's id.
     pub variation: Option<String>,
 }
+
+impl ScheduleSpec {
+    pub fn paused(&self) -> bool {
+        self.values.bool("paused") == Some(true)
+    }
+}
+
+/// Header values take `${VAR}` (then never shown).
+pub type Headers = Option<BTreeMap<String, Text>>;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Adapter {
     /// URLs take `${VAR}` like headers (a token in a URL is a credential).
     Http {
         base_url: Text,
-        headers: Option<BTreeMap<String, Text>>,
+        headers: Headers,
     },
     Mcp {
         url: Text,
-        headers: Option<BTreeMap<String, Text>>,
+        headers: Headers,
     },
     OpenApi {
         url: Text,
         base_url: Option<Text>,
-        headers: Option<BTreeMap<String, Text>>,
+        headers: Headers,
+    },
+    Bare {
+        content_timeout: Option<i64>,
     },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+impl Adapter {
+    /// Its variant's name on the wire (the union's `type` tag).
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Adapter::Http { .. } => "http",
+            Adapter::Mcp { .. } => "mcp",
+            Adapter::OpenApi { .. } => "openapi",
+            Adapter::Bare { .. } => "bare",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct ToolSetSpec {
     pub workspace: String,
     pub id: String,
-    pub name: Option<String>,
-    pub description: Option<String>,
+    pub values: Values,
     pub adapter: Option<Adapter>,
+    /// Write-only secrets by name (always sensitive); complete when present.
+    pub secrets: Option<BTreeMap<String, Text>>,
     pub tools: Option<Vec<ToolSpec>>,
+    pub origin: Origin,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ToolSpec {
     pub id: String,
-    pub name: Option<String>,
-    pub description: String,
-    pub parameters: Value,
-    /// Method and path.
-    pub http: Option<(String, Option<String>)>,
-    pub requires_approval: Option<bool>,
+    pub values: Values,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct LayerSpec {
     pub workspace: String,
     pub id: String,
-    pub name: Option<String>,
-    pub description: Option<String>,
-    /// `skills` or `episodic`.
-    pub layer_type: String,
+    pub values: Values,
     pub entries: Option<Vec<EntrySpec>>,
+    pub origin: Origin,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct EntrySpec {
     pub id: String,
+    /// `key` (default: the id).
     pub key: String,
-    pub description: Option<String>,
-    pub content: Text,
+    pub values: Values,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct SecretSpec {
     pub workspace: String,
     pub id: String,
+    pub values: Values,
     pub name: String,
     /// Always sensitive.
     pub value: Text,
+    pub origin: Origin,
 }

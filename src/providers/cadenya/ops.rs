@@ -2,6 +2,8 @@
 //! whose segments may name objects created earlier in the same apply, a
 //! body into which such ids are filled, and for creates the key the new id
 //! is remembered under and the externalId to look for after a lost answer.
+//! Actions (`:publish`, `:pause`, `:unarchive`…) are writes with an action
+//! verb: `POST <path>:<verb>`, no body.
 
 use std::collections::BTreeSet;
 
@@ -31,21 +33,46 @@ pub enum What {
     Workspace,
     Agent,
     Variation,
-    Assignment,
-    LayerAssignment,
     Schedule,
     ToolSet,
     Tool,
+    SetSecret,
     Layer,
     Entry,
     Secret,
 }
 
+/// A create, an update (`PATCH` with an `updateMask`), a delete, or an
+/// action (`POST <resource>:<verb>`, no body).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Verb {
     Create,
     Update,
     Delete,
+    /// `:publish` (agents, `agents.py:212`).
+    Publish,
+    /// `:unpublish` (agents, `agents.py:238`).
+    Unpublish,
+    /// `:unarchive` (agents `agents.py:225`, tool sets `tool_sets.py:138`).
+    Unarchive,
+    /// `:pause` (schedules, `agent_schedules.py:137`).
+    Pause,
+    /// `:resume` (schedules, `agent_schedules.py:151`).
+    Resume,
+}
+
+impl Verb {
+    /// The custom method an action calls.
+    pub fn action(self) -> Option<&'static str> {
+        Some(match self {
+            Verb::Publish => "publish",
+            Verb::Unpublish => "unpublish",
+            Verb::Unarchive => "unarchive",
+            Verb::Pause => "pause",
+            Verb::Resume => "resume",
+            Verb::Create | Verb::Update | Verb::Delete => return None,
+        })
+    }
 }
 
 /// One request.
@@ -62,7 +89,7 @@ pub struct Write {
     pub remember: Option<String>,
     /// The externalId to look for after a lost create answer.
     pub ext: Option<String>,
-    /// A 409 means what it creates is there already (an assignment).
+    /// A 409 means what it creates is there already.
     pub conflict_ok: bool,
 }
 
@@ -71,7 +98,8 @@ pub struct Write {
 pub enum Op {
     Write(Write),
     /// Enable exactly `enabled` (`provider/family`) among the workspace's
-    /// models: a list, then one status write per model that differs.
+    /// models: a list, then one `:enable` or `:disable` per model that
+    /// differs (`models.py:114-138`).
     SetModels {
         workspace: Seg,
         enabled: BTreeSet<String>,
@@ -83,36 +111,52 @@ impl Op {
         let Op::Write(w) = self else {
             return "set_models";
         };
-        const NAMES: [[&str; 3]; 11] = [
-            ["create_workspace", "update_workspace", "delete_workspace"],
-            ["create_agent", "update_agent", "delete_agent"],
-            ["create_variation", "update_variation", "delete_variation"],
-            ["add_assignment", "update_assignment", "remove_assignment"],
-            [
-                "attach_memory_layer",
-                "move_memory_layer",
-                "detach_memory_layer",
-            ],
-            ["create_schedule", "update_schedule", "delete_schedule"],
-            ["create_tool_set", "update_tool_set", "delete_tool_set"],
-            ["create_tool", "update_tool", "delete_tool"],
-            [
-                "create_memory_layer",
-                "update_memory_layer",
-                "delete_memory_layer",
-            ],
-            [
-                "create_memory_entry",
-                "update_memory_entry",
-                "delete_memory_entry",
-            ],
-            ["create_secret", "update_secret", "delete_secret"],
-        ];
-        NAMES[w.what as usize][w.verb as usize]
+        use Verb::*;
+        use What::*;
+        match (w.what, w.verb) {
+            (Agent, Publish) => "publish_agent",
+            (Agent, Unpublish) => "unpublish_agent",
+            (Agent, Unarchive) => "unarchive_agent",
+            (ToolSet, Unarchive) => "unarchive_tool_set",
+            (Schedule, Pause) => "pause_schedule",
+            (Schedule, Resume) => "resume_schedule",
+            (what, verb) => {
+                const NAMES: [[&str; 3]; 10] = [
+                    ["create_workspace", "update_workspace", "delete_workspace"],
+                    ["create_agent", "update_agent", "delete_agent"],
+                    ["create_variation", "update_variation", "delete_variation"],
+                    ["create_schedule", "update_schedule", "delete_schedule"],
+                    ["create_tool_set", "update_tool_set", "delete_tool_set"],
+                    ["create_tool", "update_tool", "delete_tool"],
+                    [
+                        "create_tool_set_secret",
+                        "update_tool_set_secret",
+                        "delete_tool_set_secret",
+                    ],
+                    [
+                        "create_memory_layer",
+                        "update_memory_layer",
+                        "delete_memory_layer",
+                    ],
+                    [
+                        "create_memory_entry",
+                        "update_memory_entry",
+                        "delete_memory_entry",
+                    ],
+                    ["create_secret", "update_secret", "delete_secret"],
+                ];
+                let v = match verb {
+                    Create => 0,
+                    Update => 1,
+                    _ => 2,
+                };
+                NAMES[what as usize][v]
+            }
+        }
     }
 }
 
-/// A model's `provider/family`.
+/// A model's `provider/family` (`types.py:2734 ModelSpec`).
 pub fn model_key(m: &wire::Resource) -> String {
     let provider = m.spec_str("/provider").unwrap_or_default();
     let family = m.spec_str("/family").unwrap_or_default();
@@ -123,9 +167,9 @@ pub fn model_key(m: &wire::Resource) -> String {
     }
 }
 
+/// A model's output-only `state` (`types.py:2654`).
 pub fn model_enabled(m: &wire::Resource) -> bool {
-    m.spec_str("/status")
-        .is_some_and(|s| wire::short(s, "MODEL_STATUS_") == "enabled")
+    m.state() == "STATE_ENABLED"
 }
 
 fn resolve(ctx: &OpContext<'_>, s: &Seg) -> Result<String, OpError> {
@@ -181,15 +225,9 @@ pub async fn execute(api: &CadenyaApi, op: &Op, ctx: &mut OpContext<'_>) -> Resu
             for m in &models {
                 let want = enabled.contains(&model_key(m));
                 if want != model_enabled(m) {
-                    let status = if want {
-                        "MODEL_STATUS_ENABLED"
-                    } else {
-                        "MODEL_STATUS_DISABLED"
-                    };
-                    let p = format!("{base}/models/{}/status", seg(m.id()));
-                    api.write(Method::PUT, &p, Some(&json!({"status": status})))
-                        .await
-                        .map_err(failed)?;
+                    let verb = if want { "enable" } else { "disable" };
+                    let p = format!("{base}/models/{}", seg(m.id()));
+                    api.action(&p, verb).await.map_err(failed)?;
                 }
             }
             Ok(())
@@ -207,6 +245,9 @@ async fn write(api: &CadenyaApi, w: &Write, ctx: &mut OpContext<'_>) -> Result<(
                 *slot = Value::String(id);
             }
         }
+    }
+    if let Some(verb) = w.verb.action() {
+        return api.action(&p, verb).await.map_err(failed);
     }
     let method =
         Method::from_bytes(w.method.as_bytes()).map_err(|e| OpError::failed(e.to_string()))?;

@@ -7,25 +7,30 @@
 //! engine's `read_cursor_list`; more while the list changes, at most 5 reads):
 //!
 //! ```text
-//! reads = pages(workspaces)                      GET /v1/workspaces
+//! reads = pages(workspaces)                           GET /v1/workspaces
 //!   for each declared workspace that exists:
-//!   + pages(agents)         when it declares an agent, or prunes
-//!   + pages(tool sets)      when it declares or references one, or prunes
-//!   + pages(memory layers)  when it declares or references one, or prunes
-//!   + pages(secrets)        when it declares one, or prunes
-//!   + pages(models)         when it declares `models`
+//!   + pages(agents)           when it declares an agent, or prunes
+//!   + pages(archived agents)  when a declared agent is not in that list,
+//!                             or it prunes (lists hide archived agents)
+//!   + pages(tool sets)        when it declares or references one, or prunes
+//!   + pages(archived tool sets)  likewise
+//!   + pages(memory layers)    when it declares or references one, or prunes
+//!   + pages(secrets)          when it declares one, or prunes
+//!   + pages(models)           when it declares `models`
 //!   + per declared agent that exists:
-//!       pages(variations, includeInfo=true)  when it declares `variations`
-//!       pages(schedules)                      when it declares `schedules`
+//!       pages(variations)     when it declares `variations`
+//!       pages(schedules)      when it declares `schedules`
 //!   + per tool set that exists and declares `tools` or is named by `tool:`:
 //!       pages(tools)
+//!   + per declared tool set that exists and declares `secrets`:
+//!       pages(its secrets)
 //!   + per declared memory layer that exists and declares `entries`:
 //!       pages(entries) + one GET per declared entry that exists (the list
-//!       omits the content)
+//!       omits the content, `MemoryEntry` vs `MemoryEntryDetail`)
 //! ```
 //!
-//! Variations are listed with `includeInfo=true` because their tool and
-//! memory assignments are only in `info`.
+//! Variations carry their assignments and memory stack in `spec` (the SDK:
+//! "Reads always populate both assignment lists"), so no `includeInfo`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -42,6 +47,7 @@ use crate::engine::http::ApiError;
 #[derive(Debug, Clone, Default)]
 pub struct Space {
     pub workspace: Resource,
+    /// The default list, and archived ones when they were read.
     pub agents: Option<Vec<Resource>>,
     pub tool_sets: Option<Vec<Resource>>,
     pub layers: Option<Vec<Resource>>,
@@ -52,6 +58,7 @@ pub struct Space {
     pub schedules: HashMap<String, Vec<Resource>>,
     /// By tool set id.
     pub tools: HashMap<String, Vec<Resource>>,
+    pub set_secrets: HashMap<String, Vec<Resource>>,
     /// By layer id; declared entries with their content.
     pub entries: HashMap<String, Vec<Resource>>,
 }
@@ -62,8 +69,10 @@ pub struct Live {
     /// By declared workspace id; absent when the workspace does not exist.
     pub spaces: BTreeMap<String, Space>,
     /// The keyed fingerprint each declared secret's value would have, by
-    /// (workspace, secret id). See `diff.rs`.
+    /// (workspace, secret id); tool-set secrets by (workspace, tool set id,
+    /// name). See `diff/secret.rs`.
     pub secret_digests: HashMap<(String, String), String>,
+    pub set_secret_digests: HashMap<(String, String, String), String>,
 }
 
 /// The live workspace a declared one is: by externalId, else by id.
@@ -80,11 +89,15 @@ pub fn by_ext_in<'a>(items: &'a [Resource], ext: &str) -> Option<&'a Resource> {
 
 /// What one workspace's manifests need read.
 struct Needs {
+    prune: bool,
     agents: bool,
     tool_sets: bool,
     layers: bool,
     secrets: bool,
     models: bool,
+    /// Declared agents and declared or referenced tool sets, by externalId.
+    agent_ids: HashSet<String>,
+    tool_set_ids: HashSet<String>,
     /// Tool sets named by `tool:` references.
     tools_of: HashSet<String>,
 }
@@ -104,20 +117,39 @@ fn needs(d: &Desired, w: &WorkspaceSpec) -> Needs {
             _ => None,
         })
         .collect();
+    let mut tool_set_ids: HashSet<String> = refs()
+        .filter_map(|r| match r {
+            ToolRef::Tool(s, _) | ToolRef::ToolSet(s) => Some(s.clone()),
+            ToolRef::Agent(_) => None,
+        })
+        .collect();
+    tool_set_ids.extend(
+        d.tool_sets
+            .iter()
+            .filter(|t| here(&t.workspace))
+            .map(|t| t.id.clone()),
+    );
     let memory_refs = d
         .agents
         .iter()
         .filter(|a| here(&a.workspace))
         .flat_map(|a| a.variations.iter().flatten())
         .any(|v| v.memory.as_ref().is_some_and(|m| !m.is_empty()));
+    let agent_ids: HashSet<String> = d
+        .agents
+        .iter()
+        .filter(|a| here(&a.workspace))
+        .map(|a| a.id.clone())
+        .collect();
     Needs {
-        agents: w.prune || d.agents.iter().any(|a| here(&a.workspace)),
-        tool_sets: w.prune
-            || d.tool_sets.iter().any(|t| here(&t.workspace))
-            || refs().any(|r| !matches!(r, ToolRef::Agent(_))),
+        prune: w.prune,
+        agents: w.prune || !agent_ids.is_empty(),
+        tool_sets: w.prune || !tool_set_ids.is_empty(),
         layers: w.prune || memory_refs || d.layers.iter().any(|l| here(&l.workspace)),
         secrets: w.prune || d.secrets.iter().any(|s| here(&s.workspace)),
         models: w.models.is_some(),
+        agent_ids,
+        tool_set_ids,
         tools_of,
     }
 }
@@ -133,6 +165,31 @@ async fn maybe(
     } else {
         Ok(None)
     }
+}
+
+/// A kind whose default list hides archived resources (agents, tool sets:
+/// the loader's "The default list filters hide archived resources"): its
+/// archived ones are read too when a declared one is missing, or on prune.
+async fn with_archived(
+    api: &CadenyaApi,
+    on: bool,
+    path: String,
+    declared: &HashSet<String>,
+    prune: bool,
+) -> Result<Option<Vec<Resource>>, ApiError> {
+    let Some(mut listed) = maybe(api, on, path.clone(), "").await? else {
+        return Ok(None);
+    };
+    let missing = declared.iter().any(|x| by_ext_in(&listed, x).is_none());
+    if prune || missing {
+        let archived = api.list(&path, "state=STATE_ARCHIVED").await?;
+        for a in archived {
+            if !listed.iter().any(|l| l.id() == a.id()) {
+                listed.push(a);
+            }
+        }
+    }
+    Ok(Some(listed))
 }
 
 /// Read what `desired` manages.
@@ -157,10 +214,18 @@ pub async fn read(
             api.keyed_digest(&[&s.workspace, &s.id, s.value.expose()]),
         );
     }
+    for t in &desired.tool_sets {
+        for (name, value) in t.secrets.iter().flatten() {
+            live.set_secret_digests.insert(
+                (t.workspace.clone(), t.id.clone(), name.clone()),
+                api.keyed_digest(&[&t.workspace, &t.id, name, value.expose()]),
+            );
+        }
+    }
     Ok(live)
 }
 
-/// A layer's entries at `path` that `keep` selects, each read in full (the
+/// A layer's entries at `path`, those `keep` selects read in full (the
 /// list omits content), `limit` requests at a time. The list and the GETs
 /// take their permits one by one: a task holding one while waiting for
 /// another would deadlock at parallelism 1.
@@ -175,14 +240,23 @@ pub async fn entries(
         api.list(path, "").await?
     };
     let mut full = JoinSet::new();
-    for e in listed.into_iter().filter(|e| keep(e)) {
-        let (api, url, limit) = (api.clone(), format!("{path}/{}", e.id()), limit.clone());
+    let mut out = Vec::new();
+    for e in listed {
+        if !keep(&e) {
+            // Listed only: enough to delete it, or to name it.
+            out.push(e);
+            continue;
+        }
+        let (api, url, limit) = (
+            api.clone(),
+            format!("{path}/{}", super::api::seg(e.id())),
+            limit.clone(),
+        );
         full.spawn(async move {
             let _permit = limit.acquire_owned().await;
             Ok::<_, ApiError>(api.get(&url).await?.unwrap_or(e))
         });
     }
-    let mut out = Vec::new();
     while let Some(r) = full.join_next().await {
         out.push(r.map_err(|e| ApiError::Task(e.to_string()))??);
     }
@@ -193,8 +267,11 @@ enum Child {
     Variations(String, Vec<Resource>),
     Schedules(String, Vec<Resource>),
     Tools(String, Vec<Resource>),
+    SetSecrets(String, Vec<Resource>),
     Entries(String, Vec<Resource>),
 }
+
+type Task = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Child, ApiError>> + Send>>;
 
 async fn read_space(
     api: &CadenyaApi,
@@ -206,72 +283,76 @@ async fn read_space(
     let n = needs(desired, spec);
     let base = ws_path(workspace.id());
     let (agents, tool_sets, layers, secrets, models) = tokio::try_join!(
-        maybe(api, n.agents, format!("{base}/agents"), ""),
-        maybe(api, n.tool_sets, format!("{base}/tool_sets"), ""),
+        with_archived(
+            api,
+            n.agents,
+            format!("{base}/agents"),
+            &n.agent_ids,
+            n.prune
+        ),
+        with_archived(
+            api,
+            n.tool_sets,
+            format!("{base}/tool_sets"),
+            &n.tool_set_ids,
+            n.prune
+        ),
         maybe(api, n.layers, format!("{base}/memory_layers"), ""),
         maybe(api, n.secrets, format!("{base}/workspace_secrets"), ""),
         maybe(api, n.models, format!("{base}/models"), ""),
     )?;
     let mut tasks: JoinSet<Result<Child, ApiError>> = JoinSet::new();
-    let spawn = |tasks: &mut JoinSet<Result<Child, ApiError>>,
-                 fut: std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Child, ApiError>> + Send>,
-    >| {
+    let spawn = |tasks: &mut JoinSet<Result<Child, ApiError>>, fut: Task| {
         let limit = limit.clone();
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await;
             fut.await
         });
     };
+    let list = |path: String, make: fn(String, Vec<Resource>) -> Child, id: String| -> Task {
+        let api = api.clone();
+        Box::pin(async move { Ok(make(id, api.list(&path, "").await?)) })
+    };
     for a in desired.agents.iter().filter(|a| a.workspace == spec.id) {
         let Some(found) = agents.as_deref().and_then(|all| by_ext_in(all, &a.id)) else {
             continue;
         };
-        let path = format!("{base}/agents/{}", found.id());
+        let path = format!("{base}/agents/{}", super::api::seg(found.id()));
         if a.variations.is_some() {
-            let (api, id, path) = (api.clone(), found.id().to_string(), path.clone());
-            spawn(
-                &mut tasks,
-                Box::pin(async move {
-                    Ok(Child::Variations(
-                        id,
-                        api.list(&format!("{path}/variations"), "includeInfo=true")
-                            .await?,
-                    ))
-                }),
+            let t = list(
+                format!("{path}/variations"),
+                Child::Variations,
+                found.id().into(),
             );
+            spawn(&mut tasks, t);
         }
         if a.schedules.is_some() {
-            let (api, id) = (api.clone(), found.id().to_string());
-            spawn(
-                &mut tasks,
-                Box::pin(async move {
-                    Ok(Child::Schedules(
-                        id,
-                        api.list(&format!("{path}/schedules"), "").await?,
-                    ))
-                }),
+            let t = list(
+                format!("{path}/schedules"),
+                Child::Schedules,
+                found.id().into(),
             );
+            spawn(&mut tasks, t);
         }
     }
     let mut tool_sets_needing_tools: HashSet<String> = n.tools_of.clone();
-    for t in desired
-        .tool_sets
-        .iter()
-        .filter(|t| t.workspace == spec.id && t.tools.is_some())
-    {
-        tool_sets_needing_tools.insert(t.id.clone());
+    for t in desired.tool_sets.iter().filter(|t| t.workspace == spec.id) {
+        if t.tools.is_some() {
+            tool_sets_needing_tools.insert(t.id.clone());
+        }
+        if t.secrets.is_some() {
+            if let Some(found) = tool_sets.as_deref().and_then(|all| by_ext_in(all, &t.id)) {
+                let path = format!("{base}/tool_sets/{}/secrets", super::api::seg(found.id()));
+                spawn(&mut tasks, list(path, Child::SetSecrets, found.id().into()));
+            }
+        }
     }
     for ext in tool_sets_needing_tools {
         let Some(found) = tool_sets.as_deref().and_then(|all| by_ext_in(all, &ext)) else {
             continue;
         };
-        let (api, id) = (api.clone(), found.id().to_string());
-        let path = format!("{base}/tool_sets/{id}/tools");
-        spawn(
-            &mut tasks,
-            Box::pin(async move { Ok(Child::Tools(id, api.list(&path, "").await?)) }),
-        );
+        let path = format!("{base}/tool_sets/{}/tools", super::api::seg(found.id()));
+        spawn(&mut tasks, list(path, Child::Tools, found.id().into()));
     }
     for l in desired.layers.iter().filter(|l| l.workspace == spec.id) {
         let (Some(declared_entries), Some(found)) = (
@@ -282,7 +363,7 @@ async fn read_space(
         };
         let declared: HashSet<String> = declared_entries.iter().map(|e| e.id.clone()).collect();
         let (api, id, limit) = (api.clone(), found.id().to_string(), limit.clone());
-        let path = format!("{base}/memory_layers/{id}/entries");
+        let path = format!("{base}/memory_layers/{}/entries", super::api::seg(&id));
         // Not through `spawn`, whose permit would be held meanwhile.
         tasks.spawn(async move {
             let keep = |e: &Resource| e.metadata.ext().is_some_and(|x| declared.contains(x));
@@ -311,6 +392,9 @@ async fn read_space(
             }
             Child::Tools(id, v) => {
                 space.tools.insert(id, v);
+            }
+            Child::SetSecrets(id, v) => {
+                space.set_secrets.insert(id, v);
             }
             Child::Entries(id, v) => {
                 space.entries.insert(id, v);

@@ -1,20 +1,22 @@
 //! Cadenya's rules for its documents, producing the [`Desired`] model.
-//! References (`tool_set:`, `tool:`, `agent:`, memory layers, a schedule's
-//! variation) are checked here against what the manifests declare; one that
-//! is not declared may exist live (a warning; the plan decides).
+//! Every document is read by its table (`tables.rs`): types, ranges,
+//! removed keys and unknown fields at any depth are reported there. What
+//! is checked here is what a table cannot say: references (`tool_set:`,
+//! `tool:`, `agent:`, memory layers, a schedule's variation) against what
+//! the manifests declare (one that is not declared may exist live: a
+//! warning; the plan decides), ids Cadenya takes, model references, crons,
+//! adapters and the write-only values.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde_saphyr::Spanned;
+use serde_saphyr::{Location, Spanned};
 
 use super::cron;
-use super::manifest::{
-    AdapterDoc, AgentDoc, Headers, MemoryLayerDoc, ScheduleDoc, SecretDoc, ToolSetDoc,
-    VariationDoc, WorkspaceDoc,
-};
 use super::model::*;
+use super::tables;
 use crate::engine::manifest::diagnostic::did_you_mean;
 use crate::engine::manifest::{Document, LoadContext, Text};
+use crate::engine::resource::{self, parse_duration, Table, Values};
 
 /// At most this many memory layers in a variation's stack.
 pub const MAX_LAYERS: usize = 10;
@@ -29,116 +31,113 @@ struct Declared {
     layers: HashSet<(String, String)>,
 }
 
+/// A document read by its table.
+struct Read<'d> {
+    doc: &'d Document,
+    values: Values,
+}
+
+impl Read<'_> {
+    fn id(&self) -> String {
+        self.values.str("id").unwrap_or_default().to_string()
+    }
+
+    fn workspace(&self) -> String {
+        self.values.str("workspace").unwrap_or_default().to_string()
+    }
+
+    fn at(&self, key: &str) -> Location {
+        self.values.get(key).map_or(Location::UNKNOWN, |g| g.at)
+    }
+
+    fn spanned(&self, key: &str) -> Spanned<String> {
+        let at = self.at(key);
+        Spanned::new(self.values.str(key).unwrap_or_default().to_string(), at, at)
+    }
+}
+
+fn read_all<'d>(
+    ctx: &mut LoadContext,
+    docs: &'d [Document],
+    kind: &str,
+    table: &'static Table,
+) -> Vec<Read<'d>> {
+    docs.iter()
+        .filter(|d| d.kind.value == kind)
+        .filter_map(|d| {
+            let values = resource::read(ctx, d, &d.node.clone(), table, Vec::new())?;
+            Some(Read { doc: d, values })
+        })
+        .collect()
+}
+
 /// Parse and check every Cadenya document.
 pub fn load(docs: &[Document], ctx: &mut LoadContext) -> Desired {
-    let mut workspaces: Vec<(&Document, WorkspaceDoc)> = Vec::new();
-    let mut agents: Vec<(&Document, AgentDoc)> = Vec::new();
-    let mut tool_sets: Vec<(&Document, ToolSetDoc)> = Vec::new();
-    let mut layers: Vec<(&Document, MemoryLayerDoc)> = Vec::new();
-    let mut secrets: Vec<(&Document, SecretDoc)> = Vec::new();
-    for d in docs {
-        match d.kind.value.as_str() {
-            "CadenyaWorkspace" => workspaces.extend(ctx.parse(d).map(|x| (d, x))),
-            "CadenyaAgent" => agents.extend(ctx.parse(d).map(|x| (d, x))),
-            "CadenyaToolSet" => tool_sets.extend(ctx.parse(d).map(|x| (d, x))),
-            "CadenyaMemoryLayer" => layers.extend(ctx.parse(d).map(|x| (d, x))),
-            _ => secrets.extend(ctx.parse(d).map(|x| (d, x))),
-        }
-    }
+    let workspaces = read_all(ctx, docs, "CadenyaWorkspace", &tables::WORKSPACE);
+    let agents = read_all(ctx, docs, "CadenyaAgent", &tables::AGENT);
+    let tool_sets = read_all(ctx, docs, "CadenyaToolSet", &tables::TOOL_SET);
+    let layers = read_all(ctx, docs, "CadenyaMemoryLayer", &tables::LAYER);
+    let secrets = read_all(ctx, docs, "CadenyaSecret", &tables::SECRET);
     let mut declared = Declared {
-        workspaces: workspaces.iter().map(|(_, w)| w.id.value.clone()).collect(),
+        workspaces: workspaces.iter().map(Read::id).collect(),
         ..Declared::default()
     };
-    for (_, a) in &agents {
-        declared
-            .agents
-            .insert((a.workspace.value.clone(), a.id.value.clone()));
+    for a in &agents {
+        declared.agents.insert((a.workspace(), a.id()));
     }
-    for (_, t) in &tool_sets {
-        let tools = t.tools.as_ref().map(|m| m.value.keys().cloned().collect());
-        declared
-            .tool_sets
-            .insert((t.workspace.value.clone(), t.id.value.clone()), tools);
+    for t in &tool_sets {
+        let tools = t
+            .values
+            .children("tools")
+            .map(|c| c.iter().map(|(id, _)| id.value.clone()).collect());
+        declared.tool_sets.insert((t.workspace(), t.id()), tools);
     }
-    for (_, l) in &layers {
-        declared
-            .layers
-            .insert((l.workspace.value.clone(), l.id.value.clone()));
+    for l in &layers {
+        declared.layers.insert((l.workspace(), l.id()));
     }
     let mut desired = Desired::default();
-    unique(
-        ctx,
-        workspaces.iter().map(|(d, w)| (*d, String::new(), &w.id)),
-        "workspace",
-    );
+    for (list, what) in [
+        (&workspaces, "workspace"),
+        (&agents, "agent"),
+        (&tool_sets, "tool set"),
+        (&layers, "memory layer"),
+        (&secrets, "secret"),
+    ] {
+        unique(ctx, list, what);
+    }
     desired.workspaces = workspaces
         .iter()
-        .filter_map(|(d, w)| workspace(ctx, d, w))
+        .filter_map(|w| workspace(ctx, w))
         .collect();
-    unique(
-        ctx,
-        agents
-            .iter()
-            .map(|(d, a)| (*d, a.workspace.value.clone(), &a.id)),
-        "agent",
-    );
     desired.agents = agents
         .iter()
-        .filter_map(|(d, a)| agent(ctx, d, a, &declared))
+        .filter_map(|a| agent(ctx, a, &declared))
         .collect();
-    unique(
-        ctx,
-        tool_sets
-            .iter()
-            .map(|(d, t)| (*d, t.workspace.value.clone(), &t.id)),
-        "tool set",
-    );
     desired.tool_sets = tool_sets
         .iter()
-        .filter_map(|(d, t)| tool_set(ctx, d, t, &declared))
+        .filter_map(|t| tool_set(ctx, t, &declared))
         .collect();
-    unique(
-        ctx,
-        layers
-            .iter()
-            .map(|(d, l)| (*d, l.workspace.value.clone(), &l.id)),
-        "memory layer",
-    );
     desired.layers = layers
         .iter()
-        .filter_map(|(d, l)| layer(ctx, d, l, &declared))
+        .filter_map(|l| layer(ctx, l, &declared))
         .collect();
-    unique(
-        ctx,
-        secrets
-            .iter()
-            .map(|(d, s)| (*d, s.workspace.value.clone(), &s.id)),
-        "secret",
-    );
     desired.secrets = secrets
         .iter()
-        .filter_map(|(d, s)| secret(ctx, d, s, &declared))
+        .filter_map(|s| secret(ctx, s, &declared))
         .collect();
     desired
 }
 
 /// Report an id declared twice in one workspace.
-fn unique<'a>(
-    ctx: &mut LoadContext,
-    ids: impl Iterator<Item = (&'a Document, String, &'a Spanned<String>)>,
-    what: &str,
-) {
+fn unique(ctx: &mut LoadContext, docs: &[Read], what: &str) {
     let mut seen: HashMap<(String, String), String> = HashMap::new();
-    for (d, ws, id) in ids {
-        let key = (ws, id.value.clone());
-        let here = ctx.location(d, &id.referenced);
+    for r in docs {
+        let key = (r.workspace(), r.id());
+        let at = r.at("id");
+        let here = ctx.location(r.doc, &at);
         if let Some(first) = seen.get(&key) {
-            ctx.error(
-                d,
-                &id.referenced,
-                format!("{what} `{}` is declared twice", id.value),
-            )
-            .set_help(format!("first declared at {first}"));
+            ctx.error(r.doc, &at, format!("{what} `{}` is declared twice", key.1))
+                .set_help(format!("first declared at {first}"));
         } else {
             seen.insert(key, here);
         }
@@ -155,220 +154,181 @@ pub fn valid_id(v: &str) -> bool {
 }
 
 /// An id as Cadenya takes it in `external_id:<x>` paths.
-fn check_id(ctx: &mut LoadContext, d: &Document, id: &Spanned<String>, what: &str) -> bool {
-    let v = &id.value;
-    let ok = valid_id(v);
+fn check_id(ctx: &mut LoadContext, d: &Document, id: &str, at: &Location, what: &str) -> bool {
+    let ok = valid_id(id);
     if !ok {
-        ctx.error(
-            d,
-            &id.referenced,
-            format!("{what} id `{v}` is not one Cadenya takes"),
-        )
-        .set_help("letters, digits, `-`, `_` and `.`, at most 128");
+        ctx.error(d, at, format!("{what} id `{id}` is not one Cadenya takes"))
+            .set_help("letters, digits, `-`, `_` and `.`, at most 128");
     }
     ok
 }
 
-fn one_of(
-    ctx: &mut LoadContext,
-    d: &Document,
-    v: &Spanned<String>,
-    allowed: &[&str],
-    what: &str,
-) -> bool {
-    if allowed.contains(&v.value.as_str()) {
-        return true;
-    }
-    let help = match did_you_mean(&v.value, allowed) {
-        Some(s) => format!("did you mean `{s}`?"),
-        None => format!("{what} is one of {}", allowed.join(", ")),
-    };
-    ctx.error(d, &v.referenced, format!("unknown {what} `{}`", v.value))
-        .set_help(help);
-    false
+/// Whether `v` is a label value (TS `ResourceMetadata.labels`: 0-63
+/// alphanumerics with `-`, `_`, `.` between).
+pub fn label_value(v: &str) -> bool {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    !v.is_empty()
+        && v.len() <= 63
+        && v.chars().all(ok_char)
+        && v.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && v.ends_with(|c: char| c.is_ascii_alphanumeric())
 }
 
 /// The workspace a document names must be declared.
-fn known_workspace(
-    ctx: &mut LoadContext,
-    d: &Document,
-    ws: &Spanned<String>,
-    declared: &Declared,
-) -> bool {
-    if declared.workspaces.contains(&ws.value) {
+fn known_workspace(ctx: &mut LoadContext, r: &Read, declared: &Declared) -> bool {
+    let ws = r.workspace();
+    if declared.workspaces.contains(&ws) {
         return true;
     }
     let names: Vec<&str> = declared.workspaces.iter().map(String::as_str).collect();
-    let help = match did_you_mean(&ws.value, &names) {
+    let help = match did_you_mean(&ws, &names) {
         Some(s) => format!("did you mean `{s}`?"),
         None => "declare it with `kind: CadenyaWorkspace`".into(),
     };
     ctx.error(
-        d,
-        &ws.referenced,
-        format!("workspace `{}` is not declared", ws.value),
+        r.doc,
+        &r.at("workspace"),
+        format!("workspace `{ws}` is not declared"),
     )
     .set_help(help);
     false
 }
 
-fn text_opt(s: &Option<Spanned<String>>) -> Option<String> {
-    s.as_ref().map(|x| x.value.clone())
-}
-
-fn workspace(ctx: &mut LoadContext, d: &Document, w: &WorkspaceDoc) -> Option<WorkspaceSpec> {
-    let mut ok = check_id(ctx, d, &w.id, "workspace");
-    if let Some(o) = &w.owner {
-        let v = &o.value;
-        if v.is_empty()
-            || v.len() > 63
-            || !v
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            ctx.error(
-                d,
-                &o.referenced,
-                format!("owner `{v}` is not a label value"),
-            )
-            .set_help("1 to 63 letters, digits, `-`, `_` or `.`");
+fn workspace(ctx: &mut LoadContext, r: &Read) -> Option<WorkspaceSpec> {
+    let d = r.doc;
+    let v = &r.values;
+    let mut ok = check_id(ctx, d, &r.id(), &r.at("id"), "workspace");
+    let owner = v.str("owner").map(str::to_string);
+    if let Some(o) = &owner {
+        if !label_value(o) {
+            ctx.error(d, &r.at("owner"), format!("owner `{o}` is not a label value"))
+                .set_help("1 to 63 letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit");
             ok = false;
         }
     }
-    if w.prune && w.owner.is_none() {
+    let prune = v.bool("prune") == Some(true);
+    if prune && owner.is_none() {
         ctx.document_error(d, "`prune: true` needs an `owner`")
             .set_help("prune deletes only what carries the owner's mark; without one it would have nothing to go by");
         ok = false;
     }
-    let models = w.models.as_ref().map(|list| {
-        let mut seen = Vec::new();
-        for m in &list.value {
-            if !m.value.contains('/') {
-                ctx.error(
-                    d,
-                    &m.referenced,
-                    format!("model `{}` is not `provider/family`", m.value),
-                );
+    let models = v.json("models").and_then(|m| m.as_array()).map(|list| {
+        let mut seen: Vec<String> = Vec::new();
+        let at = r.at("models");
+        for m in list.iter().filter_map(|m| m.as_str()) {
+            if !m.contains('/') {
+                ctx.error(d, &at, format!("model `{m}` is not `provider/family`"))
+                    .set_help(
+                        "as the workspace's models list them, e.g. `anthropic/claude-sonnet-4.6`",
+                    );
                 ok = false;
             }
-            if seen.contains(&m.value) {
-                ctx.error(
-                    d,
-                    &m.referenced,
-                    format!("model `{}` is listed twice", m.value),
-                );
+            if seen.iter().any(|s| s == m) {
+                ctx.error(d, &at, format!("model `{m}` is listed twice"));
                 ok = false;
             }
-            seen.push(m.value.clone());
+            seen.push(m.to_string());
         }
         seen
     });
     ok.then(|| WorkspaceSpec {
-        id: w.id.value.clone(),
-        name: text_opt(&w.name),
-        description: text_opt(&w.description),
-        owner: text_opt(&w.owner),
-        prune: w.prune,
+        id: r.id(),
+        values: v.clone(),
+        owner,
+        prune,
         models,
+        origin: ctx.origin(d),
     })
 }
 
-fn agent(
-    ctx: &mut LoadContext,
-    d: &Document,
-    a: &AgentDoc,
-    declared: &Declared,
-) -> Option<AgentSpec> {
-    let mut ok = known_workspace(ctx, d, &a.workspace, declared) & check_id(ctx, d, &a.id, "agent");
-    let status = match &a.status {
-        Some(s) if one_of(ctx, d, s, &["draft", "published"], "status") => {
-            Some(if s.value == "draft" {
-                Status::Draft
-            } else {
-                Status::Published
-            })
-        }
-        Some(_) => {
-            ok = false;
-            None
-        }
-        None => None,
-    };
-    if let Some(s) = &a.selection {
-        ok &= one_of(ctx, d, s, &["random", "weighted"], "selection");
+/// A variation's model reference as the API takes it: `<AI provider key
+/// externalId>.<model externalId>` or a canonical `model_…` id (SDK
+/// `types.py:758 ModelConfig.modelId`; the loader's `modelReferenceKey`).
+pub fn check_model(m: &str) -> Result<(), (String, String)> {
+    if m.starts_with("model_") && m.len() > 6 {
+        return Ok(());
     }
-    let webhook_url = match &a.webhook_url {
-        Some(u) => {
-            let t = ctx.text(d, u);
-            if let Some(t) = &t {
-                let parsed = url::Url::parse(t.expose());
-                if !matches!(parsed.as_ref().map(|u| u.scheme()), Ok("https" | "http")) {
-                    ctx.error(
-                        d,
-                        &u.referenced,
-                        format!("webhook_url `{}` is not an http(s) URL", t.shown()),
-                    );
-                    ok = false;
-                }
-            }
-            ok &= t.is_some();
-            t
-        }
-        None => None,
-    };
-    if let Some(o) = a
-        .output_definition
-        .as_ref()
-        .filter(|o| !o.value.is_object())
-    {
-        ctx.error(d, &o.referenced, "`output_definition` must be a map");
-        ok = false;
+    let key = m.split_once('.').filter(|(k, rest)| {
+        !k.is_empty() && !rest.is_empty() && !k.contains([':', '/']) && !rest.contains(['.', '/'])
+    });
+    if key.is_some() {
+        return Ok(());
     }
-    let ws = a.workspace.value.as_str();
-    let variations = a.variations.as_ref().map(|map| {
-        if map.value.is_empty() && status == Some(Status::Published) {
+    if let Some((provider, family)) = m.split_once('/') {
+        let suggestion = format!("{provider}-{family}").replace(['.', '/', ' '], "-");
+        return Err((
+            format!("model `{m}` is in the older `family/model` form, which Cadenya no longer takes"),
+            format!("write `<AI provider key>.<model>`, as the workspace's models are named: every account has the key `getting-started-key`, so probably `getting-started-key.{suggestion}`"),
+        ));
+    }
+    Err((
+        format!("model `{m}` is not a model reference"),
+        "write `<AI provider key>.<model>` (e.g. `getting-started-key.openai-gpt-4-1`) or a `model_…` id".into(),
+    ))
+}
+
+fn agent(ctx: &mut LoadContext, r: &Read, declared: &Declared) -> Option<AgentSpec> {
+    let d = r.doc;
+    let v = &r.values;
+    let ws = r.workspace();
+    let mut ok =
+        known_workspace(ctx, r, declared) & check_id(ctx, d, &r.id(), &r.at("id"), "agent");
+    let status = v.str("status").map(|s| {
+        if s == "published" {
+            Status::Published
+        } else {
+            Status::Draft
+        }
+    });
+    if let Some(u) = v.text("webhook_url") {
+        let parsed = url::Url::parse(u.expose());
+        if !matches!(parsed.as_ref().map(|u| u.scheme()), Ok("https" | "http")) {
             ctx.error(
                 d,
-                &map.referenced,
+                &r.at("webhook_url"),
+                format!("webhook_url `{}` is not an http(s) URL", u.shown()),
+            );
+            ok = false;
+        }
+    }
+    let variations = v.children("variations").map(|list| {
+        if list.is_empty() && status == Some(Status::Published) {
+            ctx.error(
+                d,
+                &r.at("status"),
                 "a published agent needs at least one variation",
             )
             .set_help("add a variation, or make the agent a draft");
             ok = false;
         }
         let mut out = Vec::new();
-        for (id, v) in &map.value {
-            match variation(ctx, d, ws, id, v, &map.referenced, declared) {
+        for (id, values) in list {
+            match variation(ctx, d, &ws, &r.id(), id, values, declared) {
                 Some(v) => out.push(v),
                 None => ok = false,
             }
         }
         out
     });
-    let variation_ids: Option<Vec<&str>> = a
-        .variations
-        .as_ref()
-        .map(|m| m.value.keys().map(String::as_str).collect());
-    let schedules = a.schedules.as_ref().map(|map| {
+    let variation_ids: Option<Vec<&str>> = v
+        .children("variations")
+        .map(|l| l.iter().map(|(id, _)| id.value.as_str()).collect());
+    let schedules = v.children("schedules").map(|list| {
         let mut out = Vec::new();
-        for (id, s) in &map.value {
-            match schedule(ctx, d, id, s, variation_ids.as_deref()) {
+        for (id, values) in list {
+            match schedule(ctx, d, id, values, variation_ids.as_deref()) {
                 Some(s) => out.push(s),
                 None => ok = false,
             }
         }
         out
     });
-    let source = ctx.source(d, &a.id.referenced);
+    let source = ctx.source(d, &r.at("id"));
     ok.then(|| AgentSpec {
-        workspace: a.workspace.value.clone(),
-        id: a.id.value.clone(),
-        name: text_opt(&a.name),
-        description: text_opt(&a.description),
+        workspace: ws,
+        id: r.id(),
+        values: v.clone(),
         status,
-        selection: text_opt(&a.selection),
-        webhook_url,
-        input_schema: a.input_schema.as_ref().map(|s| s.value.clone()),
-        output_definition: a.output_definition.as_ref().map(|o| o.value.clone()),
         variations,
         schedules,
         source,
@@ -376,56 +336,89 @@ fn agent(
     })
 }
 
+/// The model knobs a variation's `modelConfig` holds: each needs `model`
+/// (`modelConfig.modelId` is required whenever `modelConfig` is sent).
+const MODEL_KNOBS: &[&str] = &[
+    "temperature",
+    "top_p",
+    "top_k",
+    "max_output_tokens",
+    "stop_sequences",
+    "reasoning_effort",
+    "caching",
+];
+
 fn variation(
     ctx: &mut LoadContext,
     d: &Document,
     ws: &str,
-    id: &str,
-    v: &VariationDoc,
-    at: &serde_saphyr::Location,
+    agent_id: &str,
+    id: &Spanned<String>,
+    v: &Values,
     declared: &Declared,
 ) -> Option<VariationSpec> {
-    let mut ok = true;
-    let id_spanned = Spanned::new(id.to_string(), *at, *at);
-    ok &= check_id(ctx, d, &id_spanned, "variation");
-    if let Some(t) = &v.temperature {
-        if !(0.0..=1.0).contains(&t.value) {
-            ctx.error(
-                d,
-                &t.referenced,
-                format!(
-                    "temperature {} is outside 0 to 1 (Cadenya's range)",
-                    t.value
-                ),
-            );
-            ok = false;
+    let mut ok = check_id(ctx, d, &id.value, &id.referenced, "variation");
+    let at = |key: &str| v.get(key).map_or(id.referenced, |g| g.at);
+    match v.str("model") {
+        // `${…}` here is the loader's to report (not interpolated in this field).
+        Some(m) if m.contains("${") => {}
+        Some(m) => {
+            if let Err((msg, help)) = check_model(m) {
+                ctx.error(d, &at("model"), msg).set_help(help);
+                ok = false;
+            }
         }
-    }
-    let prompt = match &v.prompt {
-        Some(p) => {
-            let t = ctx.text_source(d, &p.referenced, &p.value, "prompt file");
-            ok &= t.is_some();
-            t
-        }
-        None => None,
-    };
-    let tools = v.tools.as_ref().map(|list| {
-        let mut out: Vec<ToolRef> = Vec::new();
-        for t in &list.value {
-            let Some(r) = ToolRef::parse(&t.value) else {
+        None => {
+            if let Some(knob) = MODEL_KNOBS.iter().find(|k| v.json(k).is_some()) {
                 ctx.error(
                     d,
-                    &t.referenced,
-                    format!("`{}` is not a tool reference", t.value),
+                    &at(knob),
+                    format!("variation `{}` sets `{knob}` but no `model`", id.value),
                 )
-                .set_help("write `tool_set:<id>`, `tool:<tool-set>/<tool>` or `agent:<id>`");
+                .set_help("Cadenya's model settings need the model they apply to: add `model`");
+                ok = false;
+            }
+        }
+    }
+    if let Some(c) = v.group("constraints") {
+        if let Some(t) = c.str("inactivity_timeout") {
+            let secs = parse_duration(t).unwrap_or(0);
+            if !(60..=86_400).contains(&secs) {
+                let at = c.get("inactivity_timeout").map_or(id.referenced, |g| g.at);
+                ctx.error(
+                    d,
+                    &at,
+                    format!("inactivity_timeout `{t}` is outside 1m to 24h (Cadenya's range)"),
+                );
+                ok = false;
+            }
+        }
+    }
+    let tools = v.json("tools").and_then(|t| t.as_array()).map(|list| {
+        let at = at("tools");
+        let mut out: Vec<ToolRef> = Vec::new();
+        for t in list.iter().filter_map(|t| t.as_str()) {
+            let Some(r) = ToolRef::parse(t) else {
+                ctx.error(d, &at, format!("`{t}` is not a tool reference"))
+                    .set_help("write `tool_set:<id>`, `tool:<tool-set>/<tool>` or `agent:<id>`");
                 ok = false;
                 continue;
             };
             if out.contains(&r) {
-                ctx.error(d, &t.referenced, format!("`{}` is listed twice", t.value));
+                ctx.error(d, &at, format!("`{t}` is listed twice"));
                 ok = false;
                 continue;
+            }
+            if let ToolRef::Agent(a) = &r {
+                if *a == agent_id {
+                    ctx.error(
+                        d,
+                        &at,
+                        format!("`{t}`: an agent cannot be its own sub-agent"),
+                    );
+                    ok = false;
+                    continue;
+                }
             }
             let key = |x: &str| (ws.to_string(), x.to_string());
             let missing = match &r {
@@ -438,11 +431,7 @@ fn variation(
                 ToolRef::Tool(s, tool) => match declared.tool_sets.get(&key(s)) {
                     None => Some(format!("tool set `{s}`")),
                     Some(Some(tools)) if !tools.contains(tool) => {
-                        ctx.error(
-                            d,
-                            &t.referenced,
-                            format!("tool set `{s}` declares no tool `{tool}`"),
-                        );
+                        ctx.error(d, &at, format!("tool set `{s}` declares no tool `{tool}`"));
                         ok = false;
                         None
                     }
@@ -452,7 +441,7 @@ fn variation(
             if let Some(what) = missing {
                 ctx.warning(
                     d,
-                    &t.referenced,
+                    &at,
                     format!("{what} is not declared in workspace `{ws}`"),
                 )
                 .set_help("fine if it exists live; plan fails if it does not");
@@ -461,52 +450,41 @@ fn variation(
         }
         out
     });
-    let memory = v.memory.as_ref().map(|list| {
-        if list.value.len() > MAX_LAYERS {
+    let memory = v.json("memory").and_then(|m| m.as_array()).map(|list| {
+        let at = at("memory");
+        if list.len() > MAX_LAYERS {
             ctx.error(
                 d,
-                &list.referenced,
+                &at,
                 format!(
                     "{} memory layers: a variation stacks at most {MAX_LAYERS}",
-                    list.value.len()
+                    list.len()
                 ),
             );
             ok = false;
         }
         let mut out: Vec<String> = Vec::new();
-        for m in &list.value {
-            if out.contains(&m.value) {
-                ctx.error(
-                    d,
-                    &m.referenced,
-                    format!("memory layer `{}` is listed twice", m.value),
-                );
+        for m in list.iter().filter_map(|m| m.as_str()) {
+            if out.iter().any(|x| x == m) {
+                ctx.error(d, &at, format!("memory layer `{m}` is listed twice"));
                 ok = false;
                 continue;
             }
-            if !declared.layers.contains(&(ws.to_string(), m.value.clone())) {
+            if !declared.layers.contains(&(ws.to_string(), m.to_string())) {
                 ctx.warning(
                     d,
-                    &m.referenced,
-                    format!(
-                        "memory layer `{}` is not declared in workspace `{ws}`",
-                        m.value
-                    ),
+                    &at,
+                    format!("memory layer `{m}` is not declared in workspace `{ws}`"),
                 )
                 .set_help("fine if it exists live; plan fails if it does not");
             }
-            out.push(m.value.clone());
+            out.push(m.to_string());
         }
         out
     });
     ok.then(|| VariationSpec {
-        id: id.to_string(),
-        name: text_opt(&v.name),
-        description: text_opt(&v.description),
-        prompt,
-        model: text_opt(&v.model),
-        temperature: v.temperature.as_ref().map(|t| t.value),
-        weight: v.weight.as_ref().map(|w| w.value),
+        id: id.value.clone(),
+        values: v.clone(),
         tools,
         memory,
     })
@@ -515,234 +493,230 @@ fn variation(
 fn schedule(
     ctx: &mut LoadContext,
     d: &Document,
-    id: &str,
-    s: &ScheduleDoc,
+    id: &Spanned<String>,
+    v: &Values,
     variations: Option<&[&str]>,
 ) -> Option<ScheduleSpec> {
-    let mut ok = true;
-    let rule = match (&s.cron, &s.every) {
-        (Some(c), None) => match cron::calendar(&c.value) {
+    let at = |key: &str| v.get(key).map_or(id.referenced, |g| g.at);
+    let mut ok = check_id(ctx, d, &id.value, &id.referenced, "schedule");
+    let name = &id.value;
+    let rule = match (v.str("cron"), v.str("every")) {
+        (Some(c), None) => match cron::calendar(c) {
             Ok(cal) => Some(Rule::Cron {
-                text: c.value.clone(),
+                text: c.to_string(),
                 calendars: vec![cal],
             }),
             Err(e) => {
-                ctx.error(d, &c.referenced, e);
+                ctx.error(d, &at("cron"), e);
                 None
             }
         },
-        (None, Some(e)) => match cron::every(&e.value) {
+        (None, Some(e)) => match cron::every(e) {
             Ok(seconds) => Some(Rule::Every {
-                text: e.value.clone(),
+                text: e.to_string(),
                 seconds,
             }),
             Err(why) => {
-                ctx.error(d, &e.referenced, why);
+                ctx.error(d, &at("every"), why);
                 None
             }
         },
-        (Some(c), Some(_)) => {
+        (Some(_), Some(_)) => {
             ctx.error(
                 d,
-                &c.referenced,
-                format!("schedule `{id}` has both `cron` and `every`; keep one"),
+                &at("cron"),
+                format!("schedule `{name}` has both `cron` and `every`; keep one"),
             );
             None
         }
         (None, None) => {
             ctx.error(
                 d,
-                &s.message.referenced,
-                format!("schedule `{id}` needs `cron` or `every`"),
+                &id.referenced,
+                format!("schedule `{name}` needs `cron` or `every`"),
             );
             None
         }
     };
     ok &= rule.is_some();
-    let timezone = match &s.timezone {
+    let timezone = match v.str("timezone") {
         Some(tz) => {
-            if tz.value.parse::<chrono_tz::Tz>().is_err() {
+            if tz.parse::<chrono_tz::Tz>().is_err() {
                 ctx.error(
                     d,
-                    &tz.referenced,
-                    format!("`{}` is not an IANA time zone", tz.value),
+                    &at("timezone"),
+                    format!("`{tz}` is not an IANA time zone"),
                 )
                 .set_help("like `Europe/Paris` or `UTC`");
                 ok = false;
             }
-            tz.value.clone()
+            tz.to_string()
         }
         None => "UTC".into(),
     };
-    if let Some(o) = &s.overlap {
-        ok &= one_of(ctx, d, o, &["skip", "allow"], "overlap");
-    }
-    if let (Some(v), Some(ids)) = (&s.variation, variations) {
-        if !ids.contains(&v.value.as_str()) {
+    let variation = v.str("variation").map(str::to_string);
+    if let (Some(var), Some(ids)) = (&variation, variations) {
+        if !ids.contains(&var.as_str()) {
             ctx.error(
                 d,
-                &v.referenced,
+                &at("variation"),
                 format!(
-                    "schedule `{id}` runs variation `{}`, which this agent does not declare",
-                    v.value
+                    "schedule `{name}` runs variation `{var}`, which this agent does not declare"
                 ),
             );
             ok = false;
         }
     }
-    let message = ctx.text(d, &s.message);
-    ok &= message.is_some();
     if !ok {
         return None;
     }
     Some(ScheduleSpec {
-        id: id.to_string(),
-        name: text_opt(&s.name),
+        id: id.value.clone(),
+        values: v.clone(),
         rule: rule?,
         timezone,
-        message: message?,
-        overlap: text_opt(&s.overlap),
-        paused: s.paused,
-        variation: text_opt(&s.variation),
+        variation,
     })
 }
 
-fn headers(
-    ctx: &mut LoadContext,
-    d: &Document,
-    h: &Option<Headers>,
-) -> Option<Option<BTreeMap<String, Text>>> {
-    let Some(h) = h else {
+/// A text map's values, each made secret (a header may be a credential
+/// whatever it was written as: the plan masks live headers it does not
+/// declare, and every interpolated one).
+fn headers(v: &Values) -> Headers {
+    v.texts("headers").cloned()
+}
+
+fn adapter(ctx: &mut LoadContext, r: &Read) -> Option<Option<Adapter>> {
+    let Some(a) = r.values.group("adapter") else {
         return Some(None);
     };
-    let mut out = BTreeMap::new();
-    let mut ok = true;
-    for (k, v) in h {
-        match ctx.text(d, v) {
-            Some(t) => {
-                out.insert(k.clone(), t);
-            }
-            None => ok = false,
-        }
-    }
-    ok.then_some(Some(out))
-}
-
-fn adapter(
-    ctx: &mut LoadContext,
-    d: &Document,
-    a: &AdapterDoc,
-    at: &Spanned<String>,
-) -> Option<Adapter> {
-    let count = usize::from(a.http.is_some())
-        + usize::from(a.mcp.is_some())
-        + usize::from(a.openapi.is_some());
-    if count != 1 {
+    let set: Vec<&str> = ["http", "mcp", "openapi", "bare"]
+        .into_iter()
+        .filter(|k| a.group(k).is_some())
+        .collect();
+    let [kind] = set.as_slice() else {
         ctx.error(
-            d,
-            &at.referenced,
-            "a tool set's adapter is exactly one of `http`, `mcp` or `openapi`",
+            r.doc,
+            &r.at("id"),
+            "a tool set's adapter is exactly one of `http`, `mcp`, `openapi` or `bare`",
         );
         return None;
-    }
-    // Every URL and header takes `${VAR}` (Trust II item 10); all are read
-    // before any is refused, so every problem is reported at once.
-    if let Some(h) = &a.http {
-        let base_url = ctx.text(d, &h.base_url);
-        let headers = headers(ctx, d, &h.headers);
-        return Some(Adapter::Http {
-            base_url: base_url?,
-            headers: headers?,
-        });
-    }
-    if let Some(m) = &a.mcp {
-        let url = ctx.text(d, &m.url);
-        let headers = headers(ctx, d, &m.headers);
-        return Some(Adapter::Mcp {
-            url: url?,
-            headers: headers?,
-        });
-    }
-    let o = a.openapi.as_ref()?;
-    let url = ctx.text(d, &o.url);
-    let base_url = o.base_url.as_ref().map(|b| ctx.text(d, b));
-    let headers = headers(ctx, d, &o.headers);
-    Some(Adapter::OpenApi {
-        url: url?,
-        base_url: base_url.map(|b| b.ok_or(())).transpose().ok()?,
-        headers: headers?,
-    })
+    };
+    let inner = a.group(kind)?;
+    let text = |k: &str| inner.text(k).cloned();
+    Some(Some(match *kind {
+        "http" => Adapter::Http {
+            base_url: text("base_url")?,
+            headers: headers(inner),
+        },
+        "mcp" => Adapter::Mcp {
+            url: text("url")?,
+            headers: headers(inner),
+        },
+        "openapi" => Adapter::OpenApi {
+            url: text("url")?,
+            base_url: text("base_url"),
+            headers: headers(inner),
+        },
+        _ => Adapter::Bare {
+            content_timeout: inner.json("content_timeout").and_then(|v| v.as_i64()),
+        },
+    }))
 }
 
-fn tool_set(
-    ctx: &mut LoadContext,
-    d: &Document,
-    t: &ToolSetDoc,
-    declared: &Declared,
-) -> Option<ToolSetSpec> {
+/// A tool-set secret's name, as `{{ secrets.NAME }}` references it.
+fn secret_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 128
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn tool_set(ctx: &mut LoadContext, r: &Read, declared: &Declared) -> Option<ToolSetSpec> {
+    let d = r.doc;
+    let v = &r.values;
     let mut ok =
-        known_workspace(ctx, d, &t.workspace, declared) & check_id(ctx, d, &t.id, "tool set");
-    let adapter = match &t.adapter {
-        Some(a) => {
-            let x = adapter(ctx, d, a, &t.id);
-            ok &= x.is_some();
-            x
-        }
-        None => None,
-    };
-    let tools = t.tools.as_ref().map(|map| {
-        let mut out = Vec::new();
-        for (id, tool) in &map.value {
-            let id_spanned = Spanned::new(id.clone(), map.referenced, map.referenced);
-            ok &= check_id(ctx, d, &id_spanned, "tool");
-            let http = match &tool.http {
-                Some(h) => {
-                    ok &= one_of(
-                        ctx,
-                        d,
-                        &h.method,
-                        &["GET", "POST", "PUT", "PATCH", "DELETE"],
-                        "HTTP method",
-                    );
-                    Some((h.method.value.clone(), text_opt(&h.path)))
-                }
-                None => None,
-            };
-            let parameters = tool
-                .parameters
-                .clone()
-                .unwrap_or_else(|| serde_json::json!({"type": "object"}));
-            if !parameters.is_object() {
+        known_workspace(ctx, r, declared) & check_id(ctx, d, &r.id(), &r.at("id"), "tool set");
+    let adapter = adapter(ctx, r);
+    ok &= adapter.is_some();
+    let adapter = adapter.flatten();
+    let secrets = v.texts("secrets").map(|m| {
+        let mut out = BTreeMap::new();
+        for (name, value) in m {
+            if !secret_name(name) {
                 ctx.error(
                     d,
-                    &tool.description.referenced,
-                    format!("tool `{id}`: `parameters` must be a JSON Schema object"),
+                    &r.at("secrets"),
+                    format!("secret name `{name}` is not one Cadenya takes"),
+                )
+                .set_help("letters, digits, `-`, `_` and `.`");
+                ok = false;
+            }
+            if !value.is_sensitive() {
+                ctx.warning(
+                    d,
+                    &r.at("secrets"),
+                    format!("secret `{name}` is written in the manifest, which is in git"),
+                )
+                .set_help("write `${VAR}` and set VAR where twinform runs");
+            }
+            // Whatever it was written as, a secret's value is never shown.
+            let secret = Text::secret(value.expose());
+            ctx.add_secrets(&secret);
+            out.insert(name.clone(), secret);
+        }
+        out
+    });
+    let tools = v.children("tools").map(|list| {
+        if let Some(a @ (Adapter::Mcp { .. } | Adapter::OpenApi { .. })) = &adapter {
+            if !list.is_empty() {
+                ctx.error(
+                    d,
+                    &r.at("tools"),
+                    format!("a tool set with an `{}` adapter syncs its own tools: declare tools only under `http` or `bare`", a.tag()),
                 );
                 ok = false;
             }
+        }
+        let mut out = Vec::new();
+        for (id, values) in list {
+            ok &= check_id(ctx, d, &id.value, &id.referenced, "tool");
+            let http = matches!(adapter, Some(Adapter::Http { .. }));
+            if values.group("http").is_some() && matches!(adapter, Some(Adapter::Bare { .. })) {
+                ctx.error(
+                    d,
+                    &id.referenced,
+                    format!("tool `{}`: a `bare` tool set's tools make no call: remove `http`", id.value),
+                );
+                ok = false;
+            }
+            if let Some(p) = values.json("parameters") {
+                if !p.is_object() {
+                    ctx.error(d, &id.referenced, format!("tool `{}`: `parameters` must be a JSON Schema object", id.value));
+                    ok = false;
+                }
+            }
+            let _ = http;
             out.push(ToolSpec {
-                id: id.clone(),
-                name: text_opt(&tool.name),
-                description: tool.description.value.clone(),
-                parameters,
-                http,
-                requires_approval: tool.requires_approval,
+                id: id.value.clone(),
+                values: values.clone(),
             });
         }
         out
     });
     ok.then(|| ToolSetSpec {
-        workspace: t.workspace.value.clone(),
-        id: t.id.value.clone(),
-        name: text_opt(&t.name),
-        description: text_opt(&t.description),
+        workspace: r.workspace(),
+        id: r.id(),
+        values: v.clone(),
         adapter,
+        secrets,
         tools,
+        origin: ctx.origin(d),
     })
 }
 
-/// Cadenya's rules for a memory entry key.
-fn check_key(key: &str) -> Result<(), String> {
+/// Cadenya's rules for a memory entry key (TS `MemoryEntrySpec.key`).
+pub fn check_key(key: &str) -> Result<(), String> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || "!-_.*'()/".contains(c);
     if key.is_empty() || !key.chars().all(allowed) {
         return Err(format!(
@@ -762,30 +736,27 @@ fn check_key(key: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn layer(
-    ctx: &mut LoadContext,
-    d: &Document,
-    l: &MemoryLayerDoc,
-    declared: &Declared,
-) -> Option<LayerSpec> {
+fn layer(ctx: &mut LoadContext, r: &Read, declared: &Declared) -> Option<LayerSpec> {
+    let d = r.doc;
+    let v = &r.values;
     let mut ok =
-        known_workspace(ctx, d, &l.workspace, declared) & check_id(ctx, d, &l.id, "memory layer");
-    ok &= one_of(
-        ctx,
-        d,
-        &l.layer_type,
-        &["skills", "episodic"],
-        "memory layer type",
-    );
-    let entries = l.entries.as_ref().map(|map| {
+        known_workspace(ctx, r, declared) & check_id(ctx, d, &r.id(), &r.at("id"), "memory layer");
+    if v.str("type") == Some("episodic") {
+        ctx.error(
+            d,
+            &r.at("type"),
+            "episodic memory layers are created by Cadenya's runtime, not declared",
+        )
+        .set_help("turn on the agent's `episodic_memory`; declare `type: skills` layers here");
+        ok = false;
+    }
+    let entries = v.children("entries").map(|list| {
         let mut out = Vec::new();
         let mut keys = HashSet::new();
-        for (id, e) in &map.value {
-            let key = e
-                .key
-                .as_ref()
-                .map_or_else(|| id.clone(), |k| k.value.clone());
-            let at = e.key.as_ref().map_or(map.referenced, |k| k.referenced);
+        for (id, values) in list {
+            ok &= check_id(ctx, d, &id.value, &id.referenced, "memory entry");
+            let key = values.str("key").unwrap_or(&id.value).to_string();
+            let at = values.get("key").map_or(id.referenced, |g| g.at);
             if let Err(why) = check_key(&key) {
                 ctx.error(d, &at, why);
                 ok = false;
@@ -798,47 +769,33 @@ fn layer(
                 );
                 ok = false;
             }
-            match ctx.text_source(
-                d,
-                &e.content.referenced,
-                &e.content.value,
-                "memory entry file",
-            ) {
-                Some(content) => out.push(EntrySpec {
-                    id: id.clone(),
-                    key,
-                    description: text_opt(&e.description),
-                    content,
-                }),
-                None => ok = false,
-            }
+            out.push(EntrySpec {
+                id: id.value.clone(),
+                key,
+                values: values.clone(),
+            });
         }
         out
     });
     ok.then(|| LayerSpec {
-        workspace: l.workspace.value.clone(),
-        id: l.id.value.clone(),
-        name: text_opt(&l.name),
-        description: text_opt(&l.description),
-        layer_type: l.layer_type.value.clone(),
+        workspace: r.workspace(),
+        id: r.id(),
+        values: v.clone(),
         entries,
+        origin: ctx.origin(d),
     })
 }
 
-fn secret(
-    ctx: &mut LoadContext,
-    d: &Document,
-    s: &SecretDoc,
-    declared: &Declared,
-) -> Option<SecretSpec> {
+fn secret(ctx: &mut LoadContext, r: &Read, declared: &Declared) -> Option<SecretSpec> {
+    let d = r.doc;
     let mut ok =
-        known_workspace(ctx, d, &s.workspace, declared) & check_id(ctx, d, &s.id, "secret");
-    let value = ctx.text(d, &s.value);
+        known_workspace(ctx, r, declared) & check_id(ctx, d, &r.id(), &r.at("id"), "secret");
+    let value = r.values.text("value").cloned();
     if let Some(v) = &value {
         if !v.is_sensitive() {
             ctx.warning(
                 d,
-                &s.value.referenced,
+                &r.at("value"),
                 "a secret written in a manifest is in git",
             )
             .set_help("write `value: ${VAR}` and set VAR where twinform runs");
@@ -849,13 +806,40 @@ fn secret(
     // Whatever it was written as, a secret's value is never shown.
     let value = Text::secret(value.expose());
     ctx.add_secrets(&value);
+    let _ = r.spanned("name");
     ok.then(|| SecretSpec {
-        workspace: s.workspace.value.clone(),
-        id: s.id.value.clone(),
-        name: s
-            .name
-            .as_ref()
-            .map_or_else(|| s.id.value.clone(), |n| n.value.clone()),
+        workspace: r.workspace(),
+        id: r.id(),
+        name: display_name(&r.values, "name", &r.id()),
+        values: r.values.clone(),
         value,
+        origin: ctx.origin(d),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_references_are_the_current_form_and_the_old_one_says_what_to_write() {
+        assert!(check_model("getting-started-key.openai-gpt-4-1").is_ok());
+        assert!(check_model("model_01ABC").is_ok());
+        let (msg, help) = check_model("anthropic/claude-sonnet-4.6").unwrap_err();
+        assert!(msg.contains("older `family/model` form"), "{msg}");
+        assert!(
+            help.contains("getting-started-key.anthropic-claude-sonnet-4-6"),
+            "{help}"
+        );
+        assert!(check_model("openai.gpt-4.1").is_err(), "one dot only");
+        assert!(check_model("gpt-5").is_err());
+    }
+
+    #[test]
+    fn owners_are_label_values() {
+        assert!(label_value("support-tools"));
+        assert!(!label_value("-x"));
+        assert!(!label_value(&"a".repeat(64)));
+        assert!(!label_value("a b"));
+    }
 }

@@ -1,7 +1,10 @@
-//! Cadenya's wire: every resource is `{metadata, spec, info?}` in camelCase.
-//! Read tolerantly: `metadata` is typed (identity and ownership), `spec`
-//! and `info` stay JSON and are read by path, so unknown and later fields
-//! (the API has moved since the index) never break a read.
+//! Cadenya's wire: every resource is `{metadata, spec, info?, state?}` in
+//! camelCase (SDK `types.py:3782 ResourceMetadata`; `state` is top-level
+//! and output only, `types.py:403`, `:526`, `:4646`, `:4398`, `:2654`;
+//! a memory entry's `content` is top-level, `:2493`). Read tolerantly:
+//! `metadata` is typed (identity and ownership), the rest stays JSON and is
+//! read by the tables' paths, so unknown and later fields never break a
+//! read.
 
 use std::collections::BTreeMap;
 
@@ -30,29 +33,24 @@ pub struct Metadata {
     pub external_id: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
     pub labels: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bundle_key: Option<String>,
 }
 
 impl Metadata {
-    /// The externalId, or `None` when empty.
+    /// The externalId, or `None` when empty (the API answers `""` when unset).
     pub fn ext(&self) -> Option<&str> {
         self.external_id.as_deref().filter(|e| !e.is_empty())
     }
 
-    /// Whether it carries `owner`'s mark (the label, or `bundleKey`).
-    /// Whoever's mark the resource carries (label first, then bundleKey).
+    /// Whoever's mark the resource carries (the owner label).
     pub fn owner(&self) -> Option<&str> {
         self.labels
             .get(OWNER_LABEL)
             .map(String::as_str)
-            .or(self.bundle_key.as_deref())
             .filter(|o| !o.is_empty())
     }
 
     pub fn owned_by(&self, owner: &str) -> bool {
-        self.labels.get(OWNER_LABEL).is_some_and(|o| o == owner)
-            || self.bundle_key.as_deref() == Some(owner)
+        self.owner() == Some(owner)
     }
 }
 
@@ -63,11 +61,17 @@ pub struct Resource {
     pub metadata: Metadata,
     #[serde(default, deserialize_with = "null_as_default")]
     pub spec: Value,
-    #[serde(default, deserialize_with = "null_as_default")]
+    #[serde(default, skip_serializing, deserialize_with = "null_as_default")]
     pub info: Value,
-    /// Workspaces carry a top-level status.
+    /// Output only, changed by actions (agents, schedules, tool sets, tools, models).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub state: Value,
+    /// Workspaces: `STATUS_ENABLED|DISABLED|ARCHIVED`.
     #[serde(default, skip_serializing_if = "Value::is_null")]
     pub status: Value,
+    /// A memory entry's content (`MemoryEntryDetail`; lists omit it).
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub content: Value,
 }
 
 impl Resource {
@@ -83,9 +87,27 @@ impl Resource {
     pub fn spec_str(&self, pointer: &str) -> Option<&str> {
         self.spec(pointer).and_then(Value::as_str)
     }
+
+    pub fn state(&self) -> &str {
+        self.state.as_str().unwrap_or_default()
+    }
+
+    /// The resource as one JSON value, for the tables' paths
+    /// (`metadata.name`, `spec.modelConfig.temperature`, `state`, `content`).
+    pub fn json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    /// A system-managed memory layer (`MemoryLayerSpec.systemManaged`,
+    /// `types.py:2599`): the runtime's; never exported, assigned, changed
+    /// or pruned.
+    pub fn system_managed(&self) -> bool {
+        self.spec("/systemManaged").and_then(Value::as_bool) == Some(true)
+    }
 }
 
-/// One page of a list: `{items, pagination: {nextCursor}}` (or close variants).
+/// One page of a list: `{items, pagination: {nextCursor}}` (every `list` of
+/// the SDK, e.g. `agents.py:51-53`; `""` on the last page).
 pub struct Page {
     pub items: Vec<Resource>,
     pub next: Option<String>,
@@ -96,14 +118,13 @@ pub fn page(body: Value) -> Result<Page, String> {
     let Value::Object(mut m) = body else {
         return Err("the answer is not a list".into());
     };
-    let items = ["items", "data", "results"]
-        .iter()
-        .find_map(|k| m.remove(*k).filter(Value::is_array))
+    let items = m
+        .remove("items")
+        .filter(Value::is_array)
         .ok_or("no `items` list in the answer")?;
     let next = m
         .get("pagination")
-        .and_then(|p| p.get("nextCursor").or_else(|| p.get("next_cursor")))
-        .or_else(|| m.get("nextCursor"))
+        .and_then(|p| p.get("nextCursor"))
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
         .map(str::to_string);
@@ -111,87 +132,77 @@ pub fn page(body: Value) -> Result<Page, String> {
     Ok(Page { items, next })
 }
 
-/// An enum value as the manifest says it: `AGENT_STATUS_PUBLISHED` → `published`.
-pub fn short(v: &str, prefix: &str) -> String {
-    v.strip_prefix(prefix).unwrap_or(v).to_ascii_lowercase()
-}
+/// The kinds of a variation's assignments (`VariationAssignment`,
+/// `types.py:5567`): the union's `type` tag and the manifest's word for it.
+pub const ASSIGNMENT_KINDS: &[(&str, &str)] = &[
+    ("toolId", "tool"),
+    ("toolSetId", "tool_set"),
+    ("subAgentId", "agent"),
+    ("agentPoolId", "agent_pool"),
+];
 
-/// One tool / tool set / sub-agent assignment of a variation.
+/// One assignment of a variation, from `spec.assignments` (tagged:
+/// `{"type": "toolSetId", "toolSetId": "ts_1"}`; no row id in 1.8.0).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assignment {
-    /// The row id (what a removal names).
-    pub id: String,
-    /// `tool`, `tool_set` or `agent`.
-    pub kind: &'static str,
+    /// The union's tag (`toolId`, `toolSetId`, `subAgentId`, `agentPoolId`).
+    pub tag: String,
     /// The target's canonical id.
     pub target: String,
 }
 
-/// One memory layer in a variation's stack.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerAssignment {
-    pub id: String,
-    pub layer: String,
-    pub position: i64,
-}
-
-fn id_of(v: &Value, object: &str, flat: &str) -> Option<String> {
-    v.get(object)
-        .and_then(|o| o.get("id"))
-        .or_else(|| v.get(flat))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-}
-
-/// A variation's assignments, from `info.assignments`.
-pub fn assignments(variation: &Resource) -> Vec<Assignment> {
-    let mut out = Vec::new();
-    for a in variation
-        .info
-        .get("assignments")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let Some(id) = a.get("id").and_then(Value::as_str) else {
-            continue;
-        };
-        let found = [
-            ("tool", "tool", "toolId"),
-            ("tool_set", "toolSet", "toolSetId"),
-            ("agent", "agent", "subAgentId"),
-        ]
-        .iter()
-        .find_map(|(kind, object, flat)| id_of(a, object, flat).map(|t| (*kind, t)));
-        if let Some((kind, target)) = found {
-            out.push(Assignment {
-                id: id.to_string(),
-                kind,
-                target,
-            });
-        }
+impl Assignment {
+    /// As the wire writes it.
+    pub fn json(&self) -> Value {
+        serde_json::json!({"type": self.tag, self.tag.clone(): self.target})
     }
-    out
+
+    /// The manifest's word for its kind (`tool_set`), or the tag.
+    pub fn kind(&self) -> &str {
+        ASSIGNMENT_KINDS
+            .iter()
+            .find(|(t, _)| *t == self.tag)
+            .map_or(self.tag.as_str(), |(_, k)| k)
+    }
 }
 
-/// A variation's memory stack, from `info.memoryLayerAssignments`, bottom first.
-pub fn layer_assignments(variation: &Resource) -> Vec<LayerAssignment> {
-    let mut out: Vec<LayerAssignment> = variation
-        .info
-        .get("memoryLayerAssignments")
+/// A variation's assignments (`spec.assignments`; reads always populate it).
+pub fn assignments(variation: &Resource) -> Vec<Assignment> {
+    variation
+        .spec("/assignments")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(|a| {
-            Some(LayerAssignment {
-                id: a.get("id")?.as_str()?.to_string(),
-                layer: id_of(a, "memoryLayer", "memoryLayerId")?,
-                position: a.get("position").and_then(Value::as_i64).unwrap_or(0),
+            let tag = a.get("type")?.as_str()?;
+            let target = a.get(tag)?.as_str()?;
+            Some(Assignment {
+                tag: tag.to_string(),
+                target: target.to_string(),
             })
         })
+        .collect()
+}
+
+/// A variation's memory stack (`spec.memoryLayerAssignments`,
+/// `types.py:5588`) as layer ids in the order Cadenya consults them: lowest
+/// position first (the most specific).
+pub fn stack(variation: &Resource) -> Vec<String> {
+    let mut rows: Vec<(i64, String)> = variation
+        .spec("/memoryLayerAssignments")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            let position = match a.get("position")? {
+                Value::String(s) => s.parse().ok()?,
+                v => v.as_i64()?,
+            };
+            Some((position, a.get("memoryLayerId")?.as_str()?.to_string()))
+        })
         .collect();
-    out.sort_by_key(|a| a.position);
-    out
+    rows.sort();
+    rows.into_iter().map(|(_, l)| l).collect()
 }
 
 #[cfg(test)]
@@ -203,33 +214,37 @@ mod tests {
     fn resources_read_tolerantly() {
         let r: Resource = serde_json::from_value(json!({
             "metadata": {"id": "agent_1", "name": "Ask", "externalId": "ask", "labels": null, "somethingNew": 1},
-            "spec": {"status": "AGENT_STATUS_PUBLISHED"},
+            "spec": {"description": "d"}, "state": "STATE_PUBLISHED", "info": {"variationCount": 1},
         }))
         .unwrap();
         assert_eq!(r.metadata.ext(), Some("ask"));
-        assert_eq!(
-            short(r.spec_str("/status").unwrap(), "AGENT_STATUS_"),
-            "published"
-        );
+        assert_eq!(r.state(), "STATE_PUBLISHED");
+        assert_eq!(r.json()["state"], "STATE_PUBLISHED");
+        assert_eq!(r.json()["metadata"]["externalId"], "ask");
         assert!(page(json!({})).is_err());
         let p = page(json!({"items": [], "pagination": {"nextCursor": ""}})).unwrap();
         assert!(p.next.is_none());
+        let empty: Resource =
+            serde_json::from_value(json!({"metadata": {"id": "x", "externalId": ""}})).unwrap();
+        assert_eq!(empty.metadata.ext(), None, "\"\" is no externalId");
     }
 
+    /// `types.py:5567 VariationAssignment` and `:5588`: tagged assignments
+    /// in the spec; the stack by position, lowest first.
     #[test]
-    fn assignments_in_either_shape() {
-        let v: Resource = serde_json::from_value(json!({"metadata": {"id": "av_1"}, "info": {
-            "assignments": [{"id": "as_1", "toolSet": {"id": "ts_1", "name": "x"}}, {"id": "as_2", "subAgentId": "agent_2"}],
-            "memoryLayerAssignments": [{"id": "ml_2", "memoryLayerId": "memlyr_b", "position": 2}, {"id": "ml_1", "memoryLayer": {"id": "memlyr_a"}, "position": 1}]
+    fn assignments_and_stacks_from_the_spec() {
+        let v: Resource = serde_json::from_value(json!({"metadata": {"id": "agentvar_1"}, "spec": {
+            "assignments": [{"type": "toolSetId", "toolSetId": "ts_1"}, {"type": "subAgentId", "subAgentId": "agent_2"}, {"toolId": "untagged"}],
+            "memoryLayerAssignments": [{"memoryLayerId": "memlyr_b", "position": 2}, {"memoryLayerId": "memlyr_a", "position": "0"}]
         }}))
         .unwrap();
         let a = assignments(&v);
-        assert_eq!((a[0].kind, a[0].target.as_str()), ("tool_set", "ts_1"));
-        assert_eq!((a[1].kind, a[1].target.as_str()), ("agent", "agent_2"));
-        let l = layer_assignments(&v);
+        assert_eq!(a.len(), 2, "an untagged entry is no assignment");
+        assert_eq!((a[0].kind(), a[0].target.as_str()), ("tool_set", "ts_1"));
         assert_eq!(
-            l.iter().map(|x| x.layer.as_str()).collect::<Vec<_>>(),
-            vec!["memlyr_a", "memlyr_b"]
+            a[1].json(),
+            json!({"type": "subAgentId", "subAgentId": "agent_2"})
         );
+        assert_eq!(stack(&v), vec!["memlyr_a", "memlyr_b"]);
     }
 }

@@ -3,13 +3,16 @@
 package twinform.settings
 
 # Models an agent may use: Twig agents' `model`, Cadenya variations'
-# `model` and Cadenya workspaces' `models`.
+# `model` (`<AI provider key>.<model>`) and Cadenya workspaces' `models`
+# (`provider/family`).
 approved_models := {
 	"gpt-4o",
 	"gpt-4.1",
 	"gpt-5",
 	"openai/gpt-5",
 	"anthropic/claude-sonnet-4.6",
+	"getting-started-key.openai-gpt-5",
+	"getting-started-key.anthropic-claude-sonnet-4-6",
 }
 
 # The highest `temperature` an agent or a variation may have.
