@@ -65,7 +65,7 @@ pub enum Command {
     /// Check credentials: who the API key belongs to.
     Whoami {
         /// Which platform's key to check: twin, twig or cadenya.
-        #[arg(long, default_value = "twin")]
+        #[arg(long, default_value = crate::providers::DEFAULT)]
         provider: String,
         #[command(flatten)]
         api: ApiArgs,
@@ -416,7 +416,7 @@ pub struct HistoryArgs {
     #[arg(long, num_args = 2, value_names = ["A", "B"])]
     pub diff: Option<Vec<String>>,
     /// Which platform's agent.
-    #[arg(long, default_value = "twin")]
+    #[arg(long, default_value = crate::providers::DEFAULT)]
     pub provider: String,
     /// Manifests whose interpolated values are redacted from the output
     /// (they must load: history stops when they do not).
@@ -460,7 +460,7 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub api: ApiArgs,
     /// Which platforms to export (repeatable; default: twin).
-    #[arg(long, default_value = "twin")]
+    #[arg(long, default_value = crate::providers::DEFAULT)]
     pub provider: Vec<String>,
     /// Only these workspaces (by name). Repeatable.
     #[arg(long)]
@@ -479,7 +479,7 @@ pub struct ExportArgs {
 #[derive(Debug, Args, Clone)]
 pub struct EmulatorArgs {
     /// Which platform to emulate: twin, twig or cadenya.
-    #[arg(long, default_value = "twin")]
+    #[arg(long, default_value = crate::providers::DEFAULT)]
     pub provider: String,
     /// Address to listen on (loopback only is sensible).
     #[arg(long, default_value = "127.0.0.1:8080")]

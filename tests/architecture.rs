@@ -33,6 +33,25 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
 }
 
+/// No source file (the crate's, its tests' and benches') over 1,000
+/// lines: a longer one is split by what it holds (as
+/// `providers/cadenya/diff/` by resource, `tests/apply/` by subject).
+#[test]
+fn no_source_file_is_over_1000_lines() {
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "benches"] {
+        rust_files(Path::new(dir), &mut files);
+    }
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).unwrap().lines().count();
+            (n > 1000).then(|| format!("{} ({n} lines)", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "split these: {long:?}");
+}
+
 #[test]
 fn the_engine_names_no_platform() {
     let mut files = Vec::new();

@@ -302,7 +302,7 @@ fn every_managed_field_plans_pulls_and_exports_under_its_key() {
         let mut n = 0;
         for f in leaves(place.table) {
             // A create-only field is replaced, not updated: its change is a
-            // plan error (tested in tests/cadenya.rs), not a write.
+            // plan error (tested in tests/cadenya/), not a write.
             if f.nature.create_only {
                 continue;
             }

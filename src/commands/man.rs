@@ -11,28 +11,9 @@ use crate::cli::Cli;
 use crate::engine::output::Printer;
 
 /// The environment variables twinform reads: `(name, what)`.
-pub const ENVIRONMENT: &[(&str, &str)] = &[
-    ("TWIN_API_KEY", "Twin API key (or --api-key-file)."),
-    (
-        "TWIN_ENDPOINT",
-        "Twin API base URL (default https://build.twin.so).",
-    ),
-    (
-        "TWIG_API_KEY",
-        "Twig API key, twigsk_live_... or twigsk_test_... (or --api-key-file twig=FILE).",
-    ),
-    (
-        "TWIG_ENDPOINT",
-        "Twig API base URL (default https://api.twig.so).",
-    ),
-    (
-        "CADENYA_API_KEY",
-        "Cadenya API key (or --api-key-file cadenya=FILE).",
-    ),
-    (
-        "CADENYA_ENDPOINT, CADENYA_BASE_URL",
-        "Cadenya API base URL (default https://api.cadenya.com).",
-    ),
+/// The engine's own environment variables, after every provider's
+/// ([`environment`]).
+const ENGINE_ENVIRONMENT: &[(&str, &str)] = &[
     (
         "TWINFORM_PLAN_KEY",
         "Keys the HMACs in saved plans when plan and apply run with different API keys.",
@@ -47,6 +28,22 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
         "Interpolated into manifests; its value is sensitive and never shown. plan, apply, pull and rollback require it; validate and history take an unset one as unknown (a warning).",
     ),
 ];
+
+/// Every environment variable twinform reads, `(names, what)`: each
+/// registered provider's (from its [`Info`](crate::engine::provider::Info)),
+/// then the engine's.
+pub fn environment() -> Vec<(String, String)> {
+    let mut rows: Vec<(String, String)> = crate::providers::all()
+        .iter()
+        .flat_map(|p| p.info().environment())
+        .collect();
+    rows.extend(
+        ENGINE_ENVIRONMENT
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    rows
+}
 
 /// Files twinform reads or writes: `(path, what)`.
 pub const FILES: &[(&str, &str)] = &[
@@ -119,10 +116,8 @@ fn page(cmd: clap::Command) -> Result<String, Error> {
         .map_err(|e| Error::Io(e.to_string()))?;
     let mut out = String::from_utf8_lossy(&buf).into_owned();
     section(&mut out, "EXIT STATUS", &exit_codes());
-    let env: Vec<(String, &str)> = ENVIRONMENT
-        .iter()
-        .map(|(k, v)| (k.to_string(), *v))
-        .collect();
+    let env = environment();
+    let env: Vec<(String, &str)> = env.iter().map(|(k, v)| (k.clone(), v.as_str())).collect();
     section(&mut out, "ENVIRONMENT", &env);
     let files: Vec<(String, &str)> = FILES.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     section(&mut out, "FILES", &files);

@@ -23,8 +23,8 @@ use crate::engine::output::Printer;
 use crate::engine::session::{ConnectError, PlanFailure};
 
 /// The environment variables the man pages list (`(name, what)`).
-pub fn man_environment() -> &'static [(&'static str, &'static str)] {
-    man::ENVIRONMENT
+pub fn man_environment() -> Vec<(String, String)> {
+    man::environment()
 }
 
 /// How a command ended when it did not fail.

@@ -43,11 +43,44 @@ pub struct Info {
     pub original: bool,
     /// The variable holding the API key.
     pub key_env: &'static str,
+    /// What a key looks like, for help and man pages (`twigsk_live_...`);
+    /// empty when it has no recognisable form.
+    pub key_form: &'static str,
     /// The variables that may hold the endpoint, in order of preference.
     pub endpoint_env: &'static [&'static str],
     pub default_endpoint: &'static str,
     /// What a plan's header counts: the nouns of `Provider::count`.
     pub kinds: fn() -> Vec<KindSchema>,
+}
+
+impl Info {
+    /// The environment variables this provider reads, `(names, what)`, as
+    /// help, man pages and the README list them.
+    pub fn environment(&self) -> Vec<(String, String)> {
+        let file = if self.original {
+            "--api-key-file".to_string()
+        } else {
+            format!("--api-key-file {}=FILE", self.name)
+        };
+        let form = if self.key_form.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", self.key_form)
+        };
+        vec![
+            (
+                self.key_env.to_string(),
+                format!("{} API key{form} (or {file}).", self.title),
+            ),
+            (
+                self.endpoint_env.join(", "),
+                format!(
+                    "{} API base URL (default {}).",
+                    self.title, self.default_endpoint
+                ),
+            ),
+        ]
+    }
 }
 
 /// Why no plan could be made (every reason found, not just the first).

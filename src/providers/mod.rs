@@ -18,3 +18,21 @@ pub fn all() -> Providers {
         Arc::from(erase(cadenya::Cadenya)),
     ]
 }
+
+/// The provider a command means when it names none (`--provider`'s
+/// default): the original one, whose forms predate the others.
+pub const DEFAULT: &str = "twin";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_default_is_the_one_original_provider() {
+        let all = super::all();
+        let original: Vec<&str> = all
+            .iter()
+            .filter(|p| p.info().original)
+            .map(|p| p.info().name)
+            .collect();
+        assert_eq!(original, [super::DEFAULT]);
+    }
+}

@@ -94,6 +94,15 @@ pub struct ErrorBody {
 }
 
 impl ApiError {
+    /// An answer to `method path` that is not what the API promises.
+    pub fn decode(method: impl std::fmt::Display, path: &str, message: impl Into<String>) -> Self {
+        Self::Decode {
+            message: message.into(),
+            method: method.to_string(),
+            path: path.to_string(),
+        }
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             Self::Status { status, .. } => Some(*status),

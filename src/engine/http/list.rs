@@ -155,11 +155,7 @@ impl Settling {
 }
 
 fn endless(path: &str) -> ApiError {
-    ApiError::Decode {
-        message: format!("no last page after {MAX_PAGES} pages"),
-        method: "GET".into(),
-        path: path.to_string(),
-    }
+    ApiError::decode("GET", path, format!("no last page after {MAX_PAGES} pages"))
 }
 
 /// One read of an offset list: until `offset >= total` (or an empty page

@@ -171,6 +171,13 @@ impl std::fmt::Display for InterpolateError {
 }
 
 /// Interpolate `input`, looking variables up with `lookup`.
+/// `text` as a manifest writes it so that interpolation gives it back
+/// unchanged: every `${` escaped as `$${` (exports and pulls write live
+/// text this way).
+pub fn escape(text: &str) -> String {
+    text.replace("${", "$${")
+}
+
 pub fn interpolate(
     input: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
@@ -260,6 +267,15 @@ pub(crate) fn is_var_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaped_text_interpolates_back_to_itself() {
+        assert_eq!(escape("https://h/${X}/$${Y}"), "https://h/$${X}/$$${Y}");
+        for text in ["a${B}c$${d}", "$", "$$", "${", "x$${y}$", ""] {
+            let back = interpolate(&escape(text), &|_| None).unwrap();
+            assert_eq!(back.expose(), text);
+        }
+    }
 
     fn env(name: &str) -> Option<String> {
         match name {

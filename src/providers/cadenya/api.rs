@@ -40,22 +40,12 @@ pub fn ws_path(id: &str) -> String {
 /// Percent-encode one path segment as the SDK does (`_core.py:144
 /// path_param`: every reserved character, `:` included, so
 /// `external_id:my agent` is `external_id%3Amy%20agent`; a raw `:` only ever
-/// introduces an action's verb).
-pub fn seg(s: &str) -> String {
-    crate::engine::http::segment(s)
-}
+/// introduces an action's verb): the engine's encoder.
+pub use crate::engine::http::segment as seg;
 
 /// `external_id:<x>` as a path segment.
 pub fn by_ext(ext: &str) -> String {
     seg(&format!("external_id:{ext}"))
-}
-
-fn decode(method: &Method, path: &str, message: String) -> ApiError {
-    ApiError::Decode {
-        message,
-        method: method.to_string(),
-        path: path.to_string(),
-    }
 }
 
 impl Identified for Resource {
@@ -99,7 +89,7 @@ impl CadenyaApi {
             .client
             .json(Method::GET, &url, None, Idempotency::Safe)
             .await?;
-        let page = wire::page(v).map_err(|m| decode(&Method::GET, &url, m))?;
+        let page = wire::page(v).map_err(|m| ApiError::decode(Method::GET, &url, m))?;
         Ok(Page {
             items: page.items,
             total: None,
@@ -116,7 +106,7 @@ impl CadenyaApi {
         {
             Ok(v) => serde_json::from_value(v)
                 .map(Some)
-                .map_err(|e| decode(&Method::GET, path, e.to_string())),
+                .map_err(|e| ApiError::decode(Method::GET, path, e.to_string())),
             Err(e) if e.status() == Some(404) => Ok(None),
             Err(e) => Err(e),
         }
@@ -172,7 +162,7 @@ impl CadenyaApi {
             {
                 Ok(v) => {
                     return serde_json::from_value(v)
-                        .map_err(|e| decode(&Method::POST, collection, e.to_string()));
+                        .map_err(|e| ApiError::decode(Method::POST, collection, e.to_string()));
                 }
                 Err(e) if lost(&e) && attempt < CREATE_ATTEMPTS => {
                     if let Some(ext) = ext {

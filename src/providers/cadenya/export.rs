@@ -31,15 +31,11 @@
 mod docs;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::api::{seg, ws_path, CadenyaApi};
 use super::validate::valid_id;
 use super::wire::Resource;
-use crate::engine::http::ApiError;
+use crate::engine::http::{ApiError, Bounded, Limit};
 use crate::engine::provider::{Export, ExportFilter};
 
 pub use docs::calendar_cron;
@@ -85,17 +81,13 @@ async fn read(api: &CadenyaApi, workspace: Resource, parallelism: usize) -> Resu
         api.list(&paths[3], ""),
         api.list(&paths[4], ""),
     )?;
-    let limit = Arc::new(Semaphore::new(parallelism.max(1)));
-    let mut tasks: JoinSet<Result<Part, ApiError>> = JoinSet::new();
-    let list = |tasks: &mut JoinSet<Result<Part, ApiError>>,
+    let mut tasks: Bounded<Part> = Bounded::new(&Limit::new(parallelism));
+    let list = |tasks: &mut Bounded<Part>,
                 path: String,
                 make: fn(String, Vec<Resource>) -> Part,
                 id: String| {
-        let (api, limit) = (api.clone(), limit.clone());
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            Ok(make(id, api.list(&path, "").await?))
-        });
+        let api = api.clone();
+        tasks.spawn(async move { Ok(make(id, api.list(&path, "").await?)) });
     };
     for a in &agents {
         let at = format!("{base}/agents/{}", seg(a.id()));
@@ -128,13 +120,12 @@ async fn read(api: &CadenyaApi, workspace: Resource, parallelism: usize) -> Resu
         );
     }
     for l in layers.iter().filter(|l| !l.system_managed()) {
-        let (api, limit, path, id) = (
+        let (api, path, id) = (
             api.clone(),
-            limit.clone(),
             format!("{base}/memory_layers/{}/entries", seg(l.id())),
             l.id().to_string(),
         );
-        tasks.spawn(async move {
+        tasks.spawn_driver(|limit| async move {
             Ok(Part::Entries(
                 id,
                 super::read::entries(&api, &path, &limit, |_| true).await?,
@@ -150,8 +141,8 @@ async fn read(api: &CadenyaApi, workspace: Resource, parallelism: usize) -> Resu
         models,
         ..Read::default()
     };
-    while let Some(joined) = tasks.join_next().await {
-        match joined.map_err(|e| ApiError::Task(e.to_string()))?? {
+    while let Some(part) = tasks.next().await {
+        match part? {
             Part::Variations(id, v) => {
                 r.variations.insert(id, v);
             }

@@ -54,6 +54,7 @@ pub static INFO: Info = Info {
     address_prefix: "cadenya.",
     original: false,
     key_env: "CADENYA_API_KEY",
+    key_form: "",
     endpoint_env: &["CADENYA_ENDPOINT", "CADENYA_BASE_URL"],
     default_endpoint: "https://api.cadenya.com",
     kinds: manifest::kinds,

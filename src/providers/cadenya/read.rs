@@ -33,15 +33,11 @@
 //! "Reads always populate both assignment lists"), so no `includeInfo`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
-
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::api::{ws_path, CadenyaApi};
 use super::model::{Desired, ToolRef, WorkspaceSpec};
 use super::wire::Resource;
-use crate::engine::http::ApiError;
+use crate::engine::http::{ApiError, Bounded, Limit};
 
 /// What was read of one declared workspace. `None`: not read (not needed).
 #[derive(Debug, Clone, Default)]
@@ -199,7 +195,7 @@ pub async fn read(
     parallelism: usize,
 ) -> Result<Live, ApiError> {
     let all = api.list("/v1/workspaces", "").await?;
-    let limit = Arc::new(Semaphore::new(parallelism.max(1)));
+    let limit = Limit::new(parallelism);
     let mut live = Live::default();
     for spec in &desired.workspaces {
         let Some(ws) = find_workspace(&all, spec) else {
@@ -232,14 +228,11 @@ pub async fn read(
 pub async fn entries(
     api: &CadenyaApi,
     path: &str,
-    limit: &Arc<Semaphore>,
+    limit: &Limit,
     keep: impl Fn(&Resource) -> bool,
 ) -> Result<Vec<Resource>, ApiError> {
-    let listed = {
-        let _permit = limit.clone().acquire_owned().await;
-        api.list(path, "").await?
-    };
-    let mut full = JoinSet::new();
+    let listed = limit.run(api.list(path, "")).await?;
+    let mut full = Bounded::new(limit);
     let mut out = Vec::new();
     for e in listed {
         if !keep(&e) {
@@ -247,19 +240,10 @@ pub async fn entries(
             out.push(e);
             continue;
         }
-        let (api, url, limit) = (
-            api.clone(),
-            format!("{path}/{}", super::api::seg(e.id())),
-            limit.clone(),
-        );
-        full.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            Ok::<_, ApiError>(api.get(&url).await?.unwrap_or(e))
-        });
+        let (api, url) = (api.clone(), format!("{path}/{}", super::api::seg(e.id())));
+        full.spawn(async move { Ok(api.get(&url).await?.unwrap_or(e)) });
     }
-    while let Some(r) = full.join_next().await {
-        out.push(r.map_err(|e| ApiError::Task(e.to_string()))??);
-    }
+    out.extend(full.all().await?);
     Ok(out)
 }
 
@@ -278,7 +262,7 @@ async fn read_space(
     desired: &Desired,
     spec: &WorkspaceSpec,
     workspace: Resource,
-    limit: &Arc<Semaphore>,
+    limit: &Limit,
 ) -> Result<Space, ApiError> {
     let n = needs(desired, spec);
     let base = ws_path(workspace.id());
@@ -301,14 +285,8 @@ async fn read_space(
         maybe(api, n.secrets, format!("{base}/workspace_secrets"), ""),
         maybe(api, n.models, format!("{base}/models"), ""),
     )?;
-    let mut tasks: JoinSet<Result<Child, ApiError>> = JoinSet::new();
-    let spawn = |tasks: &mut JoinSet<Result<Child, ApiError>>, fut: Task| {
-        let limit = limit.clone();
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            fut.await
-        });
-    };
+    let mut tasks: Bounded<Child> = Bounded::new(limit);
+    let spawn = |tasks: &mut Bounded<Child>, fut: Task| tasks.spawn(fut);
     let list = |path: String, make: fn(String, Vec<Resource>) -> Child, id: String| -> Task {
         let api = api.clone();
         Box::pin(async move { Ok(make(id, api.list(&path, "").await?)) })
@@ -362,10 +340,9 @@ async fn read_space(
             continue;
         };
         let declared: HashSet<String> = declared_entries.iter().map(|e| e.id.clone()).collect();
-        let (api, id, limit) = (api.clone(), found.id().to_string(), limit.clone());
+        let (api, id) = (api.clone(), found.id().to_string());
         let path = format!("{base}/memory_layers/{}/entries", super::api::seg(&id));
-        // Not through `spawn`, whose permit would be held meanwhile.
-        tasks.spawn(async move {
+        tasks.spawn_driver(|limit| async move {
             let keep = |e: &Resource| e.metadata.ext().is_some_and(|x| declared.contains(x));
             Ok(Child::Entries(
                 id,
@@ -382,8 +359,8 @@ async fn read_space(
         models,
         ..Space::default()
     };
-    while let Some(joined) = tasks.join_next().await {
-        match joined.map_err(|e| ApiError::Task(e.to_string()))?? {
+    while let Some(child) = tasks.next().await {
+        match child? {
             Child::Variations(id, v) => {
                 space.variations.insert(id, v);
             }

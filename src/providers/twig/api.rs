@@ -63,14 +63,6 @@ impl Identified for User {
     }
 }
 
-fn decode(method: &Method, path: &str, message: String) -> ApiError {
-    ApiError::Decode {
-        message,
-        method: method.to_string(),
-        path: path.to_string(),
-    }
-}
-
 impl TwigApi {
     async fn value(
         &self,
@@ -86,7 +78,7 @@ impl TwigApi {
         let v = self
             .value(Method::GET, path, None, Idempotency::Safe)
             .await?;
-        wire::one(v, key).map_err(|m| decode(&Method::GET, path, m))
+        wire::one(v, key).map_err(|m| ApiError::decode(Method::GET, path, m))
     }
 
     /// Every item of a paged list at `path`, read as the module says.
@@ -109,7 +101,8 @@ impl TwigApi {
         let v = self
             .value(Method::GET, &url, None, Idempotency::Safe)
             .await?;
-        let page: wire::Page<T> = wire::page(v, keys).map_err(|m| decode(&Method::GET, &url, m))?;
+        let page: wire::Page<T> =
+            wire::page(v, keys).map_err(|m| ApiError::decode(Method::GET, &url, m))?;
         Ok(Page {
             items: page.items,
             total: page.total,
@@ -128,7 +121,7 @@ impl TwigApi {
             .value(Method::GET, url, None, Idempotency::Safe)
             .await?;
         let page: wire::Page<Agent> =
-            wire::page(v, &["agents"]).map_err(|m| decode(&Method::GET, url, m))?;
+            wire::page(v, &["agents"]).map_err(|m| ApiError::decode(Method::GET, url, m))?;
         Ok(page.total.unwrap_or(page.items.len() as u64))
     }
 
@@ -187,12 +180,12 @@ impl TwigApi {
             .value(Method::GET, &path, None, Idempotency::Safe)
             .await?;
         let status: SyncStatus =
-            wire::one(v, "data_source").map_err(|m| decode(&Method::GET, &path, m))?;
+            wire::one(v, "data_source").map_err(|m| ApiError::decode(Method::GET, &path, m))?;
         status.started().ok_or_else(|| {
-            decode(
-                &Method::GET,
+            ApiError::decode(
+                Method::GET,
                 &path,
-                "the status says neither `status` nor a last sync time".into(),
+                "the status says neither `status` nor a last sync time",
             )
         })
     }
@@ -269,7 +262,7 @@ impl TwigApi {
             let v = self
                 .value(Method::POST, path, Some(body), Idempotency::Create)
                 .await?;
-            wire::one(v, key).map_err(|m| decode(&Method::POST, path, m))
+            wire::one(v, key).map_err(|m| ApiError::decode(Method::POST, path, m))
         };
         once(CREATE_ATTEMPTS, send, find).await
     }
@@ -278,7 +271,4 @@ impl TwigApi {
 /// What a create made, and when a request of it lost its answer (see [`Once`]).
 pub type Created<T> = Once<T>;
 
-/// Percent-encode one path segment.
-fn seg(s: &str) -> String {
-    crate::engine::http::segment(s)
-}
+use crate::engine::http::segment as seg;

@@ -23,6 +23,7 @@ use super::manifest::{RAG_STRATEGIES, ROLES, SOURCE_TYPES, SYNC_FREQUENCIES};
 use super::read::details;
 use super::wire::{Agent, DataSource, User};
 use crate::engine::http::ApiError;
+use crate::engine::manifest::interpolate::escape;
 use crate::engine::manifest::to_yaml;
 use crate::engine::provider::{Export, ExportFilter};
 
@@ -32,11 +33,6 @@ const MODELINE_NESTED: &str = "# yaml-language-server: $schema=../../twinform.sc
 /// A file-name-safe form of a name.
 fn slug(name: &str) -> String {
     crate::engine::provider::slug(name, "agent")
-}
-
-/// A live string written where a manifest interpolates.
-fn literal(s: &str) -> String {
-    s.replace("${", "$${")
 }
 
 #[derive(Serialize)]
@@ -110,7 +106,7 @@ fn config_out(d: &DataSource, notes: &mut Vec<String>) -> Option<BTreeMap<String
             continue;
         }
         let v = match v {
-            Value::String(s) => Value::String(literal(s)),
+            Value::String(s) => Value::String(escape(s)),
             // Nested strings are never interpolated, but a `${` in one is refused.
             other if other.to_string().contains("${") => {
                 notes.push(format!(
@@ -211,7 +207,7 @@ fn render(
         };
         docs.push(to_yaml(&DataSourceOut {
             kind: "TwigDataSource",
-            name: literal(&d.name),
+            name: escape(&d.name),
             source_type,
             config: config_out(d, &mut e.notes),
             sync_frequency: known_value(
@@ -275,7 +271,7 @@ fn render(
             .collect();
         let doc = AgentOut {
             kind: "TwigAgent",
-            name: literal(&a.name),
+            name: escape(&a.name),
             system_prompt: prompt,
             model: a.model.clone(),
             rag_strategy: known_value(

@@ -57,6 +57,7 @@ pub static INFO: Info = Info {
     address_prefix: "twig.",
     original: false,
     key_env: "TWIG_API_KEY",
+    key_form: "twigsk_live_... or twigsk_test_...",
     endpoint_env: &["TWIG_ENDPOINT"],
     default_endpoint: "https://api.twig.so",
     kinds: manifest::kinds,

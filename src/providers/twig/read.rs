@@ -21,15 +21,11 @@
 //! most 5 times, then the read fails); on a quiet account the formula is exact.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
-
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::api::TwigApi;
 use super::model::{AgentSpec, Desired};
 use super::wire::{Agent, DataSource, User};
-use crate::engine::http::ApiError;
+use crate::engine::http::{fan_out, ApiError};
 
 /// What the API said.
 #[derive(Debug, Clone, Default)]
@@ -123,25 +119,18 @@ pub async fn details(
     ids: &HashSet<String>,
     parallelism: usize,
 ) -> Result<HashMap<String, Agent>, ApiError> {
-    let limit = Arc::new(Semaphore::new(parallelism.max(1)));
-    let mut tasks = JoinSet::new();
-    for id in ids {
-        let (api, limit, id) = (api.clone(), limit.clone(), id.clone());
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
+    let found = fan_out(parallelism, ids, |id| {
+        let (api, id) = (api.clone(), id.clone());
+        async move {
             match api.get_agent(&id).await {
                 Ok(a) => Ok(Some((id, a))),
                 Err(e) if e.status() == Some(404) => Ok(None),
                 Err(e) => Err(e),
             }
-        });
-    }
-    let mut out = HashMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        if let Some((id, a)) = joined.map_err(|e| ApiError::Task(e.to_string()))?? {
-            out.insert(id, a);
         }
-    }
+    })
+    .await?;
+    let out: HashMap<String, Agent> = found.into_iter().flatten().collect();
     Ok(out)
 }
 

@@ -44,10 +44,7 @@ pub(super) const CREATE_ATTEMPTS: u32 = 5;
 /// The largest page asked of `GET /v1/agents` (the live default is 10).
 pub const AGENT_PAGE_LIMIT: u32 = 200;
 
-/// Percent-encode one path segment.
-pub(super) fn seg(s: &str) -> String {
-    crate::engine::http::segment(s)
-}
+pub(super) use crate::engine::http::segment as seg;
 
 fn query(pairs: &[(&str, Option<String>)]) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
@@ -112,11 +109,7 @@ fn unwrap_key<T: serde::de::DeserializeOwned>(
 }
 
 pub(super) fn missing(method: &str, path: &str, what: &str) -> ApiError {
-    ApiError::Decode {
-        message: format!("no {what} in the response"),
-        method: method.into(),
-        path: path.into(),
-    }
+    ApiError::decode(method, path, format!("no {what} in the response"))
 }
 
 impl TwinApi {

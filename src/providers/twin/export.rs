@@ -10,17 +10,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde::Serialize;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::api::TwinApi;
 use super::manifest::EVENTS;
 use super::rules::{check_cron, check_url, is_valid_agent_id};
 use super::wire::{Agent, Instructions, Schedule, Webhook, Workspace};
-use crate::engine::http::ApiError;
+use crate::engine::http::{fan_out, ApiError};
+use crate::engine::manifest::interpolate::escape;
 use crate::engine::provider::{Export, ExportFilter};
 
 /// Everything read for one agent.
@@ -37,12 +35,6 @@ fn slug(name: &str) -> String {
 }
 
 const MODELINE: &str = "# yaml-language-server: $schema=../twinform.schema.json\n";
-
-/// A live string written where the manifest interpolates: `${` must be
-/// written `$${` to stay literal.
-fn literal(s: &str) -> String {
-    s.replace("${", "$${")
-}
 
 /// `kind: Workspace` as exported.
 #[derive(Serialize)]
@@ -144,29 +136,23 @@ async fn read_all(
         .into_iter()
         .filter_map(|s| Some((s.agent_id.clone()?, s)))
         .collect();
-    let limit = Arc::new(Semaphore::new(parallelism.max(1)));
-    let mut tasks = JoinSet::new();
-    for agent in selected {
-        let (client, limit) = (client.clone(), limit.clone());
+    let mut states = fan_out(parallelism, selected, |agent| {
+        let client = client.clone();
         let schedule = schedules.remove(&agent.agent_id);
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
+        async move {
             let (instructions, webhooks) = tokio::try_join!(
                 client.get_instructions(&agent.agent_id),
                 client.list_webhooks(&agent.agent_id)
             )?;
-            Ok::<_, ApiError>(AgentState {
+            Ok(AgentState {
                 agent,
                 instructions,
                 schedule,
                 webhooks,
             })
-        });
-    }
-    let mut states = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        states.push(joined.map_err(|e| ApiError::Task(e.to_string()))??);
-    }
+        }
+    })
+    .await?;
     states.sort_by(|a, b| a.agent.agent_id.cmp(&b.agent.agent_id));
     let used: BTreeSet<&str> = states
         .iter()
@@ -192,7 +178,7 @@ fn workspace_doc(w: &Workspace, report: &mut Report) -> String {
             ));
             None
         }
-        other => other.as_deref().map(literal),
+        other => other.as_deref().map(escape),
     };
     let doc = WorkspaceOut {
         kind: "Workspace",
@@ -296,7 +282,7 @@ fn webhooks_out(s: &AgentState, report: &mut Report) -> Option<Vec<WebhookOut>> 
             ));
             format!("${{{var}}}")
         } else {
-            literal(&w.url)
+            escape(&w.url)
         };
         out.push(WebhookOut {
             url,
@@ -432,13 +418,5 @@ mod tests {
         assert_eq!(slug("Marketing Agents"), "marketing-agents");
         assert_eq!(slug("../../etc"), "etc");
         assert_eq!(slug("✓"), "workspace");
-    }
-
-    #[test]
-    fn interpolation_markers_stay_literal() {
-        assert_eq!(literal("https://h/${X}/$${Y}"), "https://h/$${X}/$$${Y}");
-        let back =
-            crate::engine::manifest::interpolate::interpolate(&literal("a${B}c$${d}"), &|_| None);
-        assert_eq!(back.unwrap().expose(), "a${B}c$${d}");
     }
 }

@@ -26,13 +26,9 @@ pub mod validate;
 pub mod wire;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
-
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use crate::engine::apply::journal::Journal;
-use crate::engine::http::{ApiError, Auth, Client, Profile};
+use crate::engine::http::{fan_out, ApiError, Auth, Client, Profile};
 use crate::engine::manifest::{Document, LoadContext};
 use crate::engine::plan::{Change, Drift};
 use crate::engine::provider::{
@@ -53,6 +49,7 @@ pub static INFO: Info = Info {
     address_prefix: "",
     original: true,
     key_env: "TWIN_API_KEY",
+    key_form: "",
     endpoint_env: &["TWIN_ENDPOINT"],
     default_endpoint: "https://build.twin.so",
     kinds: manifest::kinds,
@@ -251,33 +248,23 @@ async fn attribute_drift(
     changes: &mut [Change],
     parallelism: usize,
 ) -> Result<(), ApiError> {
-    let limit = Arc::new(Semaphore::new(parallelism.max(1)));
-    let mut tasks = JoinSet::new();
-    for c in changes
-        .iter()
-        .filter(|c| c.resource == "instructions" && c.action == crate::engine::plan::Action::Update)
-    {
-        let (api, limit, address, agent) = (
-            api.clone(),
-            limit.clone(),
-            c.address.clone(),
-            c.agent.clone(),
-        );
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
+    let updated = changes.iter().filter(|c| {
+        c.resource == "instructions" && c.action == crate::engine::plan::Action::Update
+    });
+    let latest = fan_out(parallelism, updated, |c| {
+        let (api, address, agent) = (api.clone(), c.address.clone(), c.agent.clone());
+        async move {
             let history = api
                 .instructions_history(agent.as_deref().unwrap_or_default(), Some(1))
                 .await?;
-            Ok::<_, ApiError>((address, history.into_iter().next()))
-        });
-    }
-    let mut found = HashMap::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (address, latest) = joined.map_err(|e| ApiError::Task(e.to_string()))??;
-        if let Some(v) = latest {
-            found.insert(address, v);
+            Ok((address, history.into_iter().next()))
         }
-    }
+    })
+    .await?;
+    let mut found: HashMap<String, _> = latest
+        .into_iter()
+        .filter_map(|(address, v)| Some((address, v?)))
+        .collect();
     for c in changes.iter_mut() {
         if let Some(v) = found.remove(&c.address) {
             // A server that drops `source_type` still keeps the `source_id`

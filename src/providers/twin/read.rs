@@ -26,16 +26,13 @@
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::sync::Arc;
 
 use serde_json::json;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::api::TwinApi;
 use super::model::{AgentSpec, Desired};
 use super::wire::{Agent, Instructions, Schedule, Webhook, Workspace};
-use crate::engine::http::ApiError;
+use crate::engine::http::{ApiError, Bounded, Limit};
 use crate::engine::provider::Scope;
 use crate::engine::sha256_hex as content_hash;
 
@@ -62,20 +59,7 @@ enum Detail {
     Schedule(String, Option<Schedule>),
 }
 
-type Reads = JoinSet<Result<Detail, ApiError>>;
-
-/// Spawn one per-agent read that waits for a permit of `limit` before it starts.
-fn spawn_bounded(
-    tasks: &mut Reads,
-    limit: &Arc<Semaphore>,
-    read: impl std::future::Future<Output = Result<Detail, ApiError>> + Send + 'static,
-) {
-    let limit = limit.clone();
-    tasks.spawn(async move {
-        let _permit = limit.acquire_owned().await;
-        read.await
-    });
-}
+type Reads = Bounded<Detail>;
 
 /// Read the live state the manifests in `desired` manage, limited to
 /// `scope`. Per-agent reads start as soon as the page listing the agent
@@ -97,8 +81,7 @@ pub async fn read(
     };
     let manages_schedules = in_scope().any(|a| a.schedule.is_some());
     let managed: HashMap<&str, &AgentSpec> = in_scope().map(|a| (a.id.as_str(), a)).collect();
-    let limit = Arc::new(Semaphore::new(parallelism.max(1)));
-    let mut tasks: Reads = JoinSet::new();
+    let mut tasks: Reads = Bounded::new(&Limit::new(parallelism));
     let mut agents: BTreeMap<String, Agent> = BTreeMap::new();
     // Unscoped, the workspace list is read alongside the agents; scoped, it
     // is needed first, to know which workspace ids to list agents of.
@@ -120,7 +103,7 @@ pub async fn read(
                 .list_agents_as_they_come(id.as_deref(), |agent| {
                     seen.push(agent.agent_id.clone());
                     let page = std::slice::from_ref(agent);
-                    details(client, &limit, &mut tasks, &managed, &mut agents, page)
+                    details(client, &mut tasks, &managed, &mut agents, page)
                 })
                 .await?;
             // Seen by a read of the list that did not count: not live.
@@ -140,7 +123,7 @@ pub async fn read(
             .collect();
         for id in missing {
             if let Some(agent) = client.get_agent(id).await? {
-                details(client, &limit, &mut tasks, &managed, &mut agents, &[agent]);
+                details(client, &mut tasks, &managed, &mut agents, &[agent]);
             }
         }
         Ok(())
@@ -171,7 +154,7 @@ pub async fn read(
         // A list that does not say whose schedule is whose: ask each managed agent instead.
         for a in in_scope().filter(|a| a.schedule.is_some() && live.agents.contains_key(&a.id)) {
             let (client, id) = (client.clone(), a.id.clone());
-            spawn_bounded(&mut tasks, &limit, async move {
+            tasks.spawn(async move {
                 client
                     .get_schedule(&id)
                     .await
@@ -184,8 +167,8 @@ pub async fn read(
             .filter_map(|s| Some((s.agent_id.clone()?, s)))
             .collect();
     }
-    while let Some(joined) = tasks.join_next().await {
-        let detail = joined.map_err(|e| ApiError::Task(e.to_string()))??;
+    while let Some(detail) = tasks.next().await {
+        let detail = detail?;
         match detail {
             Detail::Instructions(id, i) => {
                 live.instructions.insert(id, i);
@@ -206,7 +189,6 @@ pub async fn read(
 /// Record agents of a page, and start the per-agent reads of the managed ones.
 fn details(
     client: &TwinApi,
-    limit: &Arc<Semaphore>,
     tasks: &mut Reads,
     managed: &HashMap<&str, &AgentSpec>,
     agents: &mut BTreeMap<String, Agent>,
@@ -219,7 +201,7 @@ fn details(
         };
         if a.instructions.is_some() {
             let (client, id) = (client.clone(), a.id.clone());
-            spawn_bounded(tasks, limit, async move {
+            tasks.spawn(async move {
                 client
                     .get_instructions(&id)
                     .await
@@ -228,7 +210,7 @@ fn details(
         }
         if a.webhooks.is_some() {
             let (client, id) = (client.clone(), a.id.clone());
-            spawn_bounded(tasks, limit, async move {
+            tasks.spawn(async move {
                 client
                     .list_webhooks(&id)
                     .await

@@ -9,6 +9,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Value};
 
 use super::{secret_var, Read};
+use crate::engine::manifest::interpolate::escape;
 use crate::engine::manifest::to_yaml;
 use crate::engine::provider::{file_name, Export, ExportFilter};
 use crate::engine::resource::{self, Table, Ty};
@@ -42,11 +43,6 @@ fn put(doc: &mut Vec<(String, Y)>, key: &str, v: Value) {
     doc.push((key.to_string(), Y::Json(v)));
 }
 
-/// A live string where a manifest interpolates.
-fn literal(s: &str) -> String {
-    s.replace("${", "$${")
-}
-
 /// A table's exported value as a manifest holds it: texts that take
 /// `${VAR}` escaped, groups recursively.
 fn manifest_value(table: &Table, key: &str, v: Value) -> Value {
@@ -54,14 +50,14 @@ fn manifest_value(table: &Table, key: &str, v: Value) -> Value {
         return v;
     };
     match (f.ty, v) {
-        (Ty::Text, Value::String(s)) => Value::String(literal(&s)),
+        (Ty::Text, Value::String(s)) => Value::String(escape(&s)),
         (Ty::Group(g), Value::Object(m)) => Value::Object(
             m.into_iter()
                 .map(|(k, x)| {
                     // A long text in a group is written inline, where a
                     // manifest interpolates it too.
                     let x = match (g.field(&k).map(|f| f.ty), x) {
-                        (Some(Ty::LongText), Value::String(s)) => Value::String(literal(&s)),
+                        (Some(Ty::LongText), Value::String(s)) => Value::String(escape(&s)),
                         (_, x) => manifest_value(g, &k, x),
                     };
                     (k, x)
@@ -243,13 +239,13 @@ fn adapter_out(a: &Value) -> Result<Value, String> {
             continue;
         }
         let v = match v {
-            Value::String(s) => Value::String(literal(s)),
+            Value::String(s) => Value::String(escape(s)),
             Value::Object(m) => Value::Object(
                 m.iter()
                     .map(|(h, x)| {
                         (
                             h.clone(),
-                            x.as_str().map_or(x.clone(), |s| json!(literal(s))),
+                            x.as_str().map_or(x.clone(), |s| json!(escape(s))),
                         )
                     })
                     .collect(),
