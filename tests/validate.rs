@@ -402,6 +402,67 @@ fn every_unknown_field_of_a_document_is_reported() {
     );
 }
 
+/// An unknown field no longer hides the document's other problems: its
+/// missing prompt file and its duplicate id are reported in the same pass,
+/// for every provider (block and flow mappings alike).
+#[test]
+fn an_unknown_field_hides_no_other_problem_of_its_document() {
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "kind: Workspace\nname: W\n---\nkind: Agent\nid: a\nworkspace: W\nbogus:\n  deep: [1, 2]\ninstructions: {file: missing.md}\n---\nkind: Agent\nid: a\nworkspace: W\ninstructions: hi\n",
+            &[
+                "m.yaml:7:1: unknown field `bogus`",
+                "m.yaml:9:15: instruction file `missing.md` cannot be read",
+                "m.yaml:12:5: agent `a` is declared twice",
+            ],
+        ),
+        (
+            "kind: TwigDataSource\nname: D\ntype: website\nbogus: 2\nconfig: {url: \"https://x.example\"}\n---\nkind: TwigDataSource\nname: D\ntype: website\nconfig: {url: \"https://x.example\"}\n",
+            &[
+                "m.yaml:4:1: unknown field `bogus`",
+                "m.yaml:8:7: data source `D` is declared twice",
+            ],
+        ),
+        (
+            "kind: CadenyaWorkspace\nid: w\nname: W\n---\nkind: CadenyaAgent\nworkspace: w\nid: x\nname: X\nvariations:\n  v: {prompt: {file: gone.md}, modle: gpt, model: getting-started-key.openai-gpt-5}\n---\nkind: CadenyaAgent\nworkspace: w\nid: x\nname: X2\n",
+            &[
+                "m.yaml:10:15: prompt file `gone.md` cannot be read",
+                "m.yaml:10:32: unknown field `modle`",
+                "m.yaml:14:5: agent `x` is declared twice",
+            ],
+        ),
+    ];
+    for (tree, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m.yaml"), tree).unwrap();
+        let v = twinform::engine::session::load_with(
+            dir.path(),
+            &twinform::providers::all(),
+            &|_| None,
+            &twinform::engine::session::LoadOptions::default(),
+        );
+        let found: Vec<String> = v
+            .problems
+            .iter()
+            .filter(|p| p.is_error())
+            .map(|p| {
+                let loc = p.location.clone().unwrap_or_default();
+                format!(
+                    "{}: {}",
+                    loc.rsplit('/').next().unwrap_or_default(),
+                    p.message
+                )
+            })
+            .collect();
+        for want in expected {
+            assert!(
+                found.iter().any(|f| f.starts_with(want)),
+                "{want} missing from {found:#?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn no_manifests_is_an_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -37,3 +37,27 @@ pub fn dotted(path: &[Seg]) -> String {
 pub fn offset(n: &Spanned<Node>) -> usize {
     n.referenced.span().byte_offset().unwrap_or(0) as usize
 }
+
+/// The length of a scalar node's text.
+pub fn scalar_len(n: &Spanned<Node>) -> usize {
+    n.referenced.span().byte_len().unwrap_or(0) as usize
+}
+
+/// The byte after the last scalar or flow bracket of `n` (relative to its document).
+pub fn end_of(n: &Spanned<Node>) -> usize {
+    match &n.value {
+        Node::Scalar(_) | Node::Typed(_) => offset(n) + scalar_len(n),
+        Node::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| end_of(v).max(offset_key(k)))
+            .max()
+            .unwrap_or(offset(n)),
+        Node::Seq(items) => items.iter().map(end_of).max().unwrap_or(offset(n)),
+    }
+}
+
+/// The byte after a key.
+pub fn offset_key(k: &Spanned<String>) -> usize {
+    let s = k.referenced.span();
+    (s.byte_offset().unwrap_or(0) + s.byte_len().unwrap_or(0)) as usize
+}

@@ -332,6 +332,8 @@ pub(super) fn expressions(s: &str) -> Vec<String> {
 #[derive(Debug)]
 pub struct UnknownField<'a> {
     pub key: &'a Spanned<String>,
+    /// Its value (the whole of what the key holds).
+    pub value: &'a Spanned<Node>,
     /// The fields allowed at that place, for "did you mean".
     pub allowed: Vec<String>,
 }
@@ -404,6 +406,7 @@ fn walk<'a>(node: &'a Node, schema: &Value, root: &Value, out: &mut Vec<UnknownF
                     (Some(sub), _) => walk(&value.value, sub, root, out),
                     (None, Some(Value::Bool(false))) => out.push(UnknownField {
                         key,
+                        value,
                         allowed: props.keys().cloned().collect(),
                     }),
                     (None, Some(sub @ Value::Object(_))) => walk(&value.value, sub, root, out),

@@ -15,6 +15,7 @@ use super::cron;
 use super::model::*;
 use super::tables;
 use crate::engine::manifest::diagnostic::did_you_mean;
+use crate::engine::manifest::node::Node;
 use crate::engine::manifest::{Document, LoadContext, Text};
 use crate::engine::resource::{self, parse_duration, Table, Values};
 
@@ -96,14 +97,14 @@ pub fn load(docs: &[Document], ctx: &mut LoadContext) -> Desired {
         declared.layers.insert((l.workspace(), l.id()));
     }
     let mut desired = Desired::default();
-    for (list, what) in [
-        (&workspaces, "workspace"),
-        (&agents, "agent"),
-        (&tool_sets, "tool set"),
-        (&layers, "memory layer"),
-        (&secrets, "secret"),
+    for (kind, list, what) in [
+        ("CadenyaWorkspace", &workspaces, "workspace"),
+        ("CadenyaAgent", &agents, "agent"),
+        ("CadenyaToolSet", &tool_sets, "tool set"),
+        ("CadenyaMemoryLayer", &layers, "memory layer"),
+        ("CadenyaSecret", &secrets, "secret"),
     ] {
-        unique(ctx, list, what);
+        unique(ctx, docs, kind, list, what);
     }
     desired.workspaces = workspaces
         .iter()
@@ -128,18 +129,31 @@ pub fn load(docs: &[Document], ctx: &mut LoadContext) -> Desired {
     desired
 }
 
-/// Report an id declared twice in one workspace.
-fn unique(ctx: &mut LoadContext, docs: &[Read], what: &str) {
+/// Report an id declared twice in one workspace: over every document of
+/// the kind, read or not (a document with a missing prompt file still
+/// declares its id, and both problems are reported in one pass).
+fn unique(ctx: &mut LoadContext, docs: &[Document], kind: &str, reads: &[Read], what: &str) {
     let mut seen: HashMap<(String, String), String> = HashMap::new();
-    for r in docs {
-        let key = (r.workspace(), r.id());
-        let at = r.at("id");
-        let here = ctx.location(r.doc, &at);
-        if let Some(first) = seen.get(&key) {
-            ctx.error(r.doc, &at, format!("{what} `{}` is declared twice", key.1))
+    for d in docs.iter().filter(|d| d.kind.value == kind) {
+        let (workspace, id, at) = match reads.iter().find(|r| std::ptr::eq(r.doc, d)) {
+            Some(r) => (r.workspace(), r.id(), r.at("id")),
+            None => {
+                let raw = |k: &str| match d.node.value.get(k).map(|n| (&n.value, n.referenced)) {
+                    Some((Node::Scalar(Some(s)), at)) => Some((s.clone(), at)),
+                    _ => None,
+                };
+                let Some((id, at)) = raw("id") else {
+                    continue;
+                };
+                (raw("workspace").map(|w| w.0).unwrap_or_default(), id, at)
+            }
+        };
+        let here = ctx.location(d, &at);
+        if let Some(first) = seen.get(&(workspace.clone(), id.clone())) {
+            ctx.error(d, &at, format!("{what} `{id}` is declared twice"))
                 .set_help(format!("first declared at {first}"));
         } else {
-            seen.insert(key, here);
+            seen.insert((workspace, id), here);
         }
     }
 }

@@ -13,6 +13,7 @@ use super::load::split_documents;
 use super::node::Node;
 
 pub use super::docpath::{dotted, key, offset, Seg};
+use super::docpath::{end_of, scalar_len};
 pub use super::load::Origin;
 pub use super::uses::{uses_of, FileUse};
 
@@ -209,28 +210,6 @@ fn step<'a>(n: &'a Spanned<Node>, seg: &Seg) -> Option<&'a Spanned<Node>> {
         (Seg::Index(i), Node::Seq(items)) => items.get(*i),
         _ => None,
     }
-}
-
-fn scalar_len(n: &Spanned<Node>) -> usize {
-    n.referenced.span().byte_len().unwrap_or(0) as usize
-}
-
-/// The byte after the last scalar or flow bracket of `n` (relative to its document).
-fn end_of(n: &Spanned<Node>) -> usize {
-    match &n.value {
-        Node::Scalar(_) | Node::Typed(_) => offset(n) + scalar_len(n),
-        Node::Map(entries) => entries
-            .iter()
-            .map(|(k, v)| end_of(v).max(offset_key(k)))
-            .max()
-            .unwrap_or(offset(n)),
-        Node::Seq(items) => items.iter().map(end_of).max().unwrap_or(offset(n)),
-    }
-}
-
-fn offset_key(k: &Spanned<String>) -> usize {
-    let s = k.referenced.span();
-    (s.byte_offset().unwrap_or(0) + s.byte_len().unwrap_or(0)) as usize
 }
 
 fn line_start(text: &str, at: usize) -> usize {

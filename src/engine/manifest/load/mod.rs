@@ -79,6 +79,10 @@ pub struct Document {
     pub placeholders: Vec<node::Placeholder>,
     /// The document as a tree with positions (what resource tables read).
     pub node: std::sync::Arc<Spanned<Node>>,
+    /// Byte ranges (in `text`) of its unknown fields, key through value:
+    /// reported once, then blanked so that the rest of the document is
+    /// still read and checked (see [`LoadContext::parse`]).
+    pub unknown: Vec<std::ops::Range<usize>>,
 }
 
 /// Where a variable was set (a key of a var file, or a `Variables`
@@ -476,7 +480,16 @@ impl<'a> LoadContext<'a> {
 
     fn parse_raw<T: DeserializeOwned>(&mut self, doc: &Document) -> Option<T> {
         let mut problems = Vec::new();
-        let parsed = parse_doc(self, doc.file, doc.base, &doc.text, &mut problems);
+        let mut parsed = parse_doc(self, doc.file, doc.base, &doc.text, &mut problems);
+        if parsed.is_none() && !doc.unknown.is_empty() {
+            // Its unknown fields are reported; read the rest without them,
+            // so that a typo does not hide a missing file or a duplicate id.
+            let mut again = Vec::new();
+            let text = without(&doc.text, &doc.unknown);
+            if let Some(v) = parse_doc(self, doc.file, doc.base, &text, &mut again) {
+                (parsed, problems) = (Some(v), again);
+            }
+        }
         // Unknown fields were reported when the document was read (all of
         // them, at any depth); serde's report of the first one is a repeat
         // only when that walk found the same key in this document.
@@ -763,6 +776,33 @@ fn parse_file(
     true
 }
 
+/// `text` with the bytes of `ranges` turned into spaces (line breaks
+/// kept, and a flow mapping's comma after a range too), so that every
+/// other byte keeps its offset, and so its line and column.
+fn without(text: &str, ranges: &[std::ops::Range<usize>]) -> String {
+    let mut bytes = text.as_bytes().to_vec();
+    for r in ranges {
+        let end = r.end.min(bytes.len());
+        let start = r.start.min(end);
+        let mut blank = |b: &mut u8| {
+            if *b != b'\n' && *b != b'\r' {
+                *b = b' ';
+            }
+        };
+        bytes[start..end].iter_mut().for_each(&mut blank);
+        let next = bytes[end..]
+            .iter()
+            .position(|b| *b != b' ' && *b != b'\t')
+            .map(|i| end + i);
+        if let Some(i) = next.filter(|&i| bytes[i] == b',') {
+            blank(&mut bytes[i]);
+        }
+    }
+    // Only ASCII bytes were replaced, and only whole characters (a range
+    // starts at a key and ends after a scalar or bracket).
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// Only the `kind` of a document (the rest is its provider's business).
 #[derive(Deserialize)]
 struct KindOnly {
@@ -810,6 +850,7 @@ fn read_document(
             .map(|s| node::placeholders(node, s))
             .unwrap_or_default(),
         node: std::sync::Arc::new(node.clone()),
+        unknown: Vec::new(),
     };
     let Some(schema) = schema else {
         let mut p = ctx.problem_at(
@@ -825,7 +866,11 @@ fn read_document(
         return None;
     };
     let fields = kinds.fields();
+    let mut doc = doc;
     for u in node::unknown_fields(&node.value, schema) {
+        let start = u.key.referenced.span().byte_offset().unwrap_or(0) as usize;
+        doc.unknown
+            .push(start..super::docpath::end_of(u.value).max(super::docpath::offset_key(u.key)));
         let allowed: Vec<&str> = u.allowed.iter().map(String::as_str).collect();
         let mut p = ctx.problem_at(
             &doc,
@@ -903,50 +948,4 @@ fn first_line(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splits_on_markers_only_at_line_start() {
-        let docs = split_documents("# c\nkind: A\n---\nkind: B\n  ---x\n--- \nkind: C\n...\n");
-        let texts: Vec<&str> = docs.iter().map(|(_, d)| d.trim()).collect();
-        assert_eq!(texts, vec!["# c\nkind: A", "kind: B\n  ---x", "kind: C"]);
-        assert_eq!(docs[1].0, "# c\nkind: A\n---".len());
-    }
-
-    /// Trust II item 1: when serde refuses a field the schema walk let
-    /// through (the two descriptions disagree), the document is not dropped
-    /// silently: serde's error is kept.
-    #[test]
-    fn a_document_that_does_not_parse_always_has_an_error() {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        #[allow(dead_code)]
-        struct Thing {
-            kind: String,
-            name: String,
-        }
-        impl Identities for Thing {}
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("a.yaml"), "kind: Thing\nname: x\nnmae: y\n").unwrap();
-        // An open schema: the walk reports nothing.
-        let kinds = KindTable::new(vec![("Thing", serde_json::json!({"type": "object"}))]);
-        let env = |_: &str| None;
-        let (mut ctx, docs) = load(dir.path(), &kinds, &env);
-        assert!(!ctx.has_errors());
-        assert!(ctx.parse::<Thing>(&docs[0]).is_none());
-        let errors: Vec<_> = ctx.problems.iter().filter(|p| p.is_error()).collect();
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].message.starts_with("unknown field `nmae`"));
-        assert!(errors[0]
-            .location
-            .as_deref()
-            .unwrap()
-            .ends_with("a.yaml:3:1"));
-    }
-
-    #[test]
-    fn comment_only_documents_are_dropped() {
-        assert!(split_documents("# only a comment\n---\n\n").is_empty());
-    }
-}
+mod tests;
