@@ -2,6 +2,7 @@
 //! read-call formula; no writes; secrets redacted in every format.
 
 mod common;
+mod emu;
 
 use common::{scenario_store, write_tree, TestTwin, HOOK_TOKEN, SCENARIO};
 use twinform::cli::FaultArgs;
@@ -291,6 +292,56 @@ fn two_live_workspaces_with_one_name_stop_the_plan() {
     assert!(
         err.contains("two live workspaces are named `Twice` (ws_000002, ws_000003)"),
         "{err}"
+    );
+}
+
+/// A plan-time problem is located like a load-time one: the place of the
+/// resource it is about comes first (`m.yaml:5:7: workspace["Gone"] pins id …`, at its `kind`),
+/// on every provider, in text and JSON.
+#[test]
+fn plan_time_problems_carry_the_place_of_their_resource() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Workspace\nname: Ops\n---\n# pinned\nkind: Workspace\nname: Gone\nid: ws_999999\n",
+    )
+    .unwrap();
+    for format in ["text", "json"] {
+        let out = twin
+            .cmd(dir.path())
+            .args(["plan", "-o", format, "."])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            all.contains("m.yaml:5:7: workspace[\\\"Gone\\\"] pins id `ws_999999`")
+                || all.contains("m.yaml:5:7: workspace[\"Gone\"] pins id `ws_999999`"),
+            "{format}: {all}"
+        );
+    }
+
+    use twinform::providers::twig::emulator::{start_with, Store};
+    let twig = emu::Emu::start(
+        |l, s, f, st| async move { start_with(l, s, &f, st).await },
+        Store::default(),
+        "TWIG",
+    );
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: TwigAgent\nname: Helper\nid: agent_missing\nsystem_prompt: hi\n",
+    )
+    .unwrap();
+    let (code, all) = twig.run(dir.path(), &["plan", "."], &[]);
+    assert_eq!(code, Some(1), "{all}");
+    assert!(
+        all.contains("m.yaml:1:7: twig.agent[\"Helper\"] pins id `agent_missing`"),
+        "{all}"
     );
 }
 

@@ -53,9 +53,39 @@ pub struct Tree {
     /// What each document declares, for policies (empty unless
     /// [`LoadOptions::declared`] asked for it).
     pub declared: Vec<Declared>,
+    /// Where each declared address is declared (`file:line:col` of its
+    /// document's `kind`), so that plan-time problems are located as
+    /// load-time ones are.
+    pub locations: BTreeMap<String, String>,
 }
 
 impl Tree {
+    /// `problem` with the place of the resource it is about in front, as
+    /// load-time problems are shown: the longest declared address the
+    /// message starts with (providers begin a plan-time problem with the
+    /// address of its resource). A message that names no declared address,
+    /// or already says where it is, is left as it is.
+    pub fn locate(&self, problem: String) -> String {
+        let found = self
+            .locations
+            .iter()
+            .filter(|(address, _)| {
+                problem.strip_prefix(address.as_str()).is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with([' ', ':', '(', ',', '.'])
+                })
+            })
+            .max_by_key(|(address, _)| address.len());
+        match found {
+            // `file:line` in the message already (a provider's `source`).
+            Some((_, at))
+                if !problem.contains(at.rsplit_once(':').map_or(at.as_str(), |p| p.0)) =>
+            {
+                format!("{at}: {problem}")
+            }
+            _ => problem,
+        }
+    }
+
     /// `(noun, count)` of everything declared, over every provider.
     pub fn counts(&self) -> Vec<(&'static str, usize)> {
         self.parts.iter().flat_map(|p| p.bound.count()).collect()
@@ -256,6 +286,7 @@ fn read_with(
     } else {
         Vec::new()
     };
+    let locations = locations(&ctx, &provider_docs, providers, &owner);
     let mut secrets = std::mem::take(&mut ctx.secrets);
     secrets.sort();
     secrets.dedup();
@@ -266,10 +297,47 @@ fn read_with(
             secrets,
             input_warnings,
             declared,
+            locations,
         }),
         problems: super::manifest::diagnostic::sorted(ctx.problems),
     };
     (validated, unknown)
+}
+
+/// Where each document's address is declared: its identity read from its
+/// top-level scalars (as written: an identity built from `${var.…}` keeps
+/// its placeholder, and so is not found).
+fn locations(
+    ctx: &load::LoadContext,
+    docs: &[super::manifest::Document],
+    providers: &Providers,
+    owner: &HashMap<&'static str, usize>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for doc in docs {
+        let Some(&i) = owner.get(doc.kind.value.as_str()) else {
+            continue;
+        };
+        let super::manifest::node::Node::Map(entries) = &doc.node.value else {
+            continue;
+        };
+        let fields: serde_json::Map<String, serde_json::Value> = entries
+            .iter()
+            .filter_map(|(k, v)| match &v.value {
+                super::manifest::node::Node::Scalar(Some(s)) => {
+                    Some((k.value.clone(), serde_json::Value::String(s.clone())))
+                }
+                _ => None,
+            })
+            .collect();
+        if let Some(address) =
+            providers[i].declared_address(&doc.kind.value, &serde_json::Value::Object(fields))
+        {
+            out.entry(address)
+                .or_insert_with(|| ctx.location(doc, &doc.kind.referenced));
+        }
+    }
+    out
 }
 
 /// What each provider document declares, with its owner, its kind's
@@ -614,6 +682,7 @@ pub async fn plan(
         }
     }
     if !problems.is_empty() {
+        let problems = problems.into_iter().map(|p| tree.locate(p)).collect();
         return Err(PlanFailure::Diff(PlanError { problems }));
     }
     plan.dedupe_addresses();
