@@ -35,9 +35,12 @@
 //! the two descriptions of each document's keys the same.
 
 use serde_json::Value;
+use serde_saphyr::Location;
 
+use super::model::{AgentSpec, ScheduleSpec, WebhookSpec, WorkspaceSpec};
 use super::wire::{Agent, Instructions};
-use crate::engine::resource::{Field, Nature, Table, Ty, Wire};
+use crate::engine::manifest::edit::{key, Seg};
+use crate::engine::resource::{Field, Got, Nature, Table, Ty, Val, Values, Wire};
 
 const STRUCTURAL: Nature = Nature::STRUCTURAL;
 
@@ -63,14 +66,16 @@ pub static WORKSPACE: Table = Table {
             identity: true,
             ..Nature::NONE
         }),
-        // A JSON document in a string: compared as JSON (see
-        // `diff::same_icon`), written as the manifest has it.
         Field::new(
             "icon",
             Ty::Text,
             Wire::at("icon_config"),
             "The workspace's `icon_config`: a JSON document in a string, sent as written. Absent: not managed.",
-        ),
+        )
+        .nature(Nature {
+            json_text: true,
+            ..Nature::NONE
+        }),
         Field::new(
             "prune",
             Ty::Bool,
@@ -129,7 +134,9 @@ pub static AGENT: Table = Table {
             Ty::LongText,
             Wire::split("instructions.content", "content").unlisted(),
             "The agent's instructions: inline text, or `{file: path}` relative to this manifest. Absent: not managed. (`null` is refused: Twin cannot remove instructions.)",
-        ),
+        )
+        // An agent without instructions has empty ones.
+        .default("\"\""),
         Field::new(
             "schedule",
             Ty::Group(&SCHEDULE),
@@ -217,12 +224,123 @@ pub static ALL: &[&Table] = &[&WORKSPACE, &AGENT, &SCHEDULE, &WEBHOOK];
 /// instructions under `instructions` (`null`: it has none, or they were not
 /// read).
 pub fn agent_view(agent: &Agent, instructions: Option<&Instructions>) -> Value {
-    let mut v = serde_json::to_value(agent).unwrap_or_default();
+    let mut v = json(agent);
     if let Some(m) = v.as_object_mut() {
         let i = instructions.map_or(Value::Null, |i| serde_json::json!({"content": i.content}));
         m.insert("instructions".into(), i);
     }
     v
+}
+
+// ---- the manifest's values, as the tables read them ----
+//
+// The validated model keeps typed fields (operations send them); these
+// views give the tables the same values with their places in the document
+// (for `pull`) and whether they were written literally.
+
+fn put(v: &mut Values, key_: &'static str, val: Val, path: Vec<Seg>, literal: bool) {
+    v.fields.insert(
+        key_,
+        Got {
+            val,
+            at: Location::UNKNOWN,
+            path,
+            literal,
+        },
+    );
+}
+
+/// A workspace's [`WORKSPACE`] values.
+pub fn workspace_values(w: &WorkspaceSpec) -> Values {
+    let mut v = Values::default();
+    if let Some(icon) = &w.icon {
+        put(
+            &mut v,
+            "icon",
+            Val::Text(icon.clone()),
+            vec![key("icon")],
+            true,
+        );
+    }
+    v
+}
+
+/// An agent's [`AGENT`] values (its create-only fields and instructions).
+pub fn agent_values(a: &AgentSpec) -> Values {
+    let mut v = Values::default();
+    if let Some(s) = a.subagent.0 {
+        put(
+            &mut v,
+            "subagent",
+            Val::Json(s.into()),
+            vec![key("subagent")],
+            true,
+        );
+    }
+    if let Some(d) = &a.derived_from.0 {
+        let path = vec![key("derived_from")];
+        put(
+            &mut v,
+            "derived_from",
+            Val::Json(d.as_str().into()),
+            path,
+            a.derived_from_literal,
+        );
+    }
+    if let Some(t) = &a.instructions {
+        put(
+            &mut v,
+            "instructions",
+            Val::Text(t.clone()),
+            vec![key("instructions")],
+            true,
+        );
+    }
+    v
+}
+
+/// A schedule's [`SCHEDULE`] values.
+pub fn schedule_values(s: &ScheduleSpec) -> Values {
+    let mut v = Values::default();
+    let at = |k: &str| vec![key("schedule"), key(k)];
+    put(&mut v, "cron", Val::Text(s.cron.clone()), at("cron"), true);
+    if let Some(p) = s.paused {
+        put(&mut v, "paused", Val::Json(p.into()), at("paused"), true);
+    }
+    v
+}
+
+/// The [`WEBHOOK`] values of the `i`th of an agent's webhooks (`enabled`
+/// is always managed: absent, it is true).
+pub fn webhook_values(i: usize, w: &WebhookSpec) -> Values {
+    let mut v = Values::default();
+    let at = |k: &str| vec![key("webhooks"), Seg::Index(i), key(k)];
+    let events = Value::from(w.events.clone());
+    put(&mut v, "events", Val::Json(events), at("events"), true);
+    put(
+        &mut v,
+        "enabled",
+        Val::Json(w.enabled.into()),
+        at("enabled"),
+        true,
+    );
+    v
+}
+
+/// A webhook as [`WEBHOOK`] reads it: its events a sorted set (Twin
+/// compares them as one, and `pull` writes them back in order).
+pub fn webhook_json(w: &super::wire::Webhook) -> Value {
+    let mut v = json(w);
+    let mut events = w.events.clone();
+    events.sort();
+    events.dedup();
+    v["events"] = Value::from(events);
+    v
+}
+
+/// The live record as the tables read it.
+pub fn json<T: serde::Serialize>(record: &T) -> Value {
+    serde_json::to_value(record).unwrap_or_default()
 }
 
 #[cfg(test)]
