@@ -290,7 +290,7 @@ fn two_live_workspaces_with_one_name_stop_the_plan() {
     let out = twin.cmd(dir.path()).args(["plan", "."]).assert().code(1);
     let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
-        err.contains("two live workspaces are named `Twice` (ws_000002, ws_000003)"),
+        err.contains("m.yaml:1:7: workspace[\"Twice\"]: two live workspaces are named `Twice` (ws_000002, ws_000003)"),
         "{err}"
     );
 }

@@ -182,6 +182,13 @@ pub fn same(f: &Field, want: &Value, have: Option<&Value>) -> bool {
     let have = have.unwrap_or(&null);
     match f.ty {
         _ if want.is_null() => have.is_null() || is_empty(have),
+        Ty::Str | Ty::Text if f.nature.json_text => {
+            let doc = |v: &Value| serde_json::from_str::<Value>(v.as_str()?).ok();
+            match (doc(want), doc(have)) {
+                (Some(a), Some(b)) => same_json(&a, &b),
+                _ => want == have,
+            }
+        }
         Ty::LongText => match (want.as_str(), have.as_str()) {
             (Some(a), Some(b)) => same_text(a, b),
             _ => false,

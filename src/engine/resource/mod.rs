@@ -230,6 +230,9 @@ pub struct Nature {
     /// in a patch or a create body. Its provider writes it when
     /// [`diff::Found::changed`] names it.
     pub action: bool,
+    /// A string holding a JSON document (an icon's `icon_config`):
+    /// compared as the JSON it holds, written as the manifest has it.
+    pub json_text: bool,
 }
 
 impl Nature {
@@ -242,6 +245,7 @@ impl Nature {
         structural: false,
         vars: false,
         action: false,
+        json_text: false,
     };
     pub const REQUIRED: Nature = Nature {
         required: true,

@@ -9,12 +9,14 @@ use super::model::{AgentSpec, Desired, ScheduleSpec, WebhookSpec};
 use super::ops::{Op, WorkspaceRef};
 use super::read::Live;
 use super::rules::url_key;
+use super::tables;
 use super::wire::{PatchWebhook, Schedule, Webhook};
 use crate::engine::manifest::Text;
 use crate::engine::plan::{
     quote, textdiff, Action, Change, FieldChange, Literal, Plan, Show, Shown,
 };
 use crate::engine::provider::{Diffed, Local, PlanError};
+use crate::engine::resource::{self, Patch, Table, Values};
 
 /// The provider name on every change.
 const PROVIDER: &str = "twin";
@@ -27,8 +29,41 @@ pub fn workspace_address(name: &str) -> String {
     format!("workspace[{}]", quote(name))
 }
 
-/// Instructions compare as long texts do (see [`textdiff::same_text`]).
+/// Instructions compare as the table's long texts do
+/// ([`textdiff::same_text`]; kept for the callers outside the diff).
 pub use crate::engine::plan::textdiff::same_text as same_instructions;
+
+/// What a table finds different between declared `values` and a live
+/// record: the fields (by manifest key), and the update's body. The plan's
+/// presentation of Twin's changes is its own (context fields, flags), so
+/// the table's shown fields are not kept.
+fn compare(table: &Table, values: &Values, live: &serde_json::Value) -> (Vec<&'static str>, Patch) {
+    let mut scratch = Change::new(PROVIDER, "", "", Action::Update);
+    let mut patch = Patch::default();
+    let found = resource::diff(table, values, live, &mut scratch, &mut patch);
+    (found.changed, patch)
+}
+
+/// The create-only fields of an agent (`subagent`, `derived_from`) that
+/// the live agent says (a server that does not return one cannot be
+/// compared on it, so it never causes a replace).
+pub(crate) fn create_only(spec: &AgentSpec, live: &serde_json::Value) -> Values {
+    let mut v = tables::agent_values(spec);
+    v.fields.retain(|k, _| {
+        tables::AGENT.field(k).is_some_and(|f| {
+            f.nature.create_only && resource::at(live, f.wire.read).is_some_and(|x| !x.is_null())
+        })
+    });
+    v
+}
+
+/// A wire value as the replace reason shows it (`false`, `parent-id`).
+fn bare(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
 
 /// A resolved workspace: how to reference it and its display name.
 #[derive(Debug, Clone)]
@@ -158,7 +193,7 @@ impl Differ<'_> {
                     Some([id]) => self.live.workspaces.iter().find(|w| &w.workspace_id == id),
                     Some(ids) => {
                         self.errors.push(format!(
-                            "two live workspaces are named `{}` ({}): pin one with `id:` in the manifest",
+                            "{address}: two live workspaces are named `{}` ({}): pin one with `id:` in the manifest",
                             spec.name,
                             ids.join(", ")
                         ));
@@ -183,8 +218,14 @@ impl Differ<'_> {
                             name: spec.name.clone(),
                             icon: Some(icon.expose().to_string()),
                         });
-                        c.fields.push(FieldChange::after("icon", Shown::text(icon)));
                     }
+                    let values = tables::workspace_values(spec);
+                    resource::create(
+                        &tables::WORKSPACE,
+                        &values,
+                        &mut c,
+                        &mut serde_json::Value::Null,
+                    );
                     self.push(c, ops);
                     self.declared.insert(
                         spec.name.clone(),
@@ -210,22 +251,18 @@ impl Differ<'_> {
                         ));
                         continue;
                     }
-                    let icon_differs = spec
-                        .icon
-                        .as_ref()
-                        .is_some_and(|i| !same_json(w.icon_config.as_deref(), i.expose()));
-                    if rename || icon_differs {
-                        let mut c = change(&address, "workspace", Action::Update, None);
-                        let mut name = name_field(&w.name);
-                        name.show = Show::Named;
-                        c.fields.push(name);
-                        if let Some(icon) = &spec.icon {
-                            c.fields.push(FieldChange::text(
-                                "icon",
-                                w.icon_config.as_deref(),
-                                icon,
-                            ));
-                        }
+                    let mut c = change(&address, "workspace", Action::Update, None);
+                    let mut name = name_field(&w.name);
+                    name.show = Show::Named;
+                    c.fields.push(name);
+                    let found = resource::diff(
+                        &tables::WORKSPACE,
+                        &tables::workspace_values(spec),
+                        &tables::json(w),
+                        &mut c,
+                        &mut Patch::default(),
+                    );
+                    if rename || !found.changed.is_empty() {
                         let op = Op::UpdateWorkspace {
                             workspace: WorkspaceRef::Id(w.workspace_id.clone()),
                             name: spec.name.clone(),
@@ -332,15 +369,18 @@ impl Differ<'_> {
                 false
             }
             Some(a) => {
-                let reasons: Vec<String> = [
-                    spec.subagent
-                        .replace_reason("subagent", a.is_subagent.as_ref()),
-                    spec.derived_from
-                        .replace_reason("derived_from", a.derived_from_agent_id.as_ref()),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
+                let view = tables::agent_view(a, None);
+                let declared = create_only(spec, &view);
+                let (changed, _) = compare(&tables::AGENT, &declared, &view);
+                let reasons: Vec<String> = changed
+                    .iter()
+                    .filter_map(|k| {
+                        let f = tables::AGENT.field(k)?;
+                        let want = resource::to_wire(f, &declared.get(k)?.val);
+                        let have = resource::at(&view, f.wire.read)?;
+                        Some(format!("{k} {} → {}", bare(have), bare(&want)))
+                    })
+                    .collect();
                 let live_ws = a.workspace_id.as_deref().unwrap_or_default();
                 if !reasons.is_empty() {
                     let mut c = change(&address, "agent", Action::Replace, Some(&spec.id));
@@ -435,8 +475,10 @@ impl Differ<'_> {
         } else {
             None
         };
-        let have = live.clone().unwrap_or_default();
-        if same_instructions(&have, text.expose()) {
+        let mut values = Values::default();
+        values.set("instructions", resource::Val::Text(text.clone()));
+        let view = serde_json::json!({"instructions": {"content": live}});
+        if compare(&tables::AGENT, &values, &view).0.is_empty() {
             return;
         }
         let address = format!("{}.instructions", agent_address(&spec.id));
@@ -485,15 +527,22 @@ impl Differ<'_> {
             (Some(w), Some(l)) => {
                 let mut ops = Vec::new();
                 let mut reason = None;
-                if l.cron != w.cron.expose() {
+                let (changed, _) = compare(
+                    &tables::SCHEDULE,
+                    &tables::schedule_values(w),
+                    &tables::json(l),
+                );
+                if changed.contains(&"cron") {
                     ops.push(Op::PutSchedule {
                         agent_id: id.clone(),
                         cron: w.cron.expose().to_string(),
                     });
                 }
+                // `paused` is written by an action, not by the PUT.
+                let paused = changed.contains(&"paused");
                 match w.paused {
-                    Some(true) if !l.paused => ops.push(Op::PauseSchedule { agent_id: id.clone() }),
-                    Some(false) if l.paused => {
+                    Some(true) if paused => ops.push(Op::PauseSchedule { agent_id: id.clone() }),
+                    Some(false) if paused => {
                         ops.push(Op::ResumeSchedule { agent_id: id.clone() });
                         if l.auto_paused {
                             reason = Some(format!(
@@ -567,7 +616,7 @@ impl Differ<'_> {
         }
         let wanted: BTreeSet<String> = want.iter().map(|w| url_key(w.url.expose())).collect();
         let base = agent_address(&spec.id);
-        for w in want {
+        for (i, w) in want.iter().enumerate() {
             let address = format!("{base}.webhook[{}]", quote(w.url.shown()));
             let status = if w.enabled { "active" } else { "disabled" };
             let candidates = by_url
@@ -607,13 +656,9 @@ impl Differ<'_> {
                     self.delete_extras(spec, &address, &candidates, l, &w.url);
                 }
                 Some(l) => {
-                    let mut patch = PatchWebhook::default();
-                    if sorted(&l.events) != w.events {
-                        patch.events = Some(w.events.clone());
-                    }
-                    if l.status != status {
-                        patch.status = Some(status.into());
-                    }
+                    let values = tables::webhook_values(i, w);
+                    let (_, body) = compare(&tables::WEBHOOK, &values, &tables::webhook_json(l));
+                    let patch: PatchWebhook = serde_json::from_value(body.body).unwrap_or_default();
                     if patch != PatchWebhook::default() {
                         let mut c =
                             webhook_change(spec, &address, Action::Update, Shown::text(&w.url));
@@ -837,17 +882,6 @@ pub(crate) fn sorted(events: &[String]) -> Vec<String> {
     e.sort();
     e.dedup();
     e
-}
-
-/// Two icon documents are the same when they parse to the same JSON.
-pub(crate) fn same_json(live: Option<&str>, want: &str) -> bool {
-    match (
-        live.map(serde_json::from_str::<serde_json::Value>),
-        serde_json::from_str::<serde_json::Value>(want),
-    ) {
-        (Some(Ok(a)), Ok(b)) => a == b,
-        _ => live == Some(want),
-    }
 }
 
 #[cfg(test)]

@@ -16,10 +16,12 @@ use serde::Serialize;
 use super::api::TwinApi;
 use super::manifest::EVENTS;
 use super::rules::{check_cron, check_url, is_valid_agent_id};
+use super::tables;
 use super::wire::{Agent, Instructions, Schedule, Webhook, Workspace};
 use crate::engine::http::{fan_out, ApiError};
 use crate::engine::manifest::interpolate::escape;
 use crate::engine::provider::{Export, ExportFilter};
+use crate::engine::resource;
 
 /// Everything read for one agent.
 struct AgentState {
@@ -73,6 +75,10 @@ struct AgentOut<'a> {
     kind: &'static str,
     id: &'a str,
     workspace: &'a str,
+    /// What [`tables::AGENT`] exports of the agent's own record
+    /// (`subagent`, `derived_from`), in table order.
+    #[serde(flatten)]
+    fields: serde_json::Map<String, serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     instructions: Option<FileRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -217,10 +223,18 @@ fn agent_doc(s: &AgentState, ws_name: &str, report: &mut Report) -> String {
     if webhooks.as_ref().is_some_and(|w| !w.is_empty()) {
         head.push_str("# Signing secrets are not exported: each stays with whoever received it at creation.\n");
     }
+    let what = format!("agent `{}`", a.agent_id);
+    let own = resource::export(&tables::AGENT, &tables::agent_view(a, None), &what);
+    report.unmanaged.extend(own.notes);
     let doc = AgentOut {
         kind: "Agent",
         id: &a.agent_id,
         workspace: ws_name,
+        fields: own
+            .values
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         instructions: s.instructions.as_ref().map(|_| FileRef {
             file: format!("../prompts/{}.md", a.agent_id),
         }),

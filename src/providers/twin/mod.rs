@@ -8,6 +8,7 @@
 //!   settle races.
 //! - [`read`]: live state with the documented read formula; [`diff`]: the
 //!   pure comparison; [`ops`]: carrying out each operation; [`export`].
+//! - [`tables`]: each field declared once (key, wire place, type, nature).
 //! - `emulator`: a local Twin (feature `emulator`).
 
 pub mod api;
@@ -22,6 +23,7 @@ pub mod pull;
 pub mod read;
 pub mod reconcile;
 pub mod rules;
+pub mod tables;
 pub mod validate;
 pub mod wire;
 

@@ -38,6 +38,9 @@ pub struct AgentSpec {
     pub workspace: String,
     pub subagent: CreateOnly<bool>,
     pub derived_from: CreateOnly<String>,
+    /// `derived_from` was written as is (not with `${var.NAME}`): `pull`
+    /// may rewrite it.
+    pub derived_from_literal: bool,
     /// Instructions text, CRLF turned into LF.
     pub instructions: Option<Text>,
     /// `Some(None)`: make sure there is no schedule.

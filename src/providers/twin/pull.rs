@@ -3,14 +3,16 @@
 //! the diff's rules (workspaces by pinned id or name, agents by id,
 //! webhooks by URL), so after a pull the plan has nothing to change.
 
-use super::diff::{agent_address, same_instructions, same_json, sorted, workspace_address};
+use super::diff::{agent_address, create_only, workspace_address};
 use super::model::{AgentSpec, Desired, WorkspaceSpec};
 use super::read::Live;
 use super::rules::url_key;
+use super::tables;
 use super::wire::InstructionVersion;
-use crate::engine::manifest::edit::{key, NewValue, Request, Seg};
+use crate::engine::manifest::edit::{key, NewValue, Origin, Request, Seg};
 use crate::engine::manifest::Text;
 use crate::engine::provider::{ExportFilter, Pulled, TextLocation, TextVersion};
+use crate::engine::resource::{self, Table, Values};
 
 /// What to write back, in manifest order.
 pub fn pull(desired: &Desired, live: &Live, filter: &ExportFilter) -> Vec<Pulled> {
@@ -56,12 +58,26 @@ fn leave(address: &str, why: impl Into<String>) -> Pulled {
     }
 }
 
-/// Interpolated values are never overwritten: say which drifted instead.
-fn interpolated(address: &str, field: &str) -> Pulled {
-    leave(
-        address,
-        format!("{field} drifted, but it is interpolated from the environment; change it by hand"),
-    )
+/// Every drifted field of a table, written back (`resource::pull`); a
+/// declared field the live record no longer has is left with why.
+fn fields(
+    table: &Table,
+    values: &Values,
+    live: &serde_json::Value,
+    origin: &Origin,
+    address: &str,
+    out: &mut Vec<Pulled>,
+) {
+    for k in values.fields.keys() {
+        let Some(f) = table.field(k) else { continue };
+        if resource::diff::live_value(f, live).is_none() {
+            out.push(leave(
+                address,
+                format!("{k} was removed live; remove `{k}` by hand"),
+            ));
+        }
+    }
+    out.extend(resource::pull(table, values, live, origin, address));
 }
 
 fn workspace(ws: &WorkspaceSpec, live: &Live, out: &mut Vec<Pulled>) {
@@ -83,21 +99,15 @@ fn workspace(ws: &WorkspaceSpec, live: &Live, out: &mut Vec<Pulled>) {
             ),
         ));
     }
-    if let Some(icon) = &ws.icon {
-        if !same_json(lw.icon_config.as_deref(), icon.expose()) {
-            out.push(match (&lw.icon_config, icon.is_sensitive()) {
-                (_, true) => interpolated(&address, "icon"),
-                (None, _) => leave(&address, "icon was removed live; remove `icon` by hand"),
-                (Some(now), _) => write(
-                    &ws.origin,
-                    &address,
-                    "icon",
-                    vec![key("icon")],
-                    NewValue::Text(now.clone()),
-                ),
-            });
-        }
-    }
+    let values = tables::workspace_values(ws);
+    fields(
+        &tables::WORKSPACE,
+        &values,
+        &tables::json(lw),
+        &ws.origin,
+        &address,
+        out,
+    );
 }
 
 fn agent(a: &AgentSpec, live: &Live, out: &mut Vec<Pulled>) {
@@ -121,6 +131,10 @@ fn agent(a: &AgentSpec, live: &Live, out: &mut Vec<Pulled>) {
             ));
         }
     }
+    // Create-only fields (known live): the next plan would replace it.
+    let view = tables::agent_view(la, None);
+    let values = create_only(a, &view);
+    fields(&tables::AGENT, &values, &view, &a.origin, &address, out);
     instructions(a, live, &address, out);
     schedule(a, live, &address, out);
     webhooks(a, live, &address, out);
@@ -132,18 +146,17 @@ fn instructions(a: &AgentSpec, live: &Live, address: &str, out: &mut Vec<Pulled>
     };
     let address = format!("{address}.instructions");
     match live.instructions.get(&a.id) {
-        Some(Some(now)) if !same_instructions(&now.content, want.expose()) => {
-            out.push(if want.is_sensitive() {
-                interpolated(&address, "instructions")
-            } else {
-                write(
-                    &a.origin,
-                    &address,
-                    "instructions",
-                    vec![key("instructions")],
-                    NewValue::Text(now.content.clone()),
-                )
-            });
+        Some(Some(now)) => {
+            let mut values = Values::default();
+            values.set("instructions", resource::Val::Text(want.clone()));
+            let view = serde_json::json!({"instructions": {"content": now.content}});
+            out.extend(resource::pull(
+                &tables::AGENT,
+                &values,
+                &view,
+                &a.origin,
+                &address,
+            ));
         }
         Some(None) => out.push(leave(
             &address,
@@ -157,28 +170,14 @@ fn schedule(a: &AgentSpec, live: &Live, address: &str, out: &mut Vec<Pulled>) {
     let address = format!("{address}.schedule");
     match (&a.schedule, live.schedules.get(&a.id)) {
         (Some(Some(want)), Some(now)) => {
-            if now.cron != want.cron.expose() {
-                out.push(if want.cron.is_sensitive() {
-                    interpolated(&address, "cron")
-                } else {
-                    write(
-                        &a.origin,
-                        &address,
-                        "cron",
-                        vec![key("schedule"), key("cron")],
-                        NewValue::Text(now.cron.clone()),
-                    )
-                });
-            }
-            if want.paused.is_some_and(|p| p != now.paused) {
-                out.push(write(
-                    &a.origin,
-                    &address,
-                    "paused",
-                    vec![key("schedule"), key("paused")],
-                    NewValue::Bool(now.paused),
-                ));
-            }
+            let values = tables::schedule_values(want);
+            out.extend(resource::pull(
+                &tables::SCHEDULE,
+                &values,
+                &tables::json(now),
+                &a.origin,
+                &address,
+            ));
         }
         (Some(Some(_)), None) => out.push(leave(
             &address,
@@ -217,26 +216,14 @@ fn webhooks(a: &AgentSpec, live: &Live, address: &str, out: &mut Vec<Pulled>) {
             continue;
         };
         matched[j] = true;
-        let path = |field: &str| vec![key("webhooks"), Seg::Index(i), key(field)];
-        if sorted(&l.events) != w.events {
-            out.push(write(
-                &a.origin,
-                &at,
-                "events",
-                path("events"),
-                NewValue::List(sorted(&l.events)),
-            ));
-        }
-        let enabled = l.status == "active";
-        if enabled != w.enabled {
-            out.push(write(
-                &a.origin,
-                &at,
-                "enabled",
-                path("enabled"),
-                NewValue::Bool(enabled),
-            ));
-        }
+        let values = tables::webhook_values(i, w);
+        out.extend(resource::pull(
+            &tables::WEBHOOK,
+            &values,
+            &tables::webhook_json(l),
+            &a.origin,
+            &at,
+        ));
     }
     for (l, _) in now.iter().zip(&matched).filter(|(_, m)| !**m) {
         // The live URL may carry a token: only its host is said.

@@ -31,9 +31,11 @@ use serde_json::json;
 
 use super::api::TwinApi;
 use super::model::{AgentSpec, Desired};
+use super::tables;
 use super::wire::{Agent, Instructions, Schedule, Webhook, Workspace};
 use crate::engine::http::{ApiError, Bounded, Limit};
 use crate::engine::provider::Scope;
+use crate::engine::resource;
 use crate::engine::sha256_hex as content_hash;
 
 /// What the API said, for the objects the manifests manage.
@@ -287,10 +289,13 @@ impl Live {
         let mut put = |addr: String, v: serde_json::Value| {
             out.insert(addr, content_hash(v.to_string().as_bytes()));
         };
+        // Names and ids (matching, moves, webhooks by URL) beside what the
+        // tables manage.
+        let fields = |table, live: &serde_json::Value| resource::fingerprint(table, live);
         for w in &self.workspaces {
             put(
                 format!("workspace_id[{:?}]", w.workspace_id),
-                json!([w.name, w.icon_config]),
+                json!([w.name, fields(&tables::WORKSPACE, &tables::json(w))]),
             );
         }
         let relevant = self.agents.values().filter(|a| {
@@ -302,7 +307,10 @@ impl Live {
         for a in relevant {
             put(
                 format!("agent[{:?}]", a.agent_id),
-                json!([a.workspace_id, a.is_subagent, a.derived_from_agent_id]),
+                json!([
+                    a.workspace_id,
+                    fields(&tables::AGENT, &tables::agent_view(a, None))
+                ]),
             );
         }
         for a in &desired.agents {
@@ -310,17 +318,24 @@ impl Live {
                 let s = self.schedules.get(&a.id);
                 put(
                     format!("agent[{:?}].schedule", a.id),
-                    json!(s.map(|s| (&s.cron, s.paused, s.auto_paused))),
+                    json!(s.map(|s| (fields(&tables::SCHEDULE, &tables::json(s)), s.auto_paused))),
                 );
             }
             if let Some(i) = self.instructions.get(&a.id) {
-                let hash = i.as_ref().map(|i| content_hash(i.content.as_bytes()));
-                put(format!("agent[{:?}].instructions", a.id), json!(hash));
+                let view =
+                    json!({"instructions": i.as_ref().map(|i| json!({"content": i.content}))});
+                put(
+                    format!("agent[{:?}].instructions", a.id),
+                    json!(fields(&tables::AGENT, &view)),
+                );
             }
             if let Some(hooks) = self.webhooks.get(&a.id) {
                 let mut v: Vec<_> = hooks
                     .iter()
-                    .map(|h| (&h.webhook_id, &h.url, &h.events, &h.status))
+                    .map(|h| {
+                        let own = fields(&tables::WEBHOOK, &tables::webhook_json(h));
+                        (&h.webhook_id, &h.url, own)
+                    })
                     .collect();
                 v.sort();
                 put(format!("agent[{:?}].webhooks", a.id), json!(v));

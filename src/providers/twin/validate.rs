@@ -185,6 +185,12 @@ fn agent(ctx: &mut LoadContext, d: &Document, a: &AgentDoc) -> Option<AgentSpec>
         workspace: a.workspace.value.clone(),
         subagent: CreateOnly(a.subagent),
         derived_from: CreateOnly(a.derived_from.as_ref().map(|s| s.value.clone())),
+        derived_from_literal: d
+            .node
+            .value
+            .get("derived_from")
+            .and_then(|n| n.value.as_str())
+            .is_none_or(|raw| !raw.contains("${")),
         instructions,
         schedule,
         webhooks,

@@ -43,6 +43,7 @@ fn spec(id: &str, workspace: &str) -> AgentSpec {
         workspace: workspace.into(),
         subagent: CreateOnly(None),
         derived_from: CreateOnly(None),
+        derived_from_literal: true,
         instructions: None,
         schedule: None,
         webhooks: None,

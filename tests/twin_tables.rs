@@ -1,0 +1,306 @@
+//! The Twin tables are complete: generated from `src/providers/twin/tables.rs`,
+//! for every field a table manages of every Twin resource (workspaces,
+//! agents and their instructions, schedules, webhooks), changing it live
+//! makes `plan` show exactly that field under the manifest's key, `pull`
+//! writes it back so that the next plan is empty, and `export` of that live
+//! state plans empty. A field added to a table later is covered (or this
+//! test fails until it has a sample).
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{write_tree, TestTwin};
+use serde_json::{json, Value};
+use twinform::engine::manifest::Text;
+use twinform::engine::resource::{at, leaves, set_at, to_wire, Field, Table, Ty, Val};
+use twinform::providers::twin::emulator::Store;
+use twinform::providers::twin::tables;
+
+/// Where a table's instances live in the tree, in the store and in plans.
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    Workspace,
+    Agent,
+    Schedule,
+    Webhook,
+}
+
+const PLACES: [(Place, &Table); 4] = [
+    (Place::Workspace, &tables::WORKSPACE),
+    (Place::Agent, &tables::AGENT),
+    (Place::Schedule, &tables::SCHEDULE),
+    (Place::Webhook, &tables::WEBHOOK),
+];
+
+/// A value of `f` in the manifest's form: the declared one (`live` false)
+/// or the one set live; distinct per case `i`.
+fn sample(f: &Field, i: usize, live: bool) -> Value {
+    let ab = if live { "b" } else { "a" };
+    match (f.ty, f.key) {
+        (Ty::Text, "icon") => json!(format!("{{\"emoji\":\"{ab}{i}\"}}")),
+        (Ty::Text, "cron") => json!(format!(
+            "0 {} {} * * * *",
+            i % 60,
+            if live { 10 } else { 9 }
+        )),
+        (Ty::Str | Ty::Text, _) => json!(format!("{}-{ab}-{i}", f.key.replace('_', "-"))),
+        (Ty::LongText, _) => json!(format!("Text {ab} {i}.\n")),
+        (Ty::Bool | Ty::Flag { .. }, _) => json!(live),
+        (Ty::List { .. }, "events") => {
+            if live {
+                json!(["run.completed", "run.failed"])
+            } else {
+                json!(["run.failed"])
+            }
+        }
+        (ty, _) => panic!("no sample for {} ({ty:?})", f.name()),
+    }
+}
+
+/// The manifest lines of one instance: every field the table manages.
+fn lines(table: &'static Table, i: usize, indent: &str) -> String {
+    leaves(table)
+        .iter()
+        .map(|f| format!("{indent}{}: {}\n", f.key, sample(f, i, false)))
+        .collect()
+}
+
+/// One case: a field of a table, changed live on its own instance.
+struct Case {
+    place: Place,
+    field: &'static Field,
+    /// The workspace name or agent id of its instance.
+    id: String,
+}
+
+impl Case {
+    fn url(&self) -> String {
+        format!("https://{}.example.com/hook", self.id)
+    }
+
+    /// The address of the change that shows the field.
+    fn address(&self) -> String {
+        let agent = format!("agent[\"{}\"]", self.id);
+        match self.place {
+            Place::Workspace => format!("workspace[\"{}\"]", self.id),
+            // Instructions are their own resource in Twin's API (and plan).
+            Place::Agent if self.field.key == "instructions" => format!("{agent}.instructions"),
+            Place::Agent => agent,
+            Place::Schedule => format!("{agent}.schedule"),
+            Place::Webhook => format!("{agent}.webhook[\"{}\"]", self.url()),
+        }
+    }
+}
+
+fn tree(cases: &[Case]) -> String {
+    let mut docs = vec!["kind: Workspace\nname: main\n".to_string()];
+    for (n, c) in cases.iter().enumerate() {
+        let table = PLACES.iter().find(|(p, _)| *p == c.place).unwrap().1;
+        let agent = format!("kind: Agent\nid: {}\nworkspace: main\n", c.id);
+        docs.push(match c.place {
+            Place::Workspace => format!("kind: Workspace\nname: {}\n{}", c.id, lines(table, n, "")),
+            Place::Agent => format!("{agent}{}", lines(table, n, "")),
+            Place::Schedule => format!("{agent}schedule:\n{}", lines(table, n, "  ")),
+            Place::Webhook => format!(
+                "{agent}webhooks:\n  - url: {}\n{}",
+                c.url(),
+                lines(table, n, "    ")
+            ),
+        });
+    }
+    docs.join("---\n")
+}
+
+/// The live value `f` is set to, on the wire.
+fn wire_value(f: &Field, n: usize) -> Value {
+    let v = sample(f, n, true);
+    let val = match (f.ty, &v) {
+        (Ty::Text | Ty::LongText, Value::String(s)) => Val::Text(Text::plain(s)),
+        _ => Val::Json(v),
+    };
+    to_wire(f, &val)
+}
+
+/// Set `path` of a wire record to `value` through its JSON form.
+fn set<T: serde::Serialize + serde::de::DeserializeOwned>(
+    record: &mut T,
+    path: &str,
+    value: Value,
+) {
+    let mut v = serde_json::to_value(&*record).unwrap();
+    set_at(&mut v, path, value);
+    *record = serde_json::from_value(v).unwrap();
+}
+
+/// Change case `n`'s field live, in the emulator's store.
+fn drift(s: &mut Store, c: &Case, n: usize) {
+    let value = wire_value(c.field, n);
+    let path = c.field.wire.read;
+    match c.place {
+        Place::Workspace => {
+            let w = s.workspaces.iter_mut().find(|w| w.name == c.id).unwrap();
+            set(w, path, value);
+        }
+        Place::Agent => match path.strip_prefix("instructions.") {
+            Some(rest) => set(s.instructions.get_mut(&c.id).unwrap(), rest, value),
+            None => set(s.agents.get_mut(&c.id).unwrap(), path, value),
+        },
+        Place::Schedule => set(s.schedules.get_mut(&c.id).unwrap(), path, value),
+        Place::Webhook => {
+            let w = s
+                .webhooks
+                .values_mut()
+                .find(|w| w.agent_id.as_deref() == Some(c.id.as_str()))
+                .unwrap();
+            set(w, path, value);
+        }
+    }
+}
+
+/// `(address, key)` of every field whose after differs from its before.
+fn changed(plan: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for c in plan["changes"].as_array().into_iter().flatten() {
+        let address = c["address"].as_str().unwrap_or_default().to_string();
+        let before = c["before"].as_object().cloned().unwrap_or_default();
+        let after = c["after"].as_object().cloned().unwrap_or_default();
+        let mut any = false;
+        for (k, v) in &after {
+            if before.get(k) != Some(v) && !["content_sha256", "lines"].contains(&k.as_str()) {
+                out.push((address.clone(), k.clone()));
+                any = true;
+            }
+        }
+        if !any {
+            out.push((address, String::new()));
+        }
+    }
+    out
+}
+
+fn plan_json(t: &TestTwin, dir: &std::path::Path) -> Value {
+    let out = t
+        .cmd(dir)
+        .args(["plan", "-o", "json", "."])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{e}: {text}{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn every_managed_twin_field_plans_pulls_and_exports_under_its_key() {
+    let mut cases = Vec::new();
+    for (place, table) in PLACES {
+        for f in leaves(table) {
+            let prefix = match place {
+                Place::Workspace => "wk",
+                Place::Agent => "ag",
+                Place::Schedule => "sc",
+                Place::Webhook => "wh",
+            };
+            cases.push(Case {
+                place,
+                field: f,
+                id: format!("{prefix}{}", cases.len()),
+            });
+        }
+    }
+    let covered: BTreeSet<&str> = cases.iter().map(|c| c.field.key).collect();
+    for key in [
+        "icon",
+        "subagent",
+        "derived_from",
+        "instructions",
+        "cron",
+        "paused",
+        "events",
+        "enabled",
+    ] {
+        assert!(covered.contains(key), "{key} is not on a table");
+    }
+
+    let t = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path(), &[("twin.yaml", &tree(&cases))]);
+    t.assert_converges(dir.path());
+    t.store(|s| {
+        for (n, c) in cases.iter().enumerate() {
+            drift(s, c, n);
+        }
+    });
+
+    // Plan: each case's change shows exactly its field. A replaced agent
+    // (a create-only field) re-creates its instructions too.
+    let plan = plan_json(&t, dir.path());
+    let shown = changed(&plan);
+    let mut broken = Vec::new();
+    for c in &cases {
+        let address = c.address();
+        let here: Vec<&str> = shown
+            .iter()
+            .filter(|(a, _)| *a == address)
+            .map(|(_, k)| k.as_str())
+            .collect();
+        let want = if c.field.key == "instructions" {
+            ""
+        } else {
+            c.field.key
+        };
+        if here != [want] {
+            broken.push(format!("plan: {address} shows {here:?}, not [{want:?}]"));
+        }
+    }
+    for (a, k) in &shown {
+        let ours = cases.iter().any(|c| {
+            *a == c.address() || (c.field.nature.create_only && a.starts_with(&c.address()))
+        });
+        if !ours {
+            broken.push(format!("plan: unexpected change {a} {k}"));
+        }
+    }
+
+    // Export of the drifted state plans empty.
+    let out_dir = tempfile::tempdir().unwrap();
+    let out_arg = out_dir.path().display().to_string();
+    t.cmd(dir.path())
+        .args(["export", "--out", &out_arg])
+        .assert()
+        .success();
+    for (a, k) in changed(&plan_json(&t, out_dir.path())) {
+        broken.push(format!("export: its plan changes {a} {k}"));
+    }
+
+    // Pull writes every field back: the next plan is empty.
+    let out = t.cmd(dir.path()).args(["pull", "."]).output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    for (a, k) in changed(&plan_json(&t, dir.path())) {
+        broken.push(format!("pull: {a} {k} still changes after pull"));
+    }
+    if !said.contains(&format!(
+        "Pulled {} drifted values into 1 file.",
+        cases.len()
+    )) {
+        broken.push(format!("pull: not {} values: {said}", cases.len()));
+    }
+    assert!(
+        broken.is_empty(),
+        "{}\n\n{}",
+        broken.join("\n"),
+        std::fs::read_to_string(dir.path().join("twin.yaml")).unwrap()
+    );
+    // The fields' live places are where the tables say (read back here).
+    t.store(|s| {
+        let c = cases.iter().find(|c| c.field.key == "icon").unwrap();
+        let w = s.workspaces.iter().find(|w| w.name == c.id).unwrap();
+        let v = serde_json::to_value(w).unwrap();
+        assert!(at(&v, c.field.wire.read).is_some());
+    });
+}
