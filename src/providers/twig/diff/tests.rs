@@ -65,6 +65,7 @@ fn live_agent(id: &str, name: &str, sources: &[&str]) -> Agent {
         status: Some("active".into()),
         data_source_ids: sources.iter().map(|s| s.to_string()).collect(),
         created_at: None,
+        other: Default::default(),
     }
 }
 
@@ -80,6 +81,7 @@ fn live_source(id: &str, name: &str) -> DataSource {
         sync_frequency: Some("daily".into()),
         status: Some("active".into()),
         created_at: None,
+        other: Default::default(),
     }
 }
 
@@ -257,6 +259,7 @@ fn users_are_invited_once_and_a_role_change_is_manual() {
             name: "Ana".into(),
             role: "train".into(),
             status: None,
+            other: Default::default(),
         }]),
         ..Live::default()
     };

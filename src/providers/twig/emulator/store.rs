@@ -304,6 +304,7 @@ impl Store {
             sync_frequency: Some(sync_frequency.unwrap_or_else(|| "daily".into())),
             status: Some("pending".into()),
             created_at: Some(now()),
+            other: Map::new(),
         };
         let out = serde_json::to_value(&d).unwrap_or_default();
         self.data_sources.push(d);
@@ -380,6 +381,7 @@ impl Store {
             name,
             role,
             status: Some("pending".into()),
+            other: Map::new(),
         };
         let out = serde_json::to_value(&u).unwrap_or_default();
         self.users.push(u);
