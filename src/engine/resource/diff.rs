@@ -98,6 +98,9 @@ fn diff_into(
         let Some(got) = values.get(f.key) else {
             continue;
         };
+        if unanswered(f, live) {
+            continue;
+        }
         let want = to_wire(f, &got.val);
         let have = live_value(f, live);
         if same(f, &want, have.as_ref()) {
@@ -176,11 +179,45 @@ pub fn live_value(f: &Field, live: &Value) -> Option<Value> {
         .or_else(|| f.default_value())
 }
 
+/// Whether `live` leaves out a field answers may omit ([`super::Wire::optional`]):
+/// then it is not compared.
+pub fn unanswered(f: &Field, live: &Value) -> bool {
+    f.wire.optional && at(live, f.wire.read).is_none_or(Value::is_null)
+}
+
+/// The names of a [`Ty::Map`] whose wire values `want` differ live (a name
+/// the live map lacks differs; one the manifest leaves out is not managed).
+pub fn map_changes(want: &Value, have: Option<&Value>) -> Vec<String> {
+    let Some(want) = want.as_object() else {
+        return Vec::new();
+    };
+    want.iter()
+        .filter(|(k, w)| {
+            !have
+                .and_then(|h| h.get(k.as_str()))
+                .is_some_and(|h| same_entry(w, h))
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// One value of a [`Ty::Map`]: numbers by value, and a number the answer
+/// writes as a string (`"100"`) is the same number.
+fn same_entry(want: &Value, have: &Value) -> bool {
+    match (want, have) {
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (Value::Number(a), Value::String(b)) => b.trim().parse::<f64>().ok() == a.as_f64(),
+        _ => want == have,
+    }
+}
+
 /// Whether the wire value `want` and the live value are the same for `f`.
 pub fn same(f: &Field, want: &Value, have: Option<&Value>) -> bool {
     let null = Value::Null;
     let have = have.unwrap_or(&null);
     match f.ty {
+        // `map: null` names nothing to manage.
+        Ty::Map => map_changes(want, Some(have)).is_empty(),
         _ if want.is_null() => have.is_null() || is_empty(have),
         Ty::Str | Ty::Text if f.nature.json_text => {
             let doc = |v: &Value| serde_json::from_str::<Value>(v.as_str()?).ok();
@@ -292,6 +329,34 @@ fn show(f: &Field, val: &Val, side: Side, change: &mut Change, described: &mut b
             } else {
                 Shown::manifest_literal(v)
             };
+            change.fields.push(FieldChange::new(name, b, after));
+        }
+        Val::Map(m) => {
+            // Only the names that differ (all of them on a create), each
+            // masked as the manifest's value of that name.
+            let names: Vec<String> = match side {
+                Side::Creating => m.keys().cloned().collect(),
+                Side::Live(h) => map_changes(&to_wire(f, val), h),
+            };
+            let b = before(&|h| {
+                Shown::object(names.iter().map(|k| {
+                    let shown = match (h.get(k), m.get(k)) {
+                        (None, _) => Shown::none(),
+                        (Some(Value::String(s)), Some(Val::Text(t))) => Shown::live(s, t),
+                        (Some(other), Some(Val::Text(t))) => Shown::live(&other.to_string(), t),
+                        (Some(other), _) => Shown::manifest_literal(other),
+                    };
+                    (k.clone(), shown)
+                }))
+            });
+            let after = Shown::object(names.iter().filter_map(|k| {
+                let shown = match m.get(k)? {
+                    Val::Text(t) => Shown::text(t),
+                    Val::Json(j) => Shown::manifest_literal(j),
+                    _ => Shown::secret(),
+                };
+                Some((k.clone(), shown))
+            }));
             change.fields.push(FieldChange::new(name, b, after));
         }
         Val::Texts(m) => {

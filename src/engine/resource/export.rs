@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use super::diff::{live_value, same};
-use super::{from_wire, to_wire, Table, Ty, Val, Values};
+use super::diff::{live_value, map_changes, same, unanswered};
+use super::{from_wire, to_wire, Field, Table, Ty, Val, Values};
 use crate::engine::manifest::edit::{NewValue, Origin, Request};
 use crate::engine::provider::Pulled;
 
@@ -47,6 +47,12 @@ pub fn export(table: &Table, live: &Value, what: &str) -> Exported {
         if f.default_value().is_some_and(|d| same(f, wire, Some(&d))) {
             continue;
         }
+        if let Ty::Map = f.ty {
+            if let Some(m) = map_out(f, wire, what, &mut out.notes) {
+                out.values.push((f.key, m));
+            }
+            continue;
+        }
         if crate::engine::credentials::has_any(&serde_json::json!({ f.key: wire })) {
             out.notes.push(format!(
                 "{what}: `{}` holds a credential and is not exported (left unmanaged)",
@@ -54,11 +60,52 @@ pub fn export(table: &Table, live: &Value, what: &str) -> Exported {
             ));
             continue;
         }
-        if let Some(v) = from_wire(f, wire) {
-            out.values.push((f.key, v));
+        match from_wire(f, wire).filter(|v| readable(f, v)) {
+            Some(v) => out.values.push((f.key, v)),
+            None => out.notes.push(format!(
+                "{what}: {} `{}` is not a value twinform knows (left unmanaged)",
+                f.name(),
+                wire.as_str()
+                    .map_or_else(|| wire.to_string(), str::to_string)
+            )),
         }
     }
     out
+}
+
+/// Whether reading a manifest accepts `v` (in the manifest's form) for `f`:
+/// a number in its range (an enum's unknown value has no manifest form).
+fn readable(f: &Field, v: &Value) -> bool {
+    match f.ty {
+        Ty::Int { min, max } => v.as_i64().is_some_and(|i| (min..=max).contains(&i)),
+        Ty::Float { min, max } => v.as_f64().is_some_and(|x| x >= min && x <= max),
+        _ => true,
+    }
+}
+
+/// A [`Ty::Map`]'s exportable entries: one holding a credential is left out
+/// (with a note), as is a `${` nested in a list or map, which a manifest
+/// cannot write. Strings are as live (their provider escapes `${`).
+fn map_out(f: &Field, wire: &Value, what: &str, notes: &mut Vec<String>) -> Option<Value> {
+    let mut out = serde_json::Map::new();
+    for (k, v) in wire.as_object()? {
+        if crate::engine::credentials::has_any(&serde_json::json!({ k: v })) {
+            notes.push(format!(
+                "{what}: {} `{k}` holds a credential and is not exported (left unmanaged)",
+                f.name()
+            ));
+            continue;
+        }
+        if !v.is_string() && v.to_string().contains("${") {
+            notes.push(format!(
+                "{what}: {} `{k}` holds `${{` inside a list or map, which a manifest cannot express (left unmanaged)",
+                f.name()
+            ));
+            continue;
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    (!out.is_empty()).then_some(Value::Object(out))
 }
 
 /// Every managed field of `values` (its groups' too) that drifted live, as
@@ -85,6 +132,13 @@ pub fn pull(
         let Some(got) = values.get(f.key) else {
             continue;
         };
+        if unanswered(f, live) {
+            continue;
+        }
+        if let Val::Map(m) = &got.val {
+            pull_map(f, m, got, live, origin, address, &mut out);
+            continue;
+        }
         let have = live_value(f, live);
         if same(f, &to_wire(f, &got.val), have.as_ref()) {
             continue;
@@ -135,6 +189,70 @@ pub fn pull(
         }));
     }
     out
+}
+
+/// A [`Ty::Map`]'s drifted entries, name by name: an interpolated one or
+/// one holding a credential is left for a person; a name gone live too.
+fn pull_map(
+    f: &Field,
+    m: &std::collections::BTreeMap<String, Val>,
+    got: &super::Got,
+    live: &Value,
+    origin: &Origin,
+    address: &str,
+    out: &mut Vec<Pulled>,
+) {
+    let have = live_value(f, live);
+    let leave = |why: String| Pulled::Leave {
+        address: address.to_string(),
+        why,
+    };
+    for k in map_changes(&to_wire(f, &got.val), have.as_ref()) {
+        let name = format!("{}.{k}", f.name());
+        let Some(h) = have.as_ref().and_then(|h| h.get(&k)) else {
+            out.push(leave(format!("{name} is gone live; remove it by hand")));
+            continue;
+        };
+        if matches!(m.get(&k), Some(Val::Text(t)) if t.is_sensitive()) {
+            out.push(leave(format!(
+                "{name} drifted, but it is interpolated from the environment; change it by hand"
+            )));
+            continue;
+        }
+        if crate::engine::credentials::has_any(&serde_json::json!({ k.as_str(): h })) {
+            out.push(leave(format!(
+                "{name} drifted, but it holds a credential; change it by hand"
+            )));
+            continue;
+        }
+        if h.to_string().contains("${") {
+            out.push(leave(format!(
+                "{name} drifted to a value holding `${{`, which a manifest would interpolate; change it by hand"
+            )));
+            continue;
+        }
+        let value = match h {
+            Value::Object(_) | Value::Array(_) => NewValue::Json(h.clone()),
+            other => match new_value(Ty::Str, other) {
+                Some(v) => v,
+                None => {
+                    out.push(leave(format!(
+                        "{name} drifted to a value a manifest cannot hold"
+                    )));
+                    continue;
+                }
+            },
+        };
+        let mut path = got.path.clone();
+        path.push(crate::engine::manifest::edit::Seg::Key(k.clone()));
+        out.push(Pulled::Write(Request {
+            origin: origin.clone(),
+            path,
+            value,
+            address: address.to_string(),
+            field: name,
+        }));
+    }
 }
 
 fn new_value(ty: Ty, v: &Value) -> Option<NewValue> {

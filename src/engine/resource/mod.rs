@@ -36,6 +36,7 @@ pub use export::{export, pull, Exported};
 pub use read::read;
 pub use schema::schema;
 
+use super::credentials;
 use super::manifest::edit::Seg;
 use super::manifest::Text;
 
@@ -158,6 +159,9 @@ pub struct Wire {
     /// Whether list answers carry it (otherwise reading it takes a `GET`
     /// of the resource).
     pub listed: bool,
+    /// Answers may leave it out (a shape the API's reference does not
+    /// give): a live resource without it is not compared or pulled for it.
+    pub optional: bool,
 }
 
 impl Wire {
@@ -168,6 +172,7 @@ impl Wire {
             write: path,
             mask: None,
             listed: true,
+            optional: false,
         }
     }
 
@@ -178,6 +183,7 @@ impl Wire {
             write,
             mask: None,
             listed: true,
+            optional: false,
         }
     }
 
@@ -187,6 +193,7 @@ impl Wire {
         write: "",
         mask: None,
         listed: true,
+        optional: false,
     };
 
     pub const fn mask(mut self, mask: &'static str) -> Wire {
@@ -197,6 +204,12 @@ impl Wire {
     /// Not in list answers: reading it takes a `GET`.
     pub const fn unlisted(mut self) -> Wire {
         self.listed = false;
+        self
+    }
+
+    /// Answers may leave it out (see [`Wire::optional`]).
+    pub const fn optional(mut self) -> Wire {
+        self.optional = true;
         self
     }
 
@@ -323,6 +336,14 @@ pub enum Ty {
     /// A map of names to texts, each taking `${VAR}` (headers, secrets):
     /// always read for its provider, which compares it.
     TextMap,
+    /// A map of names to values (a data source's `config`), managed name
+    /// by name: only the names the manifest writes are compared, shown
+    /// (`config.max_pages`), exported and pulled; a live name it leaves out
+    /// is not managed. A string value takes `${VAR}` (masked when
+    /// interpolated); any other value is JSON as written, where `${` is
+    /// refused (only top-level strings are interpolated). An entry holding
+    /// a credential is never exported, pulled or fingerprinted.
+    Map,
     /// A key the API no longer has: refused with why.
     Removed {
         why: &'static str,
@@ -339,6 +360,8 @@ pub enum Val {
     Json(Value),
     /// A [`Ty::TextMap`]: names to texts.
     Texts(BTreeMap<String, Text>),
+    /// A [`Ty::Map`]: names to values, each a `Text` (a string) or `Json`.
+    Map(BTreeMap<String, Val>),
 }
 
 /// A field's value and where it was written.
@@ -358,7 +381,7 @@ impl Got {
     pub fn val_json(&self) -> Option<&Value> {
         match &self.val {
             Val::Json(v) => Some(v),
-            Val::Text(_) | Val::Texts(_) => None,
+            Val::Text(_) | Val::Texts(_) | Val::Map(_) => None,
         }
     }
 }
@@ -400,6 +423,14 @@ impl Values {
     pub fn texts(&self, key: &str) -> Option<&BTreeMap<String, Text>> {
         match &self.fields.get(key)?.val {
             Val::Texts(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// A [`Ty::Map`]'s value.
+    pub fn map(&self, key: &str) -> Option<&BTreeMap<String, Val>> {
+        match &self.fields.get(key)?.val {
+            Val::Map(m) => Some(m),
             _ => None,
         }
     }
@@ -526,6 +557,18 @@ pub fn to_wire(field: &Field, val: &Val) -> Value {
                 .map(|(k, t)| (k.clone(), Value::String(t.expose().to_string())))
                 .collect(),
         ),
+        (Val::Map(m), _) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Val::Text(t) => Value::String(t.expose().to_string()),
+                        Val::Json(j) => j.clone(),
+                        other => to_wire(field, other),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
     }
 }
 
@@ -609,7 +652,17 @@ pub fn fingerprint(table: &'static Table, live: &Value) -> String {
             continue;
         }
         if let Some(v) = at(live, f.wire.read) {
-            parts.insert(f.name().to_string(), v.clone());
+            let v = match (f.ty, v) {
+                // A credential is not hashed (an unkeyed hash of it could be guessed).
+                (Ty::Map, Value::Object(m)) => Value::Object(
+                    m.iter()
+                        .filter(|(k, x)| !credentials::has_any(&serde_json::json!({ *k: x })))
+                        .map(|(k, x)| (k.clone(), x.clone()))
+                        .collect(),
+                ),
+                _ => v.clone(),
+            };
+            parts.insert(f.name().to_string(), v);
         }
     }
     super::sha256_hex(Value::Object(parts).to_string().as_bytes())

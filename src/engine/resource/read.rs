@@ -229,6 +229,8 @@ fn one(
             ok.then_some((Val::Texts(out), literal))
         }
         (Ty::TextMap, _) => wrong(ctx, "a mapping of names to texts".into()),
+        (Ty::Map, Node::Map(entries)) => map(ctx, doc, field, entries),
+        (Ty::Map, _) => wrong(ctx, "a mapping".into()),
         (Ty::Enum(values), Node::Scalar(Some(s))) => {
             if values.iter().any(|(m, _)| m == s) {
                 return Some((Val::Json(Value::String(s.clone())), true));
@@ -285,6 +287,67 @@ fn one(
         }
         (Ty::List { .. }, _) => wrong(ctx, "a list".into()),
         (Ty::Children(_) | Ty::Group(_) | Ty::Removed { .. }, _) => None,
+    }
+}
+
+/// A [`Ty::Map`]: each string a text (`${VAR}` interpolated), anything else
+/// JSON in which `${` is refused (only top-level strings are interpolated).
+fn map(
+    ctx: &mut LoadContext,
+    doc: &Document,
+    field: &'static Field,
+    entries: &[(Spanned<String>, Spanned<Node>)],
+) -> Option<(Val, bool)> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut literal = true;
+    let mut ok = true;
+    for (k, v) in entries {
+        let val = match &v.value {
+            Node::Scalar(Some(s)) => {
+                match ctx.text(doc, &Spanned::new(s.clone(), v.referenced, v.defined)) {
+                    Some(t) => {
+                        literal &= !t.is_sensitive() && !s.contains("${");
+                        Val::Text(t)
+                    }
+                    None => {
+                        ok = false;
+                        continue;
+                    }
+                }
+            }
+            other => {
+                let json = other.to_json();
+                if interpolates(&json) {
+                    ctx.error(
+                        doc,
+                        &v.referenced,
+                        format!(
+                            "{} `{}`: `${{…}}` works only in top-level {} values",
+                            field.key, k.value, field.key
+                        ),
+                    )
+                    .set_help(format!(
+                        "move the value to a top-level key of `{}`",
+                        field.key
+                    ));
+                    ok = false;
+                    continue;
+                }
+                Val::Json(json)
+            }
+        };
+        out.insert(k.value.clone(), val);
+    }
+    ok.then_some((Val::Map(out), literal))
+}
+
+/// Whether a string nested in `v` asks for interpolation.
+fn interpolates(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains("${"),
+        Value::Array(a) => a.iter().any(interpolates),
+        Value::Object(m) => m.values().any(interpolates),
+        _ => false,
     }
 }
 

@@ -59,6 +59,7 @@ fn object(table: &'static Table, definitions: &mut Map<String, Value>) -> Value 
                 "type": "object",
                 "additionalProperties": {"type": "string"},
             }),
+            Ty::Map => json!({"type": "object"}),
             Ty::Removed { why } => {
                 json!({"not": {}, "description": format!("No longer in the API: {why}")})
             }

@@ -11,13 +11,13 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
-use super::model::{AgentSpec, ConfigValue, DataSourceSpec, Desired, UserSpec};
+use super::model::{AgentSpec, DataSourceSpec, Desired, UserSpec};
 use super::ops::{AgentFields, Op, SourceRef};
 use super::read::Live;
 use super::tables;
-use super::wire::{Agent, DataSource};
+use super::wire::{Agent, DataSource, User};
 use crate::engine::plan::{quote, Action, Change, FieldChange, Literal, Plan, Show, Shown};
 use crate::engine::provider::{Diffed, PlanError};
 use crate::engine::resource;
@@ -120,49 +120,29 @@ fn by_name<'l, T>(
     }
 }
 
-/// A config value as the API would hold it, for comparison.
-fn same_json(live: &Value, desired: &Value) -> bool {
-    match (live, desired) {
-        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
-        (Value::String(a), Value::Number(b)) | (Value::Number(b), Value::String(a)) => {
-            a.trim().parse::<f64>().ok() == b.as_f64()
-        }
-        _ => live == desired,
-    }
+/// A live data source as its table reads it.
+pub fn data_source_json(d: &DataSource) -> Value {
+    serde_json::to_value(d).unwrap_or_default()
 }
 
-/// `config` as it is sent.
-pub fn config_body(config: &BTreeMap<String, ConfigValue>) -> Map<String, Value> {
-    config
-        .iter()
-        .map(|(k, v)| (k.clone(), v.expose()))
-        .collect()
+/// A live user as their table reads them: the email and role lowercased
+/// (Twig compares them without case), and an empty name or role left out
+/// (an answer that does not say them: not compared).
+pub fn user_json(u: &User) -> Value {
+    let mut m = Map::new();
+    m.insert("email".into(), Value::String(u.email.to_lowercase()));
+    if !u.name.is_empty() {
+        m.insert("name".into(), Value::String(u.name.clone()));
+    }
+    if !u.role.is_empty() {
+        m.insert("role".into(), Value::String(u.role.to_lowercase()));
+    }
+    Value::Object(m)
 }
 
-/// One config value as shown: masked as its manifest value is.
-fn shown_config(v: &ConfigValue) -> Shown {
-    match v {
-        ConfigValue::Text(t) => Shown::text(t),
-        ConfigValue::Json(j) => Shown::manifest_literal(j),
-    }
-}
-
-/// A live config value as shown beside the declared one.
-fn shown_live_config(live: &Value, like: &ConfigValue) -> Shown {
-    match (live, like) {
-        (Value::String(s), ConfigValue::Text(t)) => Shown::live(s, t),
-        (other, ConfigValue::Text(t)) => Shown::live(&other.to_string(), t),
-        (other, ConfigValue::Json(_)) => Shown::manifest_literal(other),
-    }
-}
-
-fn same_config(live: Option<&Value>, desired: &ConfigValue) -> bool {
-    match (live, desired) {
-        (None, _) => false,
-        (Some(Value::String(l)), ConfigValue::Text(t)) => l == t.expose(),
-        (Some(l), ConfigValue::Text(t)) => *l == t.expose(),
-        (Some(l), ConfigValue::Json(j)) => same_json(l, j),
-    }
+/// A live agent as its table reads it.
+pub fn agent_json(a: &Agent) -> Value {
+    serde_json::to_value(a).unwrap_or_default()
 }
 
 fn sources_of(live: &Live) -> &[DataSource] {
@@ -218,41 +198,16 @@ impl Differ<'_> {
             c.fields
                 .push(FieldChange::new("name", lit(&live.name), lit(&spec.name)));
         }
-        if let Some(t) = live
-            .source_type
-            .as_deref()
-            .filter(|t| *t != spec.source_type)
-        {
-            c.fields
-                .push(FieldChange::new("type", lit(t), lit(&spec.source_type)));
-        }
-        if let (Some(want), Some(have)) = (&spec.sync_frequency, live.sync_frequency.as_deref()) {
-            if want != have {
-                c.fields
-                    .push(FieldChange::new("sync_frequency", lit(have), lit(want)));
-            }
-        }
-        if let (Some(want), Some(have)) = (&spec.config, &live.config) {
-            let differ: Vec<&String> = want
-                .iter()
-                .filter(|(k, v)| !same_config(have.get(*k), v))
-                .map(|(k, _)| k)
-                .collect();
-            if !differ.is_empty() {
-                let before = Shown::object(differ.iter().map(|k| {
-                    let shown = have
-                        .get(*k)
-                        .map_or_else(Shown::none, |l| shown_live_config(l, &want[*k]));
-                    ((*k).clone(), shown)
-                }));
-                let after = Shown::object(
-                    differ
-                        .iter()
-                        .map(|k| ((*k).clone(), shown_config(&want[*k]))),
-                );
-                c.fields.push(FieldChange::new("config", before, after));
-            }
-        }
+        // Every field the table describes that the manifest declares; Twig
+        // has no update, so the patch is never sent.
+        let mut patch = resource::Patch::default();
+        resource::diff(
+            &tables::DATA_SOURCE,
+            &spec.values,
+            &data_source_json(live),
+            &mut c,
+            &mut patch,
+        );
         if c.fields.is_empty() {
             return;
         }
@@ -269,22 +224,11 @@ impl Differ<'_> {
         let mut c = Change::new(PROVIDER, address, "data_source", Action::Create);
         c.fields
             .push(FieldChange::after("name", lit(&spec.name)).shown_as(Show::Context));
-        c.fields
-            .push(FieldChange::after("type", lit(&spec.source_type)));
-        if let Some(config) = &spec.config {
-            c.fields.push(FieldChange::after(
-                "config",
-                Shown::object(config.iter().map(|(k, v)| (k.clone(), shown_config(v)))),
-            ));
-        }
-        if let Some(f) = &spec.sync_frequency {
-            c.fields.push(FieldChange::after("sync_frequency", lit(f)));
-        }
+        let mut body = Value::Object(Map::new());
+        resource::create(&tables::DATA_SOURCE, &spec.values, &mut c, &mut body);
         let mut ops = vec![Op::CreateDataSource {
             name: spec.name.clone(),
-            source_type: spec.source_type.clone(),
-            config: spec.config.as_ref().map(config_body).unwrap_or_default(),
-            sync_frequency: spec.sync_frequency.clone(),
+            body: body.as_object().cloned().unwrap_or_default(),
         }];
         if spec.sync_on_create {
             c.notes
@@ -461,7 +405,7 @@ impl Differ<'_> {
             fields.name = Some(spec.name.clone());
         }
         // Every field the table describes that the manifest declares.
-        let live_json = serde_json::to_value(live).unwrap_or_default();
+        let live_json = agent_json(live);
         let mut patch = resource::Patch::default();
         let mut shown = Change::new(PROVIDER, address, "agent", Action::Update);
         resource::diff(
@@ -538,20 +482,21 @@ impl Differ<'_> {
             c.label = Some(lit(&a.id));
             c.fields
                 .push(FieldChange::before("name", lit(&a.name)).shown_as(Show::Context));
-            // What is lost, as for any change: every field the list read.
-            if let Some(m) = &a.model {
-                c.fields.push(FieldChange::before("model", lit(m)));
-            }
-            if let Some(r) = &a.rag_strategy {
-                c.fields.push(FieldChange::before("rag_strategy", lit(r)));
-            }
-            if let Some(t) = a.temperature {
-                c.fields
-                    .push(FieldChange::before("temperature", Shown::plain(&t)));
-            }
-            if let Some(m) = a.max_tokens {
-                c.fields
-                    .push(FieldChange::before("max_tokens", Shown::plain(&m)));
+            // What is lost, as for any change: every field of the table
+            // the list read (a long text is not repeated).
+            let live_json = agent_json(a);
+            for f in resource::leaves(&tables::AGENT) {
+                let Some(v) = resource::at(&live_json, f.wire.read).filter(|v| !v.is_null()) else {
+                    continue;
+                };
+                if matches!(f.ty, resource::Ty::LongText) {
+                    continue;
+                }
+                let shown = resource::from_wire(f, v).unwrap_or_else(|| v.clone());
+                c.fields.push(FieldChange::before(
+                    f.name(),
+                    Shown::manifest_literal(&shown),
+                ));
             }
             if !a.data_source_ids.is_empty() {
                 let names: Vec<Literal> = a
@@ -576,29 +521,27 @@ impl Differ<'_> {
             let mut c = Change::new(PROVIDER, &address, "user", Action::Create);
             c.fields
                 .push(FieldChange::after("email", lit(&spec.email)).shown_as(Show::Context));
-            c.fields.push(FieldChange::after("name", lit(&spec.name)));
-            c.fields.push(FieldChange::after("role", lit(&spec.role)));
+            let mut body = Value::Object(Map::new());
+            resource::create(&tables::USER, &spec.values, &mut c, &mut body);
             c.notes
                 .push("Twig emails an invitation; it expires after 7 days".into());
-            self.push(
-                c,
-                vec![Op::CreateUser {
-                    email: spec.email.clone(),
-                    name: spec.name.clone(),
-                    role: spec.role.clone(),
-                }],
-            );
+            let op = Op::CreateUser {
+                email: spec.email.clone(),
+                body: body.as_object().cloned().unwrap_or_default(),
+            };
+            self.push(c, vec![op]);
             return;
         };
         let mut c = Change::new(PROVIDER, &address, "user", Action::Manual);
-        if !live.name.is_empty() && live.name != spec.name {
-            c.fields
-                .push(FieldChange::new("name", lit(&live.name), lit(&spec.name)));
-        }
-        if !live.role.is_empty() && !live.role.eq_ignore_ascii_case(&spec.role) {
-            c.fields
-                .push(FieldChange::new("role", lit(&live.role), lit(&spec.role)));
-        }
+        // Twig has no update: the patch is never sent.
+        let mut patch = resource::Patch::default();
+        resource::diff(
+            &tables::USER,
+            &spec.values,
+            &user_json(live),
+            &mut c,
+            &mut patch,
+        );
         if c.fields.is_empty() {
             return;
         }
@@ -614,21 +557,25 @@ impl Differ<'_> {
 /// A fingerprint of every live object a plan depends on, by address (the
 /// id is part of the key: two objects of one name are two entries).
 pub fn fingerprints(live: &Live) -> BTreeMap<String, String> {
-    fn hash<T: serde::Serialize>(v: &T) -> String {
-        crate::engine::sha256_hex(serde_json::to_string(v).unwrap_or_default().as_bytes())
-    }
+    // What the tables manage, and the identity and structure beside them.
+    let hash = |table: &'static resource::Table, json: &Value, rest: &Value| {
+        let managed = resource::fingerprint(table, json);
+        crate::engine::sha256_hex(format!("{managed}{rest}").as_bytes())
+    };
     let mut out = BTreeMap::new();
     for a in &live.agents {
-        out.insert(format!("{}#{}", agent_address(&a.name), a.id), hash(a));
+        let rest = serde_json::json!([a.name, a.data_source_ids]);
+        let h = hash(&tables::AGENT, &agent_json(a), &rest);
+        out.insert(format!("{}#{}", agent_address(&a.name), a.id), h);
     }
-    // A data source's config may hold credentials: it is left out (the API
-    // cannot change it anyway, so a plan never depends on it).
     for d in live.data_sources.iter().flatten() {
         let key = format!("{}#{}", data_source_address(&d.name), d.id);
-        out.insert(key, hash(&(&d.name, &d.source_type, &d.sync_frequency)));
+        let h = hash(&tables::DATA_SOURCE, &data_source_json(d), &json!(d.name));
+        out.insert(key, h);
     }
     for u in live.users.iter().flatten() {
-        out.insert(user_address(&u.email.to_lowercase()), hash(u));
+        let h = hash(&tables::USER, &user_json(u), &json!(null));
+        out.insert(user_address(&u.email.to_lowercase()), h);
     }
     out
 }

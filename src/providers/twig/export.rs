@@ -10,22 +10,24 @@
 //! config values whose key names a credential (`token`, `password`,
 //! `secret`, `key`…) are never written: they stay unmanaged, with a note.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 #[cfg(test)]
 use std::path::PathBuf;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::api::TwigApi;
-use super::manifest::{RAG_STRATEGIES, ROLES, SOURCE_TYPES, SYNC_FREQUENCIES};
+use super::diff::{agent_json, data_source_json, user_json};
 use super::read::details;
+use super::tables;
 use super::wire::{Agent, DataSource, User};
 use crate::engine::http::ApiError;
 use crate::engine::manifest::interpolate::escape;
 use crate::engine::manifest::to_yaml;
 use crate::engine::provider::{Export, ExportFilter};
+use crate::engine::resource::{self, Table, Ty};
 
 const MODELINE_TOP: &str = "# yaml-language-server: $schema=../twinform.schema.json\n";
 const MODELINE_NESTED: &str = "# yaml-language-server: $schema=../../twinform.schema.json\n";
@@ -35,46 +37,47 @@ fn slug(name: &str) -> String {
     crate::engine::provider::slug(name, "agent")
 }
 
-#[derive(Serialize)]
-struct FileRef {
-    file: String,
+/// A manifest document, its keys in the order they are written.
+struct Doc(Vec<(&'static str, Value)>);
+
+impl Serialize for Doc {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
 }
 
-#[derive(Serialize)]
-struct DataSourceOut {
-    kind: &'static str,
-    name: String,
-    #[serde(rename = "type")]
-    source_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    config: Option<BTreeMap<String, Value>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sync_frequency: Option<String>,
+/// What `table` manages of `live` (read as the diff reads it), in table
+/// order, as a manifest writes it: strings that take `${VAR}` escaped.
+fn fields(table: &Table, live: &Value, what: &str, notes: &mut Vec<String>) -> Doc {
+    let out = resource::export(table, live, what);
+    notes.extend(out.notes);
+    let values = out.values.into_iter().map(|(k, v)| {
+        let v = match (table.field(k).map(|f| f.ty), v) {
+            (Some(Ty::Text), Value::String(s)) => Value::String(escape(&s)),
+            (Some(Ty::Map), Value::Object(m)) => Value::Object(
+                m.into_iter()
+                    .map(|(k, x)| match x {
+                        Value::String(s) => (k, Value::String(escape(&s))),
+                        x => (k, x),
+                    })
+                    .collect(),
+            ),
+            (_, v) => v,
+        };
+        (k, v)
+    });
+    Doc(values.collect())
 }
 
-#[derive(Serialize)]
-struct AgentOut {
-    kind: &'static str,
-    name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    system_prompt: Option<FileRef>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    model: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    rag_strategy: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    temperature: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    max_tokens: Option<u64>,
-    data_sources: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct UserOut {
-    kind: &'static str,
-    email: String,
-    name: String,
-    role: String,
+impl Doc {
+    fn has(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| *k == key)
+    }
 }
 
 /// Names used more than once, with their ids.
@@ -89,55 +92,6 @@ fn duplicated<T>(
     }
     by.retain(|_, ids| ids.len() > 1);
     by
-}
-
-/// Config values as a manifest may hold them: strings escaped, credentials left out.
-fn config_out(d: &DataSource, notes: &mut Vec<String>) -> Option<BTreeMap<String, Value>> {
-    let config = d.config.as_ref()?;
-    let mut out = BTreeMap::new();
-    for (k, v) in config {
-        // A credential at any depth (`auth.api_token`, a DSN's password)
-        // is never written; the whole entry is left unmanaged.
-        if crate::engine::credentials::has_any(&serde_json::json!({ k: v })) {
-            notes.push(format!(
-                "data source `{}`: config `{k}` holds a credential and is not exported (left unmanaged)",
-                d.name
-            ));
-            continue;
-        }
-        let v = match v {
-            Value::String(s) => Value::String(escape(s)),
-            // Nested strings are never interpolated, but a `${` in one is refused.
-            other if other.to_string().contains("${") => {
-                notes.push(format!(
-                    "data source `{}`: config `{k}` holds `${{` inside a list or map, which a manifest cannot express (left unmanaged)",
-                    d.name
-                ));
-                continue;
-            }
-            other => other.clone(),
-        };
-        out.insert(k.clone(), v);
-    }
-    (!out.is_empty()).then_some(out)
-}
-
-/// A value a manifest accepts, or `None` (left unmanaged, with a note).
-fn known_value(
-    v: Option<&String>,
-    allowed: &[&str],
-    what: &str,
-    owner: &str,
-    notes: &mut Vec<String>,
-) -> Option<String> {
-    let v = v?;
-    if allowed.contains(&v.as_str()) {
-        return Some(v.clone());
-    }
-    notes.push(format!(
-        "{owner}: {what} `{v}` is not one twinform knows (left unmanaged)"
-    ));
-    None
 }
 
 /// Read what exists live and describe it as manifests.
@@ -195,29 +149,22 @@ fn render(
             continue;
         }
         let owner = format!("data source `{}`", d.name);
-        let Some(source_type) = known_value(
-            d.source_type.as_ref(),
-            SOURCE_TYPES,
-            "type",
+        let values = fields(
+            &tables::DATA_SOURCE,
+            &data_source_json(d),
             &owner,
             &mut e.notes,
-        ) else {
+        );
+        if !values.has("type") {
             e.skipped.push(format!("{owner}: no type twinform knows"));
             continue;
-        };
-        docs.push(to_yaml(&DataSourceOut {
-            kind: "TwigDataSource",
-            name: escape(&d.name),
-            source_type,
-            config: config_out(d, &mut e.notes),
-            sync_frequency: known_value(
-                d.sync_frequency.as_ref(),
-                SYNC_FREQUENCIES,
-                "sync frequency",
-                &owner,
-                &mut e.notes,
-            ),
-        }));
+        }
+        let mut doc = vec![
+            ("kind", json!("TwigDataSource")),
+            ("name", json!(escape(&d.name))),
+        ];
+        doc.extend(values.0);
+        docs.push(to_yaml(&Doc(doc)));
     }
     let source_count = docs.len();
     if !docs.is_empty() {
@@ -254,14 +201,7 @@ fn render(
             slugs.insert(s.clone());
         }
         let owner = format!("agent `{}`", a.name);
-        let prompt = a.system_prompt.as_ref().map(|p| {
-            e.files
-                .insert(dir.join("prompts").join(format!("{s}.md")), p.clone());
-            FileRef {
-                file: format!("../prompts/{s}.md"),
-            }
-        });
-        let data_sources = a
+        let data_sources: Vec<String> = a
             .data_source_ids
             .iter()
             .map(|id| match source_names.get(id.as_str()) {
@@ -269,22 +209,24 @@ fn render(
                 _ => id.clone(),
             })
             .collect();
-        let doc = AgentOut {
-            kind: "TwigAgent",
-            name: escape(&a.name),
-            system_prompt: prompt,
-            model: a.model.clone(),
-            rag_strategy: known_value(
-                a.rag_strategy.as_ref(),
-                RAG_STRATEGIES,
-                "RAG strategy",
-                &owner,
-                &mut e.notes,
-            ),
-            temperature: a.temperature.filter(|t| (0.0..=2.0).contains(t)),
-            max_tokens: a.max_tokens.filter(|m| *m > 0),
-            data_sources,
-        };
+        let mut doc = vec![
+            ("kind", json!("TwigAgent")),
+            ("name", json!(escape(&a.name))),
+        ];
+        for (k, v) in fields(&tables::AGENT, &agent_json(a), &owner, &mut e.notes).0 {
+            // A long text goes to a file beside the agents.
+            let v = match v {
+                Value::String(text) if k == "system_prompt" => {
+                    e.files
+                        .insert(dir.join("prompts").join(format!("{s}.md")), text);
+                    json!({"file": format!("../prompts/{s}.md")})
+                }
+                v => v,
+            };
+            doc.push((k, v));
+        }
+        doc.push(("data_sources", json!(data_sources)));
+        let doc = Doc(doc);
         e.files.insert(
             dir.join("agents").join(format!("{s}.yaml")),
             format!("{MODELINE_NESTED}{}", to_yaml(&doc)),
@@ -294,22 +236,22 @@ fn render(
     let mut docs = Vec::new();
     for u in users.iter().filter(|_| !only_agents) {
         let owner = format!("user `{}`", u.email);
-        let Some(role) = known_value(
-            Some(&u.role.to_lowercase()),
-            ROLES,
-            "role",
-            &owner,
-            &mut e.notes,
-        ) else {
+        let values = fields(&tables::USER, &user_json(u), &owner, &mut e.notes);
+        if !values.has("role") {
             e.skipped.push(format!("{owner}: no role twinform knows"));
             continue;
-        };
-        docs.push(to_yaml(&UserOut {
-            kind: "TwigUser",
-            email: u.email.to_lowercase(),
-            name: u.name.clone(),
-            role,
-        }));
+        }
+        let mut doc = vec![
+            ("kind", json!("TwigUser")),
+            ("email", json!(u.email.to_lowercase())),
+        ];
+        // A manifest needs a name; an answer without one writes it empty
+        // (an empty live name is not compared).
+        if !values.has("name") {
+            doc.push(("name", json!("")));
+        }
+        doc.extend(values.0);
+        docs.push(to_yaml(&Doc(doc)));
     }
     let user_count = docs.len();
     if !docs.is_empty() {

@@ -1,9 +1,8 @@
-//! Twig's desired state, validated. `Option`: absent is unmanaged; [`Text`]:
-//! possibly sensitive (interpolated).
+//! Twig's desired state, validated: each resource's identity and structure,
+//! and the values its table reads (present: managed).
 
-use std::collections::BTreeMap;
-
-use crate::engine::manifest::Text;
+use crate::engine::manifest::edit::Origin;
+use crate::engine::resource::Values;
 
 /// Everything Twig documents declare.
 #[derive(Debug, Clone, Default)]
@@ -15,36 +14,18 @@ pub struct Desired {
     pub prune: bool,
 }
 
-/// A declared data source. Its fields are set at creation only: the API has
-/// no update (a difference is a manual change).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A declared data source: its identity, and the fields
+/// [`super::tables::DATA_SOURCE`] describes (set at creation only: the API
+/// has no update, so a difference is a manual change).
+#[derive(Debug, Clone)]
 pub struct DataSourceSpec {
     pub name: String,
     pub id: Option<String>,
-    pub source_type: String,
-    /// Settings; each value is a JSON value whose strings may be interpolated.
-    pub config: Option<BTreeMap<String, ConfigValue>>,
-    pub sync_frequency: Option<String>,
+    pub values: Values,
+    /// Start a first sync once it is created (`sync_on_create`, default true).
     pub sync_on_create: bool,
-}
-
-/// One value of a data source's `config`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConfigValue {
-    /// A string (possibly interpolated, then sensitive).
-    Text(Text),
-    /// Anything else, as written (numbers, booleans, lists, maps).
-    Json(serde_json::Value),
-}
-
-impl ConfigValue {
-    /// The value to send.
-    pub fn expose(&self) -> serde_json::Value {
-        match self {
-            ConfigValue::Text(t) => serde_json::Value::String(t.expose().to_string()),
-            ConfigValue::Json(v) => v.clone(),
-        }
-    }
+    /// Its document (for `pull`).
+    pub origin: Origin,
 }
 
 /// A declared agent: its identity and data sources (structure), and the
@@ -53,20 +34,22 @@ impl ConfigValue {
 pub struct AgentSpec {
     pub name: String,
     pub id: Option<String>,
-    pub values: crate::engine::resource::Values,
+    pub values: Values,
     /// Names or ids (`ds_…`), resolved against declared and live data sources.
     pub data_sources: Option<Vec<String>>,
     /// `file:line`, for messages.
     pub source: String,
     /// Its document (for `pull`).
-    pub origin: crate::engine::manifest::edit::Origin,
+    pub origin: Origin,
 }
 
-/// A declared user. Created when missing; a different name or role is a
-/// manual change (no update endpoint).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A declared user: their email (identity, lowercased), and the fields
+/// [`super::tables::USER`] describes. Created when missing; a different
+/// name or role is a manual change (no update endpoint).
+#[derive(Debug, Clone)]
 pub struct UserSpec {
     pub email: String,
-    pub name: String,
-    pub role: String,
+    pub values: Values,
+    /// Its document (for `pull`).
+    pub origin: Origin,
 }

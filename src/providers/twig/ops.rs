@@ -36,11 +36,11 @@ pub struct AgentFields {
 /// One API call of a change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Op {
+    /// `name` and the fields [`super::tables::DATA_SOURCE`] describes, at
+    /// their wire places.
     CreateDataSource {
         name: String,
-        source_type: String,
-        config: Map<String, Value>,
-        sync_frequency: Option<String>,
+        body: Map<String, Value>,
     },
     /// The first sync of a data source this change created.
     SyncDataSource {
@@ -56,10 +56,10 @@ pub enum Op {
     DeleteAgent {
         id: String,
     },
+    /// `email` and the fields [`super::tables::USER`] describes.
     CreateUser {
         email: String,
-        name: String,
-        role: String,
+        body: Map<String, Value>,
     },
 }
 
@@ -134,11 +134,19 @@ fn body(ctx: &OpContext<'_>, f: &AgentFields) -> Result<AgentBody, OpError> {
         ),
         None => None,
     };
-    let mut body: AgentBody = serde_json::from_value(Value::Object(f.table.clone()))
-        .map_err(|e| OpError::failed(format!("internal error: an agent body did not form: {e}")))?;
+    let mut body: AgentBody = formed(f.table.clone(), "an agent")?;
     body.name = f.name.clone();
     body.data_source_ids = data_source_ids;
     Ok(body)
+}
+
+/// A request body from a table's fields (and the identity beside them).
+fn formed<T: serde::de::DeserializeOwned>(
+    body: Map<String, Value>,
+    what: &str,
+) -> Result<T, OpError> {
+    serde_json::from_value(Value::Object(body))
+        .map_err(|e| OpError::failed(format!("internal error: {what}'s body did not form: {e}")))
 }
 
 /// Carry out one operation.
@@ -149,18 +157,10 @@ pub async fn execute(
     ctx: &mut OpContext<'_>,
 ) -> Result<(), OpError> {
     match op {
-        Op::CreateDataSource {
-            name,
-            source_type,
-            config,
-            sync_frequency,
-        } => {
-            let body = DataSourceBody {
-                name: name.clone(),
-                source_type: source_type.clone(),
-                config: config.clone(),
-                sync_frequency: sync_frequency.clone(),
-            };
+        Op::CreateDataSource { name, body } => {
+            let mut body = body.clone();
+            body.insert("name".into(), Value::String(name.clone()));
+            let body: DataSourceBody = formed(body, "a data source")?;
             let created = api
                 .create_data_source(&body, &state.data_sources)
                 .await?
@@ -208,12 +208,10 @@ pub async fn execute(
             Ok(api.update_agent(id, &b).await?)
         }
         Op::DeleteAgent { id } => Ok(api.delete_agent(id).await?),
-        Op::CreateUser { email, name, role } => {
-            let b = UserBody {
-                email: email.clone(),
-                name: name.clone(),
-                role: role.clone(),
-            };
+        Op::CreateUser { email, body } => {
+            let mut body = body.clone();
+            body.insert("email".into(), Value::String(email.clone()));
+            let b: UserBody = formed(body, "a user")?;
             api.create_user(&b).await?;
             Ok(())
         }

@@ -1,9 +1,13 @@
-//! `twinform pull` for Twig: agents' drifted values written back into the
-//! manifests (data sources and users have no update endpoint: their live
-//! values are not pulled). Matching follows the diff: pinned id, else name.
+//! `twinform pull` for Twig: drifted values written back into the
+//! manifests, every field by its table. Data sources and users have no
+//! update endpoint, so pulling is the one way to make a manifest agree with
+//! a change made in Twig. Matching follows the diff: pinned id, else name
+//! (email for users).
 
-use super::diff::agent_address;
-use super::model::{AgentSpec, Desired};
+use super::diff::{
+    agent_address, agent_json, data_source_address, data_source_json, user_address, user_json,
+};
+use super::model::{AgentSpec, DataSourceSpec, Desired, UserSpec};
 use super::read::Live;
 use super::tables;
 use crate::engine::manifest::edit::{key, NewValue, Request};
@@ -12,6 +16,15 @@ use crate::engine::resource;
 
 pub fn pull(desired: &Desired, live: &Live, filter: &ExportFilter) -> Vec<Pulled> {
     let mut out = Vec::new();
+    // `--agent` narrows to agents.
+    if filter.agents.is_empty() {
+        for d in &desired.data_sources {
+            data_source(d, live, &mut out);
+        }
+        for u in &desired.users {
+            user(u, live, &mut out);
+        }
+    }
     for a in &desired.agents {
         let named = filter.agents.is_empty()
             || filter
@@ -88,12 +101,77 @@ fn agent(a: &AgentSpec, live: &Live, out: &mut Vec<Pulled>) {
         }
     }
     // Every field the table describes, from one declaration.
-    let live_json = serde_json::to_value(l).unwrap_or_default();
     out.extend(resource::pull(
         &tables::AGENT,
         &a.values,
-        &live_json,
+        &agent_json(l),
         &a.origin,
+        &address,
+    ));
+}
+
+fn data_source(d: &DataSourceSpec, live: &Live, out: &mut Vec<Pulled>) {
+    let address = data_source_address(&d.name);
+    let Some(sources) = &live.data_sources else {
+        return;
+    };
+    let found: Vec<_> = sources
+        .iter()
+        .filter(|l| match &d.id {
+            Some(id) => &l.id == id,
+            None => l.name == d.name,
+        })
+        .collect();
+    let leave = |why: &str| Pulled::Leave {
+        address: address.clone(),
+        why: why.into(),
+    };
+    let l = match found.as_slice() {
+        [one] => *one,
+        [] => return out.push(leave("does not exist live (apply creates it)")),
+        _ => {
+            return out.push(leave(
+                "several live data sources have this name; pin one with `id:`",
+            ))
+        }
+    };
+    if d.id.is_some() && l.name != d.name {
+        out.push(Pulled::Write(Request {
+            origin: d.origin.clone(),
+            path: vec![key("name")],
+            value: NewValue::Text(l.name.clone()),
+            address: address.clone(),
+            field: "name".into(),
+        }));
+    }
+    out.extend(resource::pull(
+        &tables::DATA_SOURCE,
+        &d.values,
+        &data_source_json(l),
+        &d.origin,
+        &address,
+    ));
+}
+
+fn user(u: &UserSpec, live: &Live, out: &mut Vec<Pulled>) {
+    let address = user_address(&u.email);
+    let Some(users) = &live.users else {
+        return;
+    };
+    let Some(l) = users
+        .iter()
+        .find(|l| l.email.eq_ignore_ascii_case(&u.email))
+    else {
+        return out.push(Pulled::Leave {
+            address,
+            why: "does not exist live (apply invites them)".into(),
+        });
+    };
+    out.extend(resource::pull(
+        &tables::USER,
+        &u.values,
+        &user_json(l),
+        &u.origin,
         &address,
     ));
 }

@@ -22,6 +22,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde_json::Value;
+
 use super::api::TwigApi;
 use super::model::{AgentSpec, Desired};
 use super::wire::{Agent, DataSource, User};
@@ -134,27 +136,23 @@ pub async fn details(
     Ok(out)
 }
 
-/// The listed agent with what its full read adds (the list's fields win
-/// where the full answer leaves them out).
+/// The listed agent with what its full read adds: every value the full
+/// answer has wins, except an empty name or list where the list said one
+/// (whatever fields a table adds come along).
 fn merge(listed: Agent, full: Agent) -> Agent {
-    Agent {
-        id: listed.id,
-        name: if full.name.is_empty() {
-            listed.name
-        } else {
-            full.name
-        },
-        system_prompt: full.system_prompt,
-        rag_strategy: full.rag_strategy.or(listed.rag_strategy),
-        model: full.model.or(listed.model),
-        temperature: full.temperature,
-        max_tokens: full.max_tokens,
-        status: full.status.or(listed.status),
-        data_source_ids: if full.data_source_ids.is_empty() {
-            listed.data_source_ids
-        } else {
-            full.data_source_ids
-        },
-        created_at: full.created_at.or(listed.created_at),
+    let (Ok(Value::Object(mut m)), Ok(Value::Object(more))) =
+        (serde_json::to_value(&listed), serde_json::to_value(&full))
+    else {
+        return listed;
+    };
+    let blank = |v: &Value| {
+        v.is_null() || v.as_str() == Some("") || v.as_array().is_some_and(Vec::is_empty)
+    };
+    for (k, v) in more {
+        let keep = k == "id" || (blank(&v) && m.get(&k).is_some_and(|x| !blank(x)));
+        if !keep {
+            m.insert(k, v);
+        }
     }
+    serde_json::from_value(Value::Object(m)).unwrap_or(listed)
 }

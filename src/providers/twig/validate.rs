@@ -1,37 +1,32 @@
 //! Twig's rules for its documents, producing the [`Desired`] model.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_saphyr::{Location, Spanned};
 
-use super::manifest::{
-    DataSourceDoc, OrganizationDoc, UserDoc, ROLES, SOURCE_TYPES, SYNC_FREQUENCIES,
-};
-use super::model::{AgentSpec, ConfigValue, DataSourceSpec, Desired, UserSpec};
+use super::model::{AgentSpec, DataSourceSpec, Desired, UserSpec};
 use super::tables;
-use crate::engine::manifest::diagnostic::did_you_mean;
 use crate::engine::manifest::{Document, LoadContext};
 use crate::engine::resource::{self, Values};
 
 /// Parse and check every Twig document.
 pub fn load(docs: &[Document], ctx: &mut LoadContext) -> Desired {
     let mut desired = Desired::default();
-    let mut sources: Vec<(&Document, DataSourceDoc)> = Vec::new();
+    let mut sources: Vec<(&Document, Values)> = Vec::new();
     let mut agents: Vec<(&Document, Values)> = Vec::new();
-    let mut users: Vec<(&Document, UserDoc)> = Vec::new();
-    let mut orgs: Vec<(&Document, OrganizationDoc)> = Vec::new();
+    let mut users: Vec<(&Document, Values)> = Vec::new();
+    let mut orgs: Vec<(&Document, Values)> = Vec::new();
     for d in docs {
-        match d.kind.value.as_str() {
-            "TwigDataSource" => sources.extend(ctx.parse(d).map(|x| (d, x))),
-            "TwigAgent" => agents.extend(
-                resource::read(ctx, d, &d.node.clone(), &tables::AGENT, Vec::new()).map(|x| (d, x)),
-            ),
-            "TwigUser" => users.extend(ctx.parse(d).map(|x| (d, x))),
-            _ => orgs.extend(ctx.parse(d).map(|x| (d, x))),
-        }
+        let (table, into) = match d.kind.value.as_str() {
+            "TwigDataSource" => (&tables::DATA_SOURCE, &mut sources),
+            "TwigAgent" => (&tables::AGENT, &mut agents),
+            "TwigUser" => (&tables::USER, &mut users),
+            _ => (&tables::ORGANIZATION, &mut orgs),
+        };
+        into.extend(resource::read(ctx, d, &d.node.clone(), table, Vec::new()).map(|x| (d, x)));
     }
     if let [(first_doc, first), rest @ ..] = orgs.as_slice() {
-        desired.prune = first.prune;
+        desired.prune = first.bool("prune").unwrap_or(false);
         let first_at = ctx.files[first_doc.file].name.clone();
         for (d, _) in rest {
             ctx.document_error(d, "only one TwigOrganization document is allowed")
@@ -42,27 +37,29 @@ pub fn load(docs: &[Document], ctx: &mut LoadContext) -> Desired {
         .iter()
         .filter_map(|(d, s)| data_source(ctx, d, s))
         .collect();
-    duplicates(
-        ctx,
-        sources.iter().map(|(d, s)| (*d, &s.name)),
-        "data source",
-    );
-    let known: Vec<&str> = sources.iter().map(|(_, s)| s.name.value.as_str()).collect();
+    let names = spanned(&sources, "name");
+    duplicates(ctx, names.iter().map(|(d, n)| (*d, n)), "data source");
+    let known: Vec<&str> = sources.iter().filter_map(|(_, s)| s.str("name")).collect();
     desired.agents = agents
         .iter()
         .filter_map(|(d, a)| agent(ctx, d, a, &known))
         .collect();
-    let names: Vec<(&Document, Spanned<String>)> = agents
-        .iter()
-        .filter_map(|(d, a)| {
-            let got = a.get("name")?;
-            Some((*d, Spanned::new(a.str("name")?.to_string(), got.at, got.at)))
-        })
-        .collect();
+    let names = spanned(&agents, "name");
     duplicates(ctx, names.iter().map(|(d, n)| (*d, n)), "agent");
     desired.users = users.iter().filter_map(|(d, u)| user(ctx, d, u)).collect();
-    duplicates(ctx, users.iter().map(|(d, u)| (*d, &u.email)), "user");
+    let emails = spanned(&users, "email");
+    duplicates(ctx, emails.iter().map(|(d, n)| (*d, n)), "user");
     desired
+}
+
+/// Each document's `key` (a plain string), where it was written.
+fn spanned<'d>(docs: &[(&'d Document, Values)], key: &str) -> Vec<(&'d Document, Spanned<String>)> {
+    docs.iter()
+        .filter_map(|(d, v)| {
+            let got = v.get(key)?;
+            Some((*d, Spanned::new(v.str(key)?.to_string(), got.at, got.at)))
+        })
+        .collect()
 }
 
 /// Report a name declared twice.
@@ -88,95 +85,20 @@ fn duplicates<'a>(
     }
 }
 
-/// `value` must be one of `allowed`; records a problem otherwise.
-fn one_of(
-    ctx: &mut LoadContext,
-    d: &Document,
-    value: &Spanned<String>,
-    allowed: &[&str],
-    what: &str,
-) -> bool {
-    if allowed.contains(&value.value.as_str()) {
-        return true;
+fn data_source(ctx: &mut LoadContext, d: &Document, s: &Values) -> Option<DataSourceSpec> {
+    let name = s.str("name")?.to_string();
+    if name.trim().is_empty() {
+        let at = s.get("name").map(|g| g.at)?;
+        ctx.error(d, &at, "the name is empty");
+        return None;
     }
-    let help = match did_you_mean(&value.value, allowed) {
-        Some(s) => format!("did you mean `{s}`?"),
-        None => format!("{what} is one of {}", allowed.join(", ")),
-    };
-    ctx.error(
-        d,
-        &value.referenced,
-        format!("unknown {what} `{}`", value.value),
-    )
-    .set_help(help);
-    false
-}
-
-fn data_source(ctx: &mut LoadContext, d: &Document, s: &DataSourceDoc) -> Option<DataSourceSpec> {
-    let mut ok = one_of(ctx, d, &s.source_type, SOURCE_TYPES, "data source type");
-    if let Some(f) = &s.sync_frequency {
-        ok &= one_of(ctx, d, f, SYNC_FREQUENCIES, "sync frequency");
-    }
-    let config = match &s.config {
-        Some(map) => {
-            let mut out = BTreeMap::new();
-            for (k, spanned_value) in &map.value {
-                let v = &spanned_value.value;
-                let value = match v {
-                    serde_json::Value::String(text) => {
-                        let spanned = Spanned::new(
-                            text.clone(),
-                            spanned_value.referenced,
-                            spanned_value.defined,
-                        );
-                        match ctx.text(d, &spanned) {
-                            Some(t) => ConfigValue::Text(t),
-                            None => {
-                                ok = false;
-                                continue;
-                            }
-                        }
-                    }
-                    other if has_interpolation(other) => {
-                        ctx.error(
-                            d,
-                            &spanned_value.referenced,
-                            format!("config `{k}`: `${{…}}` works only in top-level config values"),
-                        )
-                        .set_help("move the value to a top-level key of `config`");
-                        ok = false;
-                        continue;
-                    }
-                    other => ConfigValue::Json(other.clone()),
-                };
-                out.insert(k.clone(), value);
-            }
-            Some(out)
-        }
-        None => None,
-    };
-    if s.name.value.trim().is_empty() {
-        ctx.error(d, &s.name.referenced, "the name is empty");
-        ok = false;
-    }
-    ok.then(|| DataSourceSpec {
-        name: s.name.value.clone(),
-        id: s.id.as_ref().map(|i| i.value.clone()),
-        source_type: s.source_type.value.clone(),
-        config,
-        sync_frequency: s.sync_frequency.as_ref().map(|f| f.value.clone()),
-        sync_on_create: s.sync_on_create.unwrap_or(true),
+    Some(DataSourceSpec {
+        name,
+        id: s.str("id").map(str::to_string),
+        values: s.clone(),
+        sync_on_create: s.bool("sync_on_create").unwrap_or(true),
+        origin: ctx.origin(d),
     })
-}
-
-/// Whether a string nested in `v` asks for interpolation.
-fn has_interpolation(v: &serde_json::Value) -> bool {
-    match v {
-        serde_json::Value::String(s) => s.contains("${"),
-        serde_json::Value::Array(a) => a.iter().any(has_interpolation),
-        serde_json::Value::Object(m) => m.values().any(has_interpolation),
-        _ => false,
-    }
 }
 
 fn agent(
@@ -224,23 +146,19 @@ fn agent(
     })
 }
 
-fn user(ctx: &mut LoadContext, d: &Document, u: &UserDoc) -> Option<UserSpec> {
-    let mut ok = one_of(ctx, d, &u.role, ROLES, "role");
-    let email = u.email.value.trim();
+fn user(ctx: &mut LoadContext, d: &Document, u: &Values) -> Option<UserSpec> {
+    let got = u.get("email")?;
+    let email = u.str("email")?.trim();
     let valid = email.split_once('@').is_some_and(|(local, host)| {
         !local.is_empty() && host.contains('.') && !email.contains(char::is_whitespace)
     });
     if !valid {
-        ctx.error(
-            d,
-            &u.email.referenced,
-            format!("`{email}` is not an email address"),
-        );
-        ok = false;
+        ctx.error(d, &got.at, format!("`{email}` is not an email address"));
+        return None;
     }
-    ok.then(|| UserSpec {
+    Some(UserSpec {
         email: email.to_lowercase(),
-        name: u.name.value.clone(),
-        role: u.role.value.clone(),
+        values: u.clone(),
+        origin: ctx.origin(d),
     })
 }

@@ -28,6 +28,10 @@ pub struct Agent {
     pub data_source_ids: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Value>,
+    /// Fields this type does not name (a field a table adds reaches the
+    /// diff, export and pull without a change here).
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub other: serde_json::Map<String, Value>,
 }
 
 /// `POST /agents` and `PUT /agents/:id` bodies: only what is sent.
@@ -47,6 +51,9 @@ pub struct AgentBody {
     pub max_tokens: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_source_ids: Option<Vec<String>>,
+    /// Fields this type does not name (from a table's create or update body).
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub other: serde_json::Map<String, Value>,
 }
 
 /// A data source.
@@ -66,6 +73,10 @@ pub struct DataSource {
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Value>,
+    /// Fields this type does not name (a field a table adds reaches the
+    /// diff, export and pull without a change here).
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub other: serde_json::Map<String, Value>,
 }
 
 /// `POST /data-sources` body.
@@ -78,6 +89,9 @@ pub struct DataSourceBody {
     pub config: serde_json::Map<String, Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_frequency: Option<String>,
+    /// Fields this type does not name (from a table's create or update body).
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub other: serde_json::Map<String, Value>,
 }
 
 /// `GET /data-sources/:id/status`: the reference's `{status, chunks_indexed,
@@ -121,6 +135,10 @@ pub struct User {
     pub role: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
+    /// Fields this type does not name (a field a table adds reaches the
+    /// diff, export and pull without a change here).
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub other: serde_json::Map<String, Value>,
 }
 
 /// `POST /users` body.
@@ -129,6 +147,9 @@ pub struct UserBody {
     pub email: String,
     pub name: String,
     pub role: String,
+    /// Fields this type does not name (from a table's create or update body).
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub other: serde_json::Map<String, Value>,
 }
 
 /// One page of a list: its items, and `total` when the server says it.

@@ -2,7 +2,6 @@ use super::*;
 use crate::engine::manifest::interpolate::interpolate;
 use crate::engine::manifest::Text;
 use crate::engine::resource::{Val, Values};
-use crate::providers::twig::model::UserSpec;
 use crate::providers::twig::wire::User;
 use serde_json::json;
 
@@ -10,13 +9,30 @@ fn source(name: &str) -> DataSourceSpec {
     DataSourceSpec {
         name: name.into(),
         id: None,
-        source_type: "website".into(),
-        config: Some(BTreeMap::from([(
-            "url".to_string(),
-            ConfigValue::Text(Text::plain("https://docs.example.com")),
-        )])),
-        sync_frequency: Some("daily".into()),
+        values: Values::default()
+            .with("name", Val::Json(json!(name)))
+            .with("type", Val::Json(json!("website")))
+            .with(
+                "config",
+                Val::Map(BTreeMap::from([(
+                    "url".to_string(),
+                    Val::Text(Text::plain("https://docs.example.com")),
+                )])),
+            )
+            .with("sync_frequency", Val::Json(json!("daily"))),
         sync_on_create: true,
+        origin: Default::default(),
+    }
+}
+
+fn user(email: &str, name: &str, role: &str) -> UserSpec {
+    UserSpec {
+        email: email.into(),
+        values: Values::default()
+            .with("email", Val::Json(json!(email)))
+            .with("name", Val::Json(json!(name)))
+            .with("role", Val::Json(json!(role))),
+        origin: Default::default(),
     }
 }
 
@@ -49,6 +65,7 @@ fn live_agent(id: &str, name: &str, sources: &[&str]) -> Agent {
         status: Some("active".into()),
         data_source_ids: sources.iter().map(|s| s.to_string()).collect(),
         created_at: None,
+        other: Default::default(),
     }
 }
 
@@ -64,6 +81,7 @@ fn live_source(id: &str, name: &str) -> DataSource {
         sync_frequency: Some("daily".into()),
         status: Some("active".into()),
         created_at: None,
+        other: Default::default(),
     }
 }
 
@@ -191,12 +209,13 @@ fn two_live_agents_with_the_manifest_name_stop_the_plan_naming_both() {
 fn a_data_source_difference_is_manual_and_masks_interpolated_config() {
     let token = interpolate("${WIKI_TOKEN}", &|_| Some("s3cr3t-new".into())).unwrap();
     let mut spec = source("Wiki");
-    spec.source_type = "confluence".into();
-    spec.config = Some(BTreeMap::from([(
-        "token".to_string(),
-        ConfigValue::Text(token),
-    )]));
-    spec.sync_frequency = Some("hourly".into());
+    spec.values.set("type", Val::Json(json!("confluence")));
+    spec.values.set(
+        "config",
+        Val::Map(BTreeMap::from([("token".to_string(), Val::Text(token))])),
+    );
+    spec.values
+        .set("sync_frequency", Val::Json(json!("hourly")));
     let mut live = live_source("ds_1", "Wiki");
     live.source_type = Some("confluence".into());
     live.config = serde_json::from_value(serde_json::json!({"token": "s3cr3t-old"})).ok();
@@ -228,16 +247,8 @@ fn a_data_source_difference_is_manual_and_masks_interpolated_config() {
 fn users_are_invited_once_and_a_role_change_is_manual() {
     let desired = Desired {
         users: vec![
-            UserSpec {
-                email: "ana@example.com".into(),
-                name: "Ana".into(),
-                role: "admin".into(),
-            },
-            UserSpec {
-                email: "ben@example.com".into(),
-                name: "Ben".into(),
-                role: "train".into(),
-            },
+            user("ana@example.com", "Ana", "admin"),
+            user("ben@example.com", "Ben", "train"),
         ],
         ..Desired::default()
     };
@@ -248,6 +259,7 @@ fn users_are_invited_once_and_a_role_change_is_manual() {
             name: "Ana".into(),
             role: "train".into(),
             status: None,
+            other: Default::default(),
         }]),
         ..Live::default()
     };

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::super::manifest::{RAG_STRATEGIES, ROLES, SOURCE_TYPES, SYNC_FREQUENCIES};
+use super::super::tables::{self, wire_values};
 use super::super::wire::{Agent, DataSource, User};
 
 /// An error answer: status, Twig's code, message.
@@ -142,7 +142,11 @@ impl Store {
             a.system_prompt = Some(p);
         }
         let rag = text(body, "rag_strategy")?;
-        one_of(&rag, RAG_STRATEGIES, "rag_strategy")?;
+        one_of(
+            &rag,
+            &wire_values(&tables::AGENT, "rag_strategy"),
+            "rag_strategy",
+        )?;
         if rag.is_some() {
             a.rag_strategy = rag;
         }
@@ -273,9 +277,17 @@ impl Store {
             .ok_or_else(|| invalid("missing required field: name"))?;
         let source_type =
             text(body, "type")?.ok_or_else(|| invalid("missing required field: type"))?;
-        one_of(&Some(source_type.clone()), SOURCE_TYPES, "type")?;
+        one_of(
+            &Some(source_type.clone()),
+            &wire_values(&tables::DATA_SOURCE, "type"),
+            "type",
+        )?;
         let sync_frequency = text(body, "sync_frequency")?;
-        one_of(&sync_frequency, SYNC_FREQUENCIES, "sync_frequency")?;
+        one_of(
+            &sync_frequency,
+            &wire_values(&tables::DATA_SOURCE, "sync_frequency"),
+            "sync_frequency",
+        )?;
         let config = match body.get("config") {
             None | Some(Value::Null) => Map::new(),
             Some(Value::Object(m)) => m.clone(),
@@ -292,6 +304,7 @@ impl Store {
             sync_frequency: Some(sync_frequency.unwrap_or_else(|| "daily".into())),
             status: Some("pending".into()),
             created_at: Some(now()),
+            other: Map::new(),
         };
         let out = serde_json::to_value(&d).unwrap_or_default();
         self.data_sources.push(d);
@@ -350,7 +363,11 @@ impl Store {
         }
         let name = text(body, "name")?.unwrap_or_default();
         let role = text(body, "role")?.ok_or_else(|| invalid("missing required field: role"))?;
-        one_of(&Some(role.clone()), ROLES, "role")?;
+        one_of(
+            &Some(role.clone()),
+            &wire_values(&tables::USER, "role"),
+            "role",
+        )?;
         if self.users.iter().any(|u| u.email == email) {
             return Err(Problem {
                 status: 409,
@@ -364,6 +381,7 @@ impl Store {
             name,
             role,
             status: Some("pending".into()),
+            other: Map::new(),
         };
         let out = serde_json::to_value(&u).unwrap_or_default();
         self.users.push(u);
