@@ -417,10 +417,13 @@ fn an_unknown_field_hides_no_other_problem_of_its_document() {
             ],
         ),
         (
-            "kind: TwigDataSource\nname: D\ntype: website\nbogus: 2\nconfig: {url: \"https://x.example\"}\n---\nkind: TwigDataSource\nname: D\ntype: website\nconfig: {url: \"https://x.example\"}\n",
+            "kind: TwigDataSource\nname: D\ntype: website\nbogus: 2\nconfig: {url: \"https://x.example\"}\n---\nkind: TwigDataSource\nname: D\ntype: website\nconfig: {url: \"https://x.example\"}\n---\nkind: TwigAgent\nname: A\nsystem_prompt: {file: nope.md}\nbogus: 1\n---\nkind: TwigAgent\nname: A\nsystem_prompt: hi\n",
             &[
                 "m.yaml:4:1: unknown field `bogus`",
                 "m.yaml:8:7: data source `D` is declared twice",
+                "m.yaml:14:16: system_prompt file `nope.md` cannot be read",
+                "m.yaml:15:1: unknown field `bogus`",
+                "m.yaml:18:7: agent `A` is declared twice",
             ],
         ),
         (

@@ -15,7 +15,6 @@ use super::cron;
 use super::model::*;
 use super::tables;
 use crate::engine::manifest::diagnostic::did_you_mean;
-use crate::engine::manifest::node::Node;
 use crate::engine::manifest::{Document, LoadContext, Text};
 use crate::engine::resource::{self, parse_duration, Table, Values};
 
@@ -138,14 +137,11 @@ fn unique(ctx: &mut LoadContext, docs: &[Document], kind: &str, reads: &[Read], 
         let (workspace, id, at) = match reads.iter().find(|r| std::ptr::eq(r.doc, d)) {
             Some(r) => (r.workspace(), r.id(), r.at("id")),
             None => {
-                let raw = |k: &str| match d.node.value.get(k).map(|n| (&n.value, n.referenced)) {
-                    Some((Node::Scalar(Some(s)), at)) => Some((s.clone(), at)),
-                    _ => None,
-                };
-                let Some((id, at)) = raw("id") else {
+                let Some(id) = d.top_str("id") else {
                     continue;
                 };
-                (raw("workspace").map(|w| w.0).unwrap_or_default(), id, at)
+                let workspace = d.top_str("workspace").map(|w| w.value);
+                (workspace.unwrap_or_default(), id.value, id.referenced)
             }
         };
         let here = ctx.location(d, &at);

@@ -37,27 +37,39 @@ pub fn load(docs: &[Document], ctx: &mut LoadContext) -> Desired {
         .iter()
         .filter_map(|(d, s)| data_source(ctx, d, s))
         .collect();
-    let names = spanned(&sources, "name");
+    let names = spanned(docs, "TwigDataSource", &sources, "name");
     duplicates(ctx, names.iter().map(|(d, n)| (*d, n)), "data source");
     let known: Vec<&str> = sources.iter().filter_map(|(_, s)| s.str("name")).collect();
     desired.agents = agents
         .iter()
         .filter_map(|(d, a)| agent(ctx, d, a, &known))
         .collect();
-    let names = spanned(&agents, "name");
+    let names = spanned(docs, "TwigAgent", &agents, "name");
     duplicates(ctx, names.iter().map(|(d, n)| (*d, n)), "agent");
     desired.users = users.iter().filter_map(|(d, u)| user(ctx, d, u)).collect();
-    let emails = spanned(&users, "email");
+    let emails = spanned(docs, "TwigUser", &users, "email");
     duplicates(ctx, emails.iter().map(|(d, n)| (*d, n)), "user");
     desired
 }
 
-/// Each document's `key` (a plain string), where it was written.
-fn spanned<'d>(docs: &[(&'d Document, Values)], key: &str) -> Vec<(&'d Document, Spanned<String>)> {
+/// Each `kind` document's `key` (a plain string), where it was written:
+/// as read, or as written when the document could not be read (it still
+/// declares its name, so a duplicate is reported in the same pass as its
+/// other problems).
+fn spanned<'d>(
+    docs: &'d [Document],
+    kind: &str,
+    read: &[(&'d Document, Values)],
+    key: &str,
+) -> Vec<(&'d Document, Spanned<String>)> {
     docs.iter()
-        .filter_map(|(d, v)| {
-            let got = v.get(key)?;
-            Some((*d, Spanned::new(v.str(key)?.to_string(), got.at, got.at)))
+        .filter(|d| d.kind.value == kind)
+        .filter_map(|d| match read.iter().find(|(r, _)| std::ptr::eq(*r, d)) {
+            Some((_, v)) => {
+                let got = v.get(key)?;
+                Some((d, Spanned::new(v.str(key)?.to_string(), got.at, got.at)))
+            }
+            None => Some((d, d.top_str(key)?)),
         })
         .collect()
 }

@@ -85,6 +85,19 @@ pub struct Document {
     pub unknown: Vec<std::ops::Range<usize>>,
 }
 
+impl Document {
+    /// The string written at the top-level `key`, where it was written:
+    /// what a duplicate check reads of a document that did not parse (it
+    /// still declares its identity).
+    pub fn top_str(&self, key: &str) -> Option<Spanned<String>> {
+        let n = self.node.value.get(key)?;
+        match &n.value {
+            Node::Scalar(Some(s)) => Some(Spanned::new(s.clone(), n.referenced, n.defined)),
+            _ => None,
+        }
+    }
+}
+
 /// Where a variable was set (a key of a var file, or a `Variables`
 /// default), for the warning when no manifest uses it (see
 /// `variables::check_unused`).
