@@ -32,10 +32,11 @@ mod docs;
 
 use std::collections::{HashMap, HashSet};
 
-use super::api::{seg, ws_path, CadenyaApi};
+use super::api::CadenyaApi;
+use super::read::{read_space, Needs};
 use super::validate::valid_id;
 use super::wire::Resource;
-use crate::engine::http::{ApiError, Bounded, Limit};
+use crate::engine::http::{ApiError, Limit};
 use crate::engine::provider::{Export, ExportFilter};
 
 pub use docs::calendar_cron;
@@ -56,111 +57,30 @@ struct Read {
     models: Vec<Resource>,
 }
 
-enum Part {
-    Variations(String, Vec<Resource>),
-    Schedules(String, Vec<Resource>),
-    Tools(String, Vec<Resource>),
-    SetSecrets(String, Vec<Resource>),
-    Entries(String, Vec<Resource>),
-}
-
+/// Everything of `workspace`: the provider's own read, asked for every
+/// resource and child ([`Needs::everything`]), so export renders exactly
+/// what a plan reads.
 async fn read(api: &CadenyaApi, workspace: Resource, parallelism: usize) -> Result<Read, ApiError> {
-    let base = ws_path(workspace.id());
-    let paths = [
-        "agents",
-        "tool_sets",
-        "memory_layers",
-        "workspace_secrets",
-        "models",
-    ]
-    .map(|c| format!("{base}/{c}"));
-    let (agents, tool_sets, layers, secrets, models) = tokio::try_join!(
-        api.list(&paths[0], ""),
-        api.list(&paths[1], ""),
-        api.list(&paths[2], ""),
-        api.list(&paths[3], ""),
-        api.list(&paths[4], ""),
-    )?;
-    let mut tasks: Bounded<Part> = Bounded::new(&Limit::new(parallelism));
-    let list = |tasks: &mut Bounded<Part>,
-                path: String,
-                make: fn(String, Vec<Resource>) -> Part,
-                id: String| {
-        let api = api.clone();
-        tasks.spawn(async move { Ok(make(id, api.list(&path, "").await?)) });
-    };
-    for a in &agents {
-        let at = format!("{base}/agents/{}", seg(a.id()));
-        list(
-            &mut tasks,
-            format!("{at}/variations"),
-            Part::Variations,
-            a.id().into(),
-        );
-        list(
-            &mut tasks,
-            format!("{at}/schedules"),
-            Part::Schedules,
-            a.id().into(),
-        );
-    }
-    for t in &tool_sets {
-        let at = format!("{base}/tool_sets/{}", seg(t.id()));
-        list(
-            &mut tasks,
-            format!("{at}/tools"),
-            Part::Tools,
-            t.id().into(),
-        );
-        list(
-            &mut tasks,
-            format!("{at}/secrets"),
-            Part::SetSecrets,
-            t.id().into(),
-        );
-    }
-    for l in layers.iter().filter(|l| !l.system_managed()) {
-        let (api, path, id) = (
-            api.clone(),
-            format!("{base}/memory_layers/{}/entries", seg(l.id())),
-            l.id().to_string(),
-        );
-        tasks.spawn_driver(|limit| async move {
-            Ok(Part::Entries(
-                id,
-                super::read::entries(&api, &path, &limit, |_| true).await?,
-            ))
-        });
-    }
-    let mut r = Read {
+    let space = read_space(
+        api,
+        &Needs::everything(),
         workspace,
-        agents,
-        tool_sets,
-        layers,
-        secrets,
-        models,
-        ..Read::default()
-    };
-    while let Some(part) = tasks.next().await {
-        match part? {
-            Part::Variations(id, v) => {
-                r.variations.insert(id, v);
-            }
-            Part::Schedules(id, v) => {
-                r.schedules.insert(id, v);
-            }
-            Part::Tools(id, v) => {
-                r.tools.insert(id, v);
-            }
-            Part::SetSecrets(id, v) => {
-                r.set_secrets.insert(id, v);
-            }
-            Part::Entries(id, v) => {
-                r.entries.insert(id, v);
-            }
-        }
-    }
-    Ok(r)
+        &Limit::new(parallelism),
+    )
+    .await?;
+    Ok(Read {
+        workspace: space.workspace,
+        agents: space.agents.unwrap_or_default(),
+        variations: space.variations,
+        schedules: space.schedules,
+        tool_sets: space.tool_sets.unwrap_or_default(),
+        tools: space.tools,
+        set_secrets: space.set_secrets,
+        layers: space.layers.unwrap_or_default(),
+        entries: space.entries,
+        secrets: space.secrets.unwrap_or_default(),
+        models: space.models.unwrap_or_default(),
+    })
 }
 
 /// Read what exists live and describe it as manifests.

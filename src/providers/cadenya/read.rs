@@ -83,8 +83,30 @@ pub fn by_ext_in<'a>(items: &'a [Resource], ext: &str) -> Option<&'a Resource> {
     items.iter().find(|r| r.metadata.ext() == Some(ext))
 }
 
-/// What one workspace's manifests need read.
-struct Needs {
+/// Which listed resources' children are read: all of them (export), or
+/// those with these externalIds.
+#[derive(Debug, Clone)]
+pub enum Pick<T = ()> {
+    All,
+    Only(HashMap<String, T>),
+}
+
+impl<T> Pick<T> {
+    fn of(&self, r: &Resource) -> Option<Option<&T>> {
+        match self {
+            Pick::All => Some(None),
+            Pick::Only(m) => m.get(r.metadata.ext()?).map(Some),
+        }
+    }
+}
+
+fn only(ids: impl IntoIterator<Item = String>) -> Pick {
+    Pick::Only(ids.into_iter().map(|i| (i, ())).collect())
+}
+
+/// What to read of one workspace: what its manifests need ([`needs`]), or
+/// everything ([`Needs::everything`], what export renders).
+pub struct Needs {
     prune: bool,
     agents: bool,
     tool_sets: bool,
@@ -94,8 +116,36 @@ struct Needs {
     /// Declared agents and declared or referenced tool sets, by externalId.
     agent_ids: HashSet<String>,
     tool_set_ids: HashSet<String>,
-    /// Tool sets named by `tool:` references.
-    tools_of: HashSet<String>,
+    variations: Pick,
+    schedules: Pick,
+    tools: Pick,
+    set_secrets: Pick,
+    /// Layers whose entries are read, each with the entries read in full
+    /// (by externalId; with `All`, every entry of every layer the runtime
+    /// does not manage).
+    entries: Pick<HashSet<String>>,
+}
+
+impl Needs {
+    /// Every resource of the workspace and every child (archived agents and
+    /// tool sets aside, which the default lists hide).
+    pub fn everything() -> Self {
+        Needs {
+            prune: false,
+            agents: true,
+            tool_sets: true,
+            layers: true,
+            secrets: true,
+            models: true,
+            agent_ids: HashSet::new(),
+            tool_set_ids: HashSet::new(),
+            variations: Pick::All,
+            schedules: Pick::All,
+            tools: Pick::All,
+            set_secrets: Pick::All,
+            entries: Pick::All,
+        }
+    }
 }
 
 fn needs(d: &Desired, w: &WorkspaceSpec) -> Needs {
@@ -137,6 +187,10 @@ fn needs(d: &Desired, w: &WorkspaceSpec) -> Needs {
         .filter(|a| here(&a.workspace))
         .map(|a| a.id.clone())
         .collect();
+    let agents = || d.agents.iter().filter(|a| here(&a.workspace));
+    let sets = || d.tool_sets.iter().filter(|t| here(&t.workspace));
+    let mut with_tools = tools_of;
+    with_tools.extend(sets().filter(|t| t.tools.is_some()).map(|t| t.id.clone()));
     Needs {
         prune: w.prune,
         agents: w.prune || !agent_ids.is_empty(),
@@ -146,7 +200,28 @@ fn needs(d: &Desired, w: &WorkspaceSpec) -> Needs {
         models: w.models.is_some(),
         agent_ids,
         tool_set_ids,
-        tools_of,
+        variations: only(
+            agents()
+                .filter(|a| a.variations.is_some())
+                .map(|a| a.id.clone()),
+        ),
+        schedules: only(
+            agents()
+                .filter(|a| a.schedules.is_some())
+                .map(|a| a.id.clone()),
+        ),
+        tools: only(with_tools),
+        set_secrets: only(sets().filter(|t| t.secrets.is_some()).map(|t| t.id.clone())),
+        entries: Pick::Only(
+            d.layers
+                .iter()
+                .filter(|l| here(&l.workspace))
+                .filter_map(|l| {
+                    let declared = l.entries.as_ref()?.iter().map(|e| e.id.clone()).collect();
+                    Some((l.id.clone(), declared))
+                })
+                .collect(),
+        ),
     }
 }
 
@@ -201,7 +276,7 @@ pub async fn read(
         let Some(ws) = find_workspace(&all, spec) else {
             continue;
         };
-        let space = read_space(api, desired, spec, ws.clone(), &limit).await?;
+        let space = read_space(api, &needs(desired, spec), ws.clone(), &limit).await?;
         live.spaces.insert(spec.id.clone(), space);
     }
     for s in &desired.secrets {
@@ -255,16 +330,13 @@ enum Child {
     Entries(String, Vec<Resource>),
 }
 
-type Task = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Child, ApiError>> + Send>>;
-
-async fn read_space(
+/// Read one workspace: what `n` asks for.
+pub async fn read_space(
     api: &CadenyaApi,
-    desired: &Desired,
-    spec: &WorkspaceSpec,
+    n: &Needs,
     workspace: Resource,
     limit: &Limit,
 ) -> Result<Space, ApiError> {
-    let n = needs(desired, spec);
     let base = ws_path(workspace.id());
     let (agents, tool_sets, layers, secrets, models) = tokio::try_join!(
         with_archived(
@@ -286,64 +358,42 @@ async fn read_space(
         maybe(api, n.models, format!("{base}/models"), ""),
     )?;
     let mut tasks: Bounded<Child> = Bounded::new(limit);
-    let spawn = |tasks: &mut Bounded<Child>, fut: Task| tasks.spawn(fut);
-    let list = |path: String, make: fn(String, Vec<Resource>) -> Child, id: String| -> Task {
-        let api = api.clone();
-        Box::pin(async move { Ok(make(id, api.list(&path, "").await?)) })
-    };
-    for a in desired.agents.iter().filter(|a| a.workspace == spec.id) {
-        let Some(found) = agents.as_deref().and_then(|all| by_ext_in(all, &a.id)) else {
-            continue;
+    let mut list =
+        |r: &Resource, under: &str, what: &str, make: fn(String, Vec<Resource>) -> Child| {
+            let (api, id) = (api.clone(), r.id().to_string());
+            let path = format!("{base}/{under}/{}/{what}", super::api::seg(&id));
+            tasks.spawn(async move { Ok(make(id, api.list(&path, "").await?)) });
         };
-        let path = format!("{base}/agents/{}", super::api::seg(found.id()));
-        if a.variations.is_some() {
-            let t = list(
-                format!("{path}/variations"),
-                Child::Variations,
-                found.id().into(),
-            );
-            spawn(&mut tasks, t);
+    for a in agents.iter().flatten() {
+        if n.variations.of(a).is_some() {
+            list(a, "agents", "variations", Child::Variations);
         }
-        if a.schedules.is_some() {
-            let t = list(
-                format!("{path}/schedules"),
-                Child::Schedules,
-                found.id().into(),
-            );
-            spawn(&mut tasks, t);
+        if n.schedules.of(a).is_some() {
+            list(a, "agents", "schedules", Child::Schedules);
         }
     }
-    let mut tool_sets_needing_tools: HashSet<String> = n.tools_of.clone();
-    for t in desired.tool_sets.iter().filter(|t| t.workspace == spec.id) {
-        if t.tools.is_some() {
-            tool_sets_needing_tools.insert(t.id.clone());
+    for t in tool_sets.iter().flatten() {
+        if n.set_secrets.of(t).is_some() {
+            list(t, "tool_sets", "secrets", Child::SetSecrets);
         }
-        if t.secrets.is_some() {
-            if let Some(found) = tool_sets.as_deref().and_then(|all| by_ext_in(all, &t.id)) {
-                let path = format!("{base}/tool_sets/{}/secrets", super::api::seg(found.id()));
-                spawn(&mut tasks, list(path, Child::SetSecrets, found.id().into()));
-            }
+        if n.tools.of(t).is_some() {
+            list(t, "tool_sets", "tools", Child::Tools);
         }
     }
-    for ext in tool_sets_needing_tools {
-        let Some(found) = tool_sets.as_deref().and_then(|all| by_ext_in(all, &ext)) else {
+    for l in layers.iter().flatten().filter(|l| !l.system_managed()) {
+        let Some(declared) = n.entries.of(l) else {
             continue;
         };
-        let path = format!("{base}/tool_sets/{}/tools", super::api::seg(found.id()));
-        spawn(&mut tasks, list(path, Child::Tools, found.id().into()));
-    }
-    for l in desired.layers.iter().filter(|l| l.workspace == spec.id) {
-        let (Some(declared_entries), Some(found)) = (
-            &l.entries,
-            layers.as_deref().and_then(|all| by_ext_in(all, &l.id)),
-        ) else {
-            continue;
-        };
-        let declared: HashSet<String> = declared_entries.iter().map(|e| e.id.clone()).collect();
-        let (api, id) = (api.clone(), found.id().to_string());
+        let declared = declared.cloned();
+        let (api, id) = (api.clone(), l.id().to_string());
         let path = format!("{base}/memory_layers/{}/entries", super::api::seg(&id));
         tasks.spawn_driver(|limit| async move {
-            let keep = |e: &Resource| e.metadata.ext().is_some_and(|x| declared.contains(x));
+            // Declared entries are read in full (the list omits content);
+            // with everything asked for, all are.
+            let keep = |e: &Resource| match &declared {
+                None => true,
+                Some(d) => e.metadata.ext().is_some_and(|x| d.contains(x)),
+            };
             Ok(Child::Entries(
                 id,
                 entries(&api, &path, &limit, keep).await?,
