@@ -345,6 +345,26 @@ fn plan_time_problems_carry_the_place_of_their_resource() {
     );
 }
 
+/// Review: a resource whose identity is built from `${var.…}` is located
+/// too (its address was looked up with the placeholder, so never found).
+#[test]
+fn plan_time_problems_of_a_var_built_identity_carry_its_place() {
+    let twin = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("m.yaml"),
+        "kind: Variables\nvars:\n  env: prod\n---\nkind: Workspace\nname: Ops-${var.env}\nid: ws_999999\n",
+    )
+    .unwrap();
+    let out = twin.cmd(dir.path()).args(["plan", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let all = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        all.contains("m.yaml:5:7: workspace[\"Ops-prod\"] pins id `ws_999999`"),
+        "{all}"
+    );
+}
+
 #[test]
 fn drift_reports_and_exits_2() {
     let (twin, dir) = scenario();

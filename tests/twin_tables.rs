@@ -304,3 +304,80 @@ fn every_managed_twin_field_plans_pulls_and_exports_under_its_key() {
         assert!(at(&v, c.field.wire.read).is_some());
     });
 }
+
+/// Review: a live text holding `${` is written back as the manifest reads
+/// it. Before, pull wrote a live icon `{"emoji":"${HOOK_X}"}` as is, so the
+/// next apply sent the value of HOOK_X (a secret of the run) to the
+/// server; a live `derived_from: x${var.env}` was pulled and exported as
+/// is and read back as `xprod` (a replacement); `${HOOK_X}` in an id,
+/// which no manifest can hold, was exported as a broken document.
+#[test]
+fn live_text_holding_a_placeholder_is_pulled_and_exported_as_written() {
+    let t = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tree = "kind: Variables\nvars:\n  env: prod\n---\nkind: Workspace\nname: W\nicon: '{\"emoji\":\"a\"}'\n---\n\
+                kind: Agent\nid: one\nworkspace: W\nderived_from: base\ninstructions: hi\n---\n\
+                kind: Agent\nid: two\nworkspace: W\nderived_from: other\ninstructions: hi\n";
+    write_tree(dir.path(), &[("twin.yaml", tree)]);
+    t.assert_converges(dir.path());
+    t.store(|s| {
+        let w = s.workspaces.iter_mut().find(|w| w.name == "W").unwrap();
+        w.icon_config = Some("{\"emoji\":\"${HOOK_X}\"}".into());
+        s.agents.get_mut("one").unwrap().derived_from_agent_id = Some("x${var.env}".into());
+        s.agents.get_mut("two").unwrap().derived_from_agent_id = Some("${HOOK_X}".into());
+    });
+    let run = |args: &[&str], at: &std::path::Path| {
+        let out = t
+            .cmd(at)
+            .env("HOOK_X", "hook-secret-value")
+            .args(args)
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let said = run(&["pull", "."], dir.path());
+    assert!(
+        said.contains("derived_from drifted to a value holding `${`"),
+        "{said}"
+    );
+    let written = std::fs::read_to_string(dir.path().join("twin.yaml")).unwrap();
+    assert!(
+        written.contains("$${HOOK_X}") && written.contains("derived_from: x$${var.env}"),
+        "{written}"
+    );
+    let out = t
+        .cmd(dir.path())
+        .env("HOOK_X", "hook-secret-value")
+        .args(["plan", "-o", "json", "."])
+        .output()
+        .unwrap();
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let addresses: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["address"].as_str())
+        .collect();
+    // Only `two` (its live derived_from cannot be written) still differs.
+    assert!(
+        addresses.iter().all(|a| a.starts_with("agent[\"two\"]")),
+        "{addresses:?}"
+    );
+    assert!(!plan.to_string().contains("hook-secret-value"));
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let out_arg = out_dir.path().display().to_string();
+    let said = run(&["export", "--out", &out_arg], dir.path());
+    assert!(said.contains("`derived_from` holds `${`"), "{said}");
+    std::fs::write(
+        out_dir.path().join("vars.yaml"),
+        "kind: Variables\nvars:\n  env: prod\n",
+    )
+    .unwrap();
+    let plan = run(&["plan", "."], out_dir.path());
+    assert!(plan.contains("No changes."), "{plan}");
+}

@@ -305,8 +305,7 @@ fn read_with(
 }
 
 /// Where each document's address is declared: its identity read from its
-/// top-level scalars (as written: an identity built from `${var.…}` keeps
-/// its placeholder, and so is not found).
+/// top-level scalars, with `${var.…}` substituted as identities are.
 fn locations(
     ctx: &load::LoadContext,
     docs: &[super::manifest::Document],
@@ -325,7 +324,12 @@ fn locations(
             .iter()
             .filter_map(|(k, v)| match &v.value {
                 super::manifest::node::Node::Scalar(Some(s)) => {
-                    Some((k.value.clone(), serde_json::Value::String(s.clone())))
+                    // An identity takes `${var.…}` (see `LoadContext::identity`).
+                    let s = match s.contains("${var.") {
+                        true => super::manifest::interpolate::substitute_vars(s, &ctx.vars).ok()?,
+                        false => s.clone(),
+                    };
+                    Some((k.value.clone(), serde_json::Value::String(s)))
                 }
                 _ => None,
             })

@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::diff::{live_value, map_changes, same, unanswered};
 use super::{from_wire, to_wire, Field, Table, Ty, Val, Values};
 use crate::engine::manifest::edit::{NewValue, Origin, Request};
+use crate::engine::manifest::interpolate::escape;
 use crate::engine::provider::Pulled;
 
 /// What an export writes of one live resource.
@@ -60,13 +61,20 @@ pub fn export(table: &Table, live: &Value, what: &str) -> Exported {
             ));
             continue;
         }
-        match from_wire(f, wire).filter(|v| readable(f, v)) {
-            Some(v) => out.values.push((f.key, v)),
-            None => out.notes.push(format!(
+        let Some(v) = from_wire(f, wire).filter(|v| readable(f, v)) else {
+            out.notes.push(format!(
                 "{what}: {} `{}` is not a value twinform knows (left unmanaged)",
                 f.name(),
                 wire.as_str()
                     .map_or_else(|| wire.to_string(), str::to_string)
+            ));
+            continue;
+        };
+        match as_identity(f, &v) {
+            Some(v) => out.values.push((f.key, v)),
+            None => out.notes.push(format!(
+                "{what}: `{}` holds `${{`, which this field cannot hold (left unmanaged)",
+                f.name()
             )),
         }
     }
@@ -173,6 +181,21 @@ pub fn pull(
             )));
             continue;
         };
+        // Written as the manifest reads it back: a `${` the loader would
+        // interpolate is escaped (a live `${HOOK_TOKEN}` pulled as written
+        // would send the token on the next apply).
+        let manifest = match (f.ty, manifest) {
+            (Ty::Text, Value::String(t)) => Some(Value::String(escape(&t))),
+            (Ty::LongText, Value::String(t)) if got.literal => Some(Value::String(escape(&t))),
+            (_, m) => as_identity(f, &m),
+        };
+        let Some(manifest) = manifest else {
+            out.push(leave(format!(
+                "{} drifted to a value holding `${{`, which this field cannot hold",
+                f.name()
+            )));
+            continue;
+        };
         let Some(value) = new_value(f.ty, &manifest) else {
             out.push(leave(format!(
                 "{} drifted; a structured value is left for a person",
@@ -253,6 +276,33 @@ fn pull_map(
             field: name,
         }));
     }
+}
+
+/// `v` as a field that takes `${var.…}` (an identity) writes it so that it
+/// reads back as `v`: `${var.` escaped as `$${var.`; `None` for any other
+/// `${` (the loader refuses it there, and no spelling reads back as it).
+/// Any other field's value is returned as it is.
+fn as_identity(f: &Field, v: &Value) -> Option<Value> {
+    if !(f.nature.identity || f.nature.vars) {
+        return Some(v.clone());
+    }
+    let one = |s: &str| -> Option<String> {
+        let escaped = s.replace("${var.", "$${var.");
+        (escaped.matches("${").count() == escaped.matches("$${var.").count()).then_some(escaped)
+    };
+    Some(match v {
+        Value::String(s) => Value::String(one(s)?),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|x| match x {
+                    Value::String(s) => one(s).map(Value::String),
+                    other => Some(other.clone()),
+                })
+                .collect::<Option<_>>()?,
+        ),
+        other => other.clone(),
+    })
 }
 
 fn new_value(ty: Ty, v: &Value) -> Option<NewValue> {

@@ -498,8 +498,9 @@ impl<'a> LoadContext<'a> {
             // Its unknown fields are reported; read the rest without them,
             // so that a typo does not hide a missing file or a duplicate id.
             let mut again = Vec::new();
-            let text = without(&doc.text, &doc.unknown);
-            if let Some(v) = parse_doc(self, doc.file, doc.base, &text, &mut again) {
+            let text = retry::checked_without(&doc.text, &doc.node, &doc.unknown);
+            if let Some(v) = text.and_then(|t| parse_doc(self, doc.file, doc.base, &t, &mut again))
+            {
                 (parsed, problems) = (Some(v), again);
             }
         }
@@ -789,33 +790,6 @@ fn parse_file(
     true
 }
 
-/// `text` with the bytes of `ranges` turned into spaces (line breaks
-/// kept, and a flow mapping's comma after a range too), so that every
-/// other byte keeps its offset, and so its line and column.
-fn without(text: &str, ranges: &[std::ops::Range<usize>]) -> String {
-    let mut bytes = text.as_bytes().to_vec();
-    for r in ranges {
-        let end = r.end.min(bytes.len());
-        let start = r.start.min(end);
-        let mut blank = |b: &mut u8| {
-            if *b != b'\n' && *b != b'\r' {
-                *b = b' ';
-            }
-        };
-        bytes[start..end].iter_mut().for_each(&mut blank);
-        let next = bytes[end..]
-            .iter()
-            .position(|b| *b != b' ' && *b != b'\t')
-            .map(|i| end + i);
-        if let Some(i) = next.filter(|&i| bytes[i] == b',') {
-            blank(&mut bytes[i]);
-        }
-    }
-    // Only ASCII bytes were replaced, and only whole characters (a range
-    // starts at a key and ends after a scalar or bracket).
-    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
 /// Only the `kind` of a document (the rest is its provider's business).
 #[derive(Deserialize)]
 struct KindOnly {
@@ -881,9 +855,7 @@ fn read_document(
     let fields = kinds.fields();
     let mut doc = doc;
     for u in node::unknown_fields(&node.value, schema) {
-        let start = u.key.referenced.span().byte_offset().unwrap_or(0) as usize;
-        doc.unknown
-            .push(start..super::docpath::end_of(u.value).max(super::docpath::offset_key(u.key)));
+        doc.unknown.push(retry::entry(text, u.key, u.value));
         let allowed: Vec<&str> = u.allowed.iter().map(String::as_str).collect();
         let mut p = ctx.problem_at(
             &doc,
@@ -959,6 +931,10 @@ fn first_line(s: &str) -> String {
         _ => line.to_string(),
     }
 }
+
+mod retry;
+#[cfg(test)]
+use retry::without;
 
 #[cfg(test)]
 mod tests;
