@@ -381,3 +381,55 @@ fn live_text_holding_a_placeholder_is_pulled_and_exported_as_written() {
     let plan = run(&["plan", "."], out_dir.path());
     assert!(plan.contains("No changes."), "{plan}");
 }
+
+/// A live prompt holding `${…}` is pulled back as it reads: escaped
+/// (`$${HOOK_X}`) where the manifest holds it inline (inline text is
+/// interpolated), byte for byte into its `{file: …}` (a prompt file is not);
+/// either way the next plan is empty and never holds the secret's value.
+/// `rollback` writes an old version the same way (`NewValue::LongText`).
+#[test]
+fn a_live_prompt_holding_a_placeholder_is_pulled_as_it_reads_inline_and_in_files() {
+    let t = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tree = "kind: Workspace\nname: W\n---\nkind: Agent\nid: inline\nworkspace: W\ninstructions: hi\n---\n\
+                kind: Agent\nid: filed\nworkspace: W\ninstructions: {file: filed.md}\n";
+    write_tree(dir.path(), &[("twin.yaml", tree), ("filed.md", "hello\n")]);
+    t.assert_converges(dir.path());
+    let live = "Use ${HOOK_X} here.\n";
+    t.store(|s| {
+        for id in ["inline", "filed"] {
+            s.put_instructions(id, &serde_json::json!({ "content": live }))
+                .unwrap();
+        }
+    });
+    let run = |args: &[&str]| {
+        let out = t
+            .cmd(dir.path())
+            .env("HOOK_X", "hook-secret-value")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, said) = run(&["pull", "."]);
+    assert_eq!(code, Some(0), "{said}");
+    let manifest = std::fs::read_to_string(dir.path().join("twin.yaml")).unwrap();
+    assert!(manifest.contains("Use $${HOOK_X} here."), "{manifest}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("filed.md")).unwrap(),
+        live,
+        "a prompt file is not interpolated: written as live"
+    );
+    let (code, plan) = run(&["plan", "-o", "json", "."]);
+    assert_eq!(code, Some(0), "{plan}");
+    let plan: Value = serde_json::from_str(&plan).unwrap();
+    assert_eq!(plan["changes"], serde_json::json!([]), "{plan:#}");
+    assert!(!plan.to_string().contains("hook-secret-value"));
+}

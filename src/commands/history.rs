@@ -231,7 +231,7 @@ pub async fn rollback(printer: &Printer, args: RollbackArgs) -> Result<Outcome, 
     let request = Request {
         origin: at.origin.clone(),
         path: at.path.clone(),
-        value: NewValue::Text(version.content.clone()),
+        value: NewValue::LongText(version.content.clone()),
         address: at.address.clone(),
         field: "instructions".into(),
     };

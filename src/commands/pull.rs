@@ -122,7 +122,7 @@ pub fn write_back(
                 // reach git; the writer refuses it too, this says which.
                 let secret_in = |t: &str| file::holds_secret(t.as_bytes(), &printer.redactor);
                 let holds_secret = match &req.value {
-                    edit::NewValue::Text(t) => secret_in(t),
+                    edit::NewValue::Text(t) | edit::NewValue::LongText(t) => secret_in(t),
                     edit::NewValue::List(l) => l.iter().any(|t| secret_in(t)),
                     edit::NewValue::Json(j) => secret_in(&j.to_string()),
                     edit::NewValue::Bool(_) | edit::NewValue::Number(_) => false,

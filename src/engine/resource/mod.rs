@@ -32,7 +32,7 @@ use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
 
 pub use diff::{create, diff, Patch};
-pub use export::{export, pull, Exported};
+pub use export::{export, identity_text, pull, Exported};
 pub use read::read;
 pub use schema::schema;
 

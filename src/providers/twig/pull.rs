@@ -71,7 +71,11 @@ fn agent(a: &AgentSpec, live: &Live, out: &mut Vec<Pulled>) {
         }));
     };
     if a.id.is_some() && l.name != a.name {
-        write("name", NewValue::Text(l.name.clone()));
+        // A name written as a manifest reads it back (`${var.` escaped);
+        // a name holding another `${` is left as it is.
+        if let Some(name) = crate::engine::resource::identity_text(&l.name) {
+            write("name", NewValue::Text(name));
+        }
     }
     if let (Some(wanted), Some(sources)) = (&a.data_sources, &live.data_sources) {
         // Declared by name or id; written back by name where the name is
@@ -135,11 +139,12 @@ fn data_source(d: &DataSourceSpec, live: &Live, out: &mut Vec<Pulled>) {
             ))
         }
     };
-    if d.id.is_some() && l.name != d.name {
+    let name = crate::engine::resource::identity_text(&l.name);
+    if let (true, Some(name)) = (d.id.is_some() && l.name != d.name, name) {
         out.push(Pulled::Write(Request {
             origin: d.origin.clone(),
             path: vec![key("name")],
-            value: NewValue::Text(l.name.clone()),
+            value: NewValue::Text(name),
             address: address.clone(),
             field: "name".into(),
         }));

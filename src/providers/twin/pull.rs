@@ -120,15 +120,19 @@ fn agent(a: &AgentSpec, live: &Live, out: &mut Vec<Pulled>) {
         .workspace_id
         .as_deref()
         .and_then(|id| live.workspaces.iter().find(|w| w.workspace_id == id));
-    if let Some(lw) = live_ws {
-        if lw.name != a.workspace {
-            out.push(write(
+    if let Some(lw) = live_ws.filter(|lw| lw.name != a.workspace) {
+        match resource::identity_text(&lw.name) {
+            Some(name) => out.push(write(
                 &a.origin,
                 &address,
                 "workspace",
                 vec![key("workspace")],
-                NewValue::Text(lw.name.clone()),
-            ));
+                NewValue::Text(name),
+            )),
+            None => out.push(leave(
+                &address,
+                "moved to a workspace whose name holds `${`, which a manifest cannot name; change it by hand",
+            )),
         }
     }
     // Create-only fields (known live): the next plan would replace it.

@@ -20,8 +20,14 @@ pub use super::uses::{uses_of, FileUse};
 /// A value to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NewValue {
-    /// A string; for a long-text field it may be a file or template instead.
+    /// A string, as the manifest writes it.
     Text(String),
+    /// A long text as it is live (a prompt): written into the file a
+    /// `{file: …}` names as it is, and inline with every `${` escaped as
+    /// `$${` (an inline long text is interpolated; a prompt file is not), so
+    /// that both read back as the live text and a live `${TOKEN}` never
+    /// becomes an interpolation of the runner's secret.
+    LongText(String),
     Bool(bool),
     /// A number, as YAML writes it.
     Number(String),
@@ -86,6 +92,14 @@ pub fn plan(files: &mut Files, root: &Path, req: &Request) -> Edit {
 
 fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, String> {
     let text = files.get(&req.origin.file)?;
+    let inline;
+    let value = match &req.value {
+        NewValue::LongText(v) => {
+            inline = NewValue::Text(super::interpolate::escape(v));
+            &inline
+        }
+        other => other,
+    };
     let doc = split_documents(text)
         .into_iter()
         .find(|(b, _)| *b == req.origin.base)
@@ -122,7 +136,7 @@ fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, Str
         let Seg::Key(k) = last else {
             return Err("the list entry is not in the manifest".into());
         };
-        return insert(text, base, at, k, &req.value).map(|(offset, t)| Edit::Splice {
+        return insert(text, base, at, k, value).map(|(offset, t)| Edit::Splice {
             file: req.origin.file.clone(),
             offset,
             len: 0,
@@ -136,7 +150,7 @@ fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, Str
         return Err("the manifest changed while it was read".into());
     }
     match (&target.value, &req.value) {
-        (Node::Map(_), NewValue::Text(v)) => {
+        (Node::Map(_), NewValue::Text(v) | NewValue::LongText(v)) => {
             if target.value.get("template").is_some() {
                 return Err("rendered from a template; change the template by hand".into());
             }
@@ -154,7 +168,7 @@ fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, Str
                 content: v.clone(),
             })
         }
-        (Node::Scalar(_) | Node::Typed(_), value) => {
+        (Node::Scalar(_) | Node::Typed(_), _) => {
             let len = scalar_len(target);
             let raw = text.get(start..start + len).unwrap_or_default();
             if raw.contains("${") {
@@ -291,8 +305,10 @@ fn scalar(text: &str, start: usize, len: usize, value: &NewValue) -> (usize, usi
         NewValue::Number(n) => return (start, len, n.clone()),
         NewValue::List(items) => return (start, len, flow_list(items)),
         NewValue::Json(j) => return (start, len, j.to_string()),
-        NewValue::Text(v) => v,
+        NewValue::Text(v) => v.clone(),
+        NewValue::LongText(v) => super::interpolate::escape(v),
     };
+    let v = &v;
     if let Some((header, code_end)) = block_header(text, start) {
         // The block's span runs to the next token, over the indentation of
         // the next line (a sibling key): the old block ends with its last
@@ -527,6 +543,7 @@ fn insert(
         NewValue::Json(j) => j.to_string(),
         NewValue::Text(v) if plain_ok(v) => v.clone(),
         NewValue::Text(v) => quoted(v),
+        NewValue::LongText(v) => quoted(&super::interpolate::escape(v)),
     };
     let Some((first_key, _)) = entries.first() else {
         return Err("an empty mapping; change it by hand".into());
@@ -587,6 +604,7 @@ pub fn verify(old: &str, new: &str, requests: &[&Request]) -> Result<(), String>
 fn json(v: &NewValue) -> serde_json::Value {
     match v {
         NewValue::Text(t) => t.clone().into(),
+        NewValue::LongText(t) => super::interpolate::escape(t).into(),
         NewValue::Bool(b) => (*b).into(),
         NewValue::Number(n) => serde_json::from_str(n).unwrap_or_else(|_| n.clone().into()),
         NewValue::List(items) => items.clone().into(),
