@@ -466,6 +466,28 @@ fn an_unknown_field_hides_no_other_problem_of_its_document() {
     }
 }
 
+/// Thousands of problems print in linear time: the first 100 with their
+/// snippet, the rest one line each (every one still named and located).
+#[test]
+fn past_100_problems_each_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut tree = String::from("kind: Workspace\nname: W\n");
+    for i in 0..150 {
+        tree += &format!("bogus{i}: {i}\n");
+    }
+    std::fs::write(dir.path().join("m.yaml"), tree).unwrap();
+    let (code, text) = validate_output(dir.path());
+    assert_eq!(code, Some(1));
+    assert_eq!(text.matches("╭─[").count(), 100, "{text}");
+    assert!(text.contains("50 more, one line each:"), "{text}");
+    assert!(
+        text.contains("error: ")
+            && text.contains("m.yaml:152:1: unknown field `bogus149` (fields here are"),
+        "{text}"
+    );
+    assert!(text.contains("150 errors, 0 warnings"), "{text}");
+}
+
 #[test]
 fn no_manifests_is_an_error() {
     let dir = tempfile::tempdir().unwrap();

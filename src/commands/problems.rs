@@ -10,9 +10,15 @@ use crate::engine::manifest::Problem;
 use crate::engine::output::Printer;
 use crate::engine::plan::render::count;
 
-/// Render problems as miette reports (no colour off a terminal). Problem
-/// texts were neutralized when they were made, so the report's own colours
-/// can pass as they are.
+/// How many problems are shown with their source snippet; the rest are one
+/// line each. A snippet costs a scan of its file, so thousands of them (a
+/// generated manifest gone wrong) would take quadratic time to print, and
+/// nobody reads past the first screens anyway.
+const WITH_SNIPPETS: usize = 100;
+
+/// Render problems as miette reports (no colour off a terminal), the first
+/// [`WITH_SNIPPETS`] with their snippet. Problem texts were neutralized when
+/// they were made, so the report's own colours can pass as they are.
 pub fn render_problems(printer: &Printer, problems: &[Problem]) {
     let theme = if printer.color_err {
         GraphicalTheme::unicode()
@@ -20,12 +26,27 @@ pub fn render_problems(printer: &Printer, problems: &[Problem]) {
         GraphicalTheme::unicode_nocolor()
     };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
-    for p in problems {
+    let (shown, rest) = problems.split_at(problems.len().min(WITH_SNIPPETS));
+    for p in shown {
         let mut out = String::new();
         if handler.render_report(&mut out, p).is_err() {
             out = format!("{}: {}", p.location.as_deref().unwrap_or("?"), p.message);
         }
         printer.report(&out);
+    }
+    if !rest.is_empty() {
+        let lines: Vec<String> = rest
+            .iter()
+            .map(|p| {
+                let level = if p.is_error() { "error" } else { "warning" };
+                format!("{level}: {}", crate::engine::session::problem_line(p))
+            })
+            .collect();
+        printer.report(&format!(
+            "{} more, one line each:\n{}",
+            rest.len(),
+            lines.join("\n")
+        ));
     }
 }
 
