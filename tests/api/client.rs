@@ -349,6 +349,61 @@ async fn the_reader_copes_with_a_refused_page_size_and_anonymous_schedules() {
     assert!(common::diff(&desired, &live).is_empty());
 }
 
+/// Export is the plan's read asked for everything: a server whose schedule
+/// list names no agent has each agent's schedule read on its own, so the
+/// export holds it (export listed on its own before and dropped it).
+#[tokio::test]
+async fn export_reads_as_a_plan_does_anonymous_schedules_included() {
+    use axum::routing::get;
+    use axum::{Json, Router};
+    let app = Router::new()
+        .route(
+            "/v1/agents",
+            get(|| async {
+                Json(serde_json::json!({"agents": [{"agent_id": "a1", "workspace_id": "w1"}]}))
+            }),
+        )
+        .route(
+            "/v1/workspaces",
+            get(|| async {
+                Json(serde_json::json!({"workspaces": [{"workspace_id": "w1", "name": "A"}]}))
+            }),
+        )
+        .route(
+            "/v1/schedules",
+            get(|| async {
+                Json(serde_json::json!({"schedules": [{"cron": "0 0 9 * * * *", "paused": false}]}))
+            }),
+        )
+        .route(
+            "/v1/agents/a1/schedule",
+            get(|| async {
+                Json(serde_json::json!({"schedule": {"cron": "0 0 9 * * * *", "paused": true}}))
+            }),
+        )
+        .route(
+            "/v1/agents/a1/instructions",
+            get(|| async { Json(serde_json::json!({"instructions": {"content": "Be brief.\n"}})) }),
+        )
+        .route(
+            "/v1/agents/a1/webhooks",
+            get(|| async { Json(serde_json::json!({"webhooks": []})) }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let c = client_for(&endpoint, Duration::from_secs(5));
+    let filter = twinform::engine::provider::ExportFilter::default();
+    let export = Twin.export(&c, &filter, 4).await.unwrap();
+    let all: String = export.files.values().cloned().collect();
+    assert!(all.contains("cron: 0 0 9 * * * *"), "{all}");
+    assert!(all.contains("paused: true"), "{all}");
+    assert!(
+        export.files.values().any(|f| f.contains("Be brief.")),
+        "{all}"
+    );
+}
+
 type Answer = Box<dyn Fn(&str, &HashMap<String, String>) -> serde_json::Value + Send + Sync>;
 
 /// A server whose `/v1/agents` and webhook lists answer `answer(path, query)`.

@@ -15,10 +15,11 @@ use serde::Serialize;
 
 use super::api::TwinApi;
 use super::manifest::EVENTS;
+use super::read;
 use super::rules::{check_cron, check_url, is_valid_agent_id};
 use super::tables;
 use super::wire::{Agent, Instructions, Schedule, Webhook, Workspace};
-use crate::engine::http::{fan_out, ApiError};
+use crate::engine::http::ApiError;
 use crate::engine::manifest::interpolate::escape;
 use crate::engine::provider::{Export, ExportFilter};
 use crate::engine::resource;
@@ -107,66 +108,59 @@ struct Read {
     known: Vec<String>,
 }
 
+/// What export renders: the provider's own read ([`read::read_all`]) of the
+/// agents the filters keep, with their instructions, webhooks and schedules.
 async fn read_all(
     client: &TwinApi,
     args: &ExportFilter,
     parallelism: usize,
 ) -> Result<Read, ApiError> {
-    let (workspaces, agents, schedules) = tokio::try_join!(
-        client.list_workspaces(),
-        client.list_agents(None),
-        client.list_schedules()
-    )?;
-    let mut known: Vec<String> = agents.iter().map(|a| a.agent_id.clone()).collect();
-    known.extend(workspaces.iter().map(|w| w.name.clone()));
     // No filter: everything. Otherwise an agent is exported when its id is in
     // --agent or its workspace in --workspace; workspaces named by --workspace
     // and those holding an exported agent are exported.
     let everything = args.agents.is_empty() && args.workspaces.is_empty();
-    let wanted_ws: BTreeSet<String> = workspaces
-        .iter()
-        .filter(|w| everything || args.workspaces.contains(&w.name))
-        .map(|w| w.workspace_id.clone())
-        .collect();
-    let selected: Vec<Agent> = agents
-        .into_iter()
-        .filter(|a| {
-            everything
-                || args.agents.contains(&a.agent_id)
-                || a.workspace_id
-                    .as_ref()
-                    .is_some_and(|w| wanted_ws.contains(w))
+    let named: BTreeSet<String> = if args.workspaces.is_empty() {
+        BTreeSet::new()
+    } else {
+        client
+            .list_workspaces()
+            .await?
+            .into_iter()
+            .filter(|w| args.workspaces.contains(&w.name))
+            .map(|w| w.workspace_id)
+            .collect()
+    };
+    let keep = |a: &Agent| {
+        everything
+            || args.agents.contains(&a.agent_id)
+            || a.workspace_id.as_ref().is_some_and(|w| named.contains(w))
+    };
+    let mut live = read::read_all(client, &keep, parallelism).await?;
+    let mut known: Vec<String> = live.agents.keys().cloned().collect();
+    known.extend(live.workspaces.iter().map(|w| w.name.clone()));
+    let mut states: Vec<AgentState> = std::mem::take(&mut live.agents)
+        .into_values()
+        .filter(|a| keep(a))
+        .map(|agent| AgentState {
+            instructions: live.instructions.remove(&agent.agent_id).flatten(),
+            schedule: live.schedules.remove(&agent.agent_id),
+            webhooks: live.webhooks.remove(&agent.agent_id).unwrap_or_default(),
+            agent,
         })
         .collect();
-    let mut schedules: BTreeMap<String, Schedule> = schedules
-        .into_iter()
-        .filter_map(|s| Some((s.agent_id.clone()?, s)))
-        .collect();
-    let mut states = fan_out(parallelism, selected, |agent| {
-        let client = client.clone();
-        let schedule = schedules.remove(&agent.agent_id);
-        async move {
-            let (instructions, webhooks) = tokio::try_join!(
-                client.get_instructions(&agent.agent_id),
-                client.list_webhooks(&agent.agent_id)
-            )?;
-            Ok(AgentState {
-                agent,
-                instructions,
-                schedule,
-                webhooks,
-            })
-        }
-    })
-    .await?;
     states.sort_by(|a, b| a.agent.agent_id.cmp(&b.agent.agent_id));
     let used: BTreeSet<&str> = states
         .iter()
         .filter_map(|s| s.agent.workspace_id.as_deref())
         .collect();
-    let workspaces = workspaces
+    let workspaces = live
+        .workspaces
         .into_iter()
-        .filter(|w| wanted_ws.contains(&w.workspace_id) || used.contains(w.workspace_id.as_str()))
+        .filter(|w| {
+            everything
+                || args.workspaces.contains(&w.name)
+                || used.contains(w.workspace_id.as_str())
+        })
         .collect();
     Ok(Read {
         workspaces,

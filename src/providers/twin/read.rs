@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde_json::json;
 
 use super::api::TwinApi;
-use super::model::{AgentSpec, Desired};
+use super::model::Desired;
 use super::tables;
 use super::wire::{Agent, Instructions, Schedule, Webhook, Workspace};
 use crate::engine::http::{ApiError, Bounded, Limit};
@@ -63,12 +63,32 @@ enum Detail {
 
 type Reads = Bounded<Detail>;
 
+/// What a read fetches of one listed agent.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wants {
+    pub instructions: bool,
+    pub webhooks: bool,
+    pub schedule: bool,
+}
+
+/// Which agents a read fetches the details of: those a tree declares
+/// ([`read`]), or every listed agent a filter keeps ([`read_all`], what
+/// export renders).
+struct Which<'a> {
+    wants: &'a (dyn Fn(&Agent) -> Option<Wants> + Sync),
+    /// Whether the schedule list is read at all.
+    schedules: bool,
+    /// Declared agents fetched one by one when a scoped list misses them.
+    declared: Vec<&'a str>,
+    desired: Option<&'a Desired>,
+}
+
 /// Read the live state the manifests in `desired` manage, limited to
 /// `scope`. Per-agent reads start as soon as the page listing the agent
-/// arrives. With `--workspace`, with `--workspace`, agents are listed per
-/// selected workspace (`GET /v1/agents?workspace_id=`), and each agent declared
-/// there but not listed there is fetched on its own (it may live elsewhere
-/// and be moved in). Only in-scope agents get per-agent reads.
+/// arrives. With `--workspace`, agents are listed per selected workspace
+/// (`GET /v1/agents?workspace_id=`), and each agent declared there but not
+/// listed there is fetched on its own (it may live elsewhere and be moved
+/// in). Only in-scope agents get per-agent reads.
 pub async fn read(
     client: &TwinApi,
     desired: &Desired,
@@ -81,8 +101,54 @@ pub async fn read(
             .iter()
             .filter(|a| scope.has_workspace(&a.workspace))
     };
-    let manages_schedules = in_scope().any(|a| a.schedule.is_some());
-    let managed: HashMap<&str, &AgentSpec> = in_scope().map(|a| (a.id.as_str(), a)).collect();
+    let managed: HashMap<&str, Wants> = in_scope()
+        .map(|a| {
+            let wants = Wants {
+                instructions: a.instructions.is_some(),
+                webhooks: a.webhooks.is_some(),
+                schedule: a.schedule.is_some(),
+            };
+            (a.id.as_str(), wants)
+        })
+        .collect();
+    let wants = |a: &Agent| managed.get(a.agent_id.as_str()).copied();
+    let which = Which {
+        wants: &wants,
+        schedules: in_scope().any(|a| a.schedule.is_some()),
+        declared: managed.keys().copied().collect(),
+        desired: Some(desired),
+    };
+    read_with(client, &which, parallelism, scope).await
+}
+
+/// Every agent `keep` keeps, with its instructions, webhooks and schedule
+/// (and every workspace): the same read as a plan's, asked for everything.
+pub async fn read_all(
+    client: &TwinApi,
+    keep: &(dyn Fn(&Agent) -> bool + Sync),
+    parallelism: usize,
+) -> Result<Live, ApiError> {
+    let all = Wants {
+        instructions: true,
+        webhooks: true,
+        schedule: true,
+    };
+    let wants = |a: &Agent| keep(a).then_some(all);
+    let which = Which {
+        wants: &wants,
+        schedules: true,
+        declared: Vec::new(),
+        desired: None,
+    };
+    read_with(client, &which, parallelism, &Scope::default()).await
+}
+
+async fn read_with(
+    client: &TwinApi,
+    which: &Which<'_>,
+    parallelism: usize,
+    scope: &Scope,
+) -> Result<Live, ApiError> {
     let mut tasks: Reads = Bounded::new(&Limit::new(parallelism));
     let mut agents: BTreeMap<String, Agent> = BTreeMap::new();
     // Unscoped, the workspace list is read alongside the agents; scoped, it
@@ -94,7 +160,7 @@ pub async fn read(
     let list = async {
         let workspaces = match &scope.workspaces {
             None => vec![None],
-            Some(names) => selected_ids(known.as_deref().unwrap_or_default(), desired, names)
+            Some(names) => selected_ids(known.as_deref().unwrap_or_default(), which.desired, names)
                 .into_iter()
                 .map(Some)
                 .collect(),
@@ -105,7 +171,7 @@ pub async fn read(
                 .list_agents_as_they_come(id.as_deref(), |agent| {
                     seen.push(agent.agent_id.clone());
                     let page = std::slice::from_ref(agent);
-                    details(client, &mut tasks, &managed, &mut agents, page)
+                    details(client, &mut tasks, which.wants, &mut agents, page)
                 })
                 .await?;
             // Seen by a read of the list that did not count: not live.
@@ -118,14 +184,15 @@ pub async fn read(
             return Ok(());
         }
         // Declared here but living elsewhere (or nowhere yet).
-        let missing: Vec<&str> = managed
-            .keys()
+        let missing: Vec<&str> = which
+            .declared
+            .iter()
             .filter(|id| !agents.contains_key(**id))
             .copied()
             .collect();
         for id in missing {
             if let Some(agent) = client.get_agent(id).await? {
-                details(client, &mut tasks, &managed, &mut agents, &[agent]);
+                details(client, &mut tasks, which.wants, &mut agents, &[agent]);
             }
         }
         Ok(())
@@ -139,7 +206,7 @@ pub async fn read(
         },
         list,
         async {
-            if manages_schedules {
+            if which.schedules {
                 client.list_schedules().await
             } else {
                 Ok(Vec::new())
@@ -154,8 +221,12 @@ pub async fn read(
 
     if schedules.iter().any(|s| s.agent_id.is_none()) {
         // A list that does not say whose schedule is whose: ask each managed agent instead.
-        for a in in_scope().filter(|a| a.schedule.is_some() && live.agents.contains_key(&a.id)) {
-            let (client, id) = (client.clone(), a.id.clone());
+        let scheduled = live
+            .agents
+            .values()
+            .filter(|a| (which.wants)(a).is_some_and(|w| w.schedule));
+        for a in scheduled {
+            let (client, id) = (client.clone(), a.agent_id.clone());
             tasks.spawn(async move {
                 client
                     .get_schedule(&id)
@@ -192,17 +263,17 @@ pub async fn read(
 fn details(
     client: &TwinApi,
     tasks: &mut Reads,
-    managed: &HashMap<&str, &AgentSpec>,
+    wants: &(dyn Fn(&Agent) -> Option<Wants> + Sync),
     agents: &mut BTreeMap<String, Agent>,
     page: &[Agent],
 ) {
     for agent in page {
         agents.insert(agent.agent_id.clone(), agent.clone());
-        let Some(a) = managed.get(agent.agent_id.as_str()) else {
+        let Some(a) = wants(agent) else {
             continue;
         };
-        if a.instructions.is_some() {
-            let (client, id) = (client.clone(), a.id.clone());
+        if a.instructions {
+            let (client, id) = (client.clone(), agent.agent_id.clone());
             tasks.spawn(async move {
                 client
                     .get_instructions(&id)
@@ -210,8 +281,8 @@ fn details(
                     .map(|i| Detail::Instructions(id, i))
             });
         }
-        if a.webhooks.is_some() {
-            let (client, id) = (client.clone(), a.id.clone());
+        if a.webhooks {
+            let (client, id) = (client.clone(), agent.agent_id.clone());
             tasks.spawn(async move {
                 client
                     .list_webhooks(&id)
@@ -226,12 +297,12 @@ fn details(
 /// the pinned id of a declared workspace of that name (a rename in progress).
 fn selected_ids(
     workspaces: &[Workspace],
-    desired: &Desired,
+    desired: Option<&Desired>,
     names: &BTreeSet<String>,
 ) -> Vec<String> {
     let pinned: HashMap<&str, &str> = desired
-        .workspaces
         .iter()
+        .flat_map(|d| &d.workspaces)
         .filter_map(|w| Some((w.id.as_deref()?, w.name.as_str())))
         .collect();
     workspaces
