@@ -289,15 +289,16 @@ async fn the_client_accepts_other_valid_answer_shapes() {
     assert_eq!(ws[0].icon_config.as_deref(), Some(r#"{"emoji":"x"}"#));
 }
 
-#[tokio::test]
-async fn the_reader_copes_with_a_refused_page_size_and_anonymous_schedules() {
+/// A Twin server whose agent list refuses a page size and whose schedule
+/// list names no agent (each agent's schedule is at `/v1/agents/a1/schedule`).
+fn anonymous_schedules() -> axum::Router {
     use axum::extract::Query;
     use axum::http::StatusCode;
     use axum::response::IntoResponse;
     use axum::routing::get;
     use axum::{Json, Router};
     use std::collections::HashMap;
-    let app = Router::new()
+    Router::new()
         .route(
             "/v1/agents",
             get(|Query(q): Query<HashMap<String, String>>| async move {
@@ -326,7 +327,12 @@ async fn the_reader_copes_with_a_refused_page_size_and_anonymous_schedules() {
             get(|| async {
                 Json(serde_json::json!({"schedule": {"cron": "0 0 9 * * * *", "paused": true}}))
             }),
-        );
+        )
+}
+
+#[tokio::test]
+async fn the_reader_copes_with_a_refused_page_size_and_anonymous_schedules() {
+    let app = anonymous_schedules();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let endpoint = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
@@ -355,32 +361,8 @@ async fn the_reader_copes_with_a_refused_page_size_and_anonymous_schedules() {
 #[tokio::test]
 async fn export_reads_as_a_plan_does_anonymous_schedules_included() {
     use axum::routing::get;
-    use axum::{Json, Router};
-    let app = Router::new()
-        .route(
-            "/v1/agents",
-            get(|| async {
-                Json(serde_json::json!({"agents": [{"agent_id": "a1", "workspace_id": "w1"}]}))
-            }),
-        )
-        .route(
-            "/v1/workspaces",
-            get(|| async {
-                Json(serde_json::json!({"workspaces": [{"workspace_id": "w1", "name": "A"}]}))
-            }),
-        )
-        .route(
-            "/v1/schedules",
-            get(|| async {
-                Json(serde_json::json!({"schedules": [{"cron": "0 0 9 * * * *", "paused": false}]}))
-            }),
-        )
-        .route(
-            "/v1/agents/a1/schedule",
-            get(|| async {
-                Json(serde_json::json!({"schedule": {"cron": "0 0 9 * * * *", "paused": true}}))
-            }),
-        )
+    use axum::Json;
+    let app = anonymous_schedules()
         .route(
             "/v1/agents/a1/instructions",
             get(|| async { Json(serde_json::json!({"instructions": {"content": "Be brief.\n"}})) }),

@@ -47,15 +47,13 @@ impl Differ<'_> {
                     &mut c,
                 );
                 c.depends_on = ws.deps();
-                let mut w = write(
+                let w = create_write(
                     What::Agent,
-                    Verb::Create,
-                    "POST",
                     under(&ws.seg, lits(&["agents"])),
-                    Some(body),
+                    body,
+                    &key,
+                    &spec.id,
                 );
-                w.remember = Some(key.clone());
-                w.ext = Some(spec.id.clone());
                 if publish {
                     c.notes.push(
                         "created as a draft (Cadenya creates every agent so), published once its variations exist"

@@ -36,16 +36,14 @@ impl Differ<'_> {
                     body["spec"]["type"] = json!("MEMORY_LAYER_TYPE_SKILLS");
                 }
                 c.depends_on = ws.deps();
-                let mut w = write(
-                    What::Layer,
-                    Verb::Create,
-                    "POST",
-                    under(&ws.seg, lits(&["memory_layers"])),
-                    Some(body),
-                );
                 let key = format!("layer:{}/{}", ws.id(), spec.id);
-                w.remember = Some(key.clone());
-                w.ext = Some(spec.id.clone());
+                let w = create_write(
+                    What::Layer,
+                    under(&ws.seg, lits(&["memory_layers"])),
+                    body,
+                    &key,
+                    &spec.id,
+                );
                 self.push(c, vec![Op::Write(w)]);
                 (Target::new(key, &address), None)
             }

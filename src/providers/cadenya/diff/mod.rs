@@ -208,6 +208,16 @@ fn patch_body(
     patch.body
 }
 
+/// A POST of `body` to the collection at `path`, creating the object
+/// with externalId `ext`; its server id is remembered under `key`, for the
+/// children created after it in the same apply.
+fn create_write(what: What, path: Vec<Seg>, body: Value, key: &str, ext: &str) -> Write {
+    let mut w = write(what, Verb::Create, "POST", path, Some(body));
+    w.remember = Some(key.to_string());
+    w.ext = Some(ext.to_string());
+    w
+}
+
 fn write(what: What, verb: Verb, method: &str, path: Vec<Seg>, body: Option<Value>) -> Write {
     Write {
         what,

@@ -144,16 +144,14 @@ impl Differ<'_> {
                 c.fields
                     .push(FieldChange::after("adapter", adapter_shown(a)));
                 c.depends_on = ws.deps();
-                let mut w = write(
-                    What::ToolSet,
-                    Verb::Create,
-                    "POST",
-                    under(&ws.seg, lits(&["tool_sets"])),
-                    Some(body),
-                );
                 let key = format!("tool_set:{}/{}", ws.id(), spec.id);
-                w.remember = Some(key.clone());
-                w.ext = Some(spec.id.clone());
+                let w = create_write(
+                    What::ToolSet,
+                    under(&ws.seg, lits(&["tool_sets"])),
+                    body,
+                    &key,
+                    &spec.id,
+                );
                 self.push(c, vec![Op::Write(w)]);
                 (Target::new(key, &address), None)
             }
