@@ -957,3 +957,34 @@ fn a_paced_apply_says_how_long_it_takes_and_times_changes_without_their_queueing
         assert!(own < 0.5, "queueing counted as the change's time: {line}");
     }
 }
+
+/// Two documents that manage one live agent (one by `id:`, one by name)
+/// stop the plan, located at the second one's document.
+#[test]
+fn two_documents_managing_one_live_agent_stop_the_plan_at_the_second() {
+    let t = TestTwig::start();
+    t.store(|s| {
+        s.agents.push(Agent {
+            id: "agent_live".into(),
+            name: "Helper".into(),
+            ..Agent::default()
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[(
+            "twig.yaml",
+            "kind: TwigAgent\nname: Helper\nsystem_prompt: a\n---\nkind: TwigAgent\nname: Other\nid: agent_live\nsystem_prompt: b\n",
+        )],
+    );
+    let out = t.cmd(dir.path()).args(["plan", "."]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "twig.yaml:5:7: twig.agent[\"Other\"]: another TwigAgent document manages the same live agent `agent_live`"
+        ),
+        "{}",
+        text(&out)
+    );
+}

@@ -83,7 +83,8 @@ pub fn diff(desired: &Desired, live: &Live) -> Result<Diffed<Op>, PlanError> {
         if let Some(id) = d.agent(a) {
             if !matched.insert(id.clone()) {
                 d.errors.push(format!(
-                    "two TwigAgent documents manage the live agent `{id}` (one by `id:`, one by name): remove one"
+                    "{}: another TwigAgent document manages the same live agent `{id}` (one by `id:`, one by name): remove one",
+                    agent_address(&a.name)
                 ));
             }
         }
