@@ -10,7 +10,6 @@ use super::{Error, Outcome, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
 use crate::cli::Cli;
 use crate::engine::output::Printer;
 
-/// The environment variables twinform reads: `(name, what)`.
 /// The engine's own environment variables, after every provider's
 /// ([`environment`]).
 const ENGINE_ENVIRONMENT: &[(&str, &str)] = &[

@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use super::apply::journal::Journal;
-use super::http::Profile;
-use super::http::{ApiError, Client};
+use super::http::{ApiError, Client, Profile};
 use super::manifest::{Document, LoadContext};
 use super::plan::{Change, Plan};
 use super::provider::{

@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::bound::Bound;
-use super::bound::DynProvider;
+use super::bound::{Bound, DynProvider};
 use super::http::{ApiError, ApiKey, Client, ClientConfig, RetryPolicy, Tracer};
 use super::manifest::declared::Declared;
 use super::manifest::diagnostic::did_you_mean;
