@@ -171,7 +171,13 @@ fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, Str
         (Node::Scalar(_) | Node::Typed(_), _) => {
             let len = scalar_len(target);
             let raw = text.get(start..start + len).unwrap_or_default();
-            if raw.contains("${") {
+            // Escaped `$${` (as pull writes live text) reads as a literal
+            // `${` and is rewritten like any text.
+            let parsed = match &target.value {
+                Node::Scalar(Some(s)) => s.as_str(),
+                _ => "",
+            };
+            if super::interpolate::interpolates(raw) || super::interpolate::interpolates(parsed) {
                 return Err("interpolated (`${…}`); change the manifest by hand".into());
             }
             let (offset, len, t) = scalar(text, start, len, value);
