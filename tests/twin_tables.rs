@@ -475,3 +475,32 @@ fn an_escaped_prompt_is_pulled_again_when_it_changes_again() {
     let manifest = std::fs::read_to_string(dir.path().join("twin.yaml")).unwrap();
     assert!(manifest.contains("Use $${HOOK_X} there."), "{manifest}");
 }
+
+/// A live prompt holding a byte-order mark is pulled into an inline
+/// manifest value quoted with the mark escaped (`\uFEFF`): written plain or
+/// raw inside quotes, YAML reads it as nothing and the writer refused.
+#[test]
+fn a_live_prompt_holding_a_byte_order_mark_is_pulled_inline() {
+    let t = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tree =
+        "kind: Workspace\nname: W\n---\nkind: Agent\nid: a\nworkspace: W\ninstructions: hi\n";
+    write_tree(dir.path(), &[("twin.yaml", tree)]);
+    t.assert_converges(dir.path());
+    t.store(|s| {
+        s.put_instructions("a", &serde_json::json!({ "content": "\u{feff}Be brief." }))
+            .unwrap();
+    });
+    let out = t.cmd(dir.path()).args(["pull", "."]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(!said.contains("left for a person"), "{said}");
+    let manifest = std::fs::read_to_string(dir.path().join("twin.yaml")).unwrap();
+    assert!(manifest.contains("\"\\uFEFFBe brief.\""), "{manifest}");
+    let plan = t
+        .cmd(dir.path())
+        .args(["plan", "--detailed-exitcode", "."])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0));
+}

@@ -437,7 +437,11 @@ fn literal_block(v: &str, indent: usize) -> Option<(&'static str, String)> {
 
 /// A double-quoted YAML scalar (JSON's escaping is valid YAML).
 fn quoted(v: &str) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into())
+    // JSON leaves a byte-order mark as it is; YAML reads one inside a
+    // document as no character at all, so it is escaped.
+    serde_json::to_string(v)
+        .map(|q| q.replace('\u{feff}', "\\uFEFF"))
+        .unwrap_or_else(|_| "\"\"".into())
 }
 
 /// Whether `v` reads back as the same string when written plain.
@@ -454,7 +458,7 @@ fn plain_ok(v: &str) -> bool {
         && !v.contains(": ")
         && !v.contains(" #")
         && !v.ends_with(':')
-        && !v.chars().any(|c| c.is_control())
+        && !v.chars().any(|c| c.is_control() || c == '\u{feff}')
         && !RESERVED.contains(&v.to_ascii_lowercase().as_str())
         && v.parse::<f64>().is_err()
 }
