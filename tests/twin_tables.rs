@@ -433,3 +433,74 @@ fn a_live_prompt_holding_a_placeholder_is_pulled_as_it_reads_inline_and_in_files
     assert_eq!(plan["changes"], serde_json::json!([]), "{plan:#}");
     assert!(!plan.to_string().contains("hook-secret-value"));
 }
+
+/// A prompt pulled escaped (`$${HOOK_X}`) is pulled again when it changes
+/// live once more: the escape reads as a literal `${`, not as an
+/// interpolation the writer must leave for a person (it refused, and the
+/// next plan showed the drift).
+#[test]
+fn an_escaped_prompt_is_pulled_again_when_it_changes_again() {
+    let t = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tree =
+        "kind: Workspace\nname: W\n---\nkind: Agent\nid: a\nworkspace: W\ninstructions: |\n  hi\n";
+    write_tree(dir.path(), &[("twin.yaml", tree)]);
+    t.assert_converges(dir.path());
+    let run = |args: &[&str]| {
+        let out = t
+            .cmd(dir.path())
+            .env("HOOK_X", "hook-secret-value")
+            .args(args)
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(0), "{said}");
+        said
+    };
+    for live in ["Use ${HOOK_X} here.\n", "Use ${HOOK_X} there.\n"] {
+        t.store(|s| {
+            s.put_instructions("a", &serde_json::json!({ "content": live }))
+                .unwrap();
+        });
+        let said = run(&["pull", "."]);
+        assert!(!said.contains("left for a person"), "{said}");
+        let plan = run(&["plan", "."]);
+        assert!(plan.contains("No changes."), "{plan}");
+        assert!(!plan.contains("hook-secret-value"), "{plan}");
+    }
+    let manifest = std::fs::read_to_string(dir.path().join("twin.yaml")).unwrap();
+    assert!(manifest.contains("Use $${HOOK_X} there."), "{manifest}");
+}
+
+/// A live prompt holding a byte-order mark is pulled into an inline
+/// manifest value quoted with the mark escaped (`\uFEFF`): written plain or
+/// raw inside quotes, YAML reads it as nothing and the writer refused.
+#[test]
+fn a_live_prompt_holding_a_byte_order_mark_is_pulled_inline() {
+    let t = TestTwin::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tree =
+        "kind: Workspace\nname: W\n---\nkind: Agent\nid: a\nworkspace: W\ninstructions: hi\n";
+    write_tree(dir.path(), &[("twin.yaml", tree)]);
+    t.assert_converges(dir.path());
+    t.store(|s| {
+        s.put_instructions("a", &serde_json::json!({ "content": "\u{feff}Be brief." }))
+            .unwrap();
+    });
+    let out = t.cmd(dir.path()).args(["pull", "."]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(!said.contains("left for a person"), "{said}");
+    let manifest = std::fs::read_to_string(dir.path().join("twin.yaml")).unwrap();
+    assert!(manifest.contains("\"\\uFEFFBe brief.\""), "{manifest}");
+    let plan = t
+        .cmd(dir.path())
+        .args(["plan", "--detailed-exitcode", "."])
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(0));
+}

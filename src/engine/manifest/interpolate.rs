@@ -178,6 +178,23 @@ pub fn escape(text: &str) -> String {
     text.replace("${", "$${")
 }
 
+/// Whether `text` holds a placeholder (`${…}`) read as one: a `$${`
+/// (a literal `${`, as pull and export write live text) is none.
+pub fn interpolates(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(pos) = rest.find('$') {
+        let after = &rest[pos..];
+        if let Some(tail) = after.strip_prefix("$${") {
+            rest = tail;
+        } else if after.starts_with("${") {
+            return true;
+        } else {
+            rest = &after[1..];
+        }
+    }
+    false
+}
+
 pub fn interpolate(
     input: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
@@ -274,6 +291,20 @@ mod tests {
         for text in ["a${B}c$${d}", "$", "$$", "${", "x$${y}$", ""] {
             let back = interpolate(&escape(text), &|_| None).unwrap();
             assert_eq!(back.expose(), text);
+        }
+    }
+
+    #[test]
+    fn only_an_unescaped_placeholder_interpolates() {
+        for (text, placeholder) in [
+            ("a ${X}", true),
+            ("a $${X}", false),
+            ("a $$${X}", false),
+            ("a $$$${X}", false),
+            ("$$ $ {", false),
+            ("$${var.x} ${var.y}", true),
+        ] {
+            assert_eq!(interpolates(text), placeholder, "{text}");
         }
     }
 

@@ -171,7 +171,13 @@ fn plan_inner(files: &mut Files, root: &Path, req: &Request) -> Result<Edit, Str
         (Node::Scalar(_) | Node::Typed(_), _) => {
             let len = scalar_len(target);
             let raw = text.get(start..start + len).unwrap_or_default();
-            if raw.contains("${") {
+            // Escaped `$${` (as pull writes live text) reads as a literal
+            // `${` and is rewritten like any text.
+            let parsed = match &target.value {
+                Node::Scalar(Some(s)) => s.as_str(),
+                _ => "",
+            };
+            if super::interpolate::interpolates(raw) || super::interpolate::interpolates(parsed) {
                 return Err("interpolated (`${…}`); change the manifest by hand".into());
             }
             let (offset, len, t) = scalar(text, start, len, value);
@@ -431,7 +437,11 @@ fn literal_block(v: &str, indent: usize) -> Option<(&'static str, String)> {
 
 /// A double-quoted YAML scalar (JSON's escaping is valid YAML).
 fn quoted(v: &str) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "\"\"".into())
+    // JSON leaves a byte-order mark as it is; YAML reads one inside a
+    // document as no character at all, so it is escaped.
+    serde_json::to_string(v)
+        .map(|q| q.replace('\u{feff}', "\\uFEFF"))
+        .unwrap_or_else(|_| "\"\"".into())
 }
 
 /// Whether `v` reads back as the same string when written plain.
@@ -448,7 +458,7 @@ fn plain_ok(v: &str) -> bool {
         && !v.contains(": ")
         && !v.contains(" #")
         && !v.ends_with(':')
-        && !v.chars().any(|c| c.is_control())
+        && !v.chars().any(|c| c.is_control() || c == '\u{feff}')
         && !RESERVED.contains(&v.to_ascii_lowercase().as_str())
         && v.parse::<f64>().is_err()
 }
