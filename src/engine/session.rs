@@ -76,9 +76,7 @@ impl Tree {
             .max_by_key(|(address, _)| address.len());
         match found {
             // `file:line` in the message already (a provider's `source`).
-            Some((_, at))
-                if !problem.contains(at.rsplit_once(':').map_or(at.as_str(), |p| p.0)) =>
-            {
+            Some((_, at)) if !names_line(&problem, at.rsplit_once(':').map_or(at, |p| p.0)) => {
                 format!("{at}: {problem}")
             }
             _ => problem,
@@ -89,6 +87,14 @@ impl Tree {
     pub fn counts(&self) -> Vec<(&'static str, usize)> {
         self.parts.iter().flat_map(|p| p.bound.count()).collect()
     }
+}
+
+/// Whether `message` names `file_line` (`m.yaml:1`) as a place: not as the
+/// start of another (`m.yaml:12`).
+fn names_line(message: &str, file_line: &str) -> bool {
+    message
+        .match_indices(file_line)
+        .any(|(i, m)| !message[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// How a tree is read, beyond its files: the same for every command that
@@ -796,4 +802,18 @@ pub fn problems_text(problems: &[Problem]) -> String {
         .map(|p| format!("{}: {}", p.location.as_deref().unwrap_or("?"), p.message))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_line;
+
+    #[test]
+    fn a_place_is_named_only_whole() {
+        assert!(names_line("agent x (m.yaml:1) is odd", "m.yaml:1"));
+        assert!(names_line("at m.yaml:1:7", "m.yaml:1"));
+        assert!(names_line("m.yaml:1", "m.yaml:1"));
+        assert!(!names_line("see m.yaml:12 for the other", "m.yaml:1"));
+        assert!(!names_line("nothing here", "m.yaml:1"));
+    }
 }
