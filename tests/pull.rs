@@ -354,7 +354,7 @@ fn pull_never_writes_any_known_secret_into_the_tree() {
     for agent in ["one", "two", "three"] {
         assert!(
             err.contains(&format!(
-                "not pulled: agent[\"{agent}\"].instructions: instructions drifted to a value that holds a secret; not written"
+                "not pulled: agent[\"{agent}\"].instructions: the value for instructions holds a secret; not written"
             )),
             "{err}"
         );

@@ -130,10 +130,7 @@ pub fn write_back(
                 if holds_secret {
                     left.push((
                         req.address.clone(),
-                        format!(
-                            "{} drifted to a value that holds a secret; not written",
-                            req.field
-                        ),
+                        format!("the value for {} holds a secret; not written", req.field),
                     ));
                     continue;
                 }
