@@ -10,6 +10,7 @@ use super::diff::{
 use super::model::{AgentSpec, DataSourceSpec, Desired, UserSpec};
 use super::read::Live;
 use super::tables;
+use super::wire::{Agent, DataSource};
 use crate::engine::manifest::edit::{key, NewValue, Request};
 use crate::engine::provider::{ExportFilter, Pulled};
 use crate::engine::resource;
@@ -40,26 +41,16 @@ pub fn pull(desired: &Desired, live: &Live, filter: &ExportFilter) -> Vec<Pulled
 
 fn agent(a: &AgentSpec, live: &Live, out: &mut Vec<Pulled>) {
     let address = agent_address(&a.name);
-    let found: Vec<_> = live
-        .agents
-        .iter()
-        .filter(|l| match &a.id {
-            Some(id) => &l.id == id,
-            None => l.name == a.name,
-        })
-        .collect();
-    let leave = |why: &str| Pulled::Leave {
-        address: address.clone(),
-        why: why.into(),
-    };
-    let l = match found.as_slice() {
-        [one] => *one,
-        [] => return out.push(leave("does not exist live (apply creates it)")),
-        _ => {
-            return out.push(leave(
-                "several live agents have this name; pin one with `id:`",
-            ))
-        }
+    let Some(l) = one_live(
+        &live.agents,
+        |l: &Agent| (&l.id, &l.name),
+        a.id.as_deref(),
+        &a.name,
+        "agents",
+        &address,
+        out,
+    ) else {
+        return;
     };
     let mut write = |field: &str, value: NewValue| {
         out.push(Pulled::Write(Request {
@@ -114,30 +105,54 @@ fn agent(a: &AgentSpec, live: &Live, out: &mut Vec<Pulled>) {
     ));
 }
 
+/// The one live object a document manages: by its pinned `id`, else by
+/// `name`; none or several is said (left for a person) and `None`.
+fn one_live<'a, T>(
+    items: &'a [T],
+    pick: fn(&T) -> (&str, &str),
+    id: Option<&str>,
+    name: &str,
+    what: &str,
+    address: &str,
+    out: &mut Vec<Pulled>,
+) -> Option<&'a T> {
+    let found: Vec<&T> = items
+        .iter()
+        .filter(|l| {
+            let (live_id, live_name) = pick(l);
+            match id {
+                Some(id) => live_id == id,
+                None => live_name == name,
+            }
+        })
+        .collect();
+    let why = match found.as_slice() {
+        [one] => return Some(one),
+        [] => "does not exist live (apply creates it)".to_string(),
+        _ => format!("several live {what} have this name; pin one with `id:`"),
+    };
+    out.push(Pulled::Leave {
+        address: address.to_string(),
+        why,
+    });
+    None
+}
+
 fn data_source(d: &DataSourceSpec, live: &Live, out: &mut Vec<Pulled>) {
     let address = data_source_address(&d.name);
     let Some(sources) = &live.data_sources else {
         return;
     };
-    let found: Vec<_> = sources
-        .iter()
-        .filter(|l| match &d.id {
-            Some(id) => &l.id == id,
-            None => l.name == d.name,
-        })
-        .collect();
-    let leave = |why: &str| Pulled::Leave {
-        address: address.clone(),
-        why: why.into(),
-    };
-    let l = match found.as_slice() {
-        [one] => *one,
-        [] => return out.push(leave("does not exist live (apply creates it)")),
-        _ => {
-            return out.push(leave(
-                "several live data sources have this name; pin one with `id:`",
-            ))
-        }
+    let Some(l) = one_live(
+        sources,
+        |l: &DataSource| (&l.id, &l.name),
+        d.id.as_deref(),
+        &d.name,
+        "data sources",
+        &address,
+        out,
+    ) else {
+        return;
     };
     let name = crate::engine::resource::identity_text(&l.name);
     if let (true, Some(name)) = (d.id.is_some() && l.name != d.name, name) {

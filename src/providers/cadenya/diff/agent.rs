@@ -94,22 +94,15 @@ impl Differ<'_> {
                         unpublishing = true;
                     }
                 }
-                let labels = adopt
-                    .then(|| ws.owner().map(|o| Self::adopted_labels(live, o)))
-                    .flatten();
-                if labels.is_some() {
-                    c.notes.push("adopted: it gets the owner's label".into());
-                }
-                if !p.is_empty() || labels.is_some() {
-                    let body = patch_body(p, live, labels.as_ref(), false);
-                    ops.push(Op::Write(write(
-                        What::Agent,
-                        Verb::Update,
-                        "PATCH",
-                        here.clone(),
-                        Some(body),
-                    )));
-                }
+                ops.extend(Self::update_op(
+                    ws,
+                    live,
+                    adopt,
+                    p,
+                    What::Agent,
+                    here.clone(),
+                    &mut c,
+                ));
                 if unpublishing {
                     ops.push(action(What::Agent, Verb::Unpublish, here));
                 }

@@ -70,22 +70,9 @@ impl Differ<'_> {
                     ));
                     return;
                 }
-                let labels = adopt
-                    .then(|| ws.owner().map(|o| Self::adopted_labels(live, o)))
-                    .flatten();
-                if labels.is_some() {
-                    c.notes.push("adopted: it gets the owner's label".into());
-                }
-                if !p.is_empty() || labels.is_some() {
-                    let body = patch_body(p, live, labels.as_ref(), false);
-                    let w = write(
-                        What::Layer,
-                        Verb::Update,
-                        "PATCH",
-                        item(Seg::Id(live.id().into())),
-                        Some(body),
-                    );
-                    self.push(c, vec![Op::Write(w)]);
+                let path = item(Seg::Id(live.id().into()));
+                if let Some(op) = Self::update_op(ws, live, adopt, p, What::Layer, path, &mut c) {
+                    self.push(c, vec![op]);
                 }
                 (Target::live(live.id()), Some(live.id().to_string()))
             }

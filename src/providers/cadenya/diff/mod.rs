@@ -408,6 +408,31 @@ impl Differ<'_> {
     }
 
     /// The labels an adopted resource gets: its own plus the owner's.
+    /// The PATCH of a workspace's resource at `path`: the table's changes
+    /// in `p` and, when it is adopted and the workspace names an owner, the
+    /// owner's label beside the live ones (noted on `c`); `None` when
+    /// nothing changes.
+    fn update_op(
+        ws: &Ws,
+        live: &Resource,
+        adopt: bool,
+        p: Patch,
+        what: What,
+        path: Vec<Seg>,
+        c: &mut Change,
+    ) -> Option<Op> {
+        let labels = adopt
+            .then(|| ws.owner().map(|o| Self::adopted_labels(live, o)))
+            .flatten();
+        if labels.is_some() {
+            c.notes.push("adopted: it gets the owner's label".into());
+        }
+        (!p.is_empty() || labels.is_some()).then(|| {
+            let body = patch_body(p, live, labels.as_ref(), false);
+            Op::Write(write(what, Verb::Update, "PATCH", path, Some(body)))
+        })
+    }
+
     fn adopted_labels(live: &Resource, owner: &str) -> BTreeMap<String, String> {
         let mut l = live.metadata.labels.clone();
         l.insert(OWNER_LABEL.into(), owner.into());

@@ -176,22 +176,15 @@ impl Differ<'_> {
                     c.fields
                         .push(FieldChange::new("state", lit("archived"), lit("active")));
                 }
-                let labels = adopt
-                    .then(|| ws.owner().map(|o| Self::adopted_labels(live, o)))
-                    .flatten();
-                if labels.is_some() {
-                    c.notes.push("adopted: it gets the owner's label".into());
-                }
-                if !p.is_empty() || labels.is_some() {
-                    let body = patch_body(p, live, labels.as_ref(), false);
-                    ops.push(Op::Write(write(
-                        What::ToolSet,
-                        Verb::Update,
-                        "PATCH",
-                        item(Seg::Id(live.id().into())),
-                        Some(body),
-                    )));
-                }
+                ops.extend(Self::update_op(
+                    ws,
+                    live,
+                    adopt,
+                    p,
+                    What::ToolSet,
+                    item(Seg::Id(live.id().into())),
+                    &mut c,
+                ));
                 if !ops.is_empty() {
                     self.push(c, ops);
                 }
